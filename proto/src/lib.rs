@@ -1,0 +1,35 @@
+//! The hexproof wire protocol, shared by every part of the system.
+//!
+//! - [`v1`]: the protobuf messages (generated from `proto/hexproof/v1/*.proto` at build time, with
+//!   a pure-Rust compiler, so no system `protoc` is needed), and with the `grpc` feature the
+//!   explorer service's tonic client and server.
+//! - [`signing`]: the one signing rule. A signature covers the message's domain tag followed by
+//!   the message encoded with its signature field empty; agent and oracle both call this module.
+//! - [`keys`]: ed25519 keys shown as base58 (valid Solana addresses) and key files in the Solana
+//!   CLI's keypair format.
+//! - [`topics`]: the MQTT topic names agents publish to and the oracle subscribes to.
+//!
+//! Data enters as bytes off the network or a file ([`prost::Message::decode`], [`keys::Keypair::read_file`])
+//! and leaves as bytes ([`prost::Message::encode_to_vec`], [`keys::Keypair::write_new_file`]). Nothing
+//! here does I/O except the key-file functions.
+
+pub mod keys;
+pub mod signing;
+pub mod topics;
+
+pub use keys::{Keypair, PublicKey};
+pub use signing::{SignatureError, Signed};
+
+/// Messages and services of the `hexproof.v1` protobuf package.
+#[allow(
+    missing_docs,
+    clippy::doc_lazy_continuation,
+    clippy::large_enum_variant
+)]
+pub mod v1 {
+    include!(concat!(env!("OUT_DIR"), "/hexproof.v1.rs"));
+}
+
+/// The encoded `FileDescriptorSet` of every `.proto` file, for gRPC server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/hexproof_descriptor.bin"));

@@ -1,0 +1,82 @@
+//! MQTT topics. Agents publish their reports under their own base58 key; the oracle publishes
+//! entropy as a retained message. These are the only topics the system uses.
+
+use crate::PublicKey;
+
+/// Prefix of every hexproof topic.
+pub const ROOT: &str = "hexproof/v1";
+/// Oracle → agents, retained: the newest signed [`crate::v1::Entropy`].
+pub const ENTROPY: &str = "hexproof/v1/entropy";
+/// Oracle's subscription filter for every beacon report.
+pub const BEACONS_FILTER: &str = "hexproof/v1/beacons/+";
+/// Oracle's subscription filter for every witness report.
+pub const WITNESSES_FILTER: &str = "hexproof/v1/witnesses/+";
+
+/// Where `hotspot` publishes its [`crate::v1::BeaconReport`]s.
+pub fn beacons(hotspot: &PublicKey) -> String {
+    format!("{ROOT}/beacons/{hotspot}")
+}
+
+/// Where `hotspot` publishes its [`crate::v1::WitnessReport`]s.
+pub fn witnesses(hotspot: &PublicKey) -> String {
+    format!("{ROOT}/witnesses/{hotspot}")
+}
+
+/// What a topic carries, parsed back from its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Topic {
+    Entropy,
+    Beacon(PublicKey),
+    Witness(PublicKey),
+}
+
+impl Topic {
+    /// Parses a topic name; `None` for anything that is not one of ours (or names a bad key).
+    pub fn parse(topic: &str) -> Option<Topic> {
+        if topic == ENTROPY {
+            return Some(Topic::Entropy);
+        }
+        let rest = topic.strip_prefix(ROOT)?.strip_prefix('/')?;
+        let (kind, key) = rest.split_once('/')?;
+        let key: PublicKey = key.parse().ok()?;
+        match kind {
+            "beacons" => Some(Topic::Beacon(key)),
+            "witnesses" => Some(Topic::Witness(key)),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_round_trip() {
+        let key = PublicKey::from([7u8; 32]);
+        assert_eq!(
+            beacons(&key),
+            format!(
+                "hexproof/v1/beacons/{}",
+                bs58::encode([7u8; 32]).into_string()
+            )
+        );
+        assert_eq!(Topic::parse(&beacons(&key)), Some(Topic::Beacon(key)));
+        assert_eq!(Topic::parse(&witnesses(&key)), Some(Topic::Witness(key)));
+        assert_eq!(Topic::parse(ENTROPY), Some(Topic::Entropy));
+    }
+
+    #[test]
+    fn foreign_topics_are_not_ours() {
+        assert_eq!(Topic::parse("hexproof/v1/beacons/notbase58!"), None);
+        assert_eq!(Topic::parse("hexproof/v1/beacons/"), None);
+        assert_eq!(
+            Topic::parse("hexproof/v1/other/11111111111111111111111111111111"),
+            None
+        );
+        assert_eq!(
+            Topic::parse("elsewhere/beacons/11111111111111111111111111111111"),
+            None
+        );
+    }
+}
