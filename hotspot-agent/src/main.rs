@@ -1,14 +1,28 @@
 //! `hotspot-agent`: the daemon a hotspot owner runs next to a LoRa concentrator.
 //!
-//! Data enters from the radio (beacons it hears) and from the oracle's entropy topic; it leaves
-//! as signed `BeaconReport`s and `WitnessReport`s published over MQTT. This binary holds the
-//! command line; key handling and signing come from `hexproof-proto`.
+//! - `keygen` / `info`: the hotspot's key (Solana CLI keypair format, mode 0600).
+//! - `run --config PATH`: the daemon. Radio packets in through the Semtech UDP packet
+//!   forwarder, signed beacon and witness reports out over MQTT (see the library's docs).
+//! - `swarm --network FILE --broker URL`: every hotspot of a fixture network on a simulated
+//!   medium, in one process.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use hexproof_proto::Keypair;
+use hexproof_fixtures::Network;
+use hexproof_proto::{Keypair, PublicKey, region::RegionPlan};
+use hotspot_agent::{
+    agent::Hotspot,
+    clock::Clock,
+    config::{BeaconConfig, Config},
+    mqtt::MqttConfig,
+    node::{self, NodeConfig},
+    radio::{semtech::SemtechUdp, sim::MediumModel},
+    swarm::{Swarm, SwarmConfig},
+};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
 #[command(version, about = "hexproof hotspot agent")]
@@ -29,20 +43,197 @@ enum Command {
         #[arg(long)]
         key: PathBuf,
     },
+    /// Run the agent with a real concentrator (Semtech UDP packet forwarder).
+    Run {
+        /// TOML configuration (see config.example.toml); defaults and environment otherwise.
+        #[arg(long, env = "HOTSPOT_AGENT_CONFIG")]
+        config: Option<PathBuf>,
+        /// Overrides mqtt.url.
+        #[arg(long)]
+        broker: Option<String>,
+        /// Overrides key.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Run every hotspot of a fixture network on a simulated radio medium.
+    Swarm {
+        #[arg(long)]
+        network: PathBuf,
+        #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+        broker: String,
+        /// Outboxes go here (one directory per hotspot).
+        #[arg(long, default_value = "swarm-state")]
+        state_dir: PathBuf,
+        #[arg(long, default_value_t = 300)]
+        beacon_interval_secs: u64,
+        #[arg(long, default_value_t = 60)]
+        beacon_jitter_secs: u64,
+        /// Run the clock this many times faster than real time.
+        #[arg(long, default_value_t = 1)]
+        speed: u32,
+        /// Accept entropy from these oracles (default: the network file's oracles).
+        #[arg(long = "oracle")]
+        oracles: Vec<PublicKey>,
+        /// Stop after this many seconds (real time); run until Ctrl-C otherwise.
+        #[arg(long)]
+        duration_secs: Option<u64>,
+        /// Flush every report to disk before it counts as stored.
+        #[arg(long)]
+        sync: bool,
+        #[arg(long, default_value_t = 5)]
+        progress_secs: u64,
+    },
+}
+
+/// Cancels the token on Ctrl-C or SIGTERM.
+fn stop_on_signals(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        #[cfg(unix)]
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let key = Keypair::read_file(&config.key).context("loading the hotspot key")?;
+    let region = RegionPlan::by_name(&config.region)
+        .with_context(|| format!("unknown region {:?}", config.region))?;
+    if config.oracles.is_empty() {
+        tracing::warn!("no oracle keys configured: this hotspot will witness but never beacon");
+    }
+    tracing::info!(hotspot = %key.public(), region = region.name, broker = %config.mqtt.url, "starting");
+    let clock = Clock::system();
+    let shutdown = CancellationToken::new();
+    stop_on_signals(shutdown.clone());
+    let radio = SemtechUdp::bind(
+        config.radio.listen,
+        clock,
+        Duration::from_millis(config.radio.tx_timeout_ms),
+    )
+    .await?;
+    let mut tasks = JoinSet::new();
+    node::spawn(
+        NodeConfig {
+            hotspot: Hotspot {
+                key,
+                region,
+                gain_ddbi: config.gain_ddbi,
+            },
+            oracles: config.oracles,
+            beacon: config.beacon,
+            mqtt: config.mqtt,
+            outbox: config.outbox,
+            clock,
+        },
+        radio,
+        &mut tasks,
+        &shutdown,
+    )?;
+    while tasks.join_next().await.is_some() {}
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rumqttc=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
         Command::Keygen { out } => {
             let key = Keypair::generate();
             key.write_new_file(&out)
-                .with_context(|| "writing the new hotspot key")?;
+                .context("writing the new hotspot key")?;
             println!("{}", key.public());
+            Ok(())
         }
         Command::Info { key } => {
             let key = Keypair::read_file(&key)?;
             println!("pubkey: {}", key.public());
+            Ok(())
+        }
+        Command::Run {
+            config,
+            broker,
+            key,
+        } => {
+            let mut config = Config::load(config.as_deref())?;
+            if let Some(url) = broker {
+                config.mqtt.url = url;
+            }
+            if let Some(key) = key {
+                config.key = key;
+            }
+            runtime()?.block_on(run(config))
+        }
+        Command::Swarm {
+            network,
+            broker,
+            state_dir,
+            beacon_interval_secs,
+            beacon_jitter_secs,
+            speed,
+            oracles,
+            duration_secs,
+            sync,
+            progress_secs,
+        } => {
+            let network = Network::load(&network)?;
+            runtime()?.block_on(async move {
+                let shutdown = CancellationToken::new();
+                stop_on_signals(shutdown.clone());
+                if let Some(secs) = duration_secs {
+                    let stop = shutdown.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_secs(secs)).await;
+                        stop.cancel();
+                    });
+                }
+                let swarm = Swarm::start(
+                    SwarmConfig {
+                        network,
+                        mqtt: MqttConfig {
+                            url: broker,
+                            ..Default::default()
+                        },
+                        state_dir,
+                        beacon: BeaconConfig {
+                            enabled: true,
+                            interval_secs: beacon_interval_secs,
+                            jitter_secs: beacon_jitter_secs,
+                        },
+                        oracles,
+                        clock: Clock::accelerated(speed),
+                        medium: MediumModel::default(),
+                        medium_seed: 1,
+                        sync,
+                    },
+                    &shutdown,
+                )?;
+                swarm
+                    .run(Duration::from_secs(progress_secs.max(1)), shutdown)
+                    .await;
+                Ok(())
+            })
         }
     }
-    Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

@@ -8,12 +8,19 @@
 //! - [`keys`]: ed25519 keys shown as base58 (valid Solana addresses) and key files in the Solana
 //!   CLI's keypair format.
 //! - [`topics`]: the MQTT topic names agents publish to and the oracle subscribes to.
+//! - [`beacon`]: the beacon packet, derived from oracle entropy so the oracle can re-derive it.
+//! - [`region`]: LoRaWAN region plans (channels, data rates, EIRP limits).
+//! - [`rf`]: radio physics both sides agree on (free-space path loss in integers, noise floor,
+//!   demodulation limits, the simulator's log-distance model).
 //!
 //! Data enters as bytes off the network or a file ([`prost::Message::decode`], [`keys::Keypair::read_file`])
 //! and leaves as bytes ([`prost::Message::encode_to_vec`], [`keys::Keypair::write_new_file`]). Nothing
 //! here does I/O except the key-file functions.
 
+pub mod beacon;
 pub mod keys;
+pub mod region;
+pub mod rf;
 pub mod signing;
 pub mod topics;
 

@@ -1,0 +1,25 @@
+//! hotspot-agent: the daemon a hotspot owner runs next to a LoRa concentrator (a Raspberry Pi
+//! with a concentrator HAT, typically).
+//!
+//! Data enters from two sides: the radio ([`radio`]: packets it hears, through the Semtech UDP
+//! packet forwarder or the simulated medium) and the oracle's signed entropy, a retained MQTT
+//! message. It leaves as signed `BeaconReport`s and `WitnessReport`s, which go through the
+//! durable on-disk [`outbox`] and are published over MQTT ([`mqtt`]) at QoS 1, deleted only when
+//! the broker acknowledges them.
+//!
+//! - [`agent`]: one hotspot's logic (beacon schedule, witnessing, signing).
+//! - [`entropy`]: which oracle entropy is acceptable and fresh.
+//! - [`node`]: wires a radio, an agent and an MQTT link into running tasks.
+//! - [`swarm`]: every hotspot of a fixture network on one simulated medium, for demos and load.
+//! - [`config`]: TOML + environment configuration.
+
+pub mod agent;
+pub mod clock;
+pub mod config;
+pub mod entropy;
+pub mod mqtt;
+pub mod node;
+pub mod outbox;
+pub mod radio;
+pub mod stats;
+pub mod swarm;

@@ -1,0 +1,344 @@
+//! The MQTT side of the agent: one connection (rumqttc) that publishes the outbox at QoS 1,
+//! deletes each report when its PUBACK arrives, and forwards the oracle's retained entropy.
+//!
+//! The connection uses a clean session: after any reconnect, whatever was in flight is simply
+//! published again from the outbox (the oracle de-duplicates by report id), so the outbox on
+//! disk is the only state that matters. Reconnects back off exponentially with jitter.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use hexproof_proto::topics;
+use rand::Rng;
+use rumqttc::{
+    AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS,
+    TlsConfiguration, Transport,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use crate::{outbox::Outbox, stats::Stats};
+
+/// Broker connection settings (`[mqtt]` in the config file).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// `mqtt://host:port` or `mqtts://host:port` (TLS); user and password may be in the URL.
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// PEM CA bundle for `mqtts://`; the system's roots when absent.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate and key, for brokers that authenticate clients by certificate.
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
+    pub keep_alive_secs: u64,
+    /// Reports published but not yet acknowledged, at most.
+    pub inflight: u16,
+    pub reconnect_min_ms: u64,
+    pub reconnect_max_ms: u64,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            url: "mqtt://127.0.0.1:1883".into(),
+            username: None,
+            password: None,
+            ca_file: None,
+            client_cert_file: None,
+            client_key_file: None,
+            keep_alive_secs: 30,
+            inflight: 32,
+            reconnect_min_ms: 500,
+            reconnect_max_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MqttConfigError {
+    #[error("broker URL {0:?}: {1}")]
+    Url(String, String),
+    #[error("reading {0}: {1}")]
+    File(String, std::io::Error),
+}
+
+impl MqttConfig {
+    /// rumqttc options for a client with this id.
+    pub fn options(&self, client_id: &str) -> Result<MqttOptions, MqttConfigError> {
+        let bad = |why: &str| MqttConfigError::Url(self.url.clone(), why.into());
+        let url = url::Url::parse(&self.url).map_err(|e| bad(&e.to_string()))?;
+        let tls = match url.scheme() {
+            "mqtt" | "tcp" => false,
+            "mqtts" | "ssl" => true,
+            other => return Err(bad(&format!("scheme {other:?} is not mqtt:// or mqtts://"))),
+        };
+        let host = url.host_str().ok_or_else(|| bad("no host"))?;
+        let port = url.port().unwrap_or(if tls { 8883 } else { 1883 });
+        let mut options = MqttOptions::new(client_id, host, port);
+        options
+            .set_keep_alive(Duration::from_secs(self.keep_alive_secs.max(5)))
+            .set_clean_session(true)
+            .set_inflight(self.inflight.max(1))
+            .set_max_packet_size(256 * 1024, 256 * 1024);
+        let user = self
+            .username
+            .clone()
+            .or_else(|| (!url.username().is_empty()).then(|| url.username().to_string()));
+        let password = self
+            .password
+            .clone()
+            .or_else(|| url.password().map(str::to_string));
+        if let Some(user) = user {
+            options.set_credentials(user, password.unwrap_or_default());
+        }
+        if tls {
+            let read = |p: &PathBuf| {
+                std::fs::read(p).map_err(|e| MqttConfigError::File(p.display().to_string(), e))
+            };
+            let client_auth = match (&self.client_cert_file, &self.client_key_file) {
+                (Some(cert), Some(key)) => Some((read(cert)?, read(key)?)),
+                _ => None,
+            };
+            let config = match &self.ca_file {
+                Some(ca) => TlsConfiguration::Simple {
+                    ca: read(ca)?,
+                    alpn: None,
+                    client_auth,
+                },
+                None => TlsConfiguration::default(),
+            };
+            options.set_transport(Transport::tls_with_config(config));
+        }
+        Ok(options)
+    }
+}
+
+/// Publishes the outbox; forwards entropy messages to `entropy`. Returns when `shutdown` is
+/// cancelled.
+pub async fn run(
+    config: MqttConfig,
+    options: MqttOptions,
+    outbox: Arc<Mutex<Outbox>>,
+    new_reports: Arc<Notify>,
+    entropy: mpsc::Sender<Vec<u8>>,
+    stats: Arc<Stats>,
+    shutdown: CancellationToken,
+) {
+    let window = usize::from(config.inflight.max(1));
+    let (client, eventloop) = AsyncClient::new(options, window * 2 + 8);
+    let mut link = Link {
+        client,
+        outbox,
+        stats,
+        connected: false,
+        cursor: 0,
+        requested: VecDeque::new(),
+        inflight: HashMap::new(),
+        window,
+    };
+    link.drive(eventloop, &config, new_reports, entropy, shutdown)
+        .await;
+}
+
+struct Link {
+    client: AsyncClient,
+    outbox: Arc<Mutex<Outbox>>,
+    stats: Arc<Stats>,
+    connected: bool,
+    /// Every stored report below this was handed to the client on this connection.
+    cursor: u64,
+    /// Reports handed to the client, not yet given a packet id, in order.
+    requested: VecDeque<u64>,
+    /// Packet id → report, sent and awaiting PUBACK.
+    inflight: HashMap<u16, u64>,
+    window: usize,
+}
+
+impl Link {
+    /// Hands stored reports to the client until the window is full.
+    fn fill(&mut self) {
+        if !self.connected {
+            return;
+        }
+        let outbox = Arc::clone(&self.outbox);
+        let mut outbox = outbox.lock().unwrap_or_else(|e| e.into_inner());
+        while self.requested.len() + self.inflight.len() < self.window {
+            let Some(seq) = outbox.next_from(self.cursor) else {
+                break;
+            };
+            let entry = match outbox.get(seq) {
+                Ok(Some(entry)) => entry,
+                Ok(None) => {
+                    self.cursor = seq + 1;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(%e, seq, "unreadable outbox report discarded");
+                    outbox.discard(seq);
+                    Stats::add(&self.stats.outbox_dropped, 1);
+                    self.cursor = seq + 1;
+                    continue;
+                }
+            };
+            match self
+                .client
+                .try_publish(entry.topic, QoS::AtLeastOnce, false, entry.payload)
+            {
+                Ok(()) => {
+                    self.requested.push_back(seq);
+                    self.cursor = seq + 1;
+                }
+                Err(e) => {
+                    // The request queue is full: this one goes out on the next call.
+                    tracing::debug!(%e, "request queue full");
+                    break;
+                }
+            }
+        }
+    }
+
+    fn acked(&mut self, pkid: u16) {
+        let Some(seq) = self.inflight.remove(&pkid) else {
+            return;
+        };
+        let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = outbox.remove(seq) {
+            tracing::error!(%e, seq, "could not remove an acknowledged report");
+        }
+        Stats::add(&self.stats.published, 1);
+        self.stats
+            .outbox_pending
+            .store(outbox.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    async fn drive(
+        &mut self,
+        mut eventloop: EventLoop,
+        config: &MqttConfig,
+        new_reports: Arc<Notify>,
+        entropy: mpsc::Sender<Vec<u8>>,
+        shutdown: CancellationToken,
+    ) {
+        let mut failures: u32 = 0;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = new_reports.notified() => self.fill(),
+                event = eventloop.poll() => match event {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        tracing::info!(url = %config.url, "connected to the broker");
+                        failures = 0;
+                        self.connected = true;
+                        self.stats.connected.store(true, std::sync::atomic::Ordering::Relaxed);
+                        self.cursor = 0;
+                        self.requested.clear();
+                        self.inflight.clear();
+                        if let Err(e) = self.client.try_subscribe(topics::ENTROPY, QoS::AtLeastOnce) {
+                            tracing::warn!(%e, "could not subscribe to entropy");
+                        }
+                        self.fill();
+                    }
+                    Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
+                        if let Some(seq) = self.requested.pop_front() {
+                            self.inflight.insert(pkid, seq);
+                        }
+                    }
+                    Ok(Event::Incoming(Packet::PubAck(ack))) => {
+                        self.acked(ack.pkid);
+                        self.fill();
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topics::ENTROPY => {
+                        if entropy.try_send(p.payload.to_vec()).is_err() {
+                            tracing::debug!("entropy message dropped: agent busy");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        if self.connected {
+                            tracing::warn!(error = %e, "lost the broker; reports wait in the outbox");
+                        } else if failures.is_multiple_of(10) {
+                            tracing::warn!(error = %e, url = %config.url, "cannot reach the broker");
+                        }
+                        self.connected = false;
+                        self.stats.connected.store(false, std::sync::atomic::Ordering::Relaxed);
+                        if matches!(e, ConnectionError::RequestsDone) {
+                            break;
+                        }
+                        let delay = backoff(config, failures);
+                        failures = failures.saturating_add(1);
+                        tokio::select! {
+                            () = shutdown.cancelled() => break,
+                            () = tokio::time::sleep(delay) => {}
+                        }
+                    }
+                },
+            }
+        }
+        // Everything unacknowledged is still in the outbox; say goodbye if we can.
+        if self.connected {
+            let _ = self.client.try_disconnect();
+            let _ = tokio::time::timeout(Duration::from_millis(500), async {
+                while let Ok(event) = eventloop.poll().await {
+                    if matches!(event, Event::Outgoing(Outgoing::Disconnect)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+    }
+}
+
+/// Exponential backoff with ±25% jitter.
+fn backoff(config: &MqttConfig, failures: u32) -> Duration {
+    let base = config
+        .reconnect_min_ms
+        .saturating_mul(1u64 << failures.min(16))
+        .min(config.reconnect_max_ms.max(config.reconnect_min_ms));
+    let jitter = rand::thread_rng().gen_range(0..=base / 2);
+    Duration::from_millis(base - base / 4 + jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_credentials() {
+        let mut c = MqttConfig {
+            url: "mqtt://alice:secret@broker.example:1999".into(),
+            ..Default::default()
+        };
+        let o = c.options("id").unwrap();
+        assert_eq!(o.broker_address(), ("broker.example".to_string(), 1999));
+        let login = o.credentials().unwrap();
+        assert_eq!(
+            (login.username.as_str(), login.password.as_str()),
+            ("alice", "secret")
+        );
+        c.url = "mqtts://broker.example".into();
+        assert_eq!(c.options("id").unwrap().broker_address().1, 8883);
+        c.url = "http://broker.example".into();
+        assert!(matches!(c.options("id"), Err(MqttConfigError::Url(..))));
+        c.url = "not a url".into();
+        assert!(c.options("id").is_err());
+        c.url = "mqtts://b".into();
+        c.ca_file = Some("/nonexistent/ca.pem".into());
+        assert!(matches!(c.options("id"), Err(MqttConfigError::File(..))));
+    }
+
+    #[test]
+    fn backoff_grows_to_its_cap() {
+        let c = MqttConfig::default();
+        assert!(backoff(&c, 0) <= Duration::from_millis(750));
+        assert!(backoff(&c, 3) >= Duration::from_millis(3000));
+        assert!(backoff(&c, 30) <= Duration::from_millis(37_500));
+    }
+}

@@ -1,0 +1,158 @@
+//! Swarm mode: every hotspot of a fixture network as its own agent in one process, on one
+//! simulated radio medium, each with its own key, outbox and MQTT connection (what separate
+//! machines would do), for demos, load tests and attack scenarios.
+
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use hexproof_fixtures::{Behaviour, Network};
+use hexproof_proto::{PublicKey, region::RegionPlan};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    agent::Hotspot,
+    clock::Clock,
+    config::{BeaconConfig, OutboxConfig},
+    mqtt::MqttConfig,
+    node::{self, NodeConfig},
+    radio::sim::{MediumModel, Placement, SimMedium},
+    stats::Stats,
+};
+
+#[derive(Debug, Clone)]
+pub struct SwarmConfig {
+    pub network: Network,
+    /// Broker settings shared by every hotspot (each opens its own connection).
+    pub mqtt: MqttConfig,
+    /// Each hotspot's outbox lives in `<state_dir>/<pubkey>`.
+    pub state_dir: PathBuf,
+    pub beacon: BeaconConfig,
+    /// Oracles whose entropy the hotspots accept; the network's own when empty.
+    pub oracles: Vec<PublicKey>,
+    pub clock: Clock,
+    pub medium: MediumModel,
+    pub medium_seed: u64,
+    /// Flush each report to disk (slow with hundreds of hotspots; off by default for swarms).
+    pub sync: bool,
+}
+
+/// Running hotspots.
+#[derive(Debug)]
+pub struct Swarm {
+    pub hotspots: Vec<(PublicKey, Arc<Stats>)>,
+    pub tasks: JoinSet<()>,
+}
+
+/// Sums over all hotspots.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub hotspots: usize,
+    pub connected: usize,
+    pub beacons: u64,
+    pub witnesses: u64,
+    pub published: u64,
+    pub pending: u64,
+    pub waiting_for_entropy: u64,
+}
+
+impl Swarm {
+    pub fn start(config: SwarmConfig, shutdown: &CancellationToken) -> anyhow::Result<Swarm> {
+        let medium = SimMedium::new(config.medium, config.clock, config.medium_seed);
+        let oracles = if config.oracles.is_empty() {
+            config.network.oracles.iter().map(|o| o.pubkey).collect()
+        } else {
+            config.oracles.clone()
+        };
+        let mut tasks = JoinSet::new();
+        let mut hotspots = Vec::new();
+        for h in &config.network.hotspots {
+            let key = h.key.keypair()?;
+            let region = RegionPlan::by_name(&h.region)
+                .with_context(|| format!("hotspot {}: unknown region {}", h.name, h.region))?;
+            let radio = medium.attach(
+                Placement {
+                    lat: h.true_lat_e7 as f64 / 1e7,
+                    lon: h.true_lon_e7 as f64 / 1e7,
+                    gain_ddbi: h.gain_ddbi,
+                    hears_everything: h.behaviour == Behaviour::BeaconReplayer,
+                },
+                256,
+            );
+            let node = NodeConfig {
+                hotspot: Hotspot {
+                    key,
+                    region,
+                    gain_ddbi: h.gain_ddbi,
+                },
+                oracles: oracles.clone(),
+                beacon: config.beacon.clone(),
+                mqtt: config.mqtt.clone(),
+                outbox: OutboxConfig {
+                    dir: config.state_dir.join(h.key.pubkey.to_string()),
+                    max_reports: 100_000,
+                    sync: config.sync,
+                },
+                clock: config.clock,
+            };
+            let stats = node::spawn(node, radio, &mut tasks, shutdown)?;
+            hotspots.push((h.key.pubkey, stats));
+        }
+        Ok(Swarm { hotspots, tasks })
+    }
+
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals {
+            hotspots: self.hotspots.len(),
+            ..Default::default()
+        };
+        for (_, s) in &self.hotspots {
+            t.connected += usize::from(s.connected.load(std::sync::atomic::Ordering::Relaxed));
+            t.beacons += Stats::get(&s.beacons);
+            t.witnesses += Stats::get(&s.witnesses);
+            t.published += Stats::get(&s.published);
+            t.pending += Stats::get(&s.outbox_pending);
+            t.waiting_for_entropy += Stats::get(&s.beacons_waiting_for_entropy);
+        }
+        t
+    }
+
+    /// Prints a progress line every `every` until `shutdown`, then waits for every task.
+    pub async fn run(mut self, every: Duration, shutdown: CancellationToken) -> Totals {
+        let started = Instant::now();
+        let mut ticker = tokio::time::interval(every);
+        ticker.tick().await;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = ticker.tick() => eprintln!("{}", progress_line(started.elapsed(), &self.totals())),
+            }
+        }
+        while self.tasks.join_next().await.is_some() {}
+        let totals = self.totals();
+        eprintln!("{}", progress_line(started.elapsed(), &totals));
+        totals
+    }
+}
+
+pub fn progress_line(elapsed: Duration, t: &Totals) -> String {
+    format!(
+        "[{:>6.1}s] hotspots {}/{} connected | beacons {} | witnesses {} | acked {} | outbox {}{}",
+        elapsed.as_secs_f64(),
+        t.connected,
+        t.hotspots,
+        t.beacons,
+        t.witnesses,
+        t.published,
+        t.pending,
+        if t.waiting_for_entropy > 0 && t.beacons == 0 {
+            " | waiting for oracle entropy"
+        } else {
+            ""
+        }
+    )
+}
