@@ -144,14 +144,19 @@ async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // A swarm has hundreds of agents: only warnings by default, the progress line says the rest.
+    let default_filter = match cli.command {
+        Command::Swarm { .. } => "warn",
+        _ => "info,rumqttc=warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,rumqttc=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match cli.command {
         Command::Keygen { out } => {
             let key = Keypair::generate();

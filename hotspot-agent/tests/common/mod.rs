@@ -50,6 +50,7 @@ pub struct AgentProcess {
     pub dir: PathBuf,
     pub config: PathBuf,
     pub pubkey: PublicKey,
+    env: Vec<(String, String)>,
 }
 
 pub struct AgentSetup<'a> {
@@ -64,6 +65,11 @@ pub struct AgentSetup<'a> {
 impl AgentProcess {
     /// Writes a key (once) and a config into `dir`, then starts the agent.
     pub fn start(setup: &AgentSetup<'_>) -> AgentProcess {
+        Self::start_with_env(setup, &[])
+    }
+
+    /// As [`AgentProcess::start`], with extra environment variables for the process.
+    pub fn start_with_env(setup: &AgentSetup<'_>, env: &[(&str, String)]) -> AgentProcess {
         let key_path = setup.dir.join("hotspot.json");
         if !key_path.exists() {
             Keypair::generate().write_new_file(&key_path).unwrap();
@@ -107,6 +113,10 @@ tx_timeout_ms = 2000
             dir: setup.dir.to_path_buf(),
             config,
             pubkey,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
         };
         agent.restart();
         agent
@@ -123,6 +133,7 @@ tx_timeout_ms = 2000
             .arg("--config")
             .arg(&self.config)
             .env("RUST_LOG", "info,hotspot_agent=debug")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -137,6 +148,10 @@ tx_timeout_ms = 2000
             child.kill().unwrap();
             child.wait().unwrap();
         }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     pub fn is_running(&mut self) -> bool {
