@@ -1,6 +1,7 @@
 //! One hotspot: beacons on schedule with fresh oracle entropy, witnesses every beacon its radio
 //! hears, and stores each signed report in the outbox for the MQTT link to publish.
 
+use hexproof_proto::clock::Clock;
 use std::{
     sync::{Arc, Mutex, atomic::Ordering},
     time::Duration,
@@ -18,7 +19,6 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    clock::Clock,
     config::BeaconConfig,
     entropy::EntropyStore,
     outbox::Outbox,

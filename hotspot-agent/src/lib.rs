@@ -14,7 +14,6 @@
 //! - [`config`]: TOML + environment configuration.
 
 pub mod agent;
-pub mod clock;
 pub mod config;
 pub mod entropy;
 pub mod mqtt;

@@ -11,10 +11,9 @@ use std::{path::PathBuf, time::Duration};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use hexproof_fixtures::Network;
-use hexproof_proto::{Keypair, PublicKey, region::RegionPlan};
+use hexproof_proto::{Keypair, PublicKey, clock::Clock, region::RegionPlan};
 use hotspot_agent::{
     agent::Hotspot,
-    clock::Clock,
     config::{BeaconConfig, Config},
     mqtt::MqttConfig,
     node::{self, NodeConfig},
@@ -71,6 +70,10 @@ enum Command {
         /// Run the clock this many times faster than real time.
         #[arg(long, default_value_t = 1)]
         speed: u32,
+        /// With --speed: the real instant (ns since the Unix epoch) the accelerated clock starts
+        /// from; give an oracle the same one so both share a timeline. Default: now.
+        #[arg(long)]
+        clock_origin_ns: Option<u64>,
         /// Accept entropy from these oracles (default: the network file's oracles).
         #[arg(long = "oracle")]
         oracles: Vec<PublicKey>,
@@ -191,6 +194,7 @@ fn main() -> anyhow::Result<()> {
             beacon_interval_secs,
             beacon_jitter_secs,
             speed,
+            clock_origin_ns,
             oracles,
             duration_secs,
             sync,
@@ -221,7 +225,10 @@ fn main() -> anyhow::Result<()> {
                             jitter_secs: beacon_jitter_secs,
                         },
                         oracles,
-                        clock: Clock::accelerated(speed),
+                        clock: match clock_origin_ns {
+                            Some(origin) => Clock::accelerated_from(origin, speed),
+                            None => Clock::accelerated(speed),
+                        },
                         medium: MediumModel::default(),
                         medium_seed: 1,
                         sync,

@@ -1,5 +1,6 @@
 //! One running hotspot: its radio, its agent and its MQTT link, as tasks sharing an outbox.
 
+use hexproof_proto::clock::Clock;
 use std::sync::{Arc, Mutex};
 
 use hexproof_proto::PublicKey;
@@ -8,7 +9,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     agent::{Agent, Hotspot},
-    clock::Clock,
     config::{BeaconConfig, OutboxConfig},
     entropy::EntropyStore,
     mqtt::{self, MqttConfig},

@@ -2,6 +2,7 @@
 //! simulated radio medium, each with its own key, outbox and MQTT connection (what separate
 //! machines would do), for demos, load tests and attack scenarios.
 
+use hexproof_proto::clock::Clock;
 use std::{
     path::PathBuf,
     sync::Arc,
@@ -16,7 +17,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     agent::Hotspot,
-    clock::Clock,
     config::{BeaconConfig, OutboxConfig},
     mqtt::MqttConfig,
     node::{self, NodeConfig},

@@ -7,12 +7,12 @@ use hexproof_fixtures::{
     Network, NetworkSpec,
     servers::{Mosquitto, Subscriber},
 };
+use hexproof_proto::clock::Clock;
 use hexproof_proto::{
     Signed, topics,
     v1::{BeaconReport, Entropy, WitnessReport},
 };
 use hotspot_agent::{
-    clock::Clock,
     config::BeaconConfig,
     mqtt::MqttConfig,
     radio::sim::MediumModel,

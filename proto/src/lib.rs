@@ -8,6 +8,8 @@
 //! - [`keys`]: ed25519 keys shown as base58 (valid Solana addresses) and key files in the Solana
 //!   CLI's keypair format.
 //! - [`topics`]: the MQTT topic names agents publish to and the oracle subscribes to.
+//! - [`clock`]: time in ns since the Unix epoch, real or accelerated for simulations.
+//! - `mqtt` (feature `mqtt`): broker connection settings shared by agent and oracle.
 //! - [`beacon`]: the beacon packet, derived from oracle entropy so the oracle can re-derive it.
 //! - [`region`]: LoRaWAN region plans (channels, data rates, EIRP limits).
 //! - [`rf`]: radio physics both sides agree on (free-space path loss in integers, noise floor,
@@ -18,7 +20,10 @@
 //! here does I/O except the key-file functions.
 
 pub mod beacon;
+pub mod clock;
 pub mod keys;
+#[cfg(feature = "mqtt")]
+pub mod mqtt;
 pub mod region;
 pub mod rf;
 pub mod signing;

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Radio, RadioLink, RxPacket, TxError, TxPacket, TxReceipt};
-use crate::clock::Clock;
+use hexproof_proto::clock::Clock;
 
 /// A concentrator behind a packet forwarder, reached over UDP.
 #[derive(Debug)]

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{Radio, RadioLink, RxPacket, TxPacket, TxReceipt};
-use crate::clock::Clock;
+use hexproof_proto::clock::Clock;
 
 /// The medium's physical parameters.
 #[derive(Debug, Clone, Copy)]
