@@ -1,7 +1,7 @@
 # Shared helpers for scripts/ and .ci/run (sourced, not run).
 
 # Debian packages the tests start or call. Installed only when missing.
-TEST_PACKAGES=(mosquitto mosquitto-clients openssl)
+TEST_PACKAGES=(mosquitto mosquitto-clients openssl postgresql)
 
 apt_install_missing() {
     local missing=()

@@ -1,0 +1,115 @@
+//! The oracle's configuration: defaults, then a TOML file, then environment variables
+//! (`ORACLE_` prefix, `__` between levels: `ORACLE_MQTT__URL`), then command-line flags.
+//! `oracle/config.example.toml` documents every key.
+
+use std::{net::SocketAddr, path::{Path, PathBuf}};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use hexproof_proto::{clock::Clock, mqtt::MqttConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::{entropy::EntropyConfig, ingest::IngestConfig, validation::Limits};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The oracle's signing key (Solana CLI keypair format).
+    pub key: PathBuf,
+    /// `sqlite://PATH` (default, created when missing) or `postgres://user@host/db`.
+    pub database: String,
+    /// The hotspot registry: a network file in the fixtures format.
+    pub registry: PathBuf,
+    pub mqtt: MqttConfig,
+    pub entropy: EntropyConfig,
+    pub validation: Limits,
+    pub ingest: IngestConfig,
+    /// Prometheus metrics endpoint (`/metrics`); none when absent.
+    pub metrics_listen: Option<SocketAddr>,
+    pub clock: ClockConfig,
+}
+
+/// Time: real by default; a simulation may run it faster (agents and oracle then need the same
+/// speed and origin).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockConfig {
+    pub speed: u32,
+    /// Real instant (ns since the Unix epoch) the accelerated clock starts from; now if absent.
+    pub origin_ns: Option<u64>,
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        ClockConfig { speed: 1, origin_ns: None }
+    }
+}
+
+impl ClockConfig {
+    pub fn clock(&self) -> Clock {
+        match (self.speed, self.origin_ns) {
+            (0 | 1, _) => Clock::system(),
+            (speed, Some(origin)) => Clock::accelerated_from(origin, speed),
+            (speed, None) => Clock::accelerated(speed),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            key: "oracle-key.json".into(),
+            database: "sqlite://oracle.db".into(),
+            registry: "fixtures/networks/net-200.json".into(),
+            mqtt: MqttConfig::default(),
+            entropy: EntropyConfig::default(),
+            validation: Limits::default(),
+            ingest: IngestConfig::default(),
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            clock: ClockConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then the file (when given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(Box::new(figment::Error::from(format!(
+                    "config file {} does not exist",
+                    file.display()
+                ))));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment
+            .merge(Env::prefixed("ORACLE_").split("__"))
+            .extract()
+            .map_err(Box::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn the_example_config_parses_and_env_overrides_it() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(Some(&example)).map_err(|e| e.to_string())?;
+            assert_eq!(config, Config::default());
+            jail.set_env("ORACLE_DATABASE", "postgres://oracle@db/hexproof");
+            jail.set_env("ORACLE_VALIDATION__MAX_WITNESSES_PER_BEACON", "10");
+            let config = Config::load(Some(&example)).map_err(|e| e.to_string())?;
+            assert_eq!(config.database, "postgres://oracle@db/hexproof");
+            assert_eq!(config.validation.max_witnesses_per_beacon, 10);
+            Ok(())
+        });
+    }
+}

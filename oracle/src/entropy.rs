@@ -1,0 +1,109 @@
+//! The entropy service: on a schedule, draws 32 random bytes, signs them as an `Entropy`
+//! message, stores it (the history beacons are checked against) and publishes it on
+//! `hexproof/v1/entropy` as a retained message, so an agent that connects gets the newest one.
+
+use std::time::Duration;
+
+use hexproof_proto::{Keypair, Signed, clock::Clock, topics, v1::Entropy};
+use prost::Message;
+use rand::RngCore;
+use rumqttc::{AsyncClient, QoS};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::{store::Store, validation::EntropyRecord};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EntropyConfig {
+    /// Seconds between new entropy. Default 60: three overlapping valid ones at any time.
+    pub interval_secs: u64,
+    /// How long beacons may use one, seconds. Default 180: Helium iot-verifier's
+    /// `ENTROPY_LIFESPAN`.
+    pub ttl_secs: u32,
+}
+
+impl Default for EntropyConfig {
+    fn default() -> Self {
+        EntropyConfig {
+            interval_secs: 60,
+            ttl_secs: 180,
+        }
+    }
+}
+
+/// A new signed entropy message following `previous_id`.
+pub fn make(key: &Keypair, previous_id: u64, now_ns: u64, ttl_secs: u32) -> (EntropyRecord, Entropy) {
+    let mut data = vec![0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut data);
+    let record = EntropyRecord {
+        id: previous_id + 1,
+        data: data.clone(),
+        timestamp_ns: now_ns,
+        ttl_secs,
+    };
+    let message = Entropy {
+        id: record.id,
+        data,
+        timestamp_ns: now_ns,
+        ttl_secs,
+        ..Default::default()
+    }
+    .signed(key);
+    (record, message)
+}
+
+/// Publishes entropy until `shutdown`. Stores each before publishing it, so nothing a hotspot
+/// can use is missing from the history.
+pub async fn run(
+    key: Keypair,
+    store: Store,
+    client: AsyncClient,
+    config: EntropyConfig,
+    clock: Clock,
+    shutdown: CancellationToken,
+) {
+    let interval = clock.real(Duration::from_secs(config.interval_secs.max(1)));
+    loop {
+        let now = clock.now_ns();
+        let latest = match store.latest_entropy().await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(%e, "reading entropy history");
+                None
+            }
+        };
+        // Re-announce the newest when it is younger than the interval (a restart), else make one.
+        let fresh = latest
+            .as_ref()
+            .filter(|(e, _)| now.saturating_sub(e.timestamp_ns) < config.interval_secs * 1_000_000_000);
+        let (message, wait) = match fresh {
+            Some((e, bytes)) => {
+                let age = Duration::from_nanos(now.saturating_sub(e.timestamp_ns));
+                (bytes.clone(), interval.saturating_sub(clock.real(age)))
+            }
+            None => {
+                let previous = latest.map_or(0, |(e, _)| e.id);
+                let (record, message) = make(&key, previous, now, config.ttl_secs);
+                let bytes = message.encode_to_vec();
+                if let Err(e) = store.insert_entropy(&record, &bytes).await {
+                    tracing::error!(%e, "storing entropy; not publishing it");
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+                metrics::counter!("hexproof_entropy_published_total").increment(1);
+                tracing::debug!(id = record.id, "new entropy");
+                (bytes, interval)
+            }
+        };
+        if let Err(e) = client.publish(topics::ENTROPY, QoS::AtLeastOnce, true, message).await {
+            tracing::warn!(%e, "publishing entropy");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The hexproof oracle: the service an oracle operator runs.
+//!
+//! Data enters as signed beacon and witness reports from MQTT ([`ingest`]), is classified
+//! ([`intake`]: decode, size, signature, topic) and stored ([`store`]: SQLite or PostgreSQL),
+//! then judged by the proof-of-coverage rules ([`validation`], pure functions) in the
+//! [`validator`] loop, with the hotspot [`registry`] and the entropy history the [`entropy`]
+//! service publishes. Verdicts leave through storage (every report kept with its verdict and
+//! reason) and Prometheus metrics.
+
+pub mod audit;
+pub mod config;
+pub mod entropy;
+pub mod ingest;
+pub mod intake;
+pub mod registry;
+pub mod service;
+pub mod store;
+pub mod validation;
+pub mod validator;

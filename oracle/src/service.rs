@@ -1,0 +1,50 @@
+//! `oracle run`: ingest, entropy and validation as tasks sharing one store and one MQTT
+//! connection, stopped together by a shutdown token.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use hexproof_proto::Keypair;
+use tokio_util::sync::CancellationToken;
+
+use crate::{config::Config, entropy, ingest, registry::StaticRegistry, store::Store, validator::Validator};
+
+/// Runs the oracle until `shutdown`, then lets every task finish what it holds.
+pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let key = Keypair::read_file(&config.key).context("loading the oracle key")?;
+    let store = Store::connect(&config.database)
+        .await
+        .with_context(|| format!("opening the database {}", redact(&config.database)))?;
+    let registry = Arc::new(StaticRegistry::load(&config.registry)?);
+    let clock = config.clock.clock();
+    if let Some(addr) = config.metrics_listen {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .with_context(|| format!("starting the metrics endpoint on {addr}"))?;
+    }
+    let client_id = format!("hexproof-oracle-{}", key.public());
+    let (client, eventloop) = ingest::connect(&config.mqtt, &client_id, &config.ingest)?;
+    tracing::info!(oracle = %key.public(), database = %redact(&config.database), broker = %config.mqtt.url, "oracle starting");
+
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(ingest::run(client.clone(), eventloop, store.clone(), config.ingest.clone(), clock, shutdown.clone()));
+    tasks.spawn(entropy::run(key, store.clone(), client, config.entropy.clone(), clock, shutdown.clone()));
+    let validator = Validator::new(store, registry, config.validation.clone());
+    let every = clock.real(Duration::from_secs(1)).max(Duration::from_millis(50));
+    tasks.spawn(validator.run(clock, every, shutdown.clone()));
+    while tasks.join_next().await.is_some() {}
+    tracing::info!("oracle stopped");
+    Ok(())
+}
+
+/// A database URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+            None => url.to_string(),
+        },
+        _ => url.to_string(),
+    }
+}
