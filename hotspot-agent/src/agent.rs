@@ -226,6 +226,9 @@ impl Agent {
                     self.accept_entropy(&bytes);
                     if due && self.beacon(&radio).await {
                         due = false;
+                        // The interval runs from the beacon actually sent.
+                        let delay = self.next_beacon_delay(false);
+                        timer.as_mut().reset(tokio::time::Instant::now() + delay);
                     }
                 }
                 packet = radio.received.recv() => {

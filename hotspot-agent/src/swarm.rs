@@ -79,7 +79,7 @@ impl Swarm {
                     lat: h.true_lat_e7 as f64 / 1e7,
                     lon: h.true_lon_e7 as f64 / 1e7,
                     gain_ddbi: h.gain_ddbi,
-                    hears_everything: h.behaviour == Behaviour::BeaconReplayer,
+                    replays_everything: h.behaviour == Behaviour::BeaconReplayer,
                 },
                 256,
             );

@@ -40,11 +40,14 @@ impl Line {
 }
 
 pub fn read_lines(path: &Path) -> anyhow::Result<Vec<Line>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}:{}", path.display(), i + 1)))
+        .map(|(i, l)| {
+            serde_json::from_str(l).with_context(|| format!("{}:{}", path.display(), i + 1))
+        })
         .collect()
 }
 
@@ -57,13 +60,19 @@ pub async fn export(store: &Store, out: &mut impl Write) -> anyhow::Result<usize
     for row in entropy {
         let message: Vec<u8> = row.try_get("message")?;
         let ts: i64 = row.try_get("timestamp_ns")?;
-        let line = Line { topic: topics::ENTROPY.into(), payload: hex::encode(message), received_ns: ts.max(0) as u64 };
+        let line = Line {
+            topic: topics::ENTROPY.into(),
+            payload: hex::encode(message),
+            received_ns: ts.max(0) as u64,
+        };
         writeln!(out, "{}", serde_json::to_string(&line)?)?;
         n += 1;
     }
-    let reports = sqlx::query("SELECT kind, hotspot, payload, received_ns FROM reports ORDER BY received_ns, id")
-        .fetch_all(store.pool())
-        .await?;
+    let reports = sqlx::query(
+        "SELECT kind, hotspot, payload, received_ns FROM reports ORDER BY received_ns, id",
+    )
+    .fetch_all(store.pool())
+    .await?;
     for row in reports {
         let kind: i64 = row.try_get("kind")?;
         let hotspot: String = row.try_get("hotspot")?;
@@ -73,7 +82,11 @@ pub async fn export(store: &Store, out: &mut impl Write) -> anyhow::Result<usize
             1 => format!("{}/beacons/{hotspot}", topics::ROOT),
             _ => format!("{}/witnesses/{hotspot}", topics::ROOT),
         };
-        let line = Line { topic, payload: hex::encode(payload), received_ns: received.max(0) as u64 };
+        let line = Line {
+            topic,
+            payload: hex::encode(payload),
+            received_ns: received.max(0) as u64,
+        };
         writeln!(out, "{}", serde_json::to_string(&line)?)?;
         n += 1;
     }
@@ -89,23 +102,40 @@ pub async fn verify(
     oracles: &[PublicKey],
 ) -> anyhow::Result<Vec<JudgedReport>> {
     let dir = tempfile::tempdir()?;
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("verify.db").display())).await?;
+    let store = Store::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("verify.db").display()
+    ))
+    .await?;
     let mut messages = Vec::new();
     let mut last = 0;
     for line in lines {
         let incoming = line.incoming()?;
         last = last.max(incoming.received_ns);
         if incoming.topic == topics::ENTROPY {
-            let e = Entropy::decode(incoming.payload.as_slice()).context("an entropy line does not decode")?;
-            let signer = e.verify().context("an entropy line is not validly signed")?;
-            anyhow::ensure!(oracles.is_empty() || oracles.contains(&signer), "entropy signed by {signer}, not a given oracle");
-            let record = EntropyRecord { id: e.id, data: e.data.clone(), timestamp_ns: e.timestamp_ns, ttl_secs: e.ttl_secs };
+            let e = Entropy::decode(incoming.payload.as_slice())
+                .context("an entropy line does not decode")?;
+            let signer = e
+                .verify()
+                .context("an entropy line is not validly signed")?;
+            anyhow::ensure!(
+                oracles.is_empty() || oracles.contains(&signer),
+                "entropy signed by {signer}, not a given oracle"
+            );
+            let record = EntropyRecord {
+                id: e.id,
+                data: e.data.clone(),
+                timestamp_ns: e.timestamp_ns,
+                ttl_secs: e.ttl_secs,
+            };
             store.insert_entropy(&record, &incoming.payload).await?;
         } else {
             messages.push(incoming);
         }
     }
-    store.insert_reports(&intake::classify_all(&messages)).await?;
+    store
+        .insert_reports(&intake::classify_all(&messages))
+        .await?;
     let mut validator = Validator::new(store.clone(), registry, limits.clone());
     // Late enough that every window has closed.
     let end = last + (limits.witness_wait_secs * 4 + 1) * 1_000_000_000;

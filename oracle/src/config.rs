@@ -2,7 +2,10 @@
 //! (`ORACLE_` prefix, `__` between levels: `ORACLE_MQTT__URL`), then command-line flags.
 //! `oracle/config.example.toml` documents every key.
 
-use std::{net::SocketAddr, path::{Path, PathBuf}};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
 use figment::{
     Figment,
@@ -43,7 +46,10 @@ pub struct ClockConfig {
 
 impl Default for ClockConfig {
     fn default() -> Self {
-        ClockConfig { speed: 1, origin_ns: None }
+        ClockConfig {
+            speed: 1,
+            origin_ns: None,
+        }
     }
 }
 

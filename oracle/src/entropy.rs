@@ -33,7 +33,12 @@ impl Default for EntropyConfig {
 }
 
 /// A new signed entropy message following `previous_id`.
-pub fn make(key: &Keypair, previous_id: u64, now_ns: u64, ttl_secs: u32) -> (EntropyRecord, Entropy) {
+pub fn make(
+    key: &Keypair,
+    previous_id: u64,
+    now_ns: u64,
+    ttl_secs: u32,
+) -> (EntropyRecord, Entropy) {
     let mut data = vec![0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut data);
     let record = EntropyRecord {
@@ -74,9 +79,9 @@ pub async fn run(
             }
         };
         // Re-announce the newest when it is younger than the interval (a restart), else make one.
-        let fresh = latest
-            .as_ref()
-            .filter(|(e, _)| now.saturating_sub(e.timestamp_ns) < config.interval_secs * 1_000_000_000);
+        let fresh = latest.as_ref().filter(|(e, _)| {
+            now.saturating_sub(e.timestamp_ns) < config.interval_secs * 1_000_000_000
+        });
         let (message, wait) = match fresh {
             Some((e, bytes)) => {
                 let age = Duration::from_nanos(now.saturating_sub(e.timestamp_ns));
@@ -98,7 +103,10 @@ pub async fn run(
                 (bytes, interval)
             }
         };
-        if let Err(e) = client.publish(topics::ENTROPY, QoS::AtLeastOnce, true, message).await {
+        if let Err(e) = client
+            .publish(topics::ENTROPY, QoS::AtLeastOnce, true, message)
+            .await
+        {
             tracing::warn!(%e, "publishing entropy");
         }
         tokio::select! {

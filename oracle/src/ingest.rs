@@ -35,9 +35,16 @@ impl Default for IngestConfig {
 }
 
 /// The MQTT client and its event loop, set up for ingest (and entropy publishing).
-pub fn connect(config: &MqttConfig, client_id: &str, ingest: &IngestConfig) -> anyhow::Result<(AsyncClient, EventLoop)> {
+pub fn connect(
+    config: &MqttConfig,
+    client_id: &str,
+    ingest: &IngestConfig,
+) -> anyhow::Result<(AsyncClient, EventLoop)> {
     let mut options = config.options(client_id)?;
-    options.set_clean_session(false).set_manual_acks(true).set_max_packet_size(1 << 20, 1 << 20);
+    options
+        .set_clean_session(false)
+        .set_manual_acks(true)
+        .set_max_packet_size(1 << 20, 1 << 20);
     Ok(AsyncClient::new(options, ingest.batch_max * 2 + 64))
 }
 
@@ -56,7 +63,11 @@ pub async fn run(
     clock: Clock,
     shutdown: CancellationToken,
 ) {
-    let mut batch = Batch { messages: Vec::new(), received: Vec::new(), started: None };
+    let mut batch = Batch {
+        messages: Vec::new(),
+        received: Vec::new(),
+        started: None,
+    };
     let wait = Duration::from_millis(config.batch_wait_ms.max(1));
     let mut failures = 0u32;
     loop {
@@ -121,7 +132,11 @@ async fn flush(client: &AsyncClient, store: &Store, batch: &mut Batch) {
         .messages
         .iter()
         .zip(&batch.received)
-        .map(|(p, &received_ns)| Incoming { topic: p.topic.clone(), payload: p.payload.to_vec(), received_ns })
+        .map(|(p, &received_ns)| Incoming {
+            topic: p.topic.clone(),
+            payload: p.payload.to_vec(),
+            received_ns,
+        })
         .collect();
     let reports = match tokio::task::spawn_blocking(move || intake::classify_all(&incoming)).await {
         Ok(r) => r,
@@ -130,7 +145,10 @@ async fn flush(client: &AsyncClient, store: &Store, batch: &mut Batch) {
             return;
         }
     };
-    let rejected = reports.iter().filter(|r| r.status == Status::Invalid).count();
+    let rejected = reports
+        .iter()
+        .filter(|r| r.status == Status::Invalid)
+        .count();
     // Retry storage until it works: acknowledging unstored reports would lose them.
     let mut delay = Duration::from_millis(100);
     let inserted = loop {
@@ -144,7 +162,8 @@ async fn flush(client: &AsyncClient, store: &Store, batch: &mut Batch) {
         }
     };
     metrics::counter!("hexproof_reports_stored_total").increment(inserted);
-    metrics::counter!("hexproof_reports_duplicate_total").increment(reports.len() as u64 - inserted);
+    metrics::counter!("hexproof_reports_duplicate_total")
+        .increment(reports.len() as u64 - inserted);
     for r in reports.iter().filter(|r| r.status == Status::Invalid) {
         if let Some(reason) = r.reason {
             metrics::counter!("hexproof_reports_invalid_total", "kind" => r.kind.name(), "reason" => reason.code()).increment(1);

@@ -45,9 +45,20 @@ pub fn packet_hash(packet: &[u8]) -> [u8; 32] {
     sha256(&[packet])
 }
 
-fn rejected(msg: &Incoming, kind: Kind, hotspot: String, reason: Reason, detail: String) -> NewReport {
+fn rejected(
+    msg: &Incoming,
+    kind: Kind,
+    hotspot: String,
+    reason: Reason,
+    detail: String,
+) -> NewReport {
     NewReport {
-        id: sha256(&[b"hexproof.v1.undecodable\0", msg.topic.as_bytes(), b"\0", &msg.payload]),
+        id: sha256(&[
+            b"hexproof.v1.undecodable\0",
+            msg.topic.as_bytes(),
+            b"\0",
+            &msg.payload,
+        ]),
         kind,
         hotspot,
         packet_hash: None,
@@ -64,7 +75,13 @@ fn rejected(msg: &Incoming, kind: Kind, hotspot: String, reason: Reason, detail:
 }
 
 /// Checks a signed report's signature and topic; the id of a rejected one is the report's own.
-fn checked<M: Signed>(msg: &Incoming, m: &M, kind: Kind, topic_key: PublicKey, base: NewReport) -> NewReport {
+fn checked<M: Signed>(
+    msg: &Incoming,
+    m: &M,
+    kind: Kind,
+    topic_key: PublicKey,
+    base: NewReport,
+) -> NewReport {
     let fail = |reason, detail: String, hotspot: String| NewReport {
         status: Status::Invalid,
         reason: Some(reason),
@@ -93,13 +110,35 @@ pub fn classify(msg: &Incoming) -> NewReport {
         Some(Topic::Beacon(k)) => (Kind::Beacon, k),
         Some(Topic::Witness(k)) => (Kind::Witness, k),
         _ => {
-            let tail = msg.topic.rsplit('/').next().unwrap_or("").chars().take(64).collect();
-            return rejected(msg, Kind::Undecodable, tail, Reason::Malformed, "topic does not name a hotspot key".into());
+            let tail = msg
+                .topic
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(64)
+                .collect();
+            return rejected(
+                msg,
+                Kind::Undecodable,
+                tail,
+                Reason::Malformed,
+                "topic does not name a hotspot key".into(),
+            );
         }
     };
     if msg.payload.len() > MAX_REPORT_LEN {
-        let detail = format!("{} bytes; reports are at most {MAX_REPORT_LEN}", msg.payload.len());
-        return rejected(msg, Kind::Undecodable, key.to_string(), Reason::Malformed, detail);
+        let detail = format!(
+            "{} bytes; reports are at most {MAX_REPORT_LEN}",
+            msg.payload.len()
+        );
+        return rejected(
+            msg,
+            Kind::Undecodable,
+            key.to_string(),
+            Reason::Malformed,
+            detail,
+        );
     }
     match kind {
         Kind::Beacon => match BeaconReport::decode(msg.payload.as_slice()) {
@@ -121,7 +160,13 @@ pub fn classify(msg: &Incoming) -> NewReport {
                 };
                 checked(msg, &b, kind, key, base)
             }
-            Err(e) => rejected(msg, Kind::Undecodable, key.to_string(), Reason::Malformed, format!("not a BeaconReport: {e}")),
+            Err(e) => rejected(
+                msg,
+                Kind::Undecodable,
+                key.to_string(),
+                Reason::Malformed,
+                format!("not a BeaconReport: {e}"),
+            ),
         },
         _ => match WitnessReport::decode(msg.payload.as_slice()) {
             Ok(w) => {
@@ -142,7 +187,13 @@ pub fn classify(msg: &Incoming) -> NewReport {
                 };
                 checked(msg, &w, kind, key, base)
             }
-            Err(e) => rejected(msg, Kind::Undecodable, key.to_string(), Reason::Malformed, format!("not a WitnessReport: {e}")),
+            Err(e) => rejected(
+                msg,
+                Kind::Undecodable,
+                key.to_string(),
+                Reason::Malformed,
+                format!("not a WitnessReport: {e}"),
+            ),
         },
     }
 }
@@ -158,15 +209,27 @@ mod tests {
     use hexproof_proto::{Keypair, topics};
 
     fn beacon_msg(key: &Keypair, topic_key: &PublicKey) -> Incoming {
-        let b = BeaconReport { payload: vec![1, 2, 3], timestamp_ns: 5, ..Default::default() }.signed(key);
-        Incoming { topic: topics::beacons(topic_key), payload: b.encode_to_vec(), received_ns: 9 }
+        let b = BeaconReport {
+            payload: vec![1, 2, 3],
+            timestamp_ns: 5,
+            ..Default::default()
+        }
+        .signed(key);
+        Incoming {
+            topic: topics::beacons(topic_key),
+            payload: b.encode_to_vec(),
+            received_ns: 9,
+        }
     }
 
     #[test]
     fn a_signed_report_on_its_own_topic_is_pending() {
         let k = Keypair::from_secret([1; 32]);
         let r = classify(&beacon_msg(&k, &k.public()));
-        assert_eq!((r.kind, r.status, r.reason), (Kind::Beacon, Status::Pending, None));
+        assert_eq!(
+            (r.kind, r.status, r.reason),
+            (Kind::Beacon, Status::Pending, None)
+        );
         assert_eq!(r.hotspot, k.public().to_string());
         assert_eq!(r.packet_hash, Some(packet_hash(&[1, 2, 3])));
         assert_eq!(r.timestamp_ns, 5);
@@ -177,22 +240,40 @@ mod tests {
         let k = Keypair::from_secret([1; 32]);
         let other = Keypair::from_secret([2; 32]).public();
         let r = classify(&beacon_msg(&k, &other));
-        assert_eq!((r.status, r.reason), (Status::Invalid, Some(Reason::TopicMismatch)));
+        assert_eq!(
+            (r.status, r.reason),
+            (Status::Invalid, Some(Reason::TopicMismatch))
+        );
 
         let mut m = beacon_msg(&k, &k.public());
         let n = m.payload.len();
         m.payload[n - 1] ^= 1;
         assert_eq!(classify(&m).reason, Some(Reason::BadSignature));
 
-        let junk = Incoming { topic: topics::witnesses(&k.public()), payload: vec![0xFF; 7], received_ns: 1 };
+        let junk = Incoming {
+            topic: topics::witnesses(&k.public()),
+            payload: vec![0xFF; 7],
+            received_ns: 1,
+        };
         let r = classify(&junk);
-        assert_eq!((r.kind, r.reason), (Kind::Undecodable, Some(Reason::Malformed)));
+        assert_eq!(
+            (r.kind, r.reason),
+            (Kind::Undecodable, Some(Reason::Malformed))
+        );
         // The same junk twice has the same id (stored once).
         assert_eq!(classify(&junk).id, r.id);
 
-        let big = Incoming { topic: topics::beacons(&k.public()), payload: vec![0; 5000], received_ns: 1 };
+        let big = Incoming {
+            topic: topics::beacons(&k.public()),
+            payload: vec![0; 5000],
+            received_ns: 1,
+        };
         assert_eq!(classify(&big).reason, Some(Reason::Malformed));
-        let bad_topic = Incoming { topic: "hexproof/v1/beacons/xyz".into(), payload: vec![], received_ns: 1 };
+        let bad_topic = Incoming {
+            topic: "hexproof/v1/beacons/xyz".into(),
+            payload: vec![],
+            received_ns: 1,
+        };
         assert_eq!(classify(&bad_topic).reason, Some(Reason::Malformed));
     }
 }

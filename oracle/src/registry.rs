@@ -35,10 +35,9 @@ impl StaticRegistry {
             .hotspots
             .iter()
             .map(|h| {
-                let location: CellIndex = h
-                    .asserted_location
-                    .parse()
-                    .with_context(|| format!("hotspot {}: bad cell {}", h.name, h.asserted_location))?;
+                let location: CellIndex = h.asserted_location.parse().with_context(|| {
+                    format!("hotspot {}: bad cell {}", h.name, h.asserted_location)
+                })?;
                 let region = RegionPlan::by_name(&h.region)
                     .with_context(|| format!("hotspot {}: unknown region {}", h.name, h.region))?;
                 Ok(HotspotInfo {

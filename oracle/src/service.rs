@@ -7,7 +7,9 @@ use anyhow::Context;
 use hexproof_proto::Keypair;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Config, entropy, ingest, registry::StaticRegistry, store::Store, validator::Validator};
+use crate::{
+    config::Config, entropy, ingest, registry::StaticRegistry, store::Store, validator::Validator,
+};
 
 /// Runs the oracle until `shutdown`, then lets every task finish what it holds.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -28,10 +30,26 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     tracing::info!(oracle = %key.public(), database = %redact(&config.database), broker = %config.mqtt.url, "oracle starting");
 
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(ingest::run(client.clone(), eventloop, store.clone(), config.ingest.clone(), clock, shutdown.clone()));
-    tasks.spawn(entropy::run(key, store.clone(), client, config.entropy.clone(), clock, shutdown.clone()));
+    tasks.spawn(ingest::run(
+        client.clone(),
+        eventloop,
+        store.clone(),
+        config.ingest.clone(),
+        clock,
+        shutdown.clone(),
+    ));
+    tasks.spawn(entropy::run(
+        key,
+        store.clone(),
+        client,
+        config.entropy.clone(),
+        clock,
+        shutdown.clone(),
+    ));
     let validator = Validator::new(store, registry, config.validation.clone());
-    let every = clock.real(Duration::from_secs(1)).max(Duration::from_millis(50));
+    let every = clock
+        .real(Duration::from_secs(1))
+        .max(Duration::from_millis(50));
     tasks.spawn(validator.run(clock, every, shutdown.clone()));
     while tasks.join_next().await.is_some() {}
     tracing::info!("oracle stopped");

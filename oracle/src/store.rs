@@ -231,7 +231,11 @@ impl Store {
 
     /// Pending beacons received before `received_before_ns`, oldest first by their own
     /// timestamp (then id), at most `limit`.
-    pub async fn pending_beacons(&self, received_before_ns: u64, limit: u32) -> Result<Vec<StoredReport>> {
+    pub async fn pending_beacons(
+        &self,
+        received_before_ns: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredReport>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             report_columns!(),
@@ -261,7 +265,11 @@ impl Store {
 
     /// Pending witnesses received before `received_before_ns` (their beacon never came, or came
     /// and was judged without them).
-    pub async fn stale_pending_witnesses(&self, received_before_ns: u64, limit: u32) -> Result<Vec<StoredReport>> {
+    pub async fn stale_pending_witnesses(
+        &self,
+        received_before_ns: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredReport>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             report_columns!(),
@@ -276,7 +284,10 @@ impl Store {
     }
 
     /// A judged beacon with this packet: its id and whether it was valid.
-    pub async fn judged_beacon_with_packet(&self, packet_hash: &[u8; 32]) -> Result<Option<([u8; 32], bool)>> {
+    pub async fn judged_beacon_with_packet(
+        &self,
+        packet_hash: &[u8; 32],
+    ) -> Result<Option<([u8; 32], bool)>> {
         let row = sqlx::query(
             "SELECT id, status FROM reports WHERE packet_hash = $1 AND kind = 1 AND status <> 0 \
              ORDER BY status, timestamp_ns, id LIMIT 1",
@@ -292,7 +303,11 @@ impl Store {
     }
 
     /// The timestamp of the valid beacon of `hotspot` nearest to `timestamp_ns`.
-    pub async fn nearest_valid_beacon_ns(&self, hotspot: &str, timestamp_ns: u64) -> Result<Option<u64>> {
+    pub async fn nearest_valid_beacon_ns(
+        &self,
+        hotspot: &str,
+        timestamp_ns: u64,
+    ) -> Result<Option<u64>> {
         let ts = i64_of(timestamp_ns);
         let before: Option<i64> = sqlx::query(
             "SELECT MAX(timestamp_ns) AS t FROM reports WHERE hotspot = $1 AND kind = 1 AND status = 1 \
@@ -370,11 +385,14 @@ impl Store {
     }
 
     pub async fn entropy(&self, id: u64) -> Result<Option<EntropyRecord>> {
-        let row = sqlx::query("SELECT id, data, timestamp_ns, ttl_secs, message FROM entropy WHERE id = $1")
-            .bind(i64_of(id))
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Self::entropy_row(&r).map(|(e, _)| e)).transpose()
+        let row = sqlx::query(
+            "SELECT id, data, timestamp_ns, ttl_secs, message FROM entropy WHERE id = $1",
+        )
+        .bind(i64_of(id))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Self::entropy_row(&r).map(|(e, _)| e))
+            .transpose()
     }
 
     /// The newest entropy and its signed message.

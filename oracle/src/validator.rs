@@ -76,7 +76,11 @@ pub fn judge_group(
     let mut valid: Vec<usize> = Vec::new();
     for w in witnesses {
         let Some(wr) = &w.report else {
-            verdicts.push(invalid(w.stored.id, Invalid::new(Reason::Malformed, "stored payload no longer decodes"), Some(beacon.id)));
+            verdicts.push(invalid(
+                w.stored.id,
+                Invalid::new(Reason::Malformed, "stored payload no longer decodes"),
+                Some(beacon.id),
+            ));
             continue;
         };
         let key = PublicKey::try_from(wr.witness.as_slice()).ok();
@@ -116,7 +120,12 @@ pub fn judge_group(
     }
     if let Some(entropy) = ctx.entropy {
         let ids: Vec<[u8; 32]> = valid.iter().map(|&i| verdicts[i].id).collect();
-        let chosen = selection::select(&entropy.data, &beacon.id, &ids, limits.max_witnesses_per_beacon);
+        let chosen = selection::select(
+            &entropy.data,
+            &beacon.id,
+            &ids,
+            limits.max_witnesses_per_beacon,
+        );
         for (&i, chosen) in valid.iter().zip(chosen) {
             verdicts[i].selected = chosen;
         }
@@ -143,7 +152,11 @@ pub struct Validator {
 
 fn record_metrics(kind: Kind, verdicts: &[Verdict]) {
     for (i, v) in verdicts.iter().enumerate() {
-        let kind = if i == 0 && kind == Kind::Beacon { "beacon" } else { "witness" };
+        let kind = if i == 0 && kind == Kind::Beacon {
+            "beacon"
+        } else {
+            "witness"
+        };
         match v.reason {
             None => metrics::counter!("hexproof_reports_valid_total", "kind" => kind).increment(1),
             Some(r) => metrics::counter!("hexproof_reports_invalid_total", "kind" => kind, "reason" => r.code()).increment(1),
@@ -173,7 +186,9 @@ impl Validator {
     }
 
     fn hotspot(&self, key: &str) -> Option<HotspotInfo> {
-        key.parse::<PublicKey>().ok().and_then(|k| self.registry.get(&k))
+        key.parse::<PublicKey>()
+            .ok()
+            .and_then(|k| self.registry.get(&k))
     }
 
     /// Judges every beacon whose witness window has passed at `now_ns`, then the witnesses left
@@ -182,7 +197,10 @@ impl Validator {
         let wait = self.limits.witness_wait_secs * 1_000_000_000;
         let mut stats = PassStats::default();
         loop {
-            let beacons = self.store.pending_beacons(now_ns.saturating_sub(wait), 256).await?;
+            let beacons = self
+                .store
+                .pending_beacons(now_ns.saturating_sub(wait), 256)
+                .await?;
             if beacons.is_empty() {
                 break;
             }
@@ -207,9 +225,27 @@ impl Validator {
                     None => None,
                 };
                 let (e, beacon_id) = match judged {
-                    Some((id, true)) => (Invalid::new(Reason::WitnessLate, "arrived after its beacon had been judged"), Some(id)),
-                    Some((id, false)) => (Invalid::new(Reason::WitnessNoValidBeacon, "the beacon it heard is invalid"), Some(id)),
-                    None => (Invalid::new(Reason::WitnessNoValidBeacon, "no beacon with this packet was reported"), None),
+                    Some((id, true)) => (
+                        Invalid::new(
+                            Reason::WitnessLate,
+                            "arrived after its beacon had been judged",
+                        ),
+                        Some(id),
+                    ),
+                    Some((id, false)) => (
+                        Invalid::new(
+                            Reason::WitnessNoValidBeacon,
+                            "the beacon it heard is invalid",
+                        ),
+                        Some(id),
+                    ),
+                    None => (
+                        Invalid::new(
+                            Reason::WitnessNoValidBeacon,
+                            "no beacon with this packet was reported",
+                        ),
+                        None,
+                    ),
                 };
                 verdicts.push(invalid(w.id, e, beacon_id));
             }
@@ -222,7 +258,11 @@ impl Validator {
 
     async fn judge_beacon(&mut self, beacon: &StoredReport) -> crate::store::Result<usize> {
         let Some(hash) = beacon.packet_hash else {
-            let v = invalid(beacon.id, Invalid::new(Reason::Malformed, "no packet"), None);
+            let v = invalid(
+                beacon.id,
+                Invalid::new(Reason::Malformed, "no packet"),
+                None,
+            );
             self.store.save_verdicts(&[v], beacon.received_ns).await?;
             return Ok(0);
         };
@@ -230,15 +270,25 @@ impl Validator {
         let report = match BeaconReport::decode(beacon.payload.as_slice()) {
             Ok(r) => r,
             Err(e) => {
-                let v = invalid(beacon.id, Invalid::new(Reason::Malformed, e.to_string()), None);
+                let v = invalid(
+                    beacon.id,
+                    Invalid::new(Reason::Malformed, e.to_string()),
+                    None,
+                );
                 self.store.save_verdicts(&[v], beacon.received_ns).await?;
                 return Ok(0);
             }
         };
         let beaconer = self.hotspot(&beacon.hotspot);
         let entropy = self.entropy(report.entropy_id).await?;
-        let nearest = self.store.nearest_valid_beacon_ns(&beacon.hotspot, report.timestamp_ns).await?;
-        let duplicate_packet = matches!(self.store.judged_beacon_with_packet(&hash).await?, Some((_, true)));
+        let nearest = self
+            .store
+            .nearest_valid_beacon_ns(&beacon.hotspot, report.timestamp_ns)
+            .await?;
+        let duplicate_packet = matches!(
+            self.store.judged_beacon_with_packet(&hash).await?,
+            Some((_, true))
+        );
         let inputs: Vec<WitnessInput> = witnesses
             .into_iter()
             .map(|stored| {
@@ -247,7 +297,11 @@ impl Validator {
                     .as_ref()
                     .and_then(|r| r.signer().ok())
                     .and_then(|k| self.registry.get(&k));
-                WitnessInput { stored, report, witness }
+                WitnessInput {
+                    stored,
+                    report,
+                    witness,
+                }
             })
             .collect();
         let ctx = BeaconContext {
@@ -259,7 +313,13 @@ impl Validator {
         };
         let verdicts = judge_group(beacon, &report, &ctx, &inputs, &self.limits);
         record_metrics(Kind::Beacon, &verdicts);
-        let judged_at = beacon.received_ns.max(inputs.iter().map(|w| w.stored.received_ns).max().unwrap_or(0));
+        let judged_at = beacon.received_ns.max(
+            inputs
+                .iter()
+                .map(|w| w.stored.received_ns)
+                .max()
+                .unwrap_or(0),
+        );
         self.store.save_verdicts(&verdicts, judged_at).await?;
         Ok(inputs.len())
     }
@@ -269,7 +329,12 @@ impl Validator {
         loop {
             match self.pass(clock.now_ns()).await {
                 Ok(s) if s.beacons + s.orphans > 0 => {
-                    tracing::debug!(beacons = s.beacons, witnesses = s.witnesses, orphans = s.orphans, "validation pass");
+                    tracing::debug!(
+                        beacons = s.beacons,
+                        witnesses = s.witnesses,
+                        orphans = s.orphans,
+                        "validation pass"
+                    );
                 }
                 Ok(_) => {}
                 Err(e) => tracing::error!(%e, "validation pass failed; will retry"),

@@ -27,7 +27,17 @@ fn report(n: u8, kind: Kind, status: Status) -> NewReport {
 
 async fn exercise(store: Store) {
     let reports: Vec<NewReport> = (0..10u8)
-        .map(|n| report(n, if n % 2 == 0 { Kind::Beacon } else { Kind::Witness }, Status::Pending))
+        .map(|n| {
+            report(
+                n,
+                if n % 2 == 0 {
+                    Kind::Beacon
+                } else {
+                    Kind::Witness
+                },
+                Status::Pending,
+            )
+        })
         .chain([report(50, Kind::Undecodable, Status::Invalid)])
         .collect();
     assert_eq!(store.insert_reports(&reports).await.unwrap(), 11);
@@ -37,38 +47,95 @@ async fn exercise(store: Store) {
 
     let beacons = store.pending_beacons(3_000, 100).await.unwrap();
     assert_eq!(beacons.len(), 5);
-    assert!(beacons.windows(2).all(|w| w[0].timestamp_ns <= w[1].timestamp_ns));
+    assert!(
+        beacons
+            .windows(2)
+            .all(|w| w[0].timestamp_ns <= w[1].timestamp_ns)
+    );
     assert_eq!(beacons[0].payload, vec![0; 10]);
     // Beacon 2 and witness 3 share packet hash [1; 32].
     let witnesses = store.pending_witnesses(&[1; 32]).await.unwrap();
-    assert_eq!(witnesses.iter().map(|w| w.id).collect::<Vec<_>>(), vec![[3; 32]]);
+    assert_eq!(
+        witnesses.iter().map(|w| w.id).collect::<Vec<_>>(),
+        vec![[3; 32]]
+    );
 
     store
         .save_verdicts(
             &[
-                Verdict { id: [2; 32], status: Status::Valid, reason: None, detail: String::new(), beacon_id: None, selected: false },
-                Verdict { id: [3; 32], status: Status::Invalid, reason: Some(Reason::WitnessTooFar), detail: "far".into(), beacon_id: Some([2; 32]), selected: false },
+                Verdict {
+                    id: [2; 32],
+                    status: Status::Valid,
+                    reason: None,
+                    detail: String::new(),
+                    beacon_id: None,
+                    selected: false,
+                },
+                Verdict {
+                    id: [3; 32],
+                    status: Status::Invalid,
+                    reason: Some(Reason::WitnessTooFar),
+                    detail: "far".into(),
+                    beacon_id: Some([2; 32]),
+                    selected: false,
+                },
             ],
             5_000,
         )
         .await
         .unwrap();
-    assert_eq!(store.judged_beacon_with_packet(&[1; 32]).await.unwrap(), Some(([2; 32], true)));
-    assert_eq!(store.judged_beacon_with_packet(&[9; 32]).await.unwrap(), None);
+    assert_eq!(
+        store.judged_beacon_with_packet(&[1; 32]).await.unwrap(),
+        Some(([2; 32], true))
+    );
+    assert_eq!(
+        store.judged_beacon_with_packet(&[9; 32]).await.unwrap(),
+        None
+    );
     // Beacon 2 (timestamp 1002) belongs to hotspot-2.
-    assert_eq!(store.nearest_valid_beacon_ns("hotspot-2", 1_010).await.unwrap(), Some(1_002));
-    assert_eq!(store.nearest_valid_beacon_ns("hotspot-1", 1_010).await.unwrap(), None);
+    assert_eq!(
+        store
+            .nearest_valid_beacon_ns("hotspot-2", 1_010)
+            .await
+            .unwrap(),
+        Some(1_002)
+    );
+    assert_eq!(
+        store
+            .nearest_valid_beacon_ns("hotspot-1", 1_010)
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(store.pending_beacons(3_000, 100).await.unwrap().len(), 4);
 
     let summary = store.verdict_summary().await.unwrap();
-    assert!(summary.contains(&(Kind::Witness, Status::Invalid, Some("witness_too_far".into()), 1)));
-    assert!(summary.contains(&(Kind::Undecodable, Status::Invalid, Some("bad_signature".into()), 1)));
+    assert!(summary.contains(&(
+        Kind::Witness,
+        Status::Invalid,
+        Some("witness_too_far".into()),
+        1
+    )));
+    assert!(summary.contains(&(
+        Kind::Undecodable,
+        Status::Invalid,
+        Some("bad_signature".into()),
+        1
+    )));
 
-    let e = EntropyRecord { id: 4, data: vec![7; 32], timestamp_ns: 99, ttl_secs: 180 };
+    let e = EntropyRecord {
+        id: 4,
+        data: vec![7; 32],
+        timestamp_ns: 99,
+        ttl_secs: 180,
+    };
     store.insert_entropy(&e, b"signed").await.unwrap();
     store.insert_entropy(&e, b"signed").await.unwrap();
     assert_eq!(store.entropy(4).await.unwrap(), Some(e.clone()));
-    assert_eq!(store.latest_entropy().await.unwrap(), Some((e, b"signed".to_vec())));
+    assert_eq!(
+        store.latest_entropy().await.unwrap(),
+        Some((e, b"signed".to_vec()))
+    );
     assert_eq!(store.entropy(5).await.unwrap(), None);
 }
 
@@ -78,7 +145,15 @@ async fn sqlite_store() {
     let url = format!("sqlite://{}", dir.path().join("oracle.db").display());
     exercise(Store::connect(&url).await.unwrap()).await;
     // Reopening runs no migration twice and keeps the data.
-    assert_eq!(Store::connect(&url).await.unwrap().count_reports().await.unwrap(), 11);
+    assert_eq!(
+        Store::connect(&url)
+            .await
+            .unwrap()
+            .count_reports()
+            .await
+            .unwrap(),
+        11
+    );
 }
 
 #[tokio::test]
@@ -86,11 +161,23 @@ async fn postgres_store() {
     let pg = Postgres::start().unwrap();
     let url = pg.create_database("oracle").unwrap();
     exercise(Store::connect(&url).await.unwrap()).await;
-    assert_eq!(Store::connect(&url).await.unwrap().count_reports().await.unwrap(), 11);
+    assert_eq!(
+        Store::connect(&url)
+            .await
+            .unwrap()
+            .count_reports()
+            .await
+            .unwrap(),
+        11
+    );
 }
 
 #[tokio::test]
 async fn bad_database_urls_are_clear_errors() {
     let err = Store::connect("mysql://nope").await.unwrap_err();
-    assert!(err.to_string().contains("neither sqlite:// nor postgres://"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("neither sqlite:// nor postgres://"),
+        "{err}"
+    );
 }

@@ -4,8 +4,9 @@
 //! floor, and the demodulation limit of the data rate (packets below it are not heard). A radio
 //! does not hear itself.
 //!
-//! A radio attached with `hears_everything` stands for an adversary that obtains other
-//! hotspots' beacons by other means (a beacon replayer): it gets every packet, with a strong
+//! A radio attached with `replays_everything` stands for an adversary that obtains other
+//! hotspots' beacons by other means (a colluder, a relay) and reports them as heard: it gets
+//! every packet in the network, late (5–25 s after it was sent, as a relay is) and with a strong
 //! made-up signal.
 
 use std::sync::{Arc, Mutex};
@@ -45,7 +46,7 @@ pub struct Placement {
     pub lon: f64,
     /// Antenna gain, dBi x 10.
     pub gain_ddbi: i32,
-    pub hears_everything: bool,
+    pub replays_everything: bool,
 }
 
 #[derive(Debug)]
@@ -127,8 +128,10 @@ impl SimMedium {
                 continue;
             }
             let to = station.placement;
-            let measured = if to.hears_everything {
-                Some((-700 + rng.gen_range(-50..50), 80 + rng.gen_range(-20..20)))
+            let mut delay_ns = 0;
+            let measured = if to.replays_everything {
+                delay_ns = rng.gen_range(5_000_000_000..25_000_000_000u64);
+                Some((-500 + rng.gen_range(-50..50), 80 + rng.gen_range(-20..20)))
             } else {
                 // Box–Muller: one standard normal draw.
                 let (u1, u2): (f64, f64) = (rng.r#gen::<f64>().max(1e-12), rng.r#gen());
@@ -147,7 +150,7 @@ impl SimMedium {
             let distance = rf::distance_m(source.lat, source.lon, to.lat, to.lon);
             let rx = RxPacket {
                 payload: packet.payload.clone(),
-                timestamp_ns: now + (distance / rf::SPEED_OF_LIGHT * 1e9) as u64,
+                timestamp_ns: now + (distance / rf::SPEED_OF_LIGHT * 1e9) as u64 + delay_ns,
                 frequency_hz: packet.frequency_hz,
                 data_rate: packet.data_rate,
                 rssi_ddbm,
@@ -206,7 +209,7 @@ mod tests {
             lat,
             lon,
             gain_ddbi: 30,
-            hears_everything: false,
+            replays_everything: false,
         }
     }
 

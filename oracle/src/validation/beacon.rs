@@ -29,12 +29,24 @@ pub fn check(b: &BeaconReport, ctx: &BeaconContext<'_>, limits: &Limits) -> Resu
     let hotspot = PublicKey::try_from(b.hotspot.as_slice())
         .map_err(|_| Invalid::new(BeaconUnknownHotspot, "hotspot key is not 32 bytes"))?;
     let Some(beaconer) = ctx.beaconer else {
-        return Err(Invalid::new(BeaconUnknownHotspot, format!("{hotspot} is not registered")));
+        return Err(Invalid::new(
+            BeaconUnknownHotspot,
+            format!("{hotspot} is not registered"),
+        ));
     };
     if beaconer.location.is_none() {
-        return Err(Invalid::new(BeaconNoLocation, "the hotspot has not asserted a location"));
+        return Err(Invalid::new(
+            BeaconNoLocation,
+            "the hotspot has not asserted a location",
+        ));
     }
-    check_timestamp(b.timestamp_ns, ctx.received_ns, limits, BeaconTimestampFuture, BeaconTimestampStale)?;
+    check_timestamp(
+        b.timestamp_ns,
+        ctx.received_ns,
+        limits,
+        BeaconTimestampFuture,
+        BeaconTimestampStale,
+    )?;
 
     let region = beaconer.region;
     if !region.has_channel(b.frequency_hz) {
@@ -70,17 +82,25 @@ pub fn check(b: &BeaconReport, ctx: &BeaconContext<'_>, limits: &Limits) -> Resu
         Some(_) => {
             return Err(Invalid::new(
                 BeaconEntropyUnknown,
-                format!("entropy {} has other bytes than the oracle published", b.entropy_id),
+                format!(
+                    "entropy {} has other bytes than the oracle published",
+                    b.entropy_id
+                ),
             ));
         }
         None => {
             return Err(Invalid::new(
                 BeaconEntropyUnknown,
-                format!("entropy {} was never published by this oracle", b.entropy_id),
+                format!(
+                    "entropy {} was never published by this oracle",
+                    b.entropy_id
+                ),
             ));
         }
     };
-    let earliest = entropy.timestamp_ns.saturating_sub(limits.entropy_skew_secs * NS_PER_SEC);
+    let earliest = entropy
+        .timestamp_ns
+        .saturating_sub(limits.entropy_skew_secs * NS_PER_SEC);
     if b.timestamp_ns < earliest || b.timestamp_ns > entropy.expires_ns() {
         return Err(Invalid::new(
             BeaconEntropyExpired,
@@ -95,7 +115,8 @@ pub fn check(b: &BeaconReport, ctx: &BeaconContext<'_>, limits: &Limits) -> Resu
 
     let local_ok = (LOCAL_ENTROPY_MIN..=LOCAL_ENTROPY_MAX).contains(&b.local_entropy.len());
     if !local_ok
-        || derive_packet(b.entropy_id, &b.entropy_data, &b.local_entropy, &hotspot)[..] != b.payload[..]
+        || derive_packet(b.entropy_id, &b.entropy_data, &b.local_entropy, &hotspot)[..]
+            != b.payload[..]
     {
         return Err(Invalid::new(
             BeaconPayloadMismatch,
@@ -103,7 +124,10 @@ pub fn check(b: &BeaconReport, ctx: &BeaconContext<'_>, limits: &Limits) -> Resu
         ));
     }
     if ctx.duplicate_packet {
-        return Err(Invalid::new(BeaconDuplicate, "this packet was already beaconed"));
+        return Err(Invalid::new(
+            BeaconDuplicate,
+            "this packet was already beaconed",
+        ));
     }
     if let Some(other) = ctx.nearest_valid_beacon_ns {
         let gap = other.abs_diff(b.timestamp_ns);
@@ -183,7 +207,10 @@ mod tests {
 
     #[test]
     fn unknown_hotspot() {
-        assert_eq!(judge(&valid_beacon(), |c| c.beaconer = None), Err(Reason::BeaconUnknownHotspot));
+        assert_eq!(
+            judge(&valid_beacon(), |c| c.beaconer = None),
+            Err(Reason::BeaconUnknownHotspot)
+        );
     }
 
     #[test]
@@ -199,7 +226,10 @@ mod tests {
             duplicate_packet: false,
             received_ns: T0 + NS_PER_SEC,
         };
-        assert_eq!(check(&b, &ctx, &Limits::default()).unwrap_err().reason, Reason::BeaconNoLocation);
+        assert_eq!(
+            check(&b, &ctx, &Limits::default()).unwrap_err().reason,
+            Reason::BeaconNoLocation
+        );
     }
 
     #[test]
@@ -242,7 +272,10 @@ mod tests {
 
     #[test]
     fn entropy_unknown_or_different() {
-        assert_eq!(judge(&valid_beacon(), |c| c.entropy = None), Err(Reason::BeaconEntropyUnknown));
+        assert_eq!(
+            judge(&valid_beacon(), |c| c.entropy = None),
+            Err(Reason::BeaconEntropyUnknown)
+        );
         let b = altered(|b| b.entropy_data[0] ^= 1);
         assert_eq!(judge(&b, |_| {}), Err(Reason::BeaconEntropyUnknown));
     }
@@ -257,7 +290,10 @@ mod tests {
         );
         // Or before the entropy existed.
         let b = altered(|b| b.timestamp_ns = T0 - 20 * NS_PER_SEC);
-        assert_eq!(judge(&b, |c| c.received_ns = T0), Err(Reason::BeaconEntropyExpired));
+        assert_eq!(
+            judge(&b, |c| c.received_ns = T0),
+            Err(Reason::BeaconEntropyExpired)
+        );
     }
 
     #[test]
@@ -275,24 +311,32 @@ mod tests {
             duplicate_packet: false,
             received_ns: T0 + NS_PER_SEC,
         };
-        assert_eq!(check(&b, &ctx, &Limits::default()).unwrap_err().reason, Reason::BeaconPayloadMismatch);
+        assert_eq!(
+            check(&b, &ctx, &Limits::default()).unwrap_err().reason,
+            Reason::BeaconPayloadMismatch
+        );
         let b = altered(|b| b.local_entropy = vec![1; 2]);
         assert_eq!(judge(&b, |_| {}), Err(Reason::BeaconPayloadMismatch));
     }
 
     #[test]
     fn duplicate_packet() {
-        assert_eq!(judge(&valid_beacon(), |c| c.duplicate_packet = true), Err(Reason::BeaconDuplicate));
+        assert_eq!(
+            judge(&valid_beacon(), |c| c.duplicate_packet = true),
+            Err(Reason::BeaconDuplicate)
+        );
     }
 
     #[test]
     fn beaconing_more_often_than_the_interval() {
         assert_eq!(
-            judge(&valid_beacon(), |c| c.nearest_valid_beacon_ns = Some(T0 - 3_600 * NS_PER_SEC)),
+            judge(&valid_beacon(), |c| c.nearest_valid_beacon_ns =
+                Some(T0 - 3_600 * NS_PER_SEC)),
             Err(Reason::BeaconTooFrequent)
         );
         assert_eq!(
-            judge(&valid_beacon(), |c| c.nearest_valid_beacon_ns = Some(T0 - 21_600 * NS_PER_SEC)),
+            judge(&valid_beacon(), |c| c.nearest_valid_beacon_ns =
+                Some(T0 - 21_600 * NS_PER_SEC)),
             Ok(())
         );
     }

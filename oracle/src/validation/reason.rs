@@ -179,7 +179,10 @@ mod tests {
         for r in Reason::ALL {
             assert_eq!(Reason::from_code(r.code()), Some(*r));
             // serde's name and the stored code agree.
-            assert_eq!(serde_json::to_string(r).unwrap(), format!("\"{}\"", r.code()));
+            assert_eq!(
+                serde_json::to_string(r).unwrap(),
+                format!("\"{}\"", r.code())
+            );
         }
     }
 }

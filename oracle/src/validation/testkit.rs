@@ -3,7 +3,9 @@
 
 use h3o::{LatLng, Resolution};
 use hexproof_proto::{
-    Keypair, Signed, beacon::derive_packet, region,
+    Keypair, Signed,
+    beacon::derive_packet,
+    region,
     v1::{BeaconReport, DataRate, WitnessReport},
 };
 

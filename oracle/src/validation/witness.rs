@@ -34,22 +34,51 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
     let key = PublicKey::try_from(w.witness.as_slice())
         .map_err(|_| Invalid::new(WitnessUnknownHotspot, "witness key is not 32 bytes"))?;
     let Some(witness) = ctx.witness else {
-        return Err(Invalid::new(WitnessUnknownHotspot, format!("{key} is not registered")));
+        return Err(Invalid::new(
+            WitnessUnknownHotspot,
+            format!("{key} is not registered"),
+        ));
     };
     let Some(location) = witness.location else {
-        return Err(Invalid::new(WitnessNoLocation, "the hotspot has not asserted a location"));
+        return Err(Invalid::new(
+            WitnessNoLocation,
+            "the hotspot has not asserted a location",
+        ));
     };
-    check_timestamp(w.timestamp_ns, ctx.received_ns, limits, WitnessTimestampFuture, WitnessTimestampStale)?;
-    let Some(HeardBeacon { report: b, beaconer }) = ctx.beacon else {
-        return Err(Invalid::new(WitnessNoValidBeacon, "no valid beacon was sent with this packet"));
+    check_timestamp(
+        w.timestamp_ns,
+        ctx.received_ns,
+        limits,
+        WitnessTimestampFuture,
+        WitnessTimestampStale,
+    )?;
+    let Some(HeardBeacon {
+        report: b,
+        beaconer,
+    }) = ctx.beacon
+    else {
+        return Err(Invalid::new(
+            WitnessNoValidBeacon,
+            "no valid beacon was sent with this packet",
+        ));
     };
     if beaconer.pubkey == key {
-        return Err(Invalid::new(WitnessSelf, "a hotspot cannot witness its own beacon"));
+        return Err(Invalid::new(
+            WitnessSelf,
+            "a hotspot cannot witness its own beacon",
+        ));
     }
-    if witness.asserted_at_ns.saturating_add(limits.location_min_age_secs * NS_PER_SEC) > w.timestamp_ns {
+    if witness
+        .asserted_at_ns
+        .saturating_add(limits.location_min_age_secs * NS_PER_SEC)
+        > w.timestamp_ns
+    {
         return Err(Invalid::new(
             WitnessLocationTooRecent,
-            format!("the location was asserted less than {} s before", limits.location_min_age_secs),
+            format!(
+                "the location was asserted less than {} s before",
+                limits.location_min_age_secs
+            ),
         ));
     }
     let lag = w.timestamp_ns.abs_diff(b.timestamp_ns);
@@ -67,15 +96,24 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
     if freq_diff > limits.max_frequency_diff_hz {
         return Err(Invalid::new(
             WitnessFrequencyMismatch,
-            format!("heard on {} Hz, sent on {} Hz", w.frequency_hz, b.frequency_hz),
+            format!(
+                "heard on {} Hz, sent on {} Hz",
+                w.frequency_hz, b.frequency_hz
+            ),
         ));
     }
     if w.data_rate != b.data_rate {
-        return Err(Invalid::new(WitnessDataRateMismatch, "heard at another data rate than sent"));
+        return Err(Invalid::new(
+            WitnessDataRateMismatch,
+            "heard at another data rate than sent",
+        ));
     }
 
     let beacon_cell = beaconer.location.ok_or_else(|| {
-        Invalid::new(WitnessNoValidBeacon, "the beaconer has no asserted location")
+        Invalid::new(
+            WitnessNoValidBeacon,
+            "the beaconer has no asserted location",
+        )
     })?;
     let distance = distance_m(beacon_cell, location);
     let res = Resolution::try_from(limits.too_close_resolution).unwrap_or(Resolution::Eleven);
@@ -83,7 +121,8 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
         (Some(a), Some(b)) => a.grid_distance(b).ok().map(|d| d.unsigned_abs()),
         _ => None,
     };
-    if cells_apart.is_some_and(|d| d < limits.min_cell_distance) || distance < limits.min_distance_m {
+    if cells_apart.is_some_and(|d| d < limits.min_cell_distance) || distance < limits.min_distance_m
+    {
         return Err(Invalid::new(
             WitnessTooClose,
             format!(
@@ -96,7 +135,11 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
     if distance > limits.max_distance_m {
         return Err(Invalid::new(
             WitnessTooFar,
-            format!("{:.1} km from the beaconer; at most {} km", distance as f64 / 1e3, limits.max_distance_m / 1000),
+            format!(
+                "{:.1} km from the beaconer; at most {} km",
+                distance as f64 / 1e3,
+                limits.max_distance_m / 1000
+            ),
         ));
     }
 
@@ -131,7 +174,10 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
         ));
     }
     if ctx.duplicate {
-        return Err(Invalid::new(WitnessDuplicate, "this hotspot already witnessed this beacon"));
+        return Err(Invalid::new(
+            WitnessDuplicate,
+            "this hotspot already witnessed this beacon",
+        ));
     }
     Ok(())
 }
@@ -205,11 +251,23 @@ mod tests {
         let wi = witness_info();
         let (b, bi) = (valid_beacon(), beaconer_info());
         assert_eq!(
-            judge_with(&valid_witness(), Some(&wi), Some((&b, &bi)), false, T0 - 60 * NS_PER_SEC),
+            judge_with(
+                &valid_witness(),
+                Some(&wi),
+                Some((&b, &bi)),
+                false,
+                T0 - 60 * NS_PER_SEC
+            ),
             Err(Reason::WitnessTimestampFuture)
         );
         assert_eq!(
-            judge_with(&valid_witness(), Some(&wi), Some((&b, &bi)), false, T0 + 3_000 * NS_PER_SEC),
+            judge_with(
+                &valid_witness(),
+                Some(&wi),
+                Some((&b, &bi)),
+                false,
+                T0 + 3_000 * NS_PER_SEC
+            ),
             Err(Reason::WitnessTimestampStale)
         );
     }
@@ -227,7 +285,10 @@ mod tests {
     fn self_witness() {
         let (b, bi) = (valid_beacon(), beaconer_info());
         let w = altered(|w| w.witness = beaconer_key().public().to_bytes().to_vec());
-        assert_eq!(judge_with(&w, Some(&bi), Some((&b, &bi)), false, T0), Err(Reason::WitnessSelf));
+        assert_eq!(
+            judge_with(&w, Some(&bi), Some((&b, &bi)), false, T0),
+            Err(Reason::WitnessSelf)
+        );
     }
 
     #[test]
@@ -250,7 +311,10 @@ mod tests {
     #[test]
     fn frequency_mismatch() {
         assert_eq!(judge(&altered(|w| w.frequency_hz = 868_150_000)), Ok(()));
-        assert_eq!(judge(&altered(|w| w.frequency_hz = 868_300_000)), Err(Reason::WitnessFrequencyMismatch));
+        assert_eq!(
+            judge(&altered(|w| w.frequency_hz = 868_300_000)),
+            Err(Reason::WitnessFrequencyMismatch)
+        );
     }
 
     #[test]
@@ -267,7 +331,13 @@ mod tests {
         // About 110 m north: under 8 resolution-11 cells.
         let wi = witness_at(52.521, 13.405);
         assert_eq!(
-            judge_with(&valid_witness(), Some(&wi), Some((&b, &bi)), false, T0 + NS_PER_SEC),
+            judge_with(
+                &valid_witness(),
+                Some(&wi),
+                Some((&b, &bi)),
+                false,
+                T0 + NS_PER_SEC
+            ),
             Err(Reason::WitnessTooClose)
         );
     }
@@ -288,21 +358,33 @@ mod tests {
     fn rssi_higher_than_physics_allows() {
         // 2.2 km at 868.1 MHz: FSPL 98.0 dB; 13 + 3 + 3 − 98.0 = −79.0 dBm (+5 dB margin).
         assert_eq!(judge(&altered(|w| w.rssi_ddbm = -750)), Ok(()));
-        assert_eq!(judge(&altered(|w| w.rssi_ddbm = -730)), Err(Reason::WitnessRssiTooHigh));
+        assert_eq!(
+            judge(&altered(|w| w.rssi_ddbm = -730)),
+            Err(Reason::WitnessRssiTooHigh)
+        );
     }
 
     #[test]
     fn snr_below_demodulation() {
         // SF9 demodulates down to −12.5 dB; 2.5 dB margin.
         assert_eq!(judge(&altered(|w| w.snr_ddb = -150)), Ok(()));
-        assert_eq!(judge(&altered(|w| w.snr_ddb = -151)), Err(Reason::WitnessSnrTooLow));
+        assert_eq!(
+            judge(&altered(|w| w.snr_ddb = -151)),
+            Err(Reason::WitnessSnrTooLow)
+        );
     }
 
     #[test]
     fn duplicate_witness() {
         let (b, bi, wi) = (valid_beacon(), beaconer_info(), witness_info());
         assert_eq!(
-            judge_with(&valid_witness(), Some(&wi), Some((&b, &bi)), true, T0 + NS_PER_SEC),
+            judge_with(
+                &valid_witness(),
+                Some(&wi),
+                Some((&b, &bi)),
+                true,
+                T0 + NS_PER_SEC
+            ),
             Err(Reason::WitnessDuplicate)
         );
     }

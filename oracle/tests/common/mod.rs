@@ -1,0 +1,155 @@
+//! The oracle binary as a real process, for end-to-end tests.
+#![allow(dead_code)]
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use hexproof_fixtures::Network;
+
+pub struct OracleProcess {
+    child: Option<Child>,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+}
+
+pub struct OracleSetup<'a> {
+    pub dir: &'a Path,
+    pub network_file: &'a Path,
+    pub network: &'a Network,
+    pub database: &'a str,
+    pub broker: &'a str,
+    pub speed: u32,
+    pub origin_ns: u64,
+    pub metrics_port: u16,
+    /// Extra lines for the [validation] section.
+    pub validation: &'a str,
+}
+
+impl OracleProcess {
+    pub fn start(s: &OracleSetup<'_>) -> OracleProcess {
+        let key = s.dir.join("oracle-key.json");
+        if !key.exists() {
+            s.network.oracles[0]
+                .keypair()
+                .unwrap()
+                .write_new_file(&key)
+                .unwrap();
+        }
+        let config = s.dir.join("oracle.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"key = "{key}"
+database = "{database}"
+registry = "{registry}"
+metrics_listen = "127.0.0.1:{metrics}"
+[mqtt]
+url = "{broker}"
+reconnect_min_ms = 100
+reconnect_max_ms = 500
+[clock]
+speed = {speed}
+origin_ns = {origin}
+[validation]
+{validation}
+"#,
+                key = key.display(),
+                database = s.database,
+                registry = s.network_file.display(),
+                metrics = s.metrics_port,
+                broker = s.broker,
+                speed = s.speed,
+                origin = s.origin_ns,
+                validation = s.validation,
+            ),
+        )
+        .unwrap();
+        let mut p = OracleProcess {
+            child: None,
+            dir: s.dir.to_path_buf(),
+            config,
+        };
+        p.restart();
+        p
+    }
+
+    pub fn restart(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("oracle.log"))
+            .unwrap();
+        self.child = Some(
+            Command::new(env!("CARGO_BIN_EXE_oracle"))
+                .arg("run")
+                .arg("--config")
+                .arg(&self.config)
+                .env("RUST_LOG", "info,oracle=debug,sqlx=warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("oracle.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for OracleProcess {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// GET http://127.0.0.1:port/path, the body.
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+pub async fn wait_until<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}

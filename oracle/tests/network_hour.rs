@@ -1,0 +1,238 @@
+//! End to end against a real mosquitto and both databases: every hotspot of a fixture network
+//! (honest ones, location spoofers and beacon replayers) runs as an agent on the simulated
+//! medium for a simulated hour; the oracle runs as its own process and is `kill -9`ed in the
+//! middle of ingest and restarted. Afterwards every report the broker acknowledged is stored
+//! exactly once, and the verdicts are what physics and the rules say they must be.
+
+mod common;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use common::*;
+use hexproof_fixtures::{
+    Behaviour,
+    servers::{Mosquitto, Postgres, free_port},
+};
+use hexproof_proto::clock::Clock;
+use hotspot_agent::{
+    config::BeaconConfig,
+    mqtt::MqttConfig,
+    radio::sim::MediumModel,
+    swarm::{Swarm, SwarmConfig},
+};
+use oracle::store::{Kind, Status, Store};
+use tokio_util::sync::CancellationToken;
+
+/// Simulated seconds per real second.
+const SPEED: u32 = 120;
+
+async fn simulated_hour(database: &str) {
+    let network_file = hexproof_fixtures::fixtures_dir().join("networks/adversaries-30.json");
+    let network = hexproof_fixtures::Network::load(&network_file).unwrap();
+    let broker = Mosquitto::start().unwrap();
+    let origin_ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let clock = Clock::accelerated_from(origin_ns, SPEED);
+    let dir = tempfile::tempdir().unwrap();
+    let metrics_port = free_port();
+    let mut oracle = OracleProcess::start(&OracleSetup {
+        dir: dir.path(),
+        network_file: &network_file,
+        network: &network,
+        database,
+        broker: &broker.url(),
+        speed: SPEED,
+        origin_ns,
+        metrics_port,
+        validation: "beacon_interval_secs = 300\nwitness_wait_secs = 120\nlocation_min_age_secs = 0",
+    });
+
+    let shutdown = CancellationToken::new();
+    let swarm = Swarm::start(
+        SwarmConfig {
+            network: network.clone(),
+            mqtt: MqttConfig {
+                url: broker.url(),
+                reconnect_min_ms: 100,
+                reconnect_max_ms: 500,
+                ..Default::default()
+            },
+            state_dir: dir.path().join("swarm"),
+            beacon: BeaconConfig {
+                enabled: true,
+                interval_secs: 300,
+                jitter_secs: 60,
+            },
+            oracles: vec![],
+            clock,
+            medium: MediumModel::default(),
+            medium_seed: 7,
+            sync: false,
+        },
+        &shutdown,
+    )
+    .unwrap();
+    let stats: Vec<_> = swarm.hotspots.iter().map(|(_, s)| s.clone()).collect();
+    let swarm_stop = shutdown.clone();
+    let running = tokio::spawn(swarm.run(Duration::from_secs(5), swarm_stop));
+
+    // A simulated hour is 30 s; kill the oracle 12 s in, mid-ingest, and bring it back.
+    let hour = Duration::from_secs(3600 / u64::from(SPEED));
+    tokio::time::sleep(hour * 2 / 5).await;
+    assert!(oracle.is_running(), "{}", oracle.log());
+    oracle.kill9();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    oracle.restart();
+    tokio::time::sleep(hour * 3 / 5).await;
+    shutdown.cancel();
+    let totals = running.await.unwrap();
+    assert_eq!(
+        totals.pending, 0,
+        "every report left the agents' outboxes: {totals:?}"
+    );
+    let published = stats
+        .iter()
+        .map(|s| s.published.load(std::sync::atomic::Ordering::Relaxed))
+        .sum::<u64>();
+    assert!(
+        totals.beacons > 60 && totals.witnesses > 300,
+        "a busy hour: {totals:?}"
+    );
+
+    // Every acknowledged report reaches storage once, and every one gets a verdict.
+    let store = Store::connect(database).await.unwrap();
+    let stored = wait_until(Duration::from_secs(30), || {
+        let store = store.clone();
+        async move { store.count_reports().await.unwrap() >= published }
+    })
+    .await;
+    assert!(
+        stored,
+        "stored {} of {published}\n{}",
+        store.count_reports().await.unwrap(),
+        oracle.log()
+    );
+    let judged = wait_until(Duration::from_secs(30), || {
+        let store = store.clone();
+        async move {
+            store
+                .judged_reports()
+                .await
+                .unwrap()
+                .iter()
+                .all(|r| r.status != Status::Pending)
+        }
+    })
+    .await;
+    assert!(judged, "reports left pending\n{}", oracle.log());
+    assert_eq!(
+        store.count_reports().await.unwrap(),
+        published,
+        "no loss, no duplicates"
+    );
+    assert!(oracle.is_running());
+
+    check_verdicts(&store, &network).await;
+
+    let metrics = http_get(metrics_port, "/metrics").expect("metrics endpoint");
+    assert!(
+        metrics.contains("hexproof_reports_valid_total"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hexproof_reports_received_total"),
+        "{metrics}"
+    );
+}
+
+async fn check_verdicts(store: &Store, network: &hexproof_fixtures::Network) {
+    let behaviour: HashMap<String, Behaviour> = network
+        .hotspots
+        .iter()
+        .map(|h| (h.key.pubkey.to_string(), h.behaviour))
+        .collect();
+    let reports = store.judged_reports().await.unwrap();
+    let by_id: HashMap<[u8; 32], &oracle::store::JudgedReport> =
+        reports.iter().map(|r| (r.report.id, r)).collect();
+    let mut tally: BTreeMap<(Behaviour, String), u64> = BTreeMap::new();
+    let mut selected_per_beacon: HashMap<[u8; 32], usize> = HashMap::new();
+    for r in &reports {
+        let who = behaviour[&r.report.hotspot];
+        let verdict = r.reason.clone().unwrap_or_else(|| "valid".into());
+        *tally
+            .entry((who, format!("{}:{verdict}", r.report.kind.name())))
+            .or_default() += 1;
+        match r.report.kind {
+            // Beacon rules do not look at where a hotspot really is: every beacon is valid.
+            Kind::Beacon => assert_eq!(r.status, Status::Valid, "{r:?}"),
+            Kind::Witness => {
+                let beacon = r.beacon_id.and_then(|b| by_id.get(&b));
+                let beaconer = beacon.map(|b| behaviour[&b.report.hotspot]);
+                let reason = r.reason.as_deref();
+                match (who, beaconer) {
+                    // Replayed beacons arrive seconds late with impossible signals.
+                    (Behaviour::BeaconReplayer, _) => assert!(
+                        matches!(
+                            reason,
+                            Some(
+                                "witness_time_window"
+                                    | "witness_rssi_too_high"
+                                    | "witness_too_close"
+                            )
+                        ),
+                        "replayer witness accepted: {r:?}"
+                    ),
+                    // A spoofer's asserted location is 150–400 km from the radio that heard or sent.
+                    (Behaviour::LocationSpoofer, _) | (_, Some(Behaviour::LocationSpoofer)) => {
+                        assert_eq!(reason, Some("witness_too_far"), "{r:?}")
+                    }
+                    // Honest witnesses of real beacons (a replayer's own beacons are real
+                    // transmissions): valid, unless too close to prove coverage.
+                    (Behaviour::Honest, Some(Behaviour::Honest | Behaviour::BeaconReplayer)) => {
+                        assert!(matches!(reason, None | Some("witness_too_close")), "{r:?}")
+                    }
+                    _ => panic!("unexpected witness {r:?}"),
+                }
+                if r.selected {
+                    assert_eq!(r.status, Status::Valid);
+                    *selected_per_beacon.entry(r.beacon_id.unwrap()).or_default() += 1;
+                }
+            }
+            Kind::Undecodable => panic!("agents only send well-formed reports: {r:?}"),
+        }
+    }
+    assert!(selected_per_beacon.values().all(|&n| n <= 14));
+    for (who, min) in [
+        (Behaviour::Honest, "witness:valid"),
+        (Behaviour::BeaconReplayer, "witness:witness_time_window"),
+        (Behaviour::LocationSpoofer, "witness:witness_too_far"),
+    ] {
+        assert!(
+            tally.get(&(who, min.to_string())).copied().unwrap_or(0) > 0,
+            "expected some {who:?} {min}: {tally:?}"
+        );
+    }
+    eprintln!("verdicts: {tally:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_hour_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    simulated_hour(&format!(
+        "sqlite://{}",
+        dir.path().join("oracle.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_hour_on_postgres() {
+    let pg = Postgres::start().unwrap();
+    let url = pg.create_database("oracle").unwrap();
+    simulated_hour(&url).await;
+}
