@@ -133,8 +133,9 @@ pub async fn verify(
             messages.push(incoming);
         }
     }
+    let keys = intake::KeyCache::new(registry.all().iter().map(|h| h.pubkey));
     store
-        .insert_reports(&intake::classify_all(&messages))
+        .insert_reports(&intake::classify_all(&messages, &keys))
         .await?;
     let mut validator = Validator::new(store.clone(), registry, limits.clone());
     // Late enough that every window has closed.

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    intake::{self, Incoming},
+    intake::{self, Incoming, KeyCache},
     store::{Status, Store},
 };
 
@@ -59,10 +59,12 @@ pub async fn run(
     client: AsyncClient,
     mut eventloop: EventLoop,
     store: Store,
+    keys: KeyCache,
     config: IngestConfig,
     clock: Clock,
     shutdown: CancellationToken,
 ) {
+    let keys = std::sync::Arc::new(keys);
     let mut batch = Batch {
         messages: Vec::new(),
         received: Vec::new(),
@@ -75,7 +77,7 @@ pub async fn run(
         tokio::select! {
             () = shutdown.cancelled() => break,
             () = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()).await }, if deadline.is_some() => {
-                flush(&client, &store, &mut batch).await;
+                flush(&client, &store, &keys, &mut batch).await;
             }
             event = eventloop.poll() => match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -93,7 +95,7 @@ pub async fn run(
                     batch.messages.push(p);
                     batch.started.get_or_insert_with(Instant::now);
                     if batch.messages.len() >= config.batch_max {
-                        flush(&client, &store, &mut batch).await;
+                        flush(&client, &store, &keys, &mut batch).await;
                     }
                 }
                 Ok(_) => {}
@@ -115,7 +117,7 @@ pub async fn run(
             },
         }
     }
-    flush(&client, &store, &mut batch).await;
+    flush(&client, &store, &keys, &mut batch).await;
     // Let the acknowledgements out before leaving.
     let _ = tokio::time::timeout(Duration::from_millis(300), async {
         while eventloop.poll().await.is_ok() {}
@@ -123,7 +125,12 @@ pub async fn run(
     .await;
 }
 
-async fn flush(client: &AsyncClient, store: &Store, batch: &mut Batch) {
+async fn flush(
+    client: &AsyncClient,
+    store: &Store,
+    keys: &std::sync::Arc<KeyCache>,
+    batch: &mut Batch,
+) {
     batch.started = None;
     if batch.messages.is_empty() {
         return;
@@ -138,13 +145,15 @@ async fn flush(client: &AsyncClient, store: &Store, batch: &mut Batch) {
             received_ns,
         })
         .collect();
-    let reports = match tokio::task::spawn_blocking(move || intake::classify_all(&incoming)).await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(%e, "classifying a batch");
-            return;
-        }
-    };
+    let keys = keys.clone();
+    let reports =
+        match tokio::task::spawn_blocking(move || intake::classify_all(&incoming, &keys)).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(%e, "classifying a batch");
+                return;
+            }
+        };
     let rejected = reports
         .iter()
         .filter(|r| r.status == Status::Invalid)

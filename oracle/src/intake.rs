@@ -7,6 +7,9 @@
 //! depending on which other reports share its batch, and two oracles could disagree on a
 //! verdict. Verdicts must be a function of the report alone.
 
+use std::collections::HashMap;
+
+use ed25519_dalek::VerifyingKey;
 use hexproof_proto::{
     PublicKey, Signed,
     topics::Topic,
@@ -74,11 +77,43 @@ fn rejected(
     }
 }
 
-/// Checks a signed report's signature and topic; the id of a rejected one is the report's own.
-fn checked<M: Signed>(
-    msg: &Incoming,
+/// Decompressed public keys of the registered hotspots, so their signatures verify without
+/// decompressing the key each time. Built from the registry; unknown keys are decompressed on
+/// the fly and never added (an attacker inventing keys cannot grow it).
+#[derive(Debug, Default, Clone)]
+pub struct KeyCache(HashMap<PublicKey, VerifyingKey>);
+
+impl KeyCache {
+    pub fn new(keys: impl IntoIterator<Item = PublicKey>) -> Self {
+        KeyCache(
+            keys.into_iter()
+                .filter_map(|k| k.verifying_key().ok().map(|v| (k, v)))
+                .collect(),
+        )
+    }
+
+    fn get(&self, signer: &[u8]) -> Option<&VerifyingKey> {
+        PublicKey::try_from(signer)
+            .ok()
+            .and_then(|k| self.0.get(&k))
+    }
+}
+
+/// Verifies a signed report once, returning its id and the signature verdict.
+fn verified<M: Signed>(
     m: &M,
-    kind: Kind,
+    keys: &KeyCache,
+) -> ([u8; 32], Result<PublicKey, hexproof_proto::SignatureError>) {
+    match m.verify_with_id_cached(keys.get(m.signer_field())) {
+        Ok((signer, id)) => (id, Ok(signer)),
+        Err(e) => (m.id(), Err(e)),
+    }
+}
+
+/// Applies the signature verdict and the topic check to a report built from a signed message.
+fn checked(
+    msg: &Incoming,
+    verdict: Result<PublicKey, hexproof_proto::SignatureError>,
     topic_key: PublicKey,
     base: NewReport,
 ) -> NewReport {
@@ -89,23 +124,20 @@ fn checked<M: Signed>(
         hotspot,
         ..base.clone()
     };
-    match m.verify() {
+    match verdict {
         Err(e) => fail(Reason::BadSignature, e.to_string(), topic_key.to_string()),
         Ok(signer) if signer != topic_key => fail(
             Reason::TopicMismatch,
             format!("signed by {signer} but published on {}", msg.topic),
             signer.to_string(),
         ),
-        Ok(signer) => NewReport {
-            kind,
-            hotspot: signer.to_string(),
-            ..base
-        },
+        // The signer is the topic's key, whose base58 form `base` already holds.
+        Ok(_) => base,
     }
 }
 
 /// Classifies one message.
-pub fn classify(msg: &Incoming) -> NewReport {
+pub fn classify(msg: &Incoming, keys: &KeyCache) -> NewReport {
     let (kind, key) = match Topic::parse(&msg.topic) {
         Some(Topic::Beacon(k)) => (Kind::Beacon, k),
         Some(Topic::Witness(k)) => (Kind::Witness, k),
@@ -143,8 +175,9 @@ pub fn classify(msg: &Incoming) -> NewReport {
     match kind {
         Kind::Beacon => match BeaconReport::decode(msg.payload.as_slice()) {
             Ok(b) => {
+                let (id, verdict) = verified(&b, keys);
                 let base = NewReport {
-                    id: b.id(),
+                    id,
                     kind,
                     hotspot: key.to_string(),
                     packet_hash: Some(packet_hash(&b.payload)),
@@ -158,7 +191,7 @@ pub fn classify(msg: &Incoming) -> NewReport {
                     snr_ddb: None,
                     frequency_hz: Some(b.frequency_hz),
                 };
-                checked(msg, &b, kind, key, base)
+                checked(msg, verdict, key, base)
             }
             Err(e) => rejected(
                 msg,
@@ -170,8 +203,9 @@ pub fn classify(msg: &Incoming) -> NewReport {
         },
         _ => match WitnessReport::decode(msg.payload.as_slice()) {
             Ok(w) => {
+                let (id, verdict) = verified(&w, keys);
                 let base = NewReport {
-                    id: w.id(),
+                    id,
                     kind,
                     hotspot: key.to_string(),
                     packet_hash: Some(packet_hash(&w.payload)),
@@ -185,7 +219,7 @@ pub fn classify(msg: &Incoming) -> NewReport {
                     snr_ddb: Some(w.snr_ddb),
                     frequency_hz: Some(w.frequency_hz),
                 };
-                checked(msg, &w, kind, key, base)
+                checked(msg, verdict, key, base)
             }
             Err(e) => rejected(
                 msg,
@@ -199,8 +233,8 @@ pub fn classify(msg: &Incoming) -> NewReport {
 }
 
 /// Classifies a batch on every core.
-pub fn classify_all(messages: &[Incoming]) -> Vec<NewReport> {
-    messages.par_iter().map(classify).collect()
+pub fn classify_all(messages: &[Incoming], keys: &KeyCache) -> Vec<NewReport> {
+    messages.par_iter().map(|m| classify(m, keys)).collect()
 }
 
 #[cfg(test)]
@@ -225,7 +259,7 @@ mod tests {
     #[test]
     fn a_signed_report_on_its_own_topic_is_pending() {
         let k = Keypair::from_secret([1; 32]);
-        let r = classify(&beacon_msg(&k, &k.public()));
+        let r = classify(&beacon_msg(&k, &k.public()), &KeyCache::default());
         assert_eq!(
             (r.kind, r.status, r.reason),
             (Kind::Beacon, Status::Pending, None)
@@ -239,7 +273,7 @@ mod tests {
     fn garbage_bad_signatures_and_foreign_topics_are_rejected_with_reasons() {
         let k = Keypair::from_secret([1; 32]);
         let other = Keypair::from_secret([2; 32]).public();
-        let r = classify(&beacon_msg(&k, &other));
+        let r = classify(&beacon_msg(&k, &other), &KeyCache::new([k.public()]));
         assert_eq!(
             (r.status, r.reason),
             (Status::Invalid, Some(Reason::TopicMismatch))
@@ -248,32 +282,41 @@ mod tests {
         let mut m = beacon_msg(&k, &k.public());
         let n = m.payload.len();
         m.payload[n - 1] ^= 1;
-        assert_eq!(classify(&m).reason, Some(Reason::BadSignature));
+        assert_eq!(
+            classify(&m, &KeyCache::new([k.public()])).reason,
+            Some(Reason::BadSignature)
+        );
 
         let junk = Incoming {
             topic: topics::witnesses(&k.public()),
             payload: vec![0xFF; 7],
             received_ns: 1,
         };
-        let r = classify(&junk);
+        let r = classify(&junk, &KeyCache::default());
         assert_eq!(
             (r.kind, r.reason),
             (Kind::Undecodable, Some(Reason::Malformed))
         );
         // The same junk twice has the same id (stored once).
-        assert_eq!(classify(&junk).id, r.id);
+        assert_eq!(classify(&junk, &KeyCache::default()).id, r.id);
 
         let big = Incoming {
             topic: topics::beacons(&k.public()),
             payload: vec![0; 5000],
             received_ns: 1,
         };
-        assert_eq!(classify(&big).reason, Some(Reason::Malformed));
+        assert_eq!(
+            classify(&big, &KeyCache::default()).reason,
+            Some(Reason::Malformed)
+        );
         let bad_topic = Incoming {
             topic: "hexproof/v1/beacons/xyz".into(),
             payload: vec![],
             received_ns: 1,
         };
-        assert_eq!(classify(&bad_topic).reason, Some(Reason::Malformed));
+        assert_eq!(
+            classify(&bad_topic, &KeyCache::default()).reason,
+            Some(Reason::Malformed)
+        );
     }
 }

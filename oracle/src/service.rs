@@ -8,7 +8,8 @@ use hexproof_proto::Keypair;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    config::Config, entropy, ingest, registry::StaticRegistry, store::Store, validator::Validator,
+    config::Config, entropy, ingest, intake::KeyCache, registry::Registry,
+    registry::StaticRegistry, store::Store, validator::Validator,
 };
 
 /// Runs the oracle until `shutdown`, then lets every task finish what it holds.
@@ -30,10 +31,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     tracing::info!(oracle = %key.public(), database = %redact(&config.database), broker = %config.mqtt.url, "oracle starting");
 
     let mut tasks = tokio::task::JoinSet::new();
+    let keys = KeyCache::new(registry.all().iter().map(|h| h.pubkey));
     tasks.spawn(ingest::run(
         client.clone(),
         eventloop,
         store.clone(),
+        keys,
         config.ingest.clone(),
         clock,
         shutdown.clone(),

@@ -185,12 +185,6 @@ impl Validator {
         Ok(e)
     }
 
-    fn hotspot(&self, key: &str) -> Option<HotspotInfo> {
-        key.parse::<PublicKey>()
-            .ok()
-            .and_then(|k| self.registry.get(&k))
-    }
-
     /// Judges every beacon whose witness window has passed at `now_ns`, then the witnesses left
     /// without a beacon.
     pub async fn pass(&mut self, now_ns: u64) -> crate::store::Result<PassStats> {
@@ -279,7 +273,7 @@ impl Validator {
                 return Ok(0);
             }
         };
-        let beaconer = self.hotspot(&beacon.hotspot);
+        let beaconer = report.signer().ok().and_then(|k| self.registry.get(&k));
         let entropy = self.entropy(report.entropy_id).await?;
         let nearest = self
             .store

@@ -117,9 +117,16 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
     })?;
     let distance = distance_m(beacon_cell, location);
     let res = Resolution::try_from(limits.too_close_resolution).unwrap_or(Resolution::Eleven);
-    let cells_apart = match (beacon_cell.parent(res), location.parent(res)) {
-        (Some(a), Some(b)) => a.grid_distance(b).ok().map(|d| d.unsigned_abs()),
-        _ => None,
+    // One grid step spans less than three average edges anywhere on the globe, so beyond that
+    // bound the cells are far enough apart without walking the grid.
+    let cell_rule_reach = f64::from(limits.min_cell_distance) * 3.0 * res.edge_length_m();
+    let cells_apart = if distance as f64 > cell_rule_reach {
+        None
+    } else {
+        match (beacon_cell.parent(res), location.parent(res)) {
+            (Some(a), Some(b)) => a.grid_distance(b).ok().map(|d| d.unsigned_abs()),
+            _ => None,
+        }
     };
     if cells_apart.is_some_and(|d| d < limits.min_cell_distance) || distance < limits.min_distance_m
     {
