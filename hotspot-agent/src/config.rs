@@ -7,10 +7,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use figment::{
-    Figment,
-    providers::{Env, Format, Serialized, Toml},
-};
 use hexproof_proto::PublicKey;
 use serde::{Deserialize, Serialize};
 
@@ -112,20 +108,7 @@ impl Default for RadioConfig {
 impl Config {
     /// Defaults, then the file (when given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        if let Some(file) = file {
-            if !file.exists() {
-                return Err(Box::new(figment::Error::from(format!(
-                    "config file {} does not exist",
-                    file.display()
-                ))));
-            }
-            figment = figment.merge(Toml::file(file));
-        }
-        figment
-            .merge(Env::prefixed("HOTSPOT_AGENT_").split("__"))
-            .extract()
-            .map_err(Box::new)
+        hexproof_proto::config::load(file, "HOTSPOT_AGENT_")
     }
 }
 

@@ -21,6 +21,8 @@
 
 pub mod beacon;
 pub mod clock;
+#[cfg(feature = "config")]
+pub mod config;
 pub mod keys;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
