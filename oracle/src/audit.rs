@@ -107,6 +107,18 @@ pub async fn verify(
         dir.path().join("verify.db").display()
     ))
     .await?;
+    judge_into(&store, lines, registry, limits, oracles).await?;
+    Ok(store.judged_reports().await?)
+}
+
+/// Stores recorded lines in `store` and judges them all (every window closed).
+pub async fn judge_into(
+    store: &Store,
+    lines: &[Line],
+    registry: Arc<dyn Registry>,
+    limits: Limits,
+    oracles: &[PublicKey],
+) -> anyhow::Result<()> {
     let mut messages = Vec::new();
     let mut last = 0;
     for line in lines {
@@ -141,5 +153,5 @@ pub async fn verify(
     // Late enough that every window has closed.
     let end = last + (limits.witness_wait_secs * 4 + 1) * 1_000_000_000;
     validator.pass(end).await?;
-    Ok(store.judged_reports().await?)
+    Ok(())
 }

@@ -10,7 +10,9 @@ use std::{
 use hexproof_proto::{clock::Clock, mqtt::MqttConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::{entropy::EntropyConfig, ingest::IngestConfig, validation::Limits};
+use crate::{
+    entropy::EntropyConfig, ingest::IngestConfig, rewards::RewardConfig, validation::Limits,
+};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -25,6 +27,7 @@ pub struct Config {
     pub entropy: EntropyConfig,
     pub validation: Limits,
     pub ingest: IngestConfig,
+    pub rewards: RewardConfig,
     /// Prometheus metrics endpoint (`/metrics`); none when absent.
     pub metrics_listen: Option<SocketAddr>,
     pub clock: ClockConfig,
@@ -69,6 +72,7 @@ impl Default for Config {
             entropy: EntropyConfig::default(),
             validation: Limits::default(),
             ingest: IngestConfig::default(),
+            rewards: RewardConfig::default(),
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             clock: ClockConfig::default(),
         }

@@ -5,7 +5,8 @@
 //! then judged by the proof-of-coverage rules ([`validation`], pure functions) in the
 //! [`validator`] loop, with the hotspot [`registry`] and the entropy history the [`entropy`]
 //! service publishes. Verdicts leave through storage (every report kept with its verdict and
-//! reason) and Prometheus metrics.
+//! reason) and Prometheus metrics. At each epoch's end [`rewards`] turns the valid activity into
+//! token amounts, lifetime totals and a signed Merkle root.
 
 pub mod audit;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod entropy;
 pub mod ingest;
 pub mod intake;
 pub mod registry;
+pub mod rewards;
 pub mod service;
 pub mod store;
 pub mod validation;

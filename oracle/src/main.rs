@@ -70,6 +70,12 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Epochs: close the ready ones, or show one.
+    #[command(subcommand)]
+    Epoch(EpochCommand),
+    /// Rewards: recompute an epoch and compare, or print a hotspot's proof.
+    #[command(subcommand)]
+    Rewards(RewardsCommand),
     /// Verdict counts by kind, status and reason.
     Status {
         #[arg(long)]
@@ -77,6 +83,113 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum EpochCommand {
+    /// Close every epoch whose end (plus the close delay) has passed and whose reports are judged.
+    Close {
+        #[arg(long, env = "ORACLE_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a closed epoch: totals, root, signature and the reward table.
+    Show {
+        epoch: u64,
+        #[arg(long, env = "ORACLE_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RewardsCommand {
+    /// Recompute an epoch from the stored verdicts and compare with the stored root.
+    Replay {
+        #[arg(long)]
+        epoch: u64,
+        #[arg(long, env = "ORACLE_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// What a claim needs: a hotspot's lifetime amount and Merkle proof at an epoch.
+    Proof {
+        #[arg(long)]
+        epoch: u64,
+        #[arg(long)]
+        hotspot: PublicKey,
+        #[arg(long, env = "ORACLE_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn epoch_json(e: &oracle::rewards::epoch::ClosedEpoch) -> serde_json::Value {
+    serde_json::json!({
+        "epoch": e.epoch,
+        "start_ns": e.start_ns,
+        "end_ns": e.end_ns,
+        "emission": e.emission,
+        "paid": e.paid,
+        "dust": e.dust,
+        "lifetime_total": e.lifetime_total,
+        "hotspots": e.rows.len(),
+        "merkle_root": hex::encode(e.root),
+        "program_id": e.program_id.to_string(),
+        "oracle": e.oracle.to_string(),
+        "signature": hex::encode(e.signature),
+        "rewards": e.rows.iter().filter(|r| r.beacon + r.witness > 0).map(|r| serde_json::json!({
+            "hotspot": r.hotspot.to_string(), "beacon": r.beacon, "witness": r.witness, "lifetime": r.lifetime,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn print_epoch(e: &oracle::rewards::epoch::ClosedEpoch) {
+    println!(
+        "epoch {}  [{}, {})  root {}",
+        e.epoch,
+        e.start_ns,
+        e.end_ns,
+        hex::encode(e.root)
+    );
+    println!(
+        "emission {}  paid {}  dust {}  lifetime total {}  hotspots {}",
+        e.emission,
+        e.paid,
+        e.dust,
+        e.lifetime_total,
+        e.rows.len()
+    );
+    println!(
+        "{:<46} {:>14} {:>14} {:>16}",
+        "hotspot", "beacon", "witness", "lifetime"
+    );
+    let mut rows: Vec<_> = e.rows.iter().filter(|r| r.beacon + r.witness > 0).collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.beacon + r.witness));
+    for r in rows {
+        println!(
+            "{:<46} {:>14} {:>14} {:>16}",
+            r.hotspot.to_string(),
+            r.beacon,
+            r.witness,
+            r.lifetime
+        );
+    }
+}
+
+/// The store, registry and key a command needs from the config.
+async fn open(
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<(Config, Store, StaticRegistry, Keypair)> {
+    let config = Config::load(config)?;
+    let store = Store::connect(&config.database).await?;
+    let registry = StaticRegistry::load(&config.registry)?;
+    let key = Keypair::read_file(&config.key).context("loading the oracle key")?;
+    Ok((config, store, registry, key))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -163,6 +276,61 @@ fn main() -> anyhow::Result<()> {
             let mut file = std::io::BufWriter::new(std::fs::File::create(&out)?);
             let n = audit::export(&store, &mut file).await?;
             eprintln!("wrote {n} lines to {}", out.display());
+            Ok(())
+        }),
+        Command::Epoch(EpochCommand::Close { config, json }) => runtime.block_on(async {
+            let (config, store, registry, key) = open(config.as_deref()).await?;
+            let now = config.clock.clock().now_ns();
+            let closed = oracle::rewards::epoch::close_ready(&store, &registry, &config.rewards, &key, now).await?;
+            for e in &closed {
+                if json {
+                    println!("{}", epoch_json(e));
+                } else {
+                    print_epoch(e);
+                }
+            }
+            if closed.is_empty() {
+                eprintln!("no epoch is ready to close");
+            }
+            Ok(())
+        }),
+        Command::Epoch(EpochCommand::Show { epoch, config, json }) => runtime.block_on(async {
+            let (_, store, _, _) = open(config.as_deref()).await?;
+            let e = oracle::rewards::epoch::load(&store, epoch).await?.with_context(|| format!("epoch {epoch} is not closed"))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&epoch_json(&e))?);
+            } else {
+                print_epoch(&e);
+            }
+            Ok(())
+        }),
+        Command::Rewards(RewardsCommand::Replay { epoch, config, json }) => runtime.block_on(async {
+            let (config, store, registry, key) = open(config.as_deref()).await?;
+            let stored = oracle::rewards::epoch::load(&store, epoch).await?.with_context(|| format!("epoch {epoch} is not closed"))?;
+            let again = oracle::rewards::epoch::recompute(&store, &registry, &config.rewards, epoch, &key).await?;
+            let same = stored.root == again.root && stored.rows == again.rows;
+            if json {
+                println!("{}", serde_json::json!({"epoch": epoch, "stored_root": hex::encode(stored.root), "recomputed_root": hex::encode(again.root), "match": same}));
+            } else {
+                println!("epoch {epoch}: stored root {}  recomputed {}  {}", hex::encode(stored.root), hex::encode(again.root), if same { "MATCH" } else { "MISMATCH" });
+            }
+            anyhow::ensure!(same, "recomputing epoch {epoch} gives another result than the stored one");
+            Ok(())
+        }),
+        Command::Rewards(RewardsCommand::Proof { epoch, hotspot, config, json }) => runtime.block_on(async {
+            let (_, store, _, _) = open(config.as_deref()).await?;
+            let e = oracle::rewards::epoch::load(&store, epoch).await?.with_context(|| format!("epoch {epoch} is not closed"))?;
+            let index = e.rows.iter().position(|r| r.hotspot == hotspot).with_context(|| format!("{hotspot} has no reward at epoch {epoch}"))?;
+            let proof = e.tree().proof(index).context("proof")?;
+            let amount = e.rows[index].lifetime;
+            if json {
+                println!("{}", serde_json::json!({"epoch": epoch, "hotspot": hotspot.to_string(), "lifetime_amount": amount, "leaf_index": index, "merkle_root": hex::encode(e.root), "proof": proof.iter().map(hex::encode).collect::<Vec<_>>()}));
+            } else {
+                println!("hotspot {hotspot}  epoch {epoch}  lifetime {amount}  leaf {index}  root {}", hex::encode(e.root));
+                for (i, p) in proof.iter().enumerate() {
+                    println!("  sibling {i:>2}: {}", hex::encode(p));
+                }
+            }
             Ok(())
         }),
         Command::Status { database, json } => runtime.block_on(async {

@@ -15,6 +15,7 @@ use crate::{
 /// Runs the oracle until `shutdown`, then lets every task finish what it holds.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
     let key = Keypair::read_file(&config.key).context("loading the oracle key")?;
+    let epoch_key = key.clone();
     let store = Store::connect(&config.database)
         .await
         .with_context(|| format!("opening the database {}", redact(&config.database)))?;
@@ -49,14 +50,52 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         clock,
         shutdown.clone(),
     ));
+    let store_for_epochs = store.clone();
+    let registry_for_epochs = registry.clone();
     let validator = Validator::new(store, registry, config.validation.clone());
     let every = clock
         .real(Duration::from_secs(1))
         .max(Duration::from_millis(50));
     tasks.spawn(validator.run(clock, every, shutdown.clone()));
+    tasks.spawn(close_epochs(
+        store_for_epochs,
+        registry_for_epochs,
+        config.rewards.clone(),
+        epoch_key,
+        clock,
+        shutdown.clone(),
+    ));
     while tasks.join_next().await.is_some() {}
     tracing::info!("oracle stopped");
     Ok(())
+}
+
+/// Closes every epoch that is ready, once a second (of real time), until `shutdown`.
+async fn close_epochs(
+    store: Store,
+    registry: Arc<StaticRegistry>,
+    config: crate::rewards::RewardConfig,
+    key: Keypair,
+    clock: hexproof_proto::clock::Clock,
+    shutdown: CancellationToken,
+) {
+    loop {
+        if let Err(e) = crate::rewards::epoch::close_ready(
+            &store,
+            registry.as_ref(),
+            &config,
+            &key,
+            clock.now_ns(),
+        )
+        .await
+        {
+            tracing::error!(%e, "closing epochs; will retry");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
 }
 
 /// A database URL without its password, for logs.
