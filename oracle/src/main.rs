@@ -91,6 +91,10 @@ enum EpochCommand {
     Close {
         #[arg(long, env = "ORACLE_CONFIG")]
         config: Option<PathBuf>,
+        /// Close as of this time (ns since the Unix epoch) instead of the clock's now: for audits
+        /// and replays of recorded networks.
+        #[arg(long)]
+        at_ns: Option<u64>,
         #[arg(long)]
         json: bool,
     },
@@ -278,9 +282,9 @@ fn main() -> anyhow::Result<()> {
             eprintln!("wrote {n} lines to {}", out.display());
             Ok(())
         }),
-        Command::Epoch(EpochCommand::Close { config, json }) => runtime.block_on(async {
+        Command::Epoch(EpochCommand::Close { config, at_ns, json }) => runtime.block_on(async {
             let (config, store, registry, key) = open(config.as_deref()).await?;
-            let now = config.clock.clock().now_ns();
+            let now = at_ns.unwrap_or_else(|| config.clock.clock().now_ns());
             let closed = oracle::rewards::epoch::close_ready(&store, &registry, &config.rewards, &key, now).await?;
             for e in &closed {
                 if json {
