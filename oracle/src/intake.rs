@@ -15,7 +15,6 @@ use hexproof_proto::{
     topics::Topic,
     v1::{BeaconReport, WitnessReport},
 };
-use prost::Message;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -173,63 +172,82 @@ pub fn classify(msg: &Incoming, keys: &KeyCache) -> NewReport {
         );
     }
     match kind {
-        Kind::Beacon => match BeaconReport::decode(msg.payload.as_slice()) {
-            Ok(b) => {
-                let (id, verdict) = verified(&b, keys);
-                let base = NewReport {
-                    id,
-                    kind,
-                    hotspot: key.to_string(),
-                    packet_hash: Some(packet_hash(&b.payload)),
-                    timestamp_ns: b.timestamp_ns,
-                    received_ns: msg.received_ns,
-                    payload: msg.payload.clone(),
-                    status: Status::Pending,
-                    reason: None,
-                    detail: None,
-                    rssi_ddbm: None,
-                    snr_ddb: None,
-                    frequency_hz: Some(b.frequency_hz),
-                };
-                checked(msg, verdict, key, base)
-            }
-            Err(e) => rejected(
-                msg,
-                Kind::Undecodable,
-                key.to_string(),
-                Reason::Malformed,
-                format!("not a BeaconReport: {e}"),
-            ),
-        },
-        _ => match WitnessReport::decode(msg.payload.as_slice()) {
-            Ok(w) => {
-                let (id, verdict) = verified(&w, keys);
-                let base = NewReport {
-                    id,
-                    kind,
-                    hotspot: key.to_string(),
-                    packet_hash: Some(packet_hash(&w.payload)),
-                    timestamp_ns: w.timestamp_ns,
-                    received_ns: msg.received_ns,
-                    payload: msg.payload.clone(),
-                    status: Status::Pending,
-                    reason: None,
-                    detail: None,
-                    rssi_ddbm: Some(w.rssi_ddbm),
-                    snr_ddb: Some(w.snr_ddb),
-                    frequency_hz: Some(w.frequency_hz),
-                };
-                checked(msg, verdict, key, base)
-            }
-            Err(e) => rejected(
-                msg,
-                Kind::Undecodable,
-                key.to_string(),
-                Reason::Malformed,
-                format!("not a WitnessReport: {e}"),
-            ),
-        },
+        Kind::Beacon => decoded::<BeaconReport>(msg, kind, key, keys),
+        _ => decoded::<WitnessReport>(msg, kind, key, keys),
     }
+}
+
+/// What storage keeps of a report besides its bytes.
+trait Report: Signed {
+    fn packet(&self) -> &[u8];
+    fn timestamp_ns(&self) -> u64;
+    fn frequency_hz(&self) -> u64;
+    /// RSSI and SNR, for witnesses.
+    fn signal(&self) -> Option<(i32, i32)>;
+}
+
+impl Report for BeaconReport {
+    fn packet(&self) -> &[u8] {
+        &self.payload
+    }
+    fn timestamp_ns(&self) -> u64 {
+        self.timestamp_ns
+    }
+    fn frequency_hz(&self) -> u64 {
+        self.frequency_hz
+    }
+    fn signal(&self) -> Option<(i32, i32)> {
+        None
+    }
+}
+
+impl Report for WitnessReport {
+    fn packet(&self) -> &[u8] {
+        &self.payload
+    }
+    fn timestamp_ns(&self) -> u64 {
+        self.timestamp_ns
+    }
+    fn frequency_hz(&self) -> u64 {
+        self.frequency_hz
+    }
+    fn signal(&self) -> Option<(i32, i32)> {
+        Some((self.rssi_ddbm, self.snr_ddb))
+    }
+}
+
+/// Decodes a message of type `M`, then checks its signature and topic.
+fn decoded<M: Report>(msg: &Incoming, kind: Kind, key: PublicKey, keys: &KeyCache) -> NewReport {
+    let m = match M::decode(msg.payload.as_slice()) {
+        Ok(m) => m,
+        Err(e) => {
+            let detail = format!("not a {}: {e}", M::TYPE_NAME);
+            return rejected(
+                msg,
+                Kind::Undecodable,
+                key.to_string(),
+                Reason::Malformed,
+                detail,
+            );
+        }
+    };
+    let (id, verdict) = verified(&m, keys);
+    let base = NewReport {
+        id,
+        kind,
+        hotspot: key.to_string(),
+        packet_hash: Some(packet_hash(m.packet())),
+        timestamp_ns: m.timestamp_ns(),
+        received_ns: msg.received_ns,
+        payload: msg.payload.clone(),
+        status: Status::Pending,
+        reason: None,
+        detail: None,
+        rssi_ddbm: m.signal().map(|(rssi, _)| rssi),
+        snr_ddb: m.signal().map(|(_, snr)| snr),
+        frequency_hz: Some(m.frequency_hz()),
+    };
+    checked(msg, verdict, key, base)
 }
 
 /// Classifies a batch on every core.
@@ -241,6 +259,7 @@ pub fn classify_all(messages: &[Incoming], keys: &KeyCache) -> Vec<NewReport> {
 mod tests {
     use super::*;
     use hexproof_proto::{Keypair, topics};
+    use prost::Message;
 
     fn beacon_msg(key: &Keypair, topic_key: &PublicKey) -> Incoming {
         let b = BeaconReport {

@@ -253,8 +253,11 @@ impl Forwarder {
         None
     }
 
-    /// TX_ACK for a PULL_RESP token; `error` is "NONE" for success.
+    /// TX_ACK for a PULL_RESP token; `error` is "NONE" for success. Sent after 100 ms, as a
+    /// concentrator takes a moment to schedule a packet: semtech-udp registers a downlink only
+    /// once its own send has completed, and drops an acknowledgement that comes before that.
     pub fn tx_ack(&self, token: [u8; 2], error: &str) {
+        std::thread::sleep(Duration::from_millis(100));
         let mut packet = vec![2, token[0], token[1], 5];
         packet.extend_from_slice(&GATEWAY_MAC);
         packet.extend_from_slice(
