@@ -1,0 +1,37 @@
+//! Events emitted for every state change.
+
+use anchor_lang::prelude::*;
+
+#[event]
+pub struct ConfigChanged {
+    pub admin: Pubkey,
+    pub oracles: Vec<Pubkey>,
+    pub threshold: u8,
+    pub paused: bool,
+}
+
+#[event]
+pub struct HotspotChanged {
+    pub hotspot: Pubkey,
+    pub owner: Pubkey,
+    pub location: u64,
+    pub gain_ddbi: i32,
+    pub elevation_m: i32,
+    pub asserted_at_slot: u64,
+}
+
+#[event]
+pub struct EpochSubmitted {
+    pub epoch: u64,
+    pub root: [u8; 32],
+    pub lifetime_total: u64,
+    pub oracles: Vec<Pubkey>,
+}
+
+#[event]
+pub struct Claimed {
+    pub hotspot: Pubkey,
+    pub owner: Pubkey,
+    pub amount: u64,
+    pub lifetime_amount: u64,
+}

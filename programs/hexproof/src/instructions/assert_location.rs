@@ -1,0 +1,43 @@
+use anchor_lang::prelude::*;
+
+use crate::{
+    errors::HexproofError,
+    events::HotspotChanged,
+    instructions::onboard_hotspot::is_res12_cell,
+    state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot},
+};
+
+/// The owner moves a hotspot (or changes its antenna); the slot is recorded so the oracle can
+/// refuse witnesses from a location asserted too recently.
+#[derive(Accounts)]
+pub struct AssertLocation<'info> {
+    #[account(seeds = [CONFIG_SEED], bump = config.bump, constraint = !config.paused @ HexproofError::Paused)]
+    pub config: Account<'info, Config>,
+    pub owner: Signer<'info>,
+    #[account(mut, seeds = [HOTSPOT_SEED, hotspot.hotspot.as_ref()], bump = hotspot.bump, has_one = owner)]
+    pub hotspot: Account<'info, Hotspot>,
+}
+
+pub fn handler(
+    ctx: Context<AssertLocation>,
+    location: u64,
+    gain_ddbi: i32,
+    elevation_m: i32,
+) -> Result<()> {
+    require!(is_res12_cell(location), HexproofError::BadLocation);
+    let slot = Clock::get()?.slot;
+    let hotspot = &mut ctx.accounts.hotspot;
+    hotspot.location = location;
+    hotspot.gain_ddbi = gain_ddbi;
+    hotspot.elevation_m = elevation_m;
+    hotspot.asserted_at_slot = slot;
+    emit!(HotspotChanged {
+        hotspot: hotspot.hotspot,
+        owner: hotspot.owner,
+        location,
+        gain_ddbi,
+        elevation_m,
+        asserted_at_slot: slot,
+    });
+    Ok(())
+}

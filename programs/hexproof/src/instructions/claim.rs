@@ -1,0 +1,84 @@
+use anchor_lang::prelude::*;
+use anchor_spl::{
+    associated_token::AssociatedToken,
+    token_interface::{Mint, MintTo, TokenAccount, TokenInterface, mint_to},
+};
+use hexproof_commitment::{MAX_PROOF_LEN, leaf, verify_proof};
+
+use crate::{
+    errors::HexproofError,
+    events::Claimed,
+    state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot, MINT_SEED},
+};
+
+/// Mints a hotspot's unclaimed lifetime reward to its registered owner's token account.
+/// Anyone may send it (a relayer can pay the fees); the tokens only ever go to the owner.
+#[derive(Accounts)]
+pub struct Claim<'info> {
+    #[account(mut, seeds = [CONFIG_SEED], bump = config.bump, has_one = mint, constraint = !config.paused @ HexproofError::Paused)]
+    pub config: Account<'info, Config>,
+    #[account(mut, seeds = [HOTSPOT_SEED, hotspot.hotspot.as_ref()], bump = hotspot.bump, has_one = owner)]
+    pub hotspot: Account<'info, Hotspot>,
+    /// CHECK: only compared with the hotspot's registered owner (has_one above).
+    pub owner: UncheckedAccount<'info>,
+    #[account(mut, seeds = [MINT_SEED], bump = config.mint_bump)]
+    pub mint: InterfaceAccount<'info, Mint>,
+    #[account(
+        init_if_needed,
+        payer = payer,
+        associated_token::mint = mint,
+        associated_token::authority = owner,
+        associated_token::token_program = token_program,
+    )]
+    pub owner_tokens: InterfaceAccount<'info, TokenAccount>,
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    pub token_program: Interface<'info, TokenInterface>,
+    pub associated_token_program: Program<'info, AssociatedToken>,
+    pub system_program: Program<'info, System>,
+}
+
+pub fn handler(ctx: Context<Claim>, lifetime_amount: u64, proof: Vec<[u8; 32]>) -> Result<()> {
+    require!(proof.len() <= MAX_PROOF_LEN, HexproofError::ProofTooLong);
+    let hotspot_key = ctx.accounts.hotspot.hotspot;
+    require!(
+        verify_proof(
+            &ctx.accounts.config.root,
+            &leaf(&hotspot_key.to_bytes(), lifetime_amount),
+            &proof
+        ),
+        HexproofError::BadProof
+    );
+    let claimed = ctx.accounts.hotspot.claimed;
+    require!(lifetime_amount > claimed, HexproofError::NothingToClaim);
+    let amount = lifetime_amount - claimed;
+
+    let bump = [ctx.accounts.config.bump];
+    let seeds: &[&[u8]] = &[CONFIG_SEED, &bump];
+    let signer = &[seeds];
+    mint_to(
+        CpiContext::new_with_signer(
+            ctx.accounts.token_program.key(),
+            MintTo {
+                mint: ctx.accounts.mint.to_account_info(),
+                to: ctx.accounts.owner_tokens.to_account_info(),
+                authority: ctx.accounts.config.to_account_info(),
+            },
+            signer,
+        ),
+        amount,
+    )?;
+    ctx.accounts.hotspot.claimed = lifetime_amount;
+    let config = &mut ctx.accounts.config;
+    config.minted = config
+        .minted
+        .checked_add(amount)
+        .ok_or(HexproofError::Overflow)?;
+    emit!(Claimed {
+        hotspot: hotspot_key,
+        owner: ctx.accounts.owner.key(),
+        amount,
+        lifetime_amount
+    });
+    Ok(())
+}

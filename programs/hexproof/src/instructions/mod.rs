@@ -1,0 +1,24 @@
+pub mod admin;
+pub mod assert_location;
+pub mod claim;
+pub mod initialize;
+pub mod onboard_hotspot;
+pub mod submit_epoch;
+pub mod transfer_hotspot;
+
+// Each module's `handler` collides under the globs; Anchor's #[program] needs the globs for
+// the account structs and their generated client modules (Anchor's own template does this).
+#[allow(ambiguous_glob_reexports)]
+pub use admin::*;
+#[allow(ambiguous_glob_reexports)]
+pub use assert_location::*;
+#[allow(ambiguous_glob_reexports)]
+pub use claim::*;
+#[allow(ambiguous_glob_reexports)]
+pub use initialize::*;
+#[allow(ambiguous_glob_reexports)]
+pub use onboard_hotspot::*;
+#[allow(ambiguous_glob_reexports)]
+pub use submit_epoch::*;
+#[allow(ambiguous_glob_reexports)]
+pub use transfer_hotspot::*;

@@ -1,0 +1,62 @@
+use anchor_lang::prelude::*;
+
+use crate::{
+    errors::HexproofError,
+    events::HotspotChanged,
+    state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot},
+};
+
+/// Registers a hotspot: signed by the hotspot's own key (it owns the radio) and by its owner
+/// (who pays and will receive the rewards).
+#[derive(Accounts)]
+pub struct OnboardHotspot<'info> {
+    #[account(seeds = [CONFIG_SEED], bump = config.bump, constraint = !config.paused @ HexproofError::Paused)]
+    pub config: Account<'info, Config>,
+    pub hotspot_key: Signer<'info>,
+    #[account(mut)]
+    pub owner: Signer<'info>,
+    #[account(
+        init,
+        payer = owner,
+        space = 8 + Hotspot::INIT_SPACE,
+        seeds = [HOTSPOT_SEED, hotspot_key.key().as_ref()],
+        bump,
+    )]
+    pub hotspot: Account<'info, Hotspot>,
+    pub system_program: Program<'info, System>,
+}
+
+/// An H3 index of a resolution-12 cell: mode 1 (cell), resolution bits 12.
+pub fn is_res12_cell(index: u64) -> bool {
+    let mode = (index >> 59) & 0xF;
+    let resolution = (index >> 52) & 0xF;
+    mode == 1 && resolution == 12 && index >> 63 == 0
+}
+
+pub fn handler(
+    ctx: Context<OnboardHotspot>,
+    location: u64,
+    gain_ddbi: i32,
+    elevation_m: i32,
+) -> Result<()> {
+    require!(is_res12_cell(location), HexproofError::BadLocation);
+    let slot = Clock::get()?.slot;
+    let hotspot = &mut ctx.accounts.hotspot;
+    hotspot.hotspot = ctx.accounts.hotspot_key.key();
+    hotspot.owner = ctx.accounts.owner.key();
+    hotspot.location = location;
+    hotspot.gain_ddbi = gain_ddbi;
+    hotspot.elevation_m = elevation_m;
+    hotspot.asserted_at_slot = slot;
+    hotspot.claimed = 0;
+    hotspot.bump = ctx.bumps.hotspot;
+    emit!(HotspotChanged {
+        hotspot: hotspot.hotspot,
+        owner: hotspot.owner,
+        location,
+        gain_ddbi,
+        elevation_m,
+        asserted_at_slot: slot,
+    });
+    Ok(())
+}

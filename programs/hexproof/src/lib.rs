@@ -1,0 +1,89 @@
+//! The hexproof Solana program (Anchor): the hotspot registry, oracle-signed epoch commitments
+//! and reward claims.
+//!
+//! Data enters as instructions: hotspots are onboarded and moved by their owners; oracles'
+//! ed25519 signatures over an epoch's Merkle root arrive as Ed25519 precompile instructions in
+//! the `submit_epoch` transaction; owners (or relayers) claim with a Merkle proof. Tokens leave
+//! by minting from the program's mint to the registered owner. The signed message, the tree and
+//! the emission schedule come from `hexproof-commitment`, the definition the oracle uses too.
+#![allow(unexpected_cfgs)]
+
+use anchor_lang::prelude::*;
+
+pub mod ed25519;
+pub mod errors;
+pub mod events;
+pub mod instructions;
+pub mod state;
+
+use instructions::*;
+
+declare_id!("G8PxyAiUJVwPBpvsqXwffosq7XJv7UU4PTmg5NMoPN9v");
+
+#[program]
+pub mod hexproof {
+    use super::*;
+
+    pub fn initialize(
+        ctx: Context<Initialize>,
+        oracles: Vec<Pubkey>,
+        threshold: u8,
+        initial_emission: u64,
+        halving_interval: u64,
+    ) -> Result<()> {
+        instructions::initialize::handler(
+            ctx,
+            oracles,
+            threshold,
+            initial_emission,
+            halving_interval,
+        )
+    }
+
+    pub fn onboard_hotspot(
+        ctx: Context<OnboardHotspot>,
+        location: u64,
+        gain_ddbi: i32,
+        elevation_m: i32,
+    ) -> Result<()> {
+        instructions::onboard_hotspot::handler(ctx, location, gain_ddbi, elevation_m)
+    }
+
+    pub fn assert_location(
+        ctx: Context<AssertLocation>,
+        location: u64,
+        gain_ddbi: i32,
+        elevation_m: i32,
+    ) -> Result<()> {
+        instructions::assert_location::handler(ctx, location, gain_ddbi, elevation_m)
+    }
+
+    pub fn transfer_hotspot(ctx: Context<TransferHotspot>, new_owner: Pubkey) -> Result<()> {
+        instructions::transfer_hotspot::handler(ctx, new_owner)
+    }
+
+    pub fn submit_epoch(
+        ctx: Context<SubmitEpoch>,
+        epoch: u64,
+        root: [u8; 32],
+        lifetime_total: u64,
+    ) -> Result<()> {
+        instructions::submit_epoch::handler(ctx, epoch, root, lifetime_total)
+    }
+
+    pub fn claim(ctx: Context<Claim>, lifetime_amount: u64, proof: Vec<[u8; 32]>) -> Result<()> {
+        instructions::claim::handler(ctx, lifetime_amount, proof)
+    }
+
+    pub fn set_oracles(ctx: Context<Admin>, oracles: Vec<Pubkey>, threshold: u8) -> Result<()> {
+        instructions::admin::set_oracles(ctx, oracles, threshold)
+    }
+
+    pub fn transfer_admin(ctx: Context<Admin>, new_admin: Pubkey) -> Result<()> {
+        instructions::admin::transfer_admin(ctx, new_admin)
+    }
+
+    pub fn set_paused(ctx: Context<Admin>, paused: bool) -> Result<()> {
+        instructions::admin::set_paused(ctx, paused)
+    }
+}
