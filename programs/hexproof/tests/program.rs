@@ -466,3 +466,117 @@ async fn a_fake_instructions_sysvar_is_refused() {
     // Anchor's address constraint: ConstraintAddress (2012).
     assert_eq!(code(result), Some(2012));
 }
+
+#[tokio::test]
+async fn sealevel_pitfalls_are_closed() {
+    let mut net = start(2).await;
+    let (h, o) = (Keypair::new(), Keypair::new());
+    fund(&mut net.ctx, &o.pubkey()).await;
+
+    // Missing signer: onboarding without the hotspot key's signature.
+    let mut ix = Instruction {
+        program_id: hexproof_program::ID,
+        accounts: accounts::OnboardHotspot {
+            config: net.config,
+            hotspot_key: h.pubkey(),
+            owner: o.pubkey(),
+            hotspot: pda(&[HOTSPOT_SEED, h.pubkey().as_ref()]),
+            system_program: anchor_lang::system_program::ID,
+        }
+        .to_account_metas(None),
+        data: instruction::OnboardHotspot {
+            location: res12(),
+            gain_ddbi: 30,
+            elevation_m: 5,
+        }
+        .data(),
+    };
+    ix.accounts[1].is_signer = false;
+    // AccountNotSigner (3010).
+    assert_eq!(code(send(&mut net.ctx, &[ix], &[&o]).await), Some(3010));
+    onboard(&mut net, &h, &o).await.unwrap();
+
+    // Re-initialization: the config exists already.
+    let again = Instruction {
+        program_id: hexproof_program::ID,
+        accounts: accounts::Initialize {
+            admin: net.admin.pubkey(),
+            config: net.config,
+            mint: net.mint,
+            token_program: anchor_spl::token::ID,
+            system_program: anchor_lang::system_program::ID,
+        }
+        .to_account_metas(None),
+        data: instruction::Initialize {
+            oracles: vec![Pubkey::new_unique()],
+            threshold: 1,
+            initial_emission: 1,
+            halving_interval: 1,
+        }
+        .data(),
+    };
+    let admin = net.admin.insecure_clone();
+    assert!(send(&mut net.ctx, &[again], &[&admin]).await.is_err());
+
+    // Type cosplay: a Hotspot account passed where the Config belongs.
+    let hotspot_pda = pda(&[HOTSPOT_SEED, h.pubkey().as_ref()]);
+    let mut ix = submit_ix(1, [1; 32], 10, &net.ctx.payer.pubkey(), net.config);
+    ix.accounts[0].pubkey = hotspot_pda;
+    // AccountDiscriminatorMismatch (3002).
+    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3002));
+
+    // Arbitrary CPI: a claim naming another "token program".
+    let (lifetime, _) = oracle_epoch(&BTreeMap::new(), &[(h.pubkey(), 1)], EMISSION);
+    let (tree, _) = rewards::tree(&lifetime);
+    submit(&mut net, 1, tree.root(), lifetime.values().sum(), &[0, 1])
+        .await
+        .unwrap();
+    let amount = lifetime[&PublicKey::from(h.pubkey().to_bytes())];
+    let mut ix = claim_ix(
+        &net,
+        &h.pubkey(),
+        &o.pubkey(),
+        amount,
+        tree.proof(0).unwrap(),
+    );
+    let token_program = ix
+        .accounts
+        .iter()
+        .position(|m| m.pubkey == anchor_spl::token::ID)
+        .unwrap();
+    ix.accounts[token_program].pubkey = anchor_lang::system_program::ID;
+    // InvalidProgramId (3008).
+    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3008));
+
+    // Non-canonical PDA: a hotspot account at another bump of the same seeds is refused.
+    let (_, canonical) =
+        Pubkey::find_program_address(&[HOTSPOT_SEED, h.pubkey().as_ref()], &hexproof_program::ID);
+    if let Some(other) = (0..canonical).rev().find_map(|b| {
+        Pubkey::create_program_address(
+            &[HOTSPOT_SEED, h.pubkey().as_ref(), &[b]],
+            &hexproof_program::ID,
+        )
+        .ok()
+    }) {
+        let mut ix = claim_ix(
+            &net,
+            &h.pubkey(),
+            &o.pubkey(),
+            amount,
+            tree.proof(0).unwrap(),
+        );
+        ix.accounts[1].pubkey = other;
+        // The account does not exist: AccountNotInitialized (3012).
+        assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3012));
+    }
+    // The real claim still works.
+    let ix = claim_ix(
+        &net,
+        &h.pubkey(),
+        &o.pubkey(),
+        amount,
+        tree.proof(0).unwrap(),
+    );
+    send(&mut net.ctx, &[ix], &[]).await.unwrap();
+    assert_eq!(balance(&mut net, &o.pubkey()).await, amount);
+}
