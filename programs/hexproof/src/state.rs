@@ -59,6 +59,28 @@ pub struct Hotspot {
     pub bump: u8,
 }
 
+impl Hotspot {
+    /// Moves the hotspot (or changes its antenna) as of `slot`.
+    pub fn assert_location(&mut self, location: u64, gain_ddbi: i32, elevation_m: i32, slot: u64) {
+        self.location = location;
+        self.gain_ddbi = gain_ddbi;
+        self.elevation_m = elevation_m;
+        self.asserted_at_slot = slot;
+    }
+
+    /// The event describing the hotspot as it now is.
+    pub fn changed(&self) -> crate::events::HotspotChanged {
+        crate::events::HotspotChanged {
+            hotspot: self.hotspot,
+            owner: self.owner,
+            location: self.location,
+            gain_ddbi: self.gain_ddbi,
+            elevation_m: self.elevation_m,
+            asserted_at_slot: self.asserted_at_slot,
+        }
+    }
+}
+
 pub const CONFIG_SEED: &[u8] = b"config";
 pub const MINT_SEED: &[u8] = b"mint";
 pub const HOTSPOT_SEED: &[u8] = b"hotspot";

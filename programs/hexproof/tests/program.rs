@@ -580,3 +580,183 @@ async fn sealevel_pitfalls_are_closed() {
     send(&mut net.ctx, &[ix], &[]).await.unwrap();
     assert_eq!(balance(&mut net, &o.pubkey()).await, amount);
 }
+
+#[tokio::test]
+async fn owners_move_and_transfer_admins_rotate_oracles() {
+    let mut net = start(2).await;
+    let (h, o, new_owner) = (Keypair::new(), Keypair::new(), Keypair::new());
+    onboard(&mut net, &h, &o).await.unwrap();
+    let hotspot = pda(&[HOTSPOT_SEED, h.pubkey().as_ref()]);
+    let read = |data: Vec<u8>| -> hexproof_program::state::Hotspot {
+        anchor_lang::AccountDeserialize::try_deserialize(&mut data.as_slice()).unwrap()
+    };
+
+    // Only the owner asserts a new location; the slot is recorded.
+    let moved = u64::from(
+        h3o::LatLng::new(52.6, 13.5)
+            .unwrap()
+            .to_cell(h3o::Resolution::Twelve),
+    );
+    let assert_ix = |owner: Pubkey, location| Instruction {
+        program_id: hexproof_program::ID,
+        accounts: accounts::AssertLocation {
+            config: net.config,
+            owner,
+            hotspot,
+        }
+        .to_account_metas(None),
+        data: instruction::AssertLocation {
+            location,
+            gain_ddbi: 58,
+            elevation_m: 12,
+        }
+        .data(),
+    };
+    let stranger = Keypair::new();
+    assert_eq!(
+        code(
+            send(
+                &mut net.ctx,
+                &[assert_ix(stranger.pubkey(), moved)],
+                &[&stranger]
+            )
+            .await
+        ),
+        Some(2001)
+    );
+    // Not a resolution-12 cell: BadLocation (6002).
+    assert_eq!(
+        code(send(&mut net.ctx, &[assert_ix(o.pubkey(), moved >> 1)], &[&o]).await),
+        Some(6002)
+    );
+    net.ctx.warp_to_slot(500).unwrap();
+    send(&mut net.ctx, &[assert_ix(o.pubkey(), moved)], &[&o])
+        .await
+        .unwrap();
+    let state = read(
+        net.ctx
+            .banks_client
+            .get_account(hotspot)
+            .await
+            .unwrap()
+            .unwrap()
+            .data,
+    );
+    assert_eq!(
+        (state.location, state.gain_ddbi, state.elevation_m),
+        (moved, 58, 12)
+    );
+    assert!(state.asserted_at_slot >= 500);
+
+    // Transfer: the new owner receives future claims.
+    let transfer = Instruction {
+        program_id: hexproof_program::ID,
+        accounts: accounts::TransferHotspot {
+            config: net.config,
+            owner: o.pubkey(),
+            hotspot,
+        }
+        .to_account_metas(None),
+        data: instruction::TransferHotspot {
+            new_owner: new_owner.pubkey(),
+        }
+        .data(),
+    };
+    send(&mut net.ctx, &[transfer], &[&o]).await.unwrap();
+    let state = read(
+        net.ctx
+            .banks_client
+            .get_account(hotspot)
+            .await
+            .unwrap()
+            .unwrap()
+            .data,
+    );
+    assert_eq!(state.owner, new_owner.pubkey());
+
+    // Rotating the oracle set: only the admin may; afterwards the old oracles no longer count.
+    let fresh: Vec<ed25519_dalek::SigningKey> = (10..12u8)
+        .map(|i| ed25519_dalek::SigningKey::from_bytes(&[i; 32]))
+        .collect();
+    let rotate = |admin: Pubkey| Instruction {
+        program_id: hexproof_program::ID,
+        accounts: accounts::Admin {
+            config: net.config,
+            admin,
+        }
+        .to_account_metas(None),
+        data: instruction::SetOracles {
+            oracles: fresh
+                .iter()
+                .map(|k| Pubkey::new_from_array(k.verifying_key().to_bytes()))
+                .collect(),
+            threshold: 2,
+        }
+        .data(),
+    };
+    assert_eq!(
+        code(send(&mut net.ctx, &[rotate(stranger.pubkey())], &[&stranger]).await),
+        Some(2001)
+    );
+    let admin = net.admin.insecure_clone();
+    send(&mut net.ctx, &[rotate(admin.pubkey())], &[&admin])
+        .await
+        .unwrap();
+    assert_eq!(
+        code(submit(&mut net, 1, [3; 32], 10, &[0, 1]).await),
+        NOT_ENOUGH_ORACLE_SIGNATURES
+    );
+    net.oracles = fresh;
+    submit(&mut net, 1, [3; 32], 10, &[0, 1]).await.unwrap();
+
+    // A bad oracle set is refused: a threshold above the set.
+    let bad = Instruction {
+        program_id: hexproof_program::ID,
+        accounts: accounts::Admin {
+            config: net.config,
+            admin: admin.pubkey(),
+        }
+        .to_account_metas(None),
+        data: instruction::SetOracles {
+            oracles: vec![Pubkey::new_unique()],
+            threshold: 2,
+        }
+        .data(),
+    };
+    assert_eq!(
+        code(send(&mut net.ctx, &[bad], &[&admin]).await),
+        Some(6001)
+    );
+
+    // Transferring admin: the old admin loses the power.
+    let next = Keypair::new();
+    let hand_over = Instruction {
+        program_id: hexproof_program::ID,
+        accounts: accounts::Admin {
+            config: net.config,
+            admin: admin.pubkey(),
+        }
+        .to_account_metas(None),
+        data: instruction::TransferAdmin {
+            new_admin: next.pubkey(),
+        }
+        .data(),
+    };
+    send(&mut net.ctx, &[hand_over], &[&admin]).await.unwrap();
+    let pause = |by: Pubkey| Instruction {
+        program_id: hexproof_program::ID,
+        accounts: accounts::Admin {
+            config: net.config,
+            admin: by,
+        }
+        .to_account_metas(None),
+        data: instruction::SetPaused { paused: true }.data(),
+    };
+    assert_eq!(
+        code(send(&mut net.ctx, &[pause(admin.pubkey())], &[&admin]).await),
+        Some(2001)
+    );
+    send(&mut net.ctx, &[pause(next.pubkey())], &[&next])
+        .await
+        .unwrap();
+}

@@ -2,7 +2,6 @@ use anchor_lang::prelude::*;
 
 use crate::{
     errors::HexproofError,
-    events::HotspotChanged,
     instructions::onboard_hotspot::is_res12_cell,
     state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot},
 };
@@ -27,17 +26,7 @@ pub fn handler(
     require!(is_res12_cell(location), HexproofError::BadLocation);
     let slot = Clock::get()?.slot;
     let hotspot = &mut ctx.accounts.hotspot;
-    hotspot.location = location;
-    hotspot.gain_ddbi = gain_ddbi;
-    hotspot.elevation_m = elevation_m;
-    hotspot.asserted_at_slot = slot;
-    emit!(HotspotChanged {
-        hotspot: hotspot.hotspot,
-        owner: hotspot.owner,
-        location,
-        gain_ddbi,
-        elevation_m,
-        asserted_at_slot: slot,
-    });
+    hotspot.assert_location(location, gain_ddbi, elevation_m, slot);
+    emit!(hotspot.changed());
     Ok(())
 }

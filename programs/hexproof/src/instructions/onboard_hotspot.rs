@@ -2,7 +2,6 @@ use anchor_lang::prelude::*;
 
 use crate::{
     errors::HexproofError,
-    events::HotspotChanged,
     state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot},
 };
 
@@ -44,19 +43,9 @@ pub fn handler(
     let hotspot = &mut ctx.accounts.hotspot;
     hotspot.hotspot = ctx.accounts.hotspot_key.key();
     hotspot.owner = ctx.accounts.owner.key();
-    hotspot.location = location;
-    hotspot.gain_ddbi = gain_ddbi;
-    hotspot.elevation_m = elevation_m;
-    hotspot.asserted_at_slot = slot;
+    hotspot.assert_location(location, gain_ddbi, elevation_m, slot);
     hotspot.claimed = 0;
     hotspot.bump = ctx.bumps.hotspot;
-    emit!(HotspotChanged {
-        hotspot: hotspot.hotspot,
-        owner: hotspot.owner,
-        location,
-        gain_ddbi,
-        elevation_m,
-        asserted_at_slot: slot,
-    });
+    emit!(hotspot.changed());
     Ok(())
 }

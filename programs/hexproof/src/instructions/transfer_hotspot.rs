@@ -2,7 +2,6 @@ use anchor_lang::prelude::*;
 
 use crate::{
     errors::HexproofError,
-    events::HotspotChanged,
     state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot},
 };
 
@@ -19,13 +18,6 @@ pub struct TransferHotspot<'info> {
 pub fn handler(ctx: Context<TransferHotspot>, new_owner: Pubkey) -> Result<()> {
     let hotspot = &mut ctx.accounts.hotspot;
     hotspot.owner = new_owner;
-    emit!(HotspotChanged {
-        hotspot: hotspot.hotspot,
-        owner: new_owner,
-        location: hotspot.location,
-        gain_ddbi: hotspot.gain_ddbi,
-        elevation_m: hotspot.elevation_m,
-        asserted_at_slot: hotspot.asserted_at_slot,
-    });
+    emit!(hotspot.changed());
     Ok(())
 }
