@@ -760,3 +760,95 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
         .await
         .unwrap();
 }
+
+/// Epochs exactly as the oracle closes and signs them (`oracle::rewards::epoch::build`) are
+/// accepted, and their proofs claim; a signature bound to another program id is not.
+#[tokio::test]
+async fn epochs_signed_by_the_oracle_crate_are_accepted() {
+    let mut net = start(2).await;
+    let (h, o) = (Keypair::new(), Keypair::new());
+    onboard(&mut net, &h, &o).await.unwrap();
+    let oracle_keys: Vec<hexproof_proto::Keypair> = (1..=3u8)
+        .map(|i| hexproof_proto::Keypair::from_secret([i; 32]))
+        .collect();
+    let activity = Activity {
+        beacons: [(PublicKey::from(h.pubkey().to_bytes()), 2)].into(),
+        ..Activity::default()
+    };
+    let config = rewards::RewardConfig {
+        program_id: PublicKey::from(hexproof_program::ID.to_bytes()),
+        initial_emission: EMISSION,
+        halving_interval: 100,
+        ..rewards::RewardConfig::default()
+    };
+    let by = |key: &hexproof_proto::Keypair, config: &rewards::RewardConfig| {
+        oracle::rewards::epoch::build(1, config, &activity, &BTreeMap::new(), key)
+    };
+    let (a, b) = (by(&oracle_keys[0], &config), by(&oracle_keys[2], &config));
+    assert_eq!((a.root, a.lifetime_total), (b.root, b.lifetime_total));
+    let precompile = |e: &oracle::rewards::epoch::ClosedEpoch| {
+        let ix = solana_ed25519_program::new_ed25519_instruction_with_signature(
+            &e.message(),
+            &e.signature,
+            e.oracle.as_bytes(),
+        );
+        Instruction {
+            program_id: ix.program_id,
+            accounts: vec![],
+            data: ix.data,
+        }
+    };
+
+    // Bound to another deployment: the message differs, the signatures do not count.
+    let elsewhere = rewards::RewardConfig {
+        program_id: PublicKey::from([9; 32]),
+        ..config.clone()
+    };
+    let (x, y) = (
+        by(&oracle_keys[0], &elsewhere),
+        by(&oracle_keys[2], &elsewhere),
+    );
+    let payer = net.ctx.payer.pubkey();
+    let ixs = vec![
+        precompile(&x),
+        precompile(&y),
+        submit_ix(1, x.root, x.lifetime_total, &payer, net.config),
+    ];
+    assert_eq!(
+        code(send(&mut net.ctx, &ixs, &[]).await),
+        NOT_ENOUGH_ORACLE_SIGNATURES
+    );
+
+    // Over another root than the one signed.
+    let ixs = vec![
+        precompile(&a),
+        precompile(&b),
+        submit_ix(1, [0xAB; 32], a.lifetime_total, &payer, net.config),
+    ];
+    assert_eq!(
+        code(send(&mut net.ctx, &ixs, &[]).await),
+        NOT_ENOUGH_ORACLE_SIGNATURES
+    );
+
+    let ixs = vec![
+        precompile(&a),
+        precompile(&b),
+        submit_ix(1, a.root, a.lifetime_total, &payer, net.config),
+    ];
+    send(&mut net.ctx, &ixs, &[]).await.unwrap();
+    let row = a
+        .rows
+        .iter()
+        .position(|r| r.hotspot.as_bytes() == &h.pubkey().to_bytes())
+        .unwrap();
+    let ix = claim_ix(
+        &net,
+        &h.pubkey(),
+        &o.pubkey(),
+        a.rows[row].lifetime,
+        a.tree().proof(row).unwrap(),
+    );
+    send(&mut net.ctx, &[ix], &[]).await.unwrap();
+    assert_eq!(balance(&mut net, &o.pubkey()).await, a.rows[row].lifetime);
+    assert_eq!(a.rows[row].lifetime, a.paid);
+}
