@@ -49,7 +49,10 @@ async fn simulated_hour(database: &str) {
         speed: SPEED,
         origin_ns,
         metrics_port,
-        validation: "beacon_interval_secs = 300\nwitness_wait_secs = 120\nlocation_min_age_secs = 0",
+        // Windows in simulated seconds: at 120x, 300 s is 2.5 s of real time for witnesses to
+        // join their beacon (and 7.5 s before a witness counts as orphaned), room for a loaded
+        // CI machine.
+        validation: "beacon_interval_secs = 300\nwitness_wait_secs = 300\nlocation_min_age_secs = 0",
     });
 
     let shutdown = CancellationToken::new();
