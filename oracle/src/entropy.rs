@@ -103,10 +103,8 @@ pub async fn run(
                 (bytes, interval)
             }
         };
-        if let Err(e) = client
-            .publish(topics::ENTROPY, QoS::AtLeastOnce, true, message)
-            .await
-        {
+        // Never wait on the connection: at shutdown nobody drives it any more.
+        if let Err(e) = client.try_publish(topics::ENTROPY, QoS::AtLeastOnce, true, message) {
             tracing::warn!(%e, "publishing entropy");
         }
         tokio::select! {

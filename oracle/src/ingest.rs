@@ -182,7 +182,8 @@ async fn flush(
         tracing::info!(rejected, "rejected reports at ingest");
     }
     for p in batch.messages.drain(..) {
-        if let Err(e) = client.ack(&p).await {
+        // Unacknowledged (queue full or shutting down) means redelivered and stored once: safe.
+        if let Err(e) = client.try_ack(&p) {
             tracing::warn!(%e, "acknowledging");
         }
     }

@@ -65,7 +65,16 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         clock,
         shutdown.clone(),
     ));
-    while tasks.join_next().await.is_some() {}
+    // Every task stops at the shutdown token; give them a moment to finish what they hold
+    // (nothing is lost if one is cut short: reports are acknowledged only once stored, verdicts
+    // and epochs are written in transactions).
+    let all_done = async { while tasks.join_next().await.is_some() {} };
+    tokio::select! {
+        () = all_done => {}
+        () = async { shutdown.cancelled().await; tokio::time::sleep(Duration::from_secs(10)).await } => {
+            tracing::warn!("tasks still running 10 s after shutdown; stopping them");
+        }
+    }
     tracing::info!("oracle stopped");
     Ok(())
 }
