@@ -182,8 +182,7 @@ async fn flush(
         tracing::info!(rejected, "rejected reports at ingest");
     }
     for p in batch.messages.drain(..) {
-        // Unacknowledged (queue full or shutting down) means redelivered and stored once: safe.
-        if let Err(e) = client.try_ack(&p) {
+        if let Err(e) = client.ack(&p).await {
             tracing::warn!(%e, "acknowledging");
         }
     }

@@ -180,6 +180,16 @@ pub async fn last_closed(store: &Store) -> Result<Option<u64>> {
     Ok(n.map(u64_of))
 }
 
+/// The earliest report timestamp stored (undecodable reports have none).
+pub async fn first_report_ns(store: &Store) -> Result<Option<u64>> {
+    let t: Option<i64> =
+        sqlx::query("SELECT MIN(timestamp_ns) AS t FROM reports WHERE timestamp_ns > 0")
+            .fetch_one(store.pool())
+            .await?
+            .try_get("t")?;
+    Ok(t.map(u64_of))
+}
+
 /// Whether an epoch may close at `now_ns`: its end plus the close delay has passed and no report
 /// stamped before its end still waits for a verdict.
 pub async fn ready(store: &Store, config: &RewardConfig, epoch: u64, now_ns: u64) -> Result<bool> {
@@ -329,7 +339,15 @@ pub async fn close_ready(
     now_ns: u64,
 ) -> Result<Vec<ClosedEpoch>> {
     let mut closed = Vec::new();
-    let mut next = last_closed(store).await?.map_or(1, |e| e + 1);
+    // The first epoch closed is the one of the network's first report: nothing before it has
+    // anything to commit.
+    let mut next = match last_closed(store).await? {
+        Some(e) => e + 1,
+        None => match first_report_ns(store).await? {
+            Some(t) => config.epoch_of(t).max(1),
+            None => return Ok(closed),
+        },
+    };
     while ready(store, config, next, now_ns).await? {
         let e = recompute(store, registry, config, next, oracle).await?;
         save(store, &e, now_ns).await?;
