@@ -229,24 +229,35 @@ impl Store {
         Ok(inserted)
     }
 
-    /// Pending beacons received before `received_before_ns`, oldest first by their own
-    /// timestamp (then id), at most `limit`.
-    pub async fn pending_beacons(
+    /// Pending reports of a kind received before `received_before_ns`, oldest first by their
+    /// own timestamp (then id), at most `limit`.
+    async fn pending(
         &self,
+        kind: Kind,
         received_before_ns: u64,
         limit: u32,
     ) -> Result<Vec<StoredReport>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             report_columns!(),
-            " FROM reports WHERE status = 0 AND kind = 1 AND received_ns < $1 \
-             ORDER BY timestamp_ns, id LIMIT $2"
+            " FROM reports WHERE status = 0 AND kind = $1 AND received_ns < $2 \
+             ORDER BY timestamp_ns, id LIMIT $3"
         ))
+        .bind(kind as i64)
         .bind(i64_of(received_before_ns))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(stored_report).collect()
+    }
+
+    /// Pending beacons received before `received_before_ns`, oldest first, at most `limit`.
+    pub async fn pending_beacons(
+        &self,
+        received_before_ns: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredReport>> {
+        self.pending(Kind::Beacon, received_before_ns, limit).await
     }
 
     /// Pending witnesses of a packet, by timestamp then id.
@@ -270,17 +281,7 @@ impl Store {
         received_before_ns: u64,
         limit: u32,
     ) -> Result<Vec<StoredReport>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            report_columns!(),
-            " FROM reports WHERE status = 0 AND kind = 2 AND received_ns < $1 \
-             ORDER BY timestamp_ns, id LIMIT $2"
-        ))
-        .bind(i64_of(received_before_ns))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(stored_report).collect()
+        self.pending(Kind::Witness, received_before_ns, limit).await
     }
 
     /// A judged beacon with this packet: its id and whether it was valid.
