@@ -4,11 +4,18 @@
 //! nothing (the broker redelivers) and storage is idempotent, so redelivery counts nothing
 //! twice.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use hexproof_proto::{clock::Clock, mqtt::MqttConfig, topics};
 use rumqttc::{AsyncClient, Event, EventLoop, Packet, Publish, QoS};
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -23,6 +30,10 @@ pub struct IngestConfig {
     pub batch_max: usize,
     /// How long a message may wait for its batch, milliseconds.
     pub batch_wait_ms: u64,
+    /// Store the batch as soon as the broker has sent nothing for this long, milliseconds.
+    /// Brokers hold back further messages until earlier ones are acknowledged (mosquitto's
+    /// `max_inflight_messages`, 20 by default), so waiting for a full batch would stall them.
+    pub batch_idle_ms: u64,
 }
 
 impl Default for IngestConfig {
@@ -30,6 +41,7 @@ impl Default for IngestConfig {
         IngestConfig {
             batch_max: 256,
             batch_wait_ms: 50,
+            batch_idle_ms: 2,
         }
     }
 }
@@ -48,13 +60,18 @@ pub fn connect(
     Ok(AsyncClient::new(options, ingest.batch_max * 2 + 64))
 }
 
-struct Batch {
-    messages: Vec<Publish>,
-    received: Vec<u64>,
-    started: Option<Instant>,
+/// A message from the broker, tagged with the connection it came on.
+struct Received {
+    publish: Publish,
+    received_ns: u64,
+    connection: u64,
 }
 
 /// Receives and stores reports until `shutdown`; stores what it holds before returning.
+///
+/// Two halves: this task drives the MQTT event loop (so keep-alives, acknowledgements and
+/// entropy publishing never wait on the database) and hands publishes to a storing task that
+/// batches, classifies, commits, and only then acknowledges.
 pub async fn run(
     client: AsyncClient,
     mut eventloop: EventLoop,
@@ -64,21 +81,20 @@ pub async fn run(
     clock: Clock,
     shutdown: CancellationToken,
 ) {
-    let keys = std::sync::Arc::new(keys);
-    let mut batch = Batch {
-        messages: Vec::new(),
-        received: Vec::new(),
-        started: None,
-    };
-    let wait = Duration::from_millis(config.batch_wait_ms.max(1));
+    let (tx, rx) = mpsc::channel::<Received>(config.batch_max.max(1) * 4);
+    let connection = Arc::new(AtomicU64::new(0));
+    let mut storer = tokio::spawn(store_batches(
+        rx,
+        client.clone(),
+        store,
+        Arc::new(keys),
+        config,
+        connection.clone(),
+    ));
     let mut failures = 0u32;
     loop {
-        let deadline = batch.started.map(|s| s + wait);
         tokio::select! {
             () = shutdown.cancelled() => break,
-            () = async { tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now).into()).await }, if deadline.is_some() => {
-                flush(&client, &store, &keys, &mut batch).await;
-            }
             event = eventloop.poll() => match event {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     failures = 0;
@@ -89,25 +105,28 @@ pub async fn run(
                         }
                     }
                 }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
                     metrics::counter!("hexproof_reports_received_total").increment(1);
-                    batch.received.push(clock.now_ns());
-                    batch.messages.push(p);
-                    batch.started.get_or_insert_with(Instant::now);
-                    if batch.messages.len() >= config.batch_max {
-                        flush(&client, &store, &keys, &mut batch).await;
+                    let received = Received {
+                        publish,
+                        received_ns: clock.now_ns(),
+                        connection: connection.load(Ordering::Acquire),
+                    };
+                    // Waiting here (storage behind) stops reading from the broker: backpressure.
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        sent = tx.send(received) => if sent.is_err() { break },
                     }
                 }
                 Ok(_) => {}
                 Err(e) => {
+                    // Messages of the lost connection must not be acknowledged on the next one
+                    // (its packet ids mean other messages); the broker redelivers them.
+                    connection.fetch_add(1, Ordering::AcqRel);
                     failures += 1;
                     if failures == 1 || failures.is_multiple_of(10) {
                         tracing::warn!(error = %e, "broker connection; reconnecting");
                     }
-                    // Unacknowledged messages will be redelivered: drop them, they are not stored.
-                    batch.messages.clear();
-                    batch.received.clear();
-                    batch.started = None;
                     let delay = Duration::from_millis((200u64 << failures.min(6)).min(10_000));
                     tokio::select! {
                         () = shutdown.cancelled() => break,
@@ -117,32 +136,74 @@ pub async fn run(
             },
         }
     }
-    flush(&client, &store, &keys, &mut batch).await;
-    // Let the acknowledgements out before leaving.
+    // Let the storing task finish what it holds, keep the connection going for its
+    // acknowledgements, then give them a moment to leave.
+    drop(tx);
+    loop {
+        tokio::select! {
+            _ = &mut storer => break,
+            event = eventloop.poll() => if event.is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            },
+        }
+    }
     let _ = tokio::time::timeout(Duration::from_millis(300), async {
         while eventloop.poll().await.is_ok() {}
     })
     .await;
 }
 
+/// Collects messages into batches (full, or the broker paused, or the oldest waited long
+/// enough) and flushes each; returns when the channel closes, after flushing the rest.
+async fn store_batches(
+    mut rx: mpsc::Receiver<Received>,
+    client: AsyncClient,
+    store: Store,
+    keys: Arc<KeyCache>,
+    config: IngestConfig,
+    connection: Arc<AtomicU64>,
+) {
+    let wait = Duration::from_millis(config.batch_wait_ms.max(1));
+    let idle = Duration::from_millis(config.batch_idle_ms.max(1)).min(wait);
+    let mut batch = Vec::with_capacity(config.batch_max);
+    let mut open = true;
+    while open {
+        match rx.recv().await {
+            Some(first) => batch.push(first),
+            None => break,
+        }
+        let deadline = Instant::now() + wait;
+        while batch.len() < config.batch_max {
+            let until = (Instant::now() + idle).min(deadline);
+            match tokio::time::timeout_at(until.into(), rx.recv()).await {
+                Ok(Some(next)) => batch.push(next),
+                Ok(None) => {
+                    open = false;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        flush(&client, &store, &keys, &mut batch, &connection).await;
+    }
+}
+
 async fn flush(
     client: &AsyncClient,
     store: &Store,
-    keys: &std::sync::Arc<KeyCache>,
-    batch: &mut Batch,
+    keys: &Arc<KeyCache>,
+    batch: &mut Vec<Received>,
+    connection: &AtomicU64,
 ) {
-    batch.started = None;
-    if batch.messages.is_empty() {
+    if batch.is_empty() {
         return;
     }
     let incoming: Vec<Incoming> = batch
-        .messages
         .iter()
-        .zip(&batch.received)
-        .map(|(p, &received_ns)| Incoming {
-            topic: p.topic.clone(),
-            payload: p.payload.to_vec(),
-            received_ns,
+        .map(|r| Incoming {
+            topic: r.publish.topic.clone(),
+            payload: r.publish.payload.to_vec(),
+            received_ns: r.received_ns,
         })
         .collect();
     let keys = keys.clone();
@@ -150,7 +211,9 @@ async fn flush(
         match tokio::task::spawn_blocking(move || intake::classify_all(&incoming, &keys)).await {
             Ok(r) => r,
             Err(e) => {
+                // Not acknowledged: the broker redelivers them after the next reconnect.
                 tracing::error!(%e, "classifying a batch");
+                batch.clear();
                 return;
             }
         };
@@ -181,10 +244,12 @@ async fn flush(
     if rejected > 0 {
         tracing::info!(rejected, "rejected reports at ingest");
     }
-    for p in batch.messages.drain(..) {
-        if let Err(e) = client.ack(&p).await {
+    for r in batch.drain(..) {
+        if r.connection != connection.load(Ordering::Acquire) {
+            continue;
+        }
+        if let Err(e) = client.ack(&r.publish).await {
             tracing::warn!(%e, "acknowledging");
         }
     }
-    batch.received.clear();
 }

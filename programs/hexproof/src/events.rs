@@ -21,6 +21,12 @@ pub struct HotspotChanged {
 }
 
 #[event]
+pub struct HotspotDecommissioned {
+    pub hotspot: Pubkey,
+    pub owner: Pubkey,
+}
+
+#[event]
 pub struct EpochSubmitted {
     pub epoch: u64,
     pub root: [u8; 32],

@@ -62,6 +62,10 @@ pub mod hexproof {
         instructions::transfer_hotspot::handler(ctx, new_owner)
     }
 
+    pub fn decommission_hotspot(ctx: Context<DecommissionHotspot>) -> Result<()> {
+        instructions::decommission_hotspot::handler(ctx)
+    }
+
     pub fn submit_epoch(
         ctx: Context<SubmitEpoch>,
         epoch: u64,

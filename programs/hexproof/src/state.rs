@@ -54,7 +54,17 @@ pub struct Hotspot {
     pub elevation_m: i32,
     /// Slot of the newest location assertion.
     pub asserted_at_slot: u64,
-    /// Lifetime reward already minted to the owner.
+    pub bump: u8,
+}
+
+/// What a hotspot key has been paid (PDA `["ledger", hotspot key]`). Kept apart from the
+/// [`Hotspot`] record and never closed, so decommissioning and re-onboarding a hotspot cannot
+/// reset it and claim the same lifetime reward twice.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Ledger {
+    pub hotspot: Pubkey,
+    /// Lifetime reward already minted for this hotspot.
     pub claimed: u64,
     pub bump: u8,
 }
@@ -84,3 +94,4 @@ impl Hotspot {
 pub const CONFIG_SEED: &[u8] = b"config";
 pub const MINT_SEED: &[u8] = b"mint";
 pub const HOTSPOT_SEED: &[u8] = b"hotspot";
+pub const LEDGER_SEED: &[u8] = b"ledger";

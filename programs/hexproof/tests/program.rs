@@ -6,15 +6,12 @@
 use std::collections::BTreeMap;
 
 use anchor_lang::{
-    InstructionData, ToAccountMetas,
     prelude::{AccountInfo, Pubkey},
     solana_program::{entrypoint::ProgramResult, instruction::Instruction},
 };
+use hexproof_client::{instructions, pda};
 use hexproof_commitment::epoch_message;
-use hexproof_program::{
-    accounts, instruction,
-    state::{CONFIG_SEED, HOTSPOT_SEED, MINT_SEED},
-};
+use hexproof_program::state::HOTSPOT_SEED;
 use hexproof_proto::PublicKey;
 use oracle::rewards::{self, Activity, EpochRewards};
 use solana_keypair::Keypair;
@@ -34,12 +31,6 @@ struct Net {
     ctx: ProgramTestContext,
     oracles: Vec<ed25519_dalek::SigningKey>,
     admin: Keypair,
-    mint: Pubkey,
-    config: Pubkey,
-}
-
-fn pda(seeds: &[&[u8]]) -> Pubkey {
-    Pubkey::find_program_address(seeds, &hexproof_program::ID).0
 }
 
 async fn send(
@@ -82,37 +73,22 @@ async fn start(threshold: u8) -> Net {
         .map(|i| ed25519_dalek::SigningKey::from_bytes(&[i; 32]))
         .collect();
     let admin = Keypair::new();
-    let config = pda(&[CONFIG_SEED]);
-    let mint = pda(&[MINT_SEED]);
     fund(&mut ctx, &admin.pubkey()).await;
-    let ix = Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::Initialize {
-            admin: admin.pubkey(),
-            config,
-            mint,
-            token_program: anchor_spl::token::ID,
-            system_program: anchor_lang::system_program::ID,
-        }
-        .to_account_metas(None),
-        data: instruction::Initialize {
-            oracles: oracles
-                .iter()
-                .map(|k| Pubkey::new_from_array(k.verifying_key().to_bytes()))
-                .collect(),
-            threshold,
-            initial_emission: EMISSION,
-            halving_interval: 100,
-        }
-        .data(),
-    };
+    let ix = instructions::initialize(
+        &admin.pubkey(),
+        oracles
+            .iter()
+            .map(|k| Pubkey::new_from_array(k.verifying_key().to_bytes()))
+            .collect(),
+        threshold,
+        EMISSION,
+        100,
+    );
     send(&mut ctx, &[ix], &[&admin]).await.unwrap();
     Net {
         ctx,
         oracles,
         admin,
-        mint,
-        config,
     }
 }
 
@@ -139,24 +115,12 @@ async fn onboard(
     owner: &Keypair,
 ) -> Result<(), BanksClientError> {
     fund(&mut net.ctx, &owner.pubkey()).await;
-    let ix = Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::OnboardHotspot {
-            config: net.config,
-            hotspot_key: hotspot.pubkey(),
-            owner: owner.pubkey(),
-            hotspot: pda(&[HOTSPOT_SEED, hotspot.pubkey().as_ref()]),
-            system_program: anchor_lang::system_program::ID,
-        }
-        .to_account_metas(None),
-        data: instruction::OnboardHotspot {
-            location: res12(),
-            gain_ddbi: 30,
-            elevation_m: 5,
-        }
-        .data(),
-    };
+    let ix = onboard_ix(&hotspot.pubkey(), &owner.pubkey());
     send(&mut net.ctx, &[ix], &[hotspot, owner]).await
+}
+
+fn onboard_ix(hotspot: &Pubkey, owner: &Pubkey) -> Instruction {
+    instructions::onboard_hotspot(hotspot, owner, res12(), 30, 5)
 }
 
 /// The Ed25519 precompile instructions of the given oracles over an epoch message.
@@ -179,30 +143,11 @@ fn signatures(oracles: &[&ed25519_dalek::SigningKey], message: &[u8]) -> Vec<Ins
         .collect()
 }
 
-fn submit_ix(
-    epoch: u64,
-    root: [u8; 32],
-    total: u64,
-    submitter: &Pubkey,
-    config: Pubkey,
-) -> Instruction {
-    Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::SubmitEpoch {
-            config,
-            instructions: anchor_lang::prelude::pubkey!(
-                "Sysvar1nstructions1111111111111111111111111"
-            ),
-            submitter: *submitter,
-        }
-        .to_account_metas(None),
-        data: instruction::SubmitEpoch {
-            epoch,
-            root,
-            lifetime_total: total,
-        }
-        .data(),
-    }
+/// `submit_epoch` alone (its signatures come from [`signatures`]).
+fn submit_ix(epoch: u64, root: [u8; 32], total: u64, submitter: &Pubkey) -> Instruction {
+    instructions::submit_epoch(submitter, epoch, root, total, &[])
+        .pop()
+        .expect("submit_epoch")
 }
 
 async fn submit(
@@ -212,16 +157,20 @@ async fn submit(
     total: u64,
     by: &[usize],
 ) -> Result<(), BanksClientError> {
+    use ed25519_dalek::Signer as _;
     let message = epoch_message(&hexproof_program::ID.to_bytes(), epoch, &root, total);
-    let keys: Vec<&ed25519_dalek::SigningKey> = by.iter().map(|&i| &net.oracles[i]).collect();
-    let mut ixs = signatures(&keys, &message);
-    let payer = net.ctx.payer.pubkey();
-    ixs.push(submit_ix(epoch, root, total, &payer, net.config));
+    let signed: Vec<(Pubkey, [u8; 64])> = by
+        .iter()
+        .map(|&i| {
+            let key = &net.oracles[i];
+            (
+                Pubkey::new_from_array(key.verifying_key().to_bytes()),
+                key.sign(&message).to_bytes(),
+            )
+        })
+        .collect();
+    let ixs = instructions::submit_epoch(&net.ctx.payer.pubkey(), epoch, root, total, &signed);
     send(&mut net.ctx, &ixs, &[]).await
-}
-
-fn ata(owner: &Pubkey, mint: &Pubkey) -> Pubkey {
-    anchor_spl::associated_token::get_associated_token_address(owner, mint)
 }
 
 fn claim_ix(
@@ -231,33 +180,14 @@ fn claim_ix(
     amount: u64,
     proof: Vec<[u8; 32]>,
 ) -> Instruction {
-    Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::Claim {
-            config: net.config,
-            hotspot: pda(&[HOTSPOT_SEED, hotspot.as_ref()]),
-            owner: *owner,
-            mint: net.mint,
-            owner_tokens: ata(owner, &net.mint),
-            payer: net.ctx.payer.pubkey(),
-            token_program: anchor_spl::token::ID,
-            associated_token_program: anchor_spl::associated_token::ID,
-            system_program: anchor_lang::system_program::ID,
-        }
-        .to_account_metas(None),
-        data: instruction::Claim {
-            lifetime_amount: amount,
-            proof,
-        }
-        .data(),
-    }
+    instructions::claim(&net.ctx.payer.pubkey(), hotspot, owner, amount, proof)
 }
 
 async fn balance(net: &mut Net, owner: &Pubkey) -> u64 {
     let account = net
         .ctx
         .banks_client
-        .get_account(ata(owner, &net.mint))
+        .get_account(pda::owner_tokens(owner))
         .await
         .unwrap()
         .expect("token account");
@@ -366,7 +296,7 @@ async fn too_few_duplicated_or_wrong_signatures_are_refused() {
     let message = epoch_message(&hexproof_program::ID.to_bytes(), 9, &root, 10);
     let mut ixs = signatures(&[&net.oracles[0], &net.oracles[1]], &message);
     let payer = net.ctx.payer.pubkey();
-    ixs.push(submit_ix(1, root, 10, &payer, net.config));
+    ixs.push(submit_ix(1, root, 10, &payer));
     assert_eq!(
         code(send(&mut net.ctx, &ixs, &[]).await),
         NOT_ENOUGH_ORACLE_SIGNATURES
@@ -375,7 +305,7 @@ async fn too_few_duplicated_or_wrong_signatures_are_refused() {
     let stranger = ed25519_dalek::SigningKey::from_bytes(&[99; 32]);
     let message = epoch_message(&hexproof_program::ID.to_bytes(), 1, &root, 10);
     let mut ixs = signatures(&[&net.oracles[0], &stranger], &message);
-    ixs.push(submit_ix(1, root, 10, &payer, net.config));
+    ixs.push(submit_ix(1, root, 10, &payer));
     assert_eq!(
         code(send(&mut net.ctx, &ixs, &[]).await),
         NOT_ENOUGH_ORACLE_SIGNATURES
@@ -384,7 +314,7 @@ async fn too_few_duplicated_or_wrong_signatures_are_refused() {
     let message = epoch_message(&hexproof_program::ID.to_bytes(), 1, &root, 10);
     let mut ixs = signatures(&[&net.oracles[0], &net.oracles[1]], &message);
     ixs[1].data[16 + 32] ^= 1;
-    ixs.push(submit_ix(1, root, 10, &payer, net.config));
+    ixs.push(submit_ix(1, root, 10, &payer));
     let forged = send(&mut net.ctx, &ixs, &[]).await;
     // It fails in instruction 1, the precompile, before our program runs.
     assert!(
@@ -427,15 +357,7 @@ async fn claims_need_a_proof_go_once_and_stop_while_paused() {
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(2001));
 
     // Paused: no claims.
-    let pause = |paused| Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::Admin {
-            config: net.config,
-            admin: net.admin.pubkey(),
-        }
-        .to_account_metas(None),
-        data: instruction::SetPaused { paused }.data(),
-    };
+    let pause = |paused| instructions::set_paused(&net.admin.pubkey(), paused);
     let (on, off) = (pause(true), pause(false));
     let admin = net.admin.insecure_clone();
     send(&mut net.ctx, &[on], &[&admin]).await.unwrap();
@@ -459,7 +381,7 @@ async fn claims_need_a_proof_go_once_and_stop_while_paused() {
 async fn a_fake_instructions_sysvar_is_refused() {
     let mut net = start(1).await;
     let payer = net.ctx.payer.pubkey();
-    let mut ix = submit_ix(1, [1; 32], 10, &payer, net.config);
+    let mut ix = submit_ix(1, [1; 32], 10, &payer);
     // Point the instructions account at an ordinary account.
     ix.accounts[1].pubkey = payer;
     let result = send(&mut net.ctx, &[ix], &[]).await;
@@ -474,53 +396,20 @@ async fn sealevel_pitfalls_are_closed() {
     fund(&mut net.ctx, &o.pubkey()).await;
 
     // Missing signer: onboarding without the hotspot key's signature.
-    let mut ix = Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::OnboardHotspot {
-            config: net.config,
-            hotspot_key: h.pubkey(),
-            owner: o.pubkey(),
-            hotspot: pda(&[HOTSPOT_SEED, h.pubkey().as_ref()]),
-            system_program: anchor_lang::system_program::ID,
-        }
-        .to_account_metas(None),
-        data: instruction::OnboardHotspot {
-            location: res12(),
-            gain_ddbi: 30,
-            elevation_m: 5,
-        }
-        .data(),
-    };
+    let mut ix = onboard_ix(&h.pubkey(), &o.pubkey());
     ix.accounts[1].is_signer = false;
     // AccountNotSigner (3010).
     assert_eq!(code(send(&mut net.ctx, &[ix], &[&o]).await), Some(3010));
     onboard(&mut net, &h, &o).await.unwrap();
 
     // Re-initialization: the config exists already.
-    let again = Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::Initialize {
-            admin: net.admin.pubkey(),
-            config: net.config,
-            mint: net.mint,
-            token_program: anchor_spl::token::ID,
-            system_program: anchor_lang::system_program::ID,
-        }
-        .to_account_metas(None),
-        data: instruction::Initialize {
-            oracles: vec![Pubkey::new_unique()],
-            threshold: 1,
-            initial_emission: 1,
-            halving_interval: 1,
-        }
-        .data(),
-    };
+    let again = instructions::initialize(&net.admin.pubkey(), vec![Pubkey::new_unique()], 1, 1, 1);
     let admin = net.admin.insecure_clone();
     assert!(send(&mut net.ctx, &[again], &[&admin]).await.is_err());
 
     // Type cosplay: a Hotspot account passed where the Config belongs.
-    let hotspot_pda = pda(&[HOTSPOT_SEED, h.pubkey().as_ref()]);
-    let mut ix = submit_ix(1, [1; 32], 10, &net.ctx.payer.pubkey(), net.config);
+    let hotspot_pda = pda::hotspot(&h.pubkey());
+    let mut ix = submit_ix(1, [1; 32], 10, &net.ctx.payer.pubkey());
     ix.accounts[0].pubkey = hotspot_pda;
     // AccountDiscriminatorMismatch (3002).
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3002));
@@ -586,7 +475,7 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
     let mut net = start(2).await;
     let (h, o, new_owner) = (Keypair::new(), Keypair::new(), Keypair::new());
     onboard(&mut net, &h, &o).await.unwrap();
-    let hotspot = pda(&[HOTSPOT_SEED, h.pubkey().as_ref()]);
+    let hotspot = pda::hotspot(&h.pubkey());
     let read = |data: Vec<u8>| -> hexproof_program::state::Hotspot {
         anchor_lang::AccountDeserialize::try_deserialize(&mut data.as_slice()).unwrap()
     };
@@ -597,20 +486,8 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
             .unwrap()
             .to_cell(h3o::Resolution::Twelve),
     );
-    let assert_ix = |owner: Pubkey, location| Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::AssertLocation {
-            config: net.config,
-            owner,
-            hotspot,
-        }
-        .to_account_metas(None),
-        data: instruction::AssertLocation {
-            location,
-            gain_ddbi: 58,
-            elevation_m: 12,
-        }
-        .data(),
+    let assert_ix = |owner: Pubkey, location| {
+        instructions::assert_location(&owner, &h.pubkey(), location, 58, 12)
     };
     let stranger = Keypair::new();
     assert_eq!(
@@ -649,19 +526,7 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
     assert!(state.asserted_at_slot >= 500);
 
     // Transfer: the new owner receives future claims.
-    let transfer = Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::TransferHotspot {
-            config: net.config,
-            owner: o.pubkey(),
-            hotspot,
-        }
-        .to_account_metas(None),
-        data: instruction::TransferHotspot {
-            new_owner: new_owner.pubkey(),
-        }
-        .data(),
-    };
+    let transfer = instructions::transfer_hotspot(&o.pubkey(), &h.pubkey(), &new_owner.pubkey());
     send(&mut net.ctx, &[transfer], &[&o]).await.unwrap();
     let state = read(
         net.ctx
@@ -678,21 +543,15 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
     let fresh: Vec<ed25519_dalek::SigningKey> = (10..12u8)
         .map(|i| ed25519_dalek::SigningKey::from_bytes(&[i; 32]))
         .collect();
-    let rotate = |admin: Pubkey| Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::Admin {
-            config: net.config,
-            admin,
-        }
-        .to_account_metas(None),
-        data: instruction::SetOracles {
-            oracles: fresh
+    let rotate = |admin: Pubkey| {
+        instructions::set_oracles(
+            &admin,
+            fresh
                 .iter()
                 .map(|k| Pubkey::new_from_array(k.verifying_key().to_bytes()))
                 .collect(),
-            threshold: 2,
-        }
-        .data(),
+            2,
+        )
     };
     assert_eq!(
         code(send(&mut net.ctx, &[rotate(stranger.pubkey())], &[&stranger]).await),
@@ -710,19 +569,7 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
     submit(&mut net, 1, [3; 32], 10, &[0, 1]).await.unwrap();
 
     // A bad oracle set is refused: a threshold above the set.
-    let bad = Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::Admin {
-            config: net.config,
-            admin: admin.pubkey(),
-        }
-        .to_account_metas(None),
-        data: instruction::SetOracles {
-            oracles: vec![Pubkey::new_unique()],
-            threshold: 2,
-        }
-        .data(),
-    };
+    let bad = instructions::set_oracles(&admin.pubkey(), vec![Pubkey::new_unique()], 2);
     assert_eq!(
         code(send(&mut net.ctx, &[bad], &[&admin]).await),
         Some(6001)
@@ -730,28 +577,9 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
 
     // Transferring admin: the old admin loses the power.
     let next = Keypair::new();
-    let hand_over = Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::Admin {
-            config: net.config,
-            admin: admin.pubkey(),
-        }
-        .to_account_metas(None),
-        data: instruction::TransferAdmin {
-            new_admin: next.pubkey(),
-        }
-        .data(),
-    };
+    let hand_over = instructions::transfer_admin(&admin.pubkey(), &next.pubkey());
     send(&mut net.ctx, &[hand_over], &[&admin]).await.unwrap();
-    let pause = |by: Pubkey| Instruction {
-        program_id: hexproof_program::ID,
-        accounts: accounts::Admin {
-            config: net.config,
-            admin: by,
-        }
-        .to_account_metas(None),
-        data: instruction::SetPaused { paused: true }.data(),
-    };
+    let pause = |by: Pubkey| instructions::set_paused(&by, true);
     assert_eq!(
         code(send(&mut net.ctx, &[pause(admin.pubkey())], &[&admin]).await),
         Some(2001)
@@ -812,7 +640,7 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
     let ixs = vec![
         precompile(&x),
         precompile(&y),
-        submit_ix(1, x.root, x.lifetime_total, &payer, net.config),
+        submit_ix(1, x.root, x.lifetime_total, &payer),
     ];
     assert_eq!(
         code(send(&mut net.ctx, &ixs, &[]).await),
@@ -823,7 +651,7 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
     let ixs = vec![
         precompile(&a),
         precompile(&b),
-        submit_ix(1, [0xAB; 32], a.lifetime_total, &payer, net.config),
+        submit_ix(1, [0xAB; 32], a.lifetime_total, &payer),
     ];
     assert_eq!(
         code(send(&mut net.ctx, &ixs, &[]).await),
@@ -833,7 +661,7 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
     let ixs = vec![
         precompile(&a),
         precompile(&b),
-        submit_ix(1, a.root, a.lifetime_total, &payer, net.config),
+        submit_ix(1, a.root, a.lifetime_total, &payer),
     ];
     send(&mut net.ctx, &ixs, &[]).await.unwrap();
     let row = a
@@ -851,4 +679,164 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
     send(&mut net.ctx, &[ix], &[]).await.unwrap();
     assert_eq!(balance(&mut net, &o.pubkey()).await, a.rows[row].lifetime);
     assert_eq!(a.rows[row].lifetime, a.paid);
+}
+
+/// Two hotspots, both paid in epoch 1: (net, [(hotspot, owner, lifetime, proof)]).
+async fn two_paid_hotspots() -> (Net, Vec<(Keypair, Keypair, u64, Vec<[u8; 32]>)>) {
+    let mut net = start(2).await;
+    let pairs: Vec<(Keypair, Keypair)> = (0..2).map(|_| (Keypair::new(), Keypair::new())).collect();
+    for (h, o) in &pairs {
+        onboard(&mut net, h, o).await.unwrap();
+    }
+    let (lifetime, _) = oracle_epoch(
+        &BTreeMap::new(),
+        &[(pairs[0].0.pubkey(), 2), (pairs[1].0.pubkey(), 1)],
+        EMISSION,
+    );
+    let (tree, keys) = rewards::tree(&lifetime);
+    submit(&mut net, 1, tree.root(), lifetime.values().sum(), &[0, 1])
+        .await
+        .unwrap();
+    let paid = pairs
+        .into_iter()
+        .map(|(h, o)| {
+            let key = PublicKey::from(h.pubkey().to_bytes());
+            let i = keys.iter().position(|k| *k == key).unwrap();
+            (h, o, lifetime[&key], tree.proof(i).unwrap())
+        })
+        .collect();
+    (net, paid)
+}
+
+/// Account data mismatch and PDA sharing: every per-hotspot account is a PDA of that
+/// hotspot's key, so one hotspot's accounts never stand in for another's.
+#[tokio::test]
+async fn one_hotspots_accounts_never_serve_another() {
+    let (mut net, paid) = two_paid_hotspots().await;
+    let (a, b) = (&paid[0], &paid[1]);
+
+    // Claim A's leaf naming B's owner as the recipient: ConstraintHasOne (2001).
+    let ix = claim_ix(&net, &a.0.pubkey(), &b.1.pubkey(), a.2, a.3.clone());
+    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(2001));
+
+    // Claim A's leaf against B's claim ledger (shared-PDA attempt): ConstraintSeeds (2006).
+    let mut ix = claim_ix(&net, &a.0.pubkey(), &a.1.pubkey(), a.2, a.3.clone());
+    ix.accounts[2].pubkey = pda::ledger(&b.0.pubkey());
+    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(2006));
+
+    // B's record with A's leaf: the leaf is bound to A's key, so the proof fails.
+    let ix = claim_ix(&net, &b.0.pubkey(), &b.1.pubkey(), a.2, a.3.clone());
+    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), BAD_PROOF);
+
+    // A's owner moving B: ConstraintHasOne (2001).
+    let ix = instructions::assert_location(&a.1.pubkey(), &b.0.pubkey(), res12(), 30, 5);
+    let owner_a = a.1.insecure_clone();
+    assert_eq!(
+        code(send(&mut net.ctx, &[ix], &[&owner_a]).await),
+        Some(2001)
+    );
+
+    // The honest claims go through, each to its own owner.
+    for (h, o, amount, proof) in &paid {
+        let ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone());
+        send(&mut net.ctx, &[ix], &[]).await.unwrap();
+        assert_eq!(balance(&mut net, &o.pubkey()).await, *amount);
+    }
+}
+
+/// Duplicate mutable accounts: the same account in two writable slots of one instruction is
+/// refused (the config passed as the claim ledger), so no write can shadow another.
+#[tokio::test]
+async fn the_same_account_in_two_writable_slots_is_refused() {
+    let (mut net, paid) = two_paid_hotspots().await;
+    let (h, o, amount, proof) = &paid[0];
+    let mut ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone());
+    assert!(ix.accounts[0].is_writable && ix.accounts[2].is_writable);
+    ix.accounts[2].pubkey = ix.accounts[0].pubkey;
+    // AccountDiscriminatorMismatch (3002): a Config is not a Ledger.
+    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3002));
+    // The mint in the owner's token account slot: refused before any CPI.
+    let mut ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone());
+    ix.accounts[5].pubkey = ix.accounts[4].pubkey;
+    assert!(send(&mut net.ctx, &[ix], &[]).await.is_err());
+    assert_eq!(balance_or_zero(&mut net, &o.pubkey()).await, 0);
+}
+
+async fn balance_or_zero(net: &mut Net, owner: &Pubkey) -> u64 {
+    match net
+        .ctx
+        .banks_client
+        .get_account(pda::owner_tokens(owner))
+        .await
+        .unwrap()
+    {
+        Some(_) => balance(net, owner).await,
+        None => 0,
+    }
+}
+
+/// Closing and revival: a decommissioned hotspot's record cannot be revived within the
+/// transaction that closed it, and re-onboarding it does not reset what it was paid.
+#[tokio::test]
+async fn decommissioned_hotspots_are_not_revived_or_paid_twice() {
+    let (mut net, paid) = two_paid_hotspots().await;
+    let (h, o, amount, proof) = &paid[0];
+    let owner = o.insecure_clone();
+    let record = pda::hotspot(&h.pubkey());
+    let rent = net
+        .ctx
+        .banks_client
+        .get_account(record)
+        .await
+        .unwrap()
+        .unwrap()
+        .lamports;
+
+    // Only the owner decommissions: ConstraintHasOne (2001).
+    let stranger = Keypair::new();
+    fund(&mut net.ctx, &stranger.pubkey()).await;
+    let ix = instructions::decommission_hotspot(&stranger.pubkey(), &h.pubkey());
+    assert_eq!(
+        code(send(&mut net.ctx, &[ix], &[&stranger]).await),
+        Some(2001)
+    );
+
+    // Close, refund the rent to the closed address, then use it: the refunded address belongs
+    // to the system program now (AccountOwnedByWrongProgram, 3007); the whole transaction fails.
+    let revive = vec![
+        instructions::decommission_hotspot(&o.pubkey(), &h.pubkey()),
+        anchor_lang::solana_program::system_instruction::transfer(&o.pubkey(), &record, rent),
+        claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone()),
+    ];
+    assert_eq!(
+        code(send(&mut net.ctx, &revive, &[&owner]).await),
+        Some(3007)
+    );
+
+    // Claim, then decommission for real: the rent returns to the owner.
+    let ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone());
+    send(&mut net.ctx, &[ix], &[]).await.unwrap();
+    let before = net.ctx.banks_client.get_balance(o.pubkey()).await.unwrap();
+    let ix = instructions::decommission_hotspot(&o.pubkey(), &h.pubkey());
+    send(&mut net.ctx, &[ix], &[&owner]).await.unwrap();
+    let after = net.ctx.banks_client.get_balance(o.pubkey()).await.unwrap();
+    assert_eq!(after, before + rent);
+    assert!(
+        net.ctx
+            .banks_client
+            .get_account(record)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    net.ctx.get_new_latest_blockhash().await.unwrap();
+    let ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone());
+    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3012));
+
+    // Onboarded again: the ledger remembers the claim, the same leaf pays nothing.
+    onboard(&mut net, h, o).await.unwrap();
+    net.ctx.get_new_latest_blockhash().await.unwrap();
+    let ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone());
+    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), NOTHING_TO_CLAIM);
+    assert_eq!(balance(&mut net, &o.pubkey()).await, *amount);
 }

@@ -8,7 +8,7 @@ use hexproof_commitment::{MAX_PROOF_LEN, leaf, verify_proof};
 use crate::{
     errors::HexproofError,
     events::Claimed,
-    state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot, MINT_SEED},
+    state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot, LEDGER_SEED, Ledger, MINT_SEED},
 };
 
 /// Mints a hotspot's unclaimed lifetime reward to its registered owner's token account.
@@ -17,8 +17,10 @@ use crate::{
 pub struct Claim<'info> {
     #[account(mut, seeds = [CONFIG_SEED], bump = config.bump, has_one = mint, constraint = !config.paused @ HexproofError::Paused)]
     pub config: Account<'info, Config>,
-    #[account(mut, seeds = [HOTSPOT_SEED, hotspot.hotspot.as_ref()], bump = hotspot.bump, has_one = owner)]
+    #[account(seeds = [HOTSPOT_SEED, hotspot.hotspot.as_ref()], bump = hotspot.bump, has_one = owner)]
     pub hotspot: Account<'info, Hotspot>,
+    #[account(mut, seeds = [LEDGER_SEED, hotspot.hotspot.as_ref()], bump = ledger.bump)]
+    pub ledger: Account<'info, Ledger>,
     /// CHECK: only compared with the hotspot's registered owner (has_one above).
     pub owner: UncheckedAccount<'info>,
     #[account(mut, seeds = [MINT_SEED], bump = config.mint_bump)]
@@ -49,7 +51,7 @@ pub fn handler(ctx: Context<Claim>, lifetime_amount: u64, proof: Vec<[u8; 32]>) 
         ),
         HexproofError::BadProof
     );
-    let claimed = ctx.accounts.hotspot.claimed;
+    let claimed = ctx.accounts.ledger.claimed;
     require!(lifetime_amount > claimed, HexproofError::NothingToClaim);
     let amount = lifetime_amount - claimed;
 
@@ -68,7 +70,7 @@ pub fn handler(ctx: Context<Claim>, lifetime_amount: u64, proof: Vec<[u8; 32]>) 
         ),
         amount,
     )?;
-    ctx.accounts.hotspot.claimed = lifetime_amount;
+    ctx.accounts.ledger.claimed = lifetime_amount;
     let config = &mut ctx.accounts.config;
     config.minted = config
         .minted

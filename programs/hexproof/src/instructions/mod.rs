@@ -1,6 +1,7 @@
 pub mod admin;
 pub mod assert_location;
 pub mod claim;
+pub mod decommission_hotspot;
 pub mod initialize;
 pub mod onboard_hotspot;
 pub mod submit_epoch;
@@ -14,6 +15,8 @@ pub use admin::*;
 pub use assert_location::*;
 #[allow(ambiguous_glob_reexports)]
 pub use claim::*;
+#[allow(ambiguous_glob_reexports)]
+pub use decommission_hotspot::*;
 #[allow(ambiguous_glob_reexports)]
 pub use initialize::*;
 #[allow(ambiguous_glob_reexports)]

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::{
     errors::HexproofError,
-    state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot},
+    state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot, LEDGER_SEED, Ledger},
 };
 
 /// Registers a hotspot: signed by the hotspot's own key (it owns the radio) and by its owner
@@ -22,6 +22,15 @@ pub struct OnboardHotspot<'info> {
         bump,
     )]
     pub hotspot: Account<'info, Hotspot>,
+    /// Created with the first onboarding, kept through decommissioning and re-onboarding.
+    #[account(
+        init_if_needed,
+        payer = owner,
+        space = 8 + Ledger::INIT_SPACE,
+        seeds = [LEDGER_SEED, hotspot_key.key().as_ref()],
+        bump,
+    )]
+    pub ledger: Account<'info, Ledger>,
     pub system_program: Program<'info, System>,
 }
 
@@ -44,8 +53,12 @@ pub fn handler(
     hotspot.hotspot = ctx.accounts.hotspot_key.key();
     hotspot.owner = ctx.accounts.owner.key();
     hotspot.assert_location(location, gain_ddbi, elevation_m, slot);
-    hotspot.claimed = 0;
     hotspot.bump = ctx.bumps.hotspot;
     emit!(hotspot.changed());
+    let ledger = &mut ctx.accounts.ledger;
+    if ledger.hotspot == Pubkey::default() {
+        ledger.hotspot = ctx.accounts.hotspot_key.key();
+        ledger.bump = ctx.bumps.ledger;
+    }
     Ok(())
 }

@@ -1,0 +1,22 @@
+//! Client of the hexproof Solana program.
+//!
+//! What goes in: keys, amounts, epochs and proofs from the oracle or a CLI. What comes out:
+//! Solana instructions ([`instructions`]), addresses ([`pda`]), decoded program accounts
+//! ([`read`]), and transactions sent through a [`Chain`] — either any JSON-RPC endpoint (a
+//! local validator, devnet) or an embedded Solana runtime (solana-program-test's bank with the
+//! real SPL Token and Associated Token programs, our program loaded natively) for demos and
+//! tests on machines without a validator.
+
+pub mod chain;
+pub mod instructions;
+pub mod pda;
+pub mod read;
+
+pub use anchor_lang::prelude::Pubkey;
+pub use chain::{Chain, ChainError};
+pub use hexproof_program::{
+    ID as PROGRAM_ID,
+    state::{Config, Hotspot, Ledger},
+};
+pub use solana_keypair::Keypair;
+pub use solana_signer::Signer;

@@ -1,0 +1,32 @@
+//! The program's addresses: every account it owns is a PDA of fixed seeds.
+
+use anchor_lang::prelude::Pubkey;
+use hexproof_program::{
+    ID,
+    state::{CONFIG_SEED, HOTSPOT_SEED, LEDGER_SEED, MINT_SEED},
+};
+
+/// The configuration (also the mint authority).
+pub fn config() -> Pubkey {
+    Pubkey::find_program_address(&[CONFIG_SEED], &ID).0
+}
+
+/// The reward mint.
+pub fn mint() -> Pubkey {
+    Pubkey::find_program_address(&[MINT_SEED], &ID).0
+}
+
+/// A hotspot's registry record.
+pub fn hotspot(hotspot_key: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[HOTSPOT_SEED, hotspot_key.as_ref()], &ID).0
+}
+
+/// A hotspot's claim ledger.
+pub fn ledger(hotspot_key: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[LEDGER_SEED, hotspot_key.as_ref()], &ID).0
+}
+
+/// An owner's associated token account of the reward mint.
+pub fn owner_tokens(owner: &Pubkey) -> Pubkey {
+    anchor_spl::associated_token::get_associated_token_address(owner, &mint())
+}
