@@ -11,6 +11,7 @@ use hexproof_proto::{clock::Clock, mqtt::MqttConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    chain::ChainConfig,
     entropy::EntropyConfig, ingest::IngestConfig, rewards::RewardConfig, validation::Limits,
 };
 
@@ -28,6 +29,7 @@ pub struct Config {
     pub validation: Limits,
     pub ingest: IngestConfig,
     pub rewards: RewardConfig,
+    pub chain: ChainConfig,
     /// Prometheus metrics endpoint (`/metrics`); none when absent.
     pub metrics_listen: Option<SocketAddr>,
     pub clock: ClockConfig,
@@ -73,6 +75,7 @@ impl Default for Config {
             validation: Limits::default(),
             ingest: IngestConfig::default(),
             rewards: RewardConfig::default(),
+            chain: ChainConfig::default(),
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             clock: ClockConfig::default(),
         }

@@ -6,9 +6,11 @@
 //! [`validator`] loop, with the hotspot [`registry`] and the entropy history the [`entropy`]
 //! service publishes. Verdicts leave through storage (every report kept with its verdict and
 //! reason) and Prometheus metrics. At each epoch's end [`rewards`] turns the valid activity into
-//! token amounts, lifetime totals and a signed Merkle root.
+//! token amounts, lifetime totals and a signed Merkle root; [`chain`] submits it to the Solana
+//! program, claims for owners, and reads the on-chain hotspot registry.
 
 pub mod audit;
+pub mod chain;
 pub mod config;
 pub mod entropy;
 pub mod ingest;

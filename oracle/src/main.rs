@@ -5,6 +5,10 @@
 //! - `export --database URL --out FILE`: write a database's reports as recorded lines.
 //! - `status --database URL`: counts of verdicts by kind and reason.
 //! - `keygen --out PATH`: the oracle's signing key.
+//! - `chain …`: the Solana program's instructions (init, onboard, assert, transfer,
+//!   decommission, submit, claim, show) against an RPC URL.
+
+mod chain_cli;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
@@ -76,6 +80,14 @@ enum Command {
     /// Rewards: recompute an epoch and compare, or print a hotspot's proof.
     #[command(subcommand)]
     Rewards(RewardsCommand),
+    /// The Solana program: init, onboard, assert, transfer, decommission, submit, claim, show.
+    Chain {
+        /// JSON-RPC URL of the cluster the program is deployed on.
+        #[arg(long, env = "SOLANA_RPC_URL", default_value = "http://127.0.0.1:8899", global = true)]
+        rpc_url: String,
+        #[command(subcommand)]
+        command: chain_cli::ChainCommand,
+    },
     /// Verdict counts by kind, status and reason.
     Status {
         #[arg(long)]
@@ -208,6 +220,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match Cli::parse().command {
+        Command::Chain { rpc_url, command } => runtime.block_on(chain_cli::run(&rpc_url, command)),
         Command::Keygen { out } => {
             let key = Keypair::generate();
             key.write_new_file(&out).context("writing the new oracle key")?;

@@ -8,19 +8,62 @@ use hexproof_proto::Keypair;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    config::Config, entropy, ingest, intake::KeyCache, registry::Registry,
-    registry::StaticRegistry, store::Store, validator::Validator,
+    chain::{self, ChainRegistry},
+    config::Config,
+    entropy, ingest,
+    intake::KeyCache,
+    registry::{Registry, StaticRegistry},
+    store::Store,
+    validator::Validator,
 };
+use hexproof_client::Chain;
 
 /// Runs the oracle until `shutdown`, then lets every task finish what it holds.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let chain = config
+        .chain
+        .rpc_url
+        .as_deref()
+        .map(|url| Arc::new(Chain::rpc(url)));
+    run_with_chain(config, chain, shutdown).await
+}
+
+/// [`run`] with a chain given by the caller (the demo's embedded runtime) instead of
+/// `chain.rpc_url`.
+pub async fn run_with_chain(
+    config: Config,
+    chain: Option<Arc<Chain>>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let key = Keypair::read_file(&config.key).context("loading the oracle key")?;
     let epoch_key = key.clone();
     let store = Store::connect(&config.database)
         .await
         .with_context(|| format!("opening the database {}", redact(&config.database)))?;
-    let registry = Arc::new(StaticRegistry::load(&config.registry)?);
     let clock = config.clock.clock();
+    let mut tasks = tokio::task::JoinSet::new();
+    let registry: Arc<dyn Registry> = match &chain {
+        Some(chain) if config.chain.registry => {
+            let registry = Arc::new(ChainRegistry::new(config.chain.region.as_deref())?);
+            let n = registry
+                .refresh(chain, clock.now_ns())
+                .await
+                .context("reading the hotspot registry from the chain")?;
+            tracing::info!(hotspots = n, "hotspot registry read from the chain");
+            tasks.spawn(registry.clone().keep_fresh(
+                chain.clone(),
+                clock,
+                Duration::from_secs(config.chain.refresh_secs.max(1)),
+                shutdown.clone(),
+            ));
+            registry
+        }
+        _ => Arc::new(StaticRegistry::load(&config.registry)?),
+    };
+    let payer = match &config.chain.payer {
+        Some(path) => Keypair::read_file(path).context("loading the chain payer key")?,
+        None => key.clone(),
+    };
     if let Some(addr) = config.metrics_listen {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .with_http_listener(addr)
@@ -31,7 +74,6 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     let (client, eventloop) = ingest::connect(&config.mqtt, &client_id, &config.ingest)?;
     tracing::info!(oracle = %key.public(), database = %redact(&config.database), broker = %config.mqtt.url, "oracle starting");
 
-    let mut tasks = tokio::task::JoinSet::new();
     let keys = KeyCache::new(registry.all().iter().map(|h| h.pubkey));
     tasks.spawn(ingest::run(
         client.clone(),
@@ -62,6 +104,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         registry_for_epochs,
         config.rewards.clone(),
         epoch_key,
+        chain.map(|chain| ChainDuty {
+            chain,
+            payer: crate::chain::solana_keypair(&payer),
+            submit: config.chain.submit,
+            claim: config.chain.claim,
+        }),
         clock,
         shutdown.clone(),
     ));
@@ -79,17 +127,63 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     Ok(())
 }
 
-/// Closes every epoch that is ready, once a second (of real time), until `shutdown`.
+/// What the oracle does on chain after closing epochs.
+struct ChainDuty {
+    chain: Arc<Chain>,
+    payer: hexproof_client::Keypair,
+    submit: bool,
+    claim: bool,
+}
+
+impl ChainDuty {
+    /// Submits the newest closed epoch if the chain holds an older one, then claims for
+    /// owners. The newest root holds every lifetime amount, so older epochs need not go.
+    async fn sync(&self, store: &Store) -> anyhow::Result<()> {
+        let Some(newest) = crate::rewards::epoch::last_closed(store).await? else {
+            return Ok(());
+        };
+        let on_chain = hexproof_client::read::config(&self.chain)
+            .await?
+            .context("the program is not initialized")?;
+        if on_chain.epoch >= newest && !(self.claim && on_chain.epoch == newest) {
+            return Ok(());
+        }
+        let epoch = crate::rewards::epoch::load(store, newest)
+            .await?
+            .context("closed epoch vanished")?;
+        if self.submit && on_chain.epoch < newest {
+            let signature = chain::submit_epoch(&self.chain, &self.payer, &epoch, &[]).await?;
+            tracing::info!(epoch = newest, %signature, "epoch submitted on chain");
+        }
+        if self.claim && on_chain.root != epoch.root && on_chain.epoch >= newest {
+            return Ok(()); // another oracle's root: not ours to claim against
+        }
+        if self.claim {
+            let claims = chain::claim_all(&self.chain, &self.payer, &epoch).await?;
+            if claims.claims > 0 || claims.failed > 0 {
+                tracing::info!(epoch = newest, claims = claims.claims, minted = claims.minted, failed = claims.failed, "claimed for owners");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Closes every epoch that is ready, once a second (of real time), until `shutdown`; then
+/// does its chain duty, if any.
 async fn close_epochs(
     store: Store,
-    registry: Arc<StaticRegistry>,
+    registry: Arc<dyn Registry>,
     config: crate::rewards::RewardConfig,
     key: Keypair,
+    chain: Option<ChainDuty>,
     clock: hexproof_proto::clock::Clock,
     shutdown: CancellationToken,
 ) {
+    // Chain work to do: after each close, and again after a failure (every 10 s).
+    let mut pending = chain.is_some();
+    let mut last_try = std::time::Instant::now();
     loop {
-        if let Err(e) = crate::rewards::epoch::close_ready(
+        match crate::rewards::epoch::close_ready(
             &store,
             registry.as_ref(),
             &config,
@@ -98,7 +192,20 @@ async fn close_epochs(
         )
         .await
         {
-            tracing::error!(%e, "closing epochs; will retry");
+            Ok(closed) => {
+                pending |= !closed.is_empty();
+                if let Some(duty) = chain.as_ref()
+                    && pending
+                    && (!closed.is_empty() || last_try.elapsed() >= Duration::from_secs(10))
+                {
+                    last_try = std::time::Instant::now();
+                    match duty.sync(&store).await {
+                        Ok(()) => pending = false,
+                        Err(e) => tracing::error!(error = %format!("{e:#}"), "chain duty; will retry"),
+                    }
+                }
+            }
+            Err(e) => tracing::error!(%e, "closing epochs; will retry"),
         }
         tokio::select! {
             () = shutdown.cancelled() => break,

@@ -132,6 +132,26 @@ impl RegionPlan {
         ALL.iter().find(|r| r.name.eq_ignore_ascii_case(name))
     }
 
+    /// The plan a location uses, by coarse continental boxes: the Americas north of the
+    /// equator US915, South America AU915 (Brazil's plan), Korea KR920, Australia AU915,
+    /// Europe and Africa EU868, the rest of Asia AS923-1. (Helium assigns regions by polygons;
+    /// a box is enough for the five plans here and needs no data files.)
+    pub fn for_location(lat_deg: f64, lon_deg: f64) -> &'static RegionPlan {
+        let plan = if lon_deg < -30.0 {
+            if lat_deg < 0.0 { &AU915 } else { &US915 }
+        } else if (33.0..39.0).contains(&lat_deg) && (124.0..132.0).contains(&lon_deg) {
+            &KR920
+        } else if lat_deg < -10.0 && lon_deg > 110.0 {
+            &AU915
+        } else if lon_deg < 60.0 {
+            &EU868
+        } else {
+            &AS923_1
+        };
+        // The constants above are in ALL; return the 'static entry.
+        ALL.iter().find(|r| r.name == plan.name).unwrap_or(&ALL[0])
+    }
+
     pub fn has_channel(&self, frequency_hz: u64) -> bool {
         self.channels_hz.contains(&frequency_hz)
     }
@@ -144,6 +164,26 @@ impl RegionPlan {
     pub fn beacon_tx_power_ddbm(&self, antenna_gain_ddbi: i32) -> i32 {
         self.default_tx_power_ddbm
             .min(self.max_eirp_ddbm - antenna_gain_ddbi)
+    }
+}
+
+#[cfg(test)]
+mod location_tests {
+    use super::*;
+
+    #[test]
+    fn cities_get_their_plans() {
+        for (lat, lon, plan) in [
+            (37.77, -122.42, "US915"),
+            (-23.55, -46.63, "AU915"),
+            (52.52, 13.40, "EU868"),
+            (-1.29, 36.82, "EU868"),
+            (37.57, 126.98, "KR920"),
+            (-33.87, 151.21, "AU915"),
+            (25.03, 121.57, "AS923_1"),
+        ] {
+            assert_eq!(RegionPlan::for_location(lat, lon).name, plan, "{lat},{lon}");
+        }
     }
 }
 

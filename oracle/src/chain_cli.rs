@@ -1,0 +1,270 @@
+//! `oracle chain …`: the program's instructions from the command line, against any RPC URL
+//! (a local validator, devnet). Keys are Solana CLI keypair files.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Subcommand;
+use h3o::CellIndex;
+use hexproof_client::{Chain, Signer, instructions, read};
+use hexproof_proto::{Keypair, PublicKey};
+use oracle::{
+    chain::{self, pubkey, solana_keypair},
+    config::Config,
+    rewards::epoch,
+    store::Store,
+};
+
+#[derive(Subcommand, Debug)]
+pub enum ChainCommand {
+    /// Create the configuration and reward mint (the admin pays and signs). Emission schedule
+    /// from the oracle config's [rewards].
+    Init {
+        #[arg(long)]
+        admin: PathBuf,
+        /// An oracle key allowed to sign epochs (repeat, up to 7).
+        #[arg(long = "oracle", required = true)]
+        oracles: Vec<PublicKey>,
+        /// Distinct oracle signatures an epoch needs.
+        #[arg(long, default_value_t = 1)]
+        threshold: u8,
+        #[arg(long, env = "ORACLE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Register a hotspot (its key and its owner sign; the owner pays).
+    Onboard {
+        #[arg(long)]
+        hotspot_key: PathBuf,
+        #[arg(long)]
+        owner: PathBuf,
+        /// H3 resolution-12 cell (hex).
+        #[arg(long)]
+        location: CellIndex,
+        /// Antenna gain, dBi x 10.
+        #[arg(long, default_value_t = 30)]
+        gain_ddbi: i32,
+        #[arg(long, default_value_t = 0)]
+        elevation_m: i32,
+    },
+    /// Register every hotspot of a fixture network (airdrops `fund_lamports` to owners first).
+    OnboardNetwork {
+        #[arg(long)]
+        network: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        fund_lamports: u64,
+    },
+    /// Move a hotspot or change its antenna (the owner signs).
+    Assert {
+        #[arg(long)]
+        owner: PathBuf,
+        #[arg(long)]
+        hotspot: PublicKey,
+        #[arg(long)]
+        location: CellIndex,
+        #[arg(long, default_value_t = 30)]
+        gain_ddbi: i32,
+        #[arg(long, default_value_t = 0)]
+        elevation_m: i32,
+    },
+    /// Hand a hotspot to a new owner (the owner signs).
+    Transfer {
+        #[arg(long)]
+        owner: PathBuf,
+        #[arg(long)]
+        hotspot: PublicKey,
+        #[arg(long)]
+        to: PublicKey,
+    },
+    /// Retire a hotspot (rent back to the owner; its claim ledger stays).
+    Decommission {
+        #[arg(long)]
+        owner: PathBuf,
+        #[arg(long)]
+        hotspot: PublicKey,
+    },
+    /// Submit a closed epoch from the oracle's database with its signature and others'.
+    Submit {
+        #[arg(long, env = "ORACLE_CONFIG")]
+        config: Option<PathBuf>,
+        /// The epoch (default: the newest closed).
+        #[arg(long)]
+        epoch: Option<u64>,
+        /// Another oracle's signature over the same epoch: `ORACLE_KEY:SIGNATURE` (base58).
+        #[arg(long = "signature")]
+        signatures: Vec<String>,
+    },
+    /// Claim for every hotspot of the newest closed epoch with unclaimed rewards (the payer
+    /// pays the fees; tokens go to each registered owner).
+    Claim {
+        #[arg(long, env = "ORACLE_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        epoch: Option<u64>,
+    },
+    /// Print the configuration, or one hotspot with its ledger and owner balance, as JSON.
+    Show {
+        #[arg(long)]
+        hotspot: Option<PublicKey>,
+    },
+}
+
+fn key(path: &std::path::Path) -> anyhow::Result<hexproof_client::Keypair> {
+    Ok(solana_keypair(&Keypair::read_file(path).with_context(|| {
+        format!("reading the keypair {}", path.display())
+    })?))
+}
+
+fn parse_signature(s: &str) -> anyhow::Result<(PublicKey, [u8; 64])> {
+    let (k, sig) = s
+        .split_once(':')
+        .context("a signature is ORACLE_KEY:SIGNATURE")?;
+    let bytes = bs58::decode(sig)
+        .into_vec()
+        .with_context(|| format!("not base58: {sig}"))?;
+    let sig: [u8; 64] = bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("a signature is 64 bytes"))?;
+    Ok((k.parse()?, sig))
+}
+
+async fn closed(config: &Config, which: Option<u64>) -> anyhow::Result<epoch::ClosedEpoch> {
+    let store = Store::connect(&config.database).await?;
+    let n = match which {
+        Some(n) => n,
+        None => epoch::last_closed(&store)
+            .await?
+            .context("no epoch closed yet")?,
+    };
+    epoch::load(&store, n)
+        .await?
+        .with_context(|| format!("epoch {n} is not closed"))
+}
+
+fn payer(config: &Config) -> anyhow::Result<hexproof_client::Keypair> {
+    key(config.chain.payer.as_ref().unwrap_or(&config.key))
+}
+
+pub async fn run(rpc_url: &str, command: ChainCommand) -> anyhow::Result<()> {
+    let chain = Chain::rpc(rpc_url);
+    match command {
+        ChainCommand::Init {
+            admin,
+            oracles,
+            threshold,
+            config,
+        } => {
+            let config = Config::load(config.as_deref())?;
+            chain::initialize(&chain, &key(&admin)?, &oracles, threshold, &config.rewards).await?;
+            println!("initialized: config {}", hexproof_client::pda::config());
+        }
+        ChainCommand::Onboard {
+            hotspot_key,
+            owner,
+            location,
+            gain_ddbi,
+            elevation_m,
+        } => {
+            let (h, o) = (key(&hotspot_key)?, key(&owner)?);
+            let ix = instructions::onboard_hotspot(
+                &h.pubkey(),
+                &o.pubkey(),
+                u64::from(location),
+                gain_ddbi,
+                elevation_m,
+            );
+            println!("{}", chain.send(&[ix], &o, &[&h]).await?);
+        }
+        ChainCommand::OnboardNetwork {
+            network,
+            fund_lamports,
+        } => {
+            let network = hexproof_fixtures::Network::load(&network)?;
+            let n = chain::onboard_network(&chain, &network, fund_lamports).await?;
+            println!("onboarded {n} hotspots");
+        }
+        ChainCommand::Assert {
+            owner,
+            hotspot,
+            location,
+            gain_ddbi,
+            elevation_m,
+        } => {
+            let o = key(&owner)?;
+            let ix = instructions::assert_location(
+                &o.pubkey(),
+                &pubkey(&hotspot),
+                u64::from(location),
+                gain_ddbi,
+                elevation_m,
+            );
+            println!("{}", chain.send(&[ix], &o, &[]).await?);
+        }
+        ChainCommand::Transfer { owner, hotspot, to } => {
+            let o = key(&owner)?;
+            let ix = instructions::transfer_hotspot(&o.pubkey(), &pubkey(&hotspot), &pubkey(&to));
+            println!("{}", chain.send(&[ix], &o, &[]).await?);
+        }
+        ChainCommand::Decommission { owner, hotspot } => {
+            let o = key(&owner)?;
+            let ix = instructions::decommission_hotspot(&o.pubkey(), &pubkey(&hotspot));
+            println!("{}", chain.send(&[ix], &o, &[]).await?);
+        }
+        ChainCommand::Submit {
+            config,
+            epoch,
+            signatures,
+        } => {
+            let config = Config::load(config.as_deref())?;
+            let e = closed(&config, epoch).await?;
+            let others = signatures
+                .iter()
+                .map(|s| parse_signature(s))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let sig = chain::submit_epoch(&chain, &payer(&config)?, &e, &others).await?;
+            println!("epoch {} submitted: {sig}", e.epoch);
+        }
+        ChainCommand::Claim { config, epoch } => {
+            let config = Config::load(config.as_deref())?;
+            let e = closed(&config, epoch).await?;
+            let done = chain::claim_all(&chain, &payer(&config)?, &e).await?;
+            println!("{}", serde_json::to_string(&done)?);
+        }
+        ChainCommand::Show { hotspot } => match hotspot {
+            None => {
+                let c = read::config(&chain)
+                    .await?
+                    .context("the program is not initialized")?;
+                let json = serde_json::json!({
+                    "admin": c.admin.to_string(),
+                    "oracles": c.oracles.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "threshold": c.threshold,
+                    "mint": c.mint.to_string(),
+                    "epoch": c.epoch,
+                    "root": hex::encode(c.root),
+                    "lifetime_total": c.lifetime_total,
+                    "minted": c.minted,
+                    "paused": c.paused,
+                });
+                println!("{json:#}");
+            }
+            Some(h) => {
+                let key = pubkey(&h);
+                let r = read::hotspot(&chain, &key)
+                    .await?
+                    .context("hotspot not registered")?;
+                let json = serde_json::json!({
+                    "hotspot": h.to_string(),
+                    "owner": r.owner.to_string(),
+                    "location": format!("{:x}", r.location),
+                    "gain_ddbi": r.gain_ddbi,
+                    "elevation_m": r.elevation_m,
+                    "asserted_at_slot": r.asserted_at_slot,
+                    "claimed": read::claimed(&chain, &key).await?,
+                    "owner_balance": read::token_balance(&chain, &r.owner).await?,
+                });
+                println!("{json:#}");
+            }
+        },
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! The oracle against the program in a real Solana runtime (the embedded bank with the SPL
+//! Token programs): a fixture network onboarded on chain is the registry the recorded reports
+//! are judged with; the closed epoch gives the golden root; it is submitted with the oracle's
+//! signature and claimed for every owner, whose balances then equal their lifetime rewards.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use hexproof_client::{Chain, Signer, pda, read};
+use hexproof_fixtures::fixtures_dir;
+use hexproof_proto::PublicKey;
+use oracle::{
+    audit,
+    chain::{self, ChainRegistry, pubkey, solana_keypair},
+    registry::{Registry, StaticRegistry},
+    rewards::{RewardConfig, epoch},
+    store::Store,
+    validation::Limits,
+};
+
+const T0: u64 = 1_800_000_000_000_000_000;
+const SEC: u64 = 1_000_000_000;
+
+/// The golden test's reward settings (oracle/tests/rewards.rs).
+fn rewards() -> RewardConfig {
+    RewardConfig {
+        epoch_secs: 3_600,
+        genesis_ns: T0 - 10 * SEC,
+        close_delay_secs: 0,
+        initial_emission: 1_000_000_000,
+        ..RewardConfig::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chain_registry_epoch_submission_and_claims() {
+    let network = hexproof_fixtures::network("net-25").unwrap();
+    let chain = Chain::embedded().await;
+    let oracle_key = network.oracles[0].keypair().unwrap();
+    let payer = solana_keypair(&oracle_key);
+    chain.fund(&payer.pubkey(), 10_000_000_000).await.unwrap();
+
+    chain::initialize(&chain, &payer, &[oracle_key.public()], 1, &rewards())
+        .await
+        .unwrap();
+    let added = chain::onboard_network(&chain, &network, 1_000_000_000)
+        .await
+        .unwrap();
+    assert_eq!(added, network.hotspots.len());
+    // Onboarding again adds nothing.
+    assert_eq!(
+        chain::onboard_network(&chain, &network, 0).await.unwrap(),
+        0
+    );
+
+    // The registry read back from the chain is the fixture's (regions from locations).
+    let registry = Arc::new(ChainRegistry::new(None).unwrap());
+    assert_eq!(registry.refresh(&chain, T0).await.unwrap(), 25);
+    let fixture = StaticRegistry::from_network(&network, T0).unwrap();
+    for (on_chain, file) in registry.all().iter().zip(fixture.all()) {
+        assert_eq!(on_chain.pubkey, file.pubkey);
+        assert_eq!(on_chain.owner, file.owner);
+        assert_eq!(on_chain.location, file.location);
+        assert_eq!(
+            (on_chain.gain_ddbi, on_chain.elevation_m),
+            (file.gain_ddbi, file.elevation_m)
+        );
+        assert_eq!(on_chain.region.name, file.region.name, "{}", file.pubkey);
+    }
+
+    // Judge the recorded reports with the chain registry: the golden epoch comes out.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("c.db").display()))
+        .await
+        .unwrap();
+    let lines = audit::read_lines(&fixtures_dir().join("reports/net-25.jsonl")).unwrap();
+    let limits = Limits {
+        location_min_age_secs: 0,
+        ..Limits::default()
+    };
+    let as_registry: Arc<dyn Registry> = registry.clone();
+    audit::judge_into(&store, &lines, as_registry, limits, &[])
+        .await
+        .unwrap();
+    let closed = epoch::close_ready(
+        &store,
+        registry.as_ref(),
+        &rewards(),
+        &oracle_key,
+        T0 + 3_600 * SEC,
+    )
+    .await
+    .unwrap();
+    let e = &closed[0];
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures_dir().join("golden/net-25-epoch-1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(hex::encode(e.root), golden["merkle_root"].as_str().unwrap());
+
+    // Submitted on chain: the program holds the oracle's root.
+    chain::submit_epoch(&chain, &payer, e, &[]).await.unwrap();
+    let config = read::config(&chain).await.unwrap().unwrap();
+    assert_eq!((config.epoch, config.root), (1, e.root));
+    assert_eq!(config.lifetime_total, e.lifetime_total);
+
+    // Claimed for everyone: each owner holds the lifetime rewards of their hotspots.
+    let done = chain::claim_all(&chain, &payer, e).await.unwrap();
+    assert_eq!(done.claims, e.rows.len() as u64);
+    assert_eq!((done.minted, done.failed), (e.paid, 0));
+    let mut per_owner: BTreeMap<PublicKey, u64> = BTreeMap::new();
+    for r in &e.rows {
+        let owner = network.hotspot(&r.hotspot).unwrap().owner;
+        *per_owner.entry(owner).or_default() += r.lifetime;
+    }
+    for (owner, expected) in &per_owner {
+        assert_eq!(
+            read::token_balance(&chain, &pubkey(owner)).await.unwrap(),
+            *expected,
+            "owner {owner}"
+        );
+    }
+    assert!(chain.account(&pda::mint()).await.unwrap().is_some());
+    // Nothing left to claim.
+    let again = chain::claim_all(&chain, &payer, e).await.unwrap();
+    assert_eq!(again.claims, 0);
+}
