@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     chain::ChainConfig,
+    explorer::ExplorerConfig,
     entropy::EntropyConfig, ingest::IngestConfig, rewards::RewardConfig, validation::Limits,
 };
 
@@ -30,6 +31,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub rewards: RewardConfig,
     pub chain: ChainConfig,
+    pub explorer: ExplorerConfig,
     /// Prometheus metrics endpoint (`/metrics`); none when absent.
     pub metrics_listen: Option<SocketAddr>,
     pub clock: ClockConfig,
@@ -76,6 +78,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             rewards: RewardConfig::default(),
             chain: ChainConfig::default(),
+            explorer: ExplorerConfig::default(),
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             clock: ClockConfig::default(),
         }

@@ -7,12 +7,14 @@
 //! service publishes. Verdicts leave through storage (every report kept with its verdict and
 //! reason) and Prometheus metrics. At each epoch's end [`rewards`] turns the valid activity into
 //! token amounts, lifetime totals and a signed Merkle root; [`chain`] submits it to the Solana
-//! program, claims for owners, and reads the on-chain hotspot registry.
+//! program, claims for owners, and reads the on-chain hotspot registry. The [`explorer`] serves
+//! all of it read-only: gRPC, a web map and JSON.
 
 pub mod audit;
 pub mod chain;
 pub mod config;
 pub mod entropy;
+pub mod explorer;
 pub mod ingest;
 pub mod intake;
 pub mod registry;

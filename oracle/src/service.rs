@@ -74,6 +74,15 @@ pub async fn run_with_chain(
     let (client, eventloop) = ingest::connect(&config.mqtt, &client_id, &config.ingest)?;
     tracing::info!(oracle = %key.public(), database = %redact(&config.database), broker = %config.mqtt.url, "oracle starting");
 
+    // The explorer first: it counts every verdict written from here on.
+    crate::explorer::start(
+        &config.explorer,
+        store.clone(),
+        registry.clone(),
+        &mut tasks,
+        shutdown.clone(),
+    )
+    .await?;
     let keys = KeyCache::new(registry.all().iter().map(|h| h.pubkey));
     tasks.spawn(ingest::run(
         client.clone(),

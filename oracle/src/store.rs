@@ -123,6 +123,69 @@ pub struct JudgedReport {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Ids of reports that just reached their final verdict (each exactly once per process):
+    /// what the explorer's live views follow.
+    verdicts: tokio::sync::broadcast::Sender<[u8; 32]>,
+}
+
+/// A stored report with its verdict and the beaconer a witness was matched to, as explorers
+/// show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportView {
+    pub id: [u8; 32],
+    pub kind: Kind,
+    pub hotspot: String,
+    pub timestamp_ns: u64,
+    pub received_ns: u64,
+    pub status: Status,
+    pub reason: Option<String>,
+    pub detail: Option<String>,
+    pub beaconer: Option<String>,
+    pub selected: bool,
+    pub rssi_ddbm: Option<i32>,
+    pub snr_ddb: Option<i32>,
+    pub frequency_hz: Option<u64>,
+}
+
+/// The columns [`report_view`] reads (`r`: the report, `b`: its matched beacon).
+const VIEW_COLUMNS: &str = "r.id, r.kind, r.hotspot, r.timestamp_ns, r.received_ns, r.status, \
+    r.reason, r.detail, r.selected, r.rssi_ddbm, r.snr_ddb, r.frequency_hz, b.hotspot AS beaconer \
+    FROM reports r LEFT JOIN reports b ON b.id = r.beacon_id";
+
+fn report_view(row: &AnyRow) -> Result<ReportView> {
+    let small = |name: &str| -> Result<Option<i32>> {
+        Ok(row
+            .try_get::<Option<i64>, _>(name)?
+            .map(|v| i32::try_from(v).unwrap_or(0)))
+    };
+    Ok(ReportView {
+        id: hash32(Some(row.try_get("id")?))?.ok_or(StoreError::Corrupt("id"))?,
+        kind: Kind::from_i64(row.try_get("kind")?)?,
+        hotspot: row.try_get("hotspot")?,
+        timestamp_ns: u64_of(row.try_get("timestamp_ns")?),
+        received_ns: u64_of(row.try_get("received_ns")?),
+        status: Status::from_i64(row.try_get("status")?)?,
+        reason: row.try_get("reason")?,
+        detail: row.try_get("detail")?,
+        beaconer: row.try_get("beaconer")?,
+        selected: row.try_get::<i64, _>("selected")? != 0,
+        rssi_ddbm: small("rssi_ddbm")?,
+        snr_ddb: small("snr_ddb")?,
+        frequency_hz: row.try_get::<Option<i64>, _>("frequency_hz")?.map(u64_of),
+    })
+}
+
+/// Per hotspot and verdict: what the explorer's index starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerdictCount {
+    pub hotspot: String,
+    pub kind: Kind,
+    pub status: Status,
+    pub reason: Option<String>,
+    /// Valid witnesses: RSSI and SNR rounded down to whole dB(m); None otherwise.
+    pub rssi_dbm: Option<i32>,
+    pub snr_db: Option<i32>,
+    pub count: u64,
 }
 
 fn hash32(v: Option<Vec<u8>>) -> Result<Option<[u8; 32]>> {
@@ -192,7 +255,24 @@ impl Store {
             .connect(&url)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            verdicts: tokio::sync::broadcast::channel(1 << 16).0,
+        })
+    }
+
+    /// Follows final verdicts as they are written (ids; read them with [`Store::report_views`]).
+    /// A receiver that falls behind gets `Lagged` and should re-read what it needs.
+    pub fn subscribe_verdicts(&self) -> tokio::sync::broadcast::Receiver<[u8; 32]> {
+        self.verdicts.subscribe()
+    }
+
+    fn announce(&self, ids: impl IntoIterator<Item = [u8; 32]>) {
+        if self.verdicts.receiver_count() > 0 {
+            for id in ids {
+                let _ = self.verdicts.send(id);
+            }
+        }
     }
 
     /// Stores reports in one transaction; returns how many were new (already stored ones are
@@ -200,6 +280,7 @@ impl Store {
     pub async fn insert_reports(&self, reports: &[NewReport]) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
         let mut inserted = 0;
+        let mut rejected = Vec::new();
         for r in reports {
             let result = sqlx::query(
                 "INSERT INTO reports (id, kind, hotspot, packet_hash, timestamp_ns, received_ns, \
@@ -224,8 +305,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             inserted += result.rows_affected();
+            if result.rows_affected() > 0 && r.status != Status::Pending {
+                rejected.push(r.id);
+            }
         }
         tx.commit().await?;
+        self.announce(rejected);
         Ok(inserted)
     }
 
@@ -335,13 +420,15 @@ impl Store {
             .min_by_key(|t| t.abs_diff(timestamp_ns)))
     }
 
-    /// Records verdicts in one transaction.
+    /// Records verdicts for pending reports in one transaction (a report already judged keeps
+    /// its verdict).
     pub async fn save_verdicts(&self, verdicts: &[Verdict], judged_ns: u64) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        let mut judged = Vec::with_capacity(verdicts.len());
         for v in verdicts {
-            sqlx::query(
+            let result = sqlx::query(
                 "UPDATE reports SET status = $1, reason = $2, detail = $3, beacon_id = $4, \
-                 selected = $5, judged_ns = $6 WHERE id = $7",
+                 selected = $5, judged_ns = $6 WHERE id = $7 AND status = 0",
             )
             .bind(v.status as i64)
             .bind(v.reason.map(|r| r.code().to_string()))
@@ -352,9 +439,93 @@ impl Store {
             .bind(v.id.to_vec())
             .execute(&mut *tx)
             .await?;
+            if result.rows_affected() > 0 && v.status != Status::Pending {
+                judged.push(v.id);
+            }
         }
         tx.commit().await?;
+        self.announce(judged);
         Ok(())
+    }
+
+    /// Reports with their verdicts, by id (unknown ids are left out).
+    pub async fn report_views(&self, ids: &[[u8; 32]]) -> Result<Vec<ReportView>> {
+        let mut views = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            // VIEW_COLUMNS is a constant and the placeholders are numbered; ids are bound.
+            let sql = format!(
+                "SELECT {VIEW_COLUMNS} WHERE r.id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.to_vec());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                views.push(report_view(&row)?);
+            }
+        }
+        Ok(views)
+    }
+
+    /// A hotspot's reports with `since_ns <= timestamp < until_ns`, in (timestamp, id) order,
+    /// starting after the cursor `after` (timestamp, id), at most `limit`.
+    pub async fn hotspot_reports(
+        &self,
+        hotspot: &str,
+        since_ns: u64,
+        until_ns: u64,
+        after: Option<(u64, [u8; 32])>,
+        limit: u32,
+    ) -> Result<Vec<ReportView>> {
+        let (after_ts, after_id) = after.map_or((0, Vec::new()), |(t, id)| (t, id.to_vec()));
+        // VIEW_COLUMNS is a constant; every value is bound.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {VIEW_COLUMNS} WHERE r.hotspot = $1 AND r.timestamp_ns >= $2 \
+             AND r.timestamp_ns < $3 AND (r.timestamp_ns > $4 OR (r.timestamp_ns = $4 AND r.id > $5)) \
+             ORDER BY r.timestamp_ns, r.id LIMIT $6"
+        )))
+        .bind(hotspot.to_string())
+        .bind(i64_of(since_ns.max(after_ts)))
+        .bind(i64_of(until_ns))
+        .bind(i64_of(after_ts))
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(report_view).collect()
+    }
+
+    /// Final verdicts counted by hotspot, kind, status, reason and (valid witnesses) signal.
+    pub async fn verdict_counts(&self) -> Result<Vec<VerdictCount>> {
+        // Integer division rounds toward zero; dB(m) x 10 to whole units, floor for negatives.
+        let rows = sqlx::query(
+            "SELECT hotspot, kind, status, reason, \
+             CASE WHEN status = 1 AND kind = 2 THEN (rssi_ddbm - 9) / 10 END AS rssi_dbm, \
+             CASE WHEN status = 1 AND kind = 2 THEN snr_ddb / 10 END AS snr_db, \
+             COUNT(*) AS n FROM reports WHERE status <> 0 \
+             GROUP BY hotspot, kind, status, reason, 5, 6",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(VerdictCount {
+                    hotspot: r.try_get("hotspot")?,
+                    kind: Kind::from_i64(r.try_get("kind")?)?,
+                    status: Status::from_i64(r.try_get("status")?)?,
+                    reason: r.try_get("reason")?,
+                    rssi_dbm: r
+                        .try_get::<Option<i64>, _>("rssi_dbm")?
+                        .map(|v| i32::try_from(v).unwrap_or(0)),
+                    snr_db: r
+                        .try_get::<Option<i64>, _>("snr_db")?
+                        .map(|v| i32::try_from(v).unwrap_or(0)),
+                    count: u64_of(r.try_get("n")?),
+                })
+            })
+            .collect()
     }
 
     pub async fn insert_entropy(&self, e: &EntropyRecord, message: &[u8]) -> Result<()> {

@@ -15,6 +15,9 @@ pub struct OracleProcess {
     child: Option<Child>,
     pub dir: PathBuf,
     pub config: PathBuf,
+    /// The explorer's gRPC and web ports (free loopback ports picked at start).
+    pub grpc_port: u16,
+    pub http_port: u16,
 }
 
 pub struct OracleSetup<'a> {
@@ -41,6 +44,8 @@ impl OracleProcess {
                 .unwrap();
         }
         let config = s.dir.join("oracle.toml");
+        let grpc_port = hexproof_fixtures::servers::free_port();
+        let http_port = hexproof_fixtures::servers::free_port();
         std::fs::write(
             &config,
             format!(
@@ -55,6 +60,9 @@ reconnect_max_ms = 500
 [clock]
 speed = {speed}
 origin_ns = {origin}
+[explorer]
+grpc_listen = "127.0.0.1:{grpc_port}"
+http_listen = "127.0.0.1:{http_port}"
 [validation]
 {validation}
 "#,
@@ -73,6 +81,8 @@ origin_ns = {origin}
             child: None,
             dir: s.dir.to_path_buf(),
             config,
+            grpc_port,
+            http_port,
         };
         p.restart();
         p

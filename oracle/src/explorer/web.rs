@@ -1,0 +1,246 @@
+//! The web map and its JSON API (axum). The page (`oracle/web/`) is compiled into the binary
+//! and draws H3 hexes over shipped country outlines, so it works with no internet.
+//!
+//! JSON: `/api/stats`, `/api/hexes?res=N`, `/api/hex/{cell}`, `/api/hotspots?cell=&page_size=
+//! &page_token=`, `/api/hotspots/{key}`, `/api/hotspots/{key}/reports?since_ns=&until_ns=
+//! &page_size=&page_token=`, `/api/hotspots/{key}/rewards`, `/api/epochs/{n}` (0: newest),
+//! `/api/events` (server-sent events: each final verdict as it happens).
+
+use std::{convert::Infallible, sync::Arc};
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    http::{StatusCode, header},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+    routing::get,
+};
+use hexproof_proto::v1;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio_stream::{StreamExt, wrappers::BroadcastStream};
+use tokio_util::sync::CancellationToken;
+
+use super::{Explorer, QueryError};
+use crate::store::ReportView;
+
+const INDEX_HTML: &str = include_str!("../../web/index.html");
+const APP_JS: &str = include_str!("../../web/app.js");
+const WORLD: &str = include_str!("../../web/world-110m.json");
+
+impl IntoResponse for QueryError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            QueryError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+            QueryError::NotFound(_) => StatusCode::NOT_FOUND,
+            QueryError::Store(_) | QueryError::Sql(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+type Api = Result<Json<Value>, QueryError>;
+
+fn hotspot_json(h: &v1::Hotspot) -> Value {
+    json!({
+        "pubkey": h.pubkey, "owner": h.owner, "location": h.location,
+        "gain_ddbi": h.gain_ddbi, "elevation_m": h.elevation_m,
+        "asserted_at_ns": h.asserted_at_ns, "lifetime_reward": h.lifetime_reward,
+        "name": hexproof_fixtures::network::animal_name(&h.pubkey.parse().unwrap_or(hexproof_proto::PublicKey::from([0; 32]))),
+    })
+}
+
+pub fn report_json(r: &ReportView) -> Value {
+    let v = super::verdict_message(r);
+    json!({
+        "id": hex::encode(&v.id),
+        "kind": r.kind.name(),
+        "hotspot": v.hotspot,
+        "timestamp_ns": v.timestamp_ns,
+        "received_ns": v.received_ns,
+        "valid": v.valid,
+        "reason": v.reason,
+        "detail": v.detail,
+        "beaconer": v.beaconer,
+        "rssi_ddbm": r.rssi_ddbm,
+        "snr_ddb": r.snr_ddb,
+        "frequency_hz": r.frequency_hz,
+        "selected": v.selected,
+    })
+}
+
+async fn stats(State(x): State<Arc<Explorer>>) -> Api {
+    let s = x.network_stats().await?;
+    Ok(Json(json!({
+        "hotspots": s.hotspots, "asserted_hotspots": s.asserted_hotspots, "reports": s.reports,
+        "valid_beacons": s.valid_beacons, "valid_witnesses": s.valid_witnesses,
+        "invalid_reports": s.invalid_reports, "latest_epoch": s.latest_epoch,
+        "lifetime_rewards": s.lifetime_rewards, "invalid_by_reason": s.invalid_by_reason,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct HexesQuery {
+    res: Option<u8>,
+}
+
+async fn hexes(State(x): State<Arc<Explorer>>, Query(q): Query<HexesQuery>) -> Api {
+    let cells = x.hexes(q.res.unwrap_or(7))?;
+    let out: Vec<Value> = cells
+        .iter()
+        .map(|(cell, s, hotspots, reward)| {
+            let boundary: Vec<[f64; 2]> = cell
+                .boundary()
+                .iter()
+                .map(|ll| [(ll.lat() * 1e5).round() / 1e5, (ll.lng() * 1e5).round() / 1e5])
+                .collect();
+            json!({
+                "cell": cell.to_string(), "boundary": boundary, "hotspots": hotspots,
+                "valid_beacons": s.valid_beacons, "valid_witnesses": s.valid_witnesses,
+                "invalid": s.invalid, "reward": reward,
+                "rssi_median_ddbm": s.rssi_median_ddbm,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "hexes": out })))
+}
+
+async fn hex(State(x): State<Arc<Explorer>>, Path(cell): Path<String>) -> Api {
+    let h = x.get_hex(&cell)?;
+    let hotspots: Vec<Value> = h
+        .hotspots
+        .iter()
+        .filter_map(|k| x.get_hotspot(k).ok())
+        .map(|h| hotspot_json(&h))
+        .collect();
+    Ok(Json(json!({
+        "cell": h.cell, "resolution": h.resolution, "hotspots": hotspots,
+        "valid_beacons": h.valid_beacons, "valid_witnesses": h.valid_witnesses,
+        "invalid_reports": h.invalid_reports, "rssi_min_ddbm": h.rssi_min_ddbm,
+        "rssi_median_ddbm": h.rssi_median_ddbm, "rssi_max_ddbm": h.rssi_max_ddbm,
+        "snr_median_ddb": h.snr_median_ddb, "lifetime_reward": h.lifetime_reward,
+    })))
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct PageQuery {
+    #[serde(default)]
+    cell: String,
+    #[serde(default)]
+    page_size: u32,
+    #[serde(default)]
+    page_token: String,
+    #[serde(default)]
+    since_ns: u64,
+    #[serde(default)]
+    until_ns: u64,
+}
+
+async fn hotspots(State(x): State<Arc<Explorer>>, Query(q): Query<PageQuery>) -> Api {
+    let (list, next) = x.list_hotspots(&q.cell, q.page_size, &q.page_token)?;
+    Ok(Json(json!({
+        "hotspots": list.iter().map(hotspot_json).collect::<Vec<_>>(),
+        "next_page_token": next,
+    })))
+}
+
+async fn hotspot(State(x): State<Arc<Explorer>>, Path(key): Path<String>) -> Api {
+    Ok(Json(hotspot_json(&x.get_hotspot(&key)?)))
+}
+
+async fn reports(
+    State(x): State<Arc<Explorer>>,
+    Path(key): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Api {
+    let (list, next) = x
+        .list_reports(&key, q.since_ns, q.until_ns, q.page_size, &q.page_token)
+        .await?;
+    Ok(Json(json!({
+        "reports": list.iter().map(report_json).collect::<Vec<_>>(),
+        "next_page_token": next,
+    })))
+}
+
+async fn rewards(State(x): State<Arc<Explorer>>, Path(key): Path<String>) -> Api {
+    let r = x.get_rewards(&key).await?;
+    Ok(Json(json!({
+        "hotspot": r.hotspot, "lifetime": r.lifetime,
+        "epochs": r.epochs.iter().map(|e| json!({
+            "epoch": e.epoch, "beacon_amount": e.beacon_amount,
+            "witness_amount": e.witness_amount, "total": e.total,
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+async fn epoch(State(x): State<Arc<Explorer>>, Path(n): Path<u64>) -> Api {
+    let e = x.get_epoch(n).await?;
+    Ok(Json(json!({
+        "epoch": e.epoch, "start_ns": e.start_ns, "end_ns": e.end_ns,
+        "merkle_root": hex::encode(&e.merkle_root), "lifetime_total": e.lifetime_total,
+        "epoch_total": e.epoch_total, "dust": e.dust, "hotspot_count": e.hotspot_count,
+        "signatures": e.signatures.iter().map(|s| json!({
+            "oracle": bs58::encode(&s.oracle).into_string(),
+            "signature": bs58::encode(&s.signature).into_string(),
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+async fn events(
+    State(x): State<Arc<Explorer>>,
+) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
+    let stream = BroadcastStream::new(x.watch()).filter_map(|item| {
+        let live = item.ok()?;
+        let mut v = report_json(&live.view);
+        v["cell"] = json!(live.location.map(|c| c.to_string()));
+        Some(Ok(Event::default().event("verdict").data(v.to_string())))
+    });
+    Sse::new(futures_util::StreamExt::take_until(stream, x.stopped())).keep_alive(KeepAlive::default())
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse + Clone {
+    ([(header::CONTENT_TYPE, content_type)], body)
+}
+
+pub fn router(explorer: Arc<Explorer>) -> Router {
+    Router::new()
+        .route(
+            "/",
+            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
+        )
+        .route(
+            "/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/world-110m.json",
+            get(|| async { asset("application/json", WORLD) }),
+        )
+        .route("/api/stats", get(stats))
+        .route("/api/hexes", get(hexes))
+        .route("/api/hex/{cell}", get(hex))
+        .route("/api/hotspots", get(hotspots))
+        .route("/api/hotspots/{key}", get(hotspot))
+        .route("/api/hotspots/{key}/reports", get(reports))
+        .route("/api/hotspots/{key}/rewards", get(rewards))
+        .route("/api/epochs/{n}", get(epoch))
+        .route("/api/events", get(events))
+        .with_state(explorer)
+}
+
+/// Serves the map and the JSON API on `listener` until `shutdown`.
+pub async fn serve(
+    explorer: Arc<Explorer>,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) {
+    let result = axum::serve(listener, router(explorer))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await;
+    if let Err(e) = result {
+        tracing::error!(%e, "web map stopped");
+    }
+}

@@ -1,0 +1,498 @@
+//! The explorer over the recorded net-25 reports (judged, epoch 1 closed): every gRPC call
+//! through a tonic client, with its error cases; a standard gRPC client nobody here wrote
+//! (Python grpc-requests, through server reflection); and the web map in headless Chromium.
+//!
+//! The Python and Chromium parts need what `scripts/test` installs: a virtualenv with
+//! grpc-requests (`HEXPROOF_PYTHON`, default `~/.cache/hexproof-venv/bin/python`), Debian's
+//! chromium and `npm ci` in `oracle/web/tests`.
+
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
+
+use hexproof_fixtures::fixtures_dir;
+use hexproof_proto::v1::{self, explorer_client::ExplorerClient};
+use oracle::{
+    audit,
+    explorer::{Explorer, grpc, web},
+    registry::{Registry, StaticRegistry},
+    rewards::{RewardConfig, epoch},
+    store::{Kind, Status, Store},
+    validation::Limits,
+};
+use tokio_util::sync::CancellationToken;
+use tonic::{Code, transport::Channel};
+
+const T0: u64 = 1_800_000_000_000_000_000;
+const SEC: u64 = 1_000_000_000;
+
+struct Served {
+    store: Store,
+    network: hexproof_fixtures::Network,
+    grpc: u16,
+    http: u16,
+    closed: epoch::ClosedEpoch,
+    _dir: tempfile::TempDir,
+    _stop: tokio_util::sync::DropGuard,
+}
+
+/// Judges the recorded reports, closes epoch 1, serves the explorer on free ports.
+async fn serve() -> Served {
+    let network = hexproof_fixtures::network("net-25").unwrap();
+    let registry: Arc<dyn Registry> = Arc::new(StaticRegistry::from_network(&network, 0).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("x.db").display()))
+        .await
+        .unwrap();
+    let lines = audit::read_lines(&fixtures_dir().join("reports/net-25.jsonl")).unwrap();
+    let limits = Limits {
+        location_min_age_secs: 0,
+        ..Limits::default()
+    };
+    audit::judge_into(&store, &lines, registry.clone(), limits, &[])
+        .await
+        .unwrap();
+    let config = RewardConfig {
+        epoch_secs: 3_600,
+        genesis_ns: T0 - 10 * SEC,
+        close_delay_secs: 0,
+        initial_emission: 1_000_000_000,
+        ..RewardConfig::default()
+    };
+    let key = network.oracles[0].keypair().unwrap();
+    let closed =
+        epoch::close_ready(&store, registry.as_ref(), &config, &key, T0 + 3_600 * SEC)
+            .await
+            .unwrap()
+            .remove(0);
+    let stop = CancellationToken::new();
+    let (explorer, verdicts) = Explorer::load(store.clone(), registry, stop.clone())
+        .await
+        .unwrap();
+    tokio::spawn(explorer.clone().follow(verdicts, stop.clone()));
+    let g = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let h = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (grpc_port, http_port) = (g.local_addr().unwrap().port(), h.local_addr().unwrap().port());
+    tokio::spawn(grpc::serve(explorer.clone(), g, stop.clone()));
+    tokio::spawn(web::serve(explorer, h, stop.clone()));
+    Served {
+        store,
+        network,
+        grpc: grpc_port,
+        http: http_port,
+        closed,
+        _dir: dir,
+        _stop: stop.drop_guard(),
+    }
+}
+
+async fn client(port: u16) -> ExplorerClient<Channel> {
+    ExplorerClient::connect(format!("http://127.0.0.1:{port}"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rpc_answers_from_the_stored_verdicts() {
+    let s = serve().await;
+    let mut c = client(s.grpc).await;
+    let judged = s.store.judged_reports().await.unwrap();
+    let some = &s.network.hotspots[3];
+    let key = some.key.pubkey.to_string();
+
+    // GetHotspot: the registry's record and the lifetime reward of epoch 1.
+    let h = c
+        .get_hotspot(v1::GetHotspotRequest {
+            pubkey: key.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(h.owner, some.owner.to_string());
+    assert_eq!(h.location, some.asserted_location);
+    let row = s.closed.rows.iter().find(|r| r.hotspot == some.key.pubkey);
+    assert_eq!(h.lifetime_reward, row.map_or(0, |r| r.lifetime));
+
+    // ListHotspots: pages of 10 cover all 25 once, in key order.
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = c
+            .list_hotspots(v1::ListHotspotsRequest {
+                cell: String::new(),
+                page_size: 10,
+                page_token: token.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.hotspots.len() <= 10);
+        seen.extend(page.hotspots.into_iter().map(|h| h.pubkey));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let mut expected: Vec<String> = s
+        .network
+        .hotspots
+        .iter()
+        .map(|h| h.key.pubkey.to_string())
+        .collect();
+    expected.sort_by_key(|k| k.parse::<hexproof_proto::PublicKey>().unwrap());
+    assert_eq!(seen, expected);
+
+    // Filter by a resolution-5 cell around one hotspot: exactly the hotspots asserted in it.
+    let cell: h3o::CellIndex = some.asserted_location.parse().unwrap();
+    let parent = cell.parent(h3o::Resolution::Five).unwrap();
+    let in_parent: Vec<String> = s
+        .network
+        .hotspots
+        .iter()
+        .filter(|h| {
+            h.asserted_location.parse::<h3o::CellIndex>().unwrap().parent(h3o::Resolution::Five)
+                == Some(parent)
+        })
+        .map(|h| h.key.pubkey.to_string())
+        .collect();
+    let listed = c
+        .list_hotspots(v1::ListHotspotsRequest {
+            cell: parent.to_string(),
+            page_size: 0,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(listed.hotspots.len(), in_parent.len());
+    assert!(listed.hotspots.iter().all(|h| in_parent.contains(&h.pubkey)));
+
+    // GetHex: the counts an independent pass over the stored verdicts gives.
+    let hex = c
+        .get_hex(v1::GetHexRequest {
+            cell: parent.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mine = |r: &&oracle::store::JudgedReport| in_parent.contains(&r.report.hotspot);
+    let count = |kind, status| {
+        judged
+            .iter()
+            .filter(mine)
+            .filter(|r| r.report.kind == kind && r.status == status)
+            .count() as u64
+    };
+    assert_eq!(hex.valid_beacons, count(Kind::Beacon, Status::Valid));
+    assert_eq!(hex.valid_witnesses, count(Kind::Witness, Status::Valid));
+    assert_eq!(
+        hex.invalid_reports,
+        judged
+            .iter()
+            .filter(mine)
+            .filter(|r| r.status == Status::Invalid)
+            .count() as u64
+    );
+    assert!(hex.valid_witnesses > 0, "a populated hex");
+    assert!(hex.rssi_min_ddbm <= hex.rssi_median_ddbm && hex.rssi_median_ddbm <= hex.rssi_max_ddbm);
+    assert!(hex.rssi_max_ddbm < 0);
+    assert_eq!(hex.resolution, 5);
+    let expected_reward: u64 = s
+        .closed
+        .rows
+        .iter()
+        .filter(|r| in_parent.contains(&r.hotspot.to_string()))
+        .map(|r| r.lifetime)
+        .sum();
+    assert_eq!(hex.lifetime_reward, expected_reward);
+
+    // ListReports: pages of 7 give every report of the hotspot once, in time order, with
+    // verdicts; a time window narrows them.
+    let mut reports = Vec::new();
+    let mut token = String::new();
+    loop {
+        let page = c
+            .list_reports(v1::ListReportsRequest {
+                hotspot: key.clone(),
+                since_ns: 0,
+                until_ns: 0,
+                page_size: 7,
+                page_token: token.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        reports.extend(page.reports);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let stored: Vec<_> = judged.iter().filter(|r| r.report.hotspot == key).collect();
+    assert_eq!(reports.len(), stored.len());
+    assert!(reports.windows(2).all(|w| w[0].timestamp_ns <= w[1].timestamp_ns));
+    for r in &reports {
+        let j = stored.iter().find(|j| j.report.id.as_slice() == r.id.as_slice()).unwrap();
+        assert_eq!(r.valid, j.status == Status::Valid);
+        assert_eq!(r.selected, j.selected);
+        if !r.valid {
+            assert_eq!(Some(&r.reason), j.reason.as_ref());
+        }
+        if r.kind == v1::ReportKind::Witness as i32 && r.valid {
+            assert!(!r.beaconer.is_empty() && r.rssi_ddbm < 0);
+        }
+    }
+    let cut = reports[reports.len() / 2].timestamp_ns;
+    let late = c
+        .list_reports(v1::ListReportsRequest {
+            hotspot: key.clone(),
+            since_ns: cut,
+            until_ns: 0,
+            page_size: 1000,
+            page_token: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        late.reports.len(),
+        reports.iter().filter(|r| r.timestamp_ns >= cut).count()
+    );
+
+    // GetEpoch (0: newest), GetRewards, GetRewardProof (verifies against the root).
+    let e = c
+        .get_epoch(v1::GetEpochRequest { epoch: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((e.epoch, e.merkle_root.as_slice()), (1, s.closed.root.as_slice()));
+    assert_eq!(e.epoch_total + e.dust, s.closed.emission);
+    assert_eq!(e.signatures.len(), 1);
+    let earner = &s.closed.rows[0];
+    let r = c
+        .get_rewards(v1::GetRewardsRequest {
+            hotspot: earner.hotspot.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.lifetime, earner.lifetime);
+    assert_eq!(r.epochs.len(), 1);
+    assert_eq!(r.epochs[0].total, earner.beacon + earner.witness);
+    let p = c
+        .get_reward_proof(v1::GetRewardProofRequest {
+            hotspot: earner.hotspot.to_string(),
+            epoch: 1,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let siblings: Vec<[u8; 32]> = p.siblings.iter().map(|s| s.as_slice().try_into().unwrap()).collect();
+    assert!(hexproof_commitment::verify_proof(
+        &s.closed.root,
+        &hexproof_commitment::leaf(earner.hotspot.as_bytes(), p.lifetime_amount),
+        &siblings
+    ));
+
+    // GetNetworkStats: the database's own summary.
+    let stats = c
+        .get_network_stats(v1::GetNetworkStatsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let summary = s.store.verdict_summary().await.unwrap();
+    let sum = |f: &dyn Fn(&(Kind, Status, Option<String>, u64)) -> bool| {
+        summary.iter().filter(|r| f(r)).map(|r| r.3).sum::<u64>()
+    };
+    assert_eq!(stats.hotspots, 25);
+    assert_eq!(stats.reports, judged.len() as u64);
+    assert_eq!(stats.valid_witnesses, sum(&|r| r.0 == Kind::Witness && r.1 == Status::Valid));
+    assert_eq!(stats.invalid_reports, sum(&|r| r.1 == Status::Invalid));
+    let by_reason: BTreeMap<String, u64> = stats.invalid_by_reason.into_iter().collect();
+    assert_eq!(by_reason.values().sum::<u64>(), stats.invalid_reports);
+    assert_eq!((stats.latest_epoch, stats.lifetime_rewards), (1, s.closed.lifetime_total));
+}
+
+/// The status code of a call (Ok when it succeeded); errors must explain themselves.
+fn code<T>(r: Result<tonic::Response<T>, tonic::Status>) -> Code {
+    match r {
+        Ok(_) => Code::Ok,
+        Err(status) => {
+            assert!(!status.message().is_empty());
+            status.code()
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_proper_status_codes() {
+    let s = serve().await;
+    let mut c = client(s.grpc).await;
+    let get = |pubkey: &str| v1::GetHotspotRequest {
+        pubkey: pubkey.into(),
+    };
+    assert_eq!(code(c.get_hotspot(get("")).await), Code::InvalidArgument);
+    assert_eq!(code(c.get_hotspot(get("not-a-key")).await), Code::InvalidArgument);
+    let stranger = hexproof_proto::Keypair::from_secret([42; 32]).public().to_string();
+    assert_eq!(code(c.get_hotspot(get(&stranger)).await), Code::NotFound);
+    let list = |cell: &str, page_size, token: &str| v1::ListHotspotsRequest {
+        cell: cell.into(),
+        page_size,
+        page_token: token.into(),
+    };
+    assert_eq!(code(c.list_hotspots(list("zzz", 0, "")).await), Code::InvalidArgument);
+    assert_eq!(code(c.list_hotspots(list("", 5000, "")).await), Code::InvalidArgument);
+    assert_eq!(code(c.list_hotspots(list("", 10, "%%")).await), Code::InvalidArgument);
+    assert_eq!(
+        code(c.get_hex(v1::GetHexRequest { cell: "8c2a1072b59fffx".into() }).await),
+        Code::InvalidArgument
+    );
+    let key = s.network.hotspots[0].key.pubkey.to_string();
+    let reports = |since_ns, until_ns, token: &str| v1::ListReportsRequest {
+        hotspot: key.clone(),
+        since_ns,
+        until_ns,
+        page_size: 10,
+        page_token: token.into(),
+    };
+    assert_eq!(code(c.list_reports(reports(10, 5, "")).await), Code::InvalidArgument);
+    assert_eq!(code(c.list_reports(reports(0, 0, "x.y")).await), Code::InvalidArgument);
+    assert_eq!(
+        code(c.get_epoch(v1::GetEpochRequest { epoch: 99 }).await),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.get_rewards(v1::GetRewardsRequest {
+                hotspot: stranger.clone()
+            })
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.get_reward_proof(v1::GetRewardProofRequest {
+                hotspot: stranger,
+                epoch: 0
+            })
+            .await
+        ),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(
+            c.watch_verdicts(v1::WatchVerdictsRequest {
+                hotspot: String::new(),
+                cell: "nope".into()
+            })
+            .await
+        ),
+        Code::InvalidArgument
+    );
+    // Still serving after all that.
+    assert_eq!(code(c.get_hotspot(get(&key)).await), Code::Ok);
+}
+
+fn artifacts() -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("test-artifacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A client nobody here wrote: Python's grpc-requests lists the services through server
+/// reflection and calls GetHotspot with a JSON request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standard_reflection_client_calls_get_hotspot() {
+    let s = serve().await;
+    let python = std::env::var("HEXPROOF_PYTHON").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/hexproof-venv/bin/python",
+            std::env::var("HOME").unwrap()
+        )
+    });
+    let key = s.network.hotspots[0].key.pubkey.to_string();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/reflection.py");
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .arg(format!("127.0.0.1:{}", s.grpc))
+        .arg(&key)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{python}: {e} (scripts/test installs the virtualenv)"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let services: Vec<&str> = answer["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(services.contains(&"hexproof.v1.Explorer"), "{services:?}");
+    assert_eq!(answer["hotspot"]["pubkey"], key);
+    assert_eq!(
+        answer["hotspot"]["owner"],
+        s.network.hotspots[0].owner.to_string()
+    );
+}
+
+/// The map in headless Chromium: hexes drawn over the outlines, a click on the busiest hex
+/// lists its hotspots, a click on a hotspot lists its verdicts; a screenshot is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_draws_hexes_and_shows_a_hotspots_verdicts() {
+    let s = serve().await;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web/tests/map.mjs");
+    let shot = artifacts().join("map.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(format!("http://127.0.0.1:{}/", s.http))
+        .arg(&shot)
+        .output()
+        .await
+        .expect("node (scripts/test installs playwright-core in oracle/web/tests)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    // net-25's hotspots sit in a handful of cities: several hexes, some with coverage.
+    assert!(r["hexes"].as_u64().unwrap() >= 2, "{r}");
+    assert!(r["filled"].as_u64().unwrap() >= 1, "{r}");
+    assert!(r["hotspots"].as_u64().unwrap() >= 1, "{r}");
+    assert!(r["verdicts"].as_u64().unwrap() >= 1, "{r}");
+    let reasons: Vec<&str> = r["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(reasons.iter().all(|x| *x == "valid" || x.contains('_')), "{reasons:?}");
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
+    println!("screenshot: {}", shot.display());
+
+    // The JSON the page uses, for scripts.
+    let stats: serde_json::Value =
+        serde_json::from_str(&common_http_get(s.http, "/api/stats")).unwrap();
+    assert_eq!(stats["hotspots"], 25);
+    let missing = common_http_get(s.http, "/api/hotspots/nope");
+    assert!(missing.contains("error"), "{missing}");
+}
+
+fn common_http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+}
