@@ -24,7 +24,9 @@ const api = async (path) => {
 
 function applyView() {
   view.setAttribute('transform', `translate(${state.tx},${state.ty}) scale(${state.scale})`);
-  const res = Math.max(2, Math.min(10, Math.round(Math.log2(state.scale) + 1)));
+  // The finest resolution whose hexes are still ~12 px across: an H3 edge is ~10 degrees at
+  // resolution 0 and shrinks by sqrt(7) per resolution.
+  const res = Math.max(0, Math.min(10, Math.floor(Math.log(state.scale * 10 / 12) / Math.log(Math.sqrt(7)))));
   document.getElementById('res').textContent = res;
   if (res !== state.res) { state.res = res; loadHexes(); }
 }
@@ -76,9 +78,13 @@ function drawHexes() {
 }
 
 async function loadHexes() {
+  if (!state.fitted) {
+    // Fit the view to the network at a fine resolution, then load what that view needs.
+    const fine = await api('/api/hexes?res=8');
+    if (fine.hexes.length) { state.fitted = true; fit(fine.hexes); return; }
+  }
   const { hexes } = await api(`/api/hexes?res=${state.res}`);
   state.hexes = hexes;
-  if (!state.fitted && hexes.length) { state.fitted = true; fit(hexes); return; }
   drawHexes();
 }
 

@@ -115,6 +115,17 @@ http_listen = "127.0.0.1:{http_port}"
         }
     }
 
+    /// SIGTERM, then waits for the process to stop by itself.
+    pub fn terminate(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let _ = c.wait();
+        }
+    }
+
     pub fn is_running(&mut self) -> bool {
         self.child
             .as_mut()
