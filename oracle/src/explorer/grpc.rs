@@ -154,7 +154,8 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(hexproof_proto::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .ok();
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // No Nagle: small responses would otherwise wait for the peer's delayed ACK (~40 ms).
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let result = tonic::transport::Server::builder()
         .add_service(explorer_server::ExplorerServer::new(ExplorerService(
             explorer,

@@ -102,26 +102,49 @@ pub fn in_cell(location: Option<CellIndex>, cell: CellIndex) -> bool {
     })
 }
 
-/// Registered hotspots, sorted by key, with a key lookup (refreshed from the registry).
+/// Registered hotspots, sorted by key, with their base58 keys, a key lookup, and for every
+/// resolution up to the assertion's (12) the hotspots in each occupied cell: a hex of any size
+/// is found without scanning the registry. Rebuilt when the registry changes.
 #[derive(Debug, Default)]
 struct Hotspots {
     list: Vec<HotspotInfo>,
+    keys: Vec<String>,
     by_key: HashMap<String, usize>,
+    by_cell: HashMap<CellIndex, Vec<usize>>,
 }
 
 impl Hotspots {
     fn from_registry(registry: &dyn Registry) -> Hotspots {
-        let list = registry.all();
-        let by_key = list
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.pubkey.to_string(), i))
-            .collect();
-        Hotspots { list, by_key }
+        Self::from_list(registry.all())
+    }
+
+    fn from_list(list: Vec<HotspotInfo>) -> Hotspots {
+        let keys: Vec<String> = list.iter().map(|h| h.pubkey.to_string()).collect();
+        let by_key = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+        let mut by_cell: HashMap<CellIndex, Vec<usize>> = HashMap::new();
+        for (i, h) in list.iter().enumerate() {
+            let Some(location) = h.location else { continue };
+            for res in Resolution::range(Resolution::Zero, location.resolution()) {
+                if let Some(parent) = location.parent(res) {
+                    by_cell.entry(parent).or_default().push(i);
+                }
+            }
+        }
+        Hotspots {
+            list,
+            keys,
+            by_key,
+            by_cell,
+        }
     }
 
     fn get(&self, key: &str) -> Option<&HotspotInfo> {
         self.by_key.get(key).map(|&i| &self.list[i])
+    }
+
+    /// Positions of the hotspots asserted inside `cell`, in key order.
+    fn in_cell(&self, cell: CellIndex) -> &[usize] {
+        self.by_cell.get(&cell).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -226,8 +249,11 @@ impl Explorer {
             let first = tokio::select! {
                 () = shutdown.cancelled() => break,
                 _ = tick.tick() => {
-                    let fresh = Hotspots::from_registry(self.registry.as_ref());
-                    *self.hotspots.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+                    let list = self.registry.all();
+                    if list != self.hotspots().list {
+                        let fresh = Hotspots::from_list(list);
+                        *self.hotspots.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+                    }
                     if let Err(e) = self.refresh_rewards().await {
                         tracing::warn!(%e, "explorer: reading rewards");
                     }
@@ -352,25 +378,26 @@ impl Explorer {
         Ok((out, next))
     }
 
-    /// Keys of the hotspots asserted inside `cell`.
-    fn keys_in(&self, cell: CellIndex) -> Vec<String> {
-        self.hotspots()
-            .list
-            .iter()
-            .filter(|h| in_cell(h.location, cell))
-            .map(|h| h.pubkey.to_string())
-            .collect()
-    }
-
     pub fn get_hex(&self, cell: &str) -> Result<v1::Hex> {
         let cell = parse_cell(cell)?;
-        let keys = self.keys_in(cell);
+        let hotspots = self.hotspots();
+        let keys: Vec<&str> = hotspots
+            .in_cell(cell)
+            .iter()
+            .map(|&i| hotspots.keys[i].as_str())
+            .collect();
         let s: Summary = self
             .index
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .summarize(keys.iter().map(String::as_str));
-        let lifetime_reward = keys.iter().map(|k| self.lifetime(k)).sum();
+            .summarize(keys.iter().copied());
+        let lifetime_reward = {
+            let rewards = self.rewards.read().unwrap_or_else(|e| e.into_inner());
+            keys.iter()
+                .map(|k| rewards.lifetime.get(*k).copied().unwrap_or(0))
+                .sum()
+        };
+        let keys = keys.into_iter().map(str::to_string).collect();
         Ok(v1::Hex {
             cell: cell.to_string(),
             resolution: u8::from(cell.resolution()).into(),
@@ -390,10 +417,11 @@ impl Explorer {
     pub fn hexes(&self, resolution: u8) -> Result<Vec<(CellIndex, Summary, usize, u64)>> {
         let res = Resolution::try_from(resolution)
             .map_err(|_| bad(format!("resolution {resolution} is not 0..=15")))?;
+        let hotspots = self.hotspots();
         let mut cells: std::collections::BTreeMap<CellIndex, Vec<String>> = Default::default();
-        for h in &self.hotspots().list {
+        for (h, key) in hotspots.list.iter().zip(&hotspots.keys) {
             if let Some(parent) = h.location.and_then(|l| l.parent(res)) {
-                cells.entry(parent).or_default().push(h.pubkey.to_string());
+                cells.entry(parent).or_default().push(key.clone());
             }
         }
         let index = self.index.read().unwrap_or_else(|e| e.into_inner());
