@@ -78,8 +78,7 @@ impl ChainRegistry {
     pub fn new(region: Option<&str>) -> anyhow::Result<Self> {
         let region = match region {
             Some(name) => Some(
-                RegionPlan::by_name(name)
-                    .with_context(|| format!("unknown region plan {name}"))?,
+                RegionPlan::by_name(name).with_context(|| format!("unknown region plan {name}"))?,
             ),
             None => None,
         };
@@ -101,7 +100,9 @@ impl ChainRegistry {
                 continue;
             };
             let key = PublicKey::from(h.hotspot.to_bytes());
-            let age_ns = slot.saturating_sub(h.asserted_at_slot).saturating_mul(SLOT_NS);
+            let age_ns = slot
+                .saturating_sub(h.asserted_at_slot)
+                .saturating_mul(SLOT_NS);
             fresh.insert(
                 key,
                 HotspotInfo {

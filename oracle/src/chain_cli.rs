@@ -109,9 +109,9 @@ pub enum ChainCommand {
 }
 
 fn key(path: &std::path::Path) -> anyhow::Result<hexproof_client::Keypair> {
-    Ok(solana_keypair(&Keypair::read_file(path).with_context(|| {
-        format!("reading the keypair {}", path.display())
-    })?))
+    Ok(solana_keypair(&Keypair::read_file(path).with_context(
+        || format!("reading the keypair {}", path.display()),
+    )?))
 }
 
 fn parse_signature(s: &str) -> anyhow::Result<(PublicKey, [u8; 64])> {

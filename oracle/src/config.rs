@@ -11,9 +11,8 @@ use hexproof_proto::{clock::Clock, mqtt::MqttConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    chain::ChainConfig,
-    explorer::ExplorerConfig,
-    entropy::EntropyConfig, ingest::IngestConfig, rewards::RewardConfig, validation::Limits,
+    chain::ChainConfig, entropy::EntropyConfig, explorer::ExplorerConfig, ingest::IngestConfig,
+    rewards::RewardConfig, validation::Limits,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

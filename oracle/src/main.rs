@@ -83,7 +83,12 @@ enum Command {
     /// The Solana program: init, onboard, assert, transfer, decommission, submit, claim, show.
     Chain {
         /// JSON-RPC URL of the cluster the program is deployed on.
-        #[arg(long, env = "SOLANA_RPC_URL", default_value = "http://127.0.0.1:8899", global = true)]
+        #[arg(
+            long,
+            env = "SOLANA_RPC_URL",
+            default_value = "http://127.0.0.1:8899",
+            global = true
+        )]
         rpc_url: String,
         #[command(subcommand)]
         command: chain_cli::ChainCommand,

@@ -170,7 +170,13 @@ impl ChainDuty {
         if self.claim {
             let claims = chain::claim_all(&self.chain, &self.payer, &epoch).await?;
             if claims.claims > 0 || claims.failed > 0 {
-                tracing::info!(epoch = newest, claims = claims.claims, minted = claims.minted, failed = claims.failed, "claimed for owners");
+                tracing::info!(
+                    epoch = newest,
+                    claims = claims.claims,
+                    minted = claims.minted,
+                    failed = claims.failed,
+                    "claimed for owners"
+                );
             }
         }
         Ok(())
@@ -210,7 +216,9 @@ async fn close_epochs(
                     last_try = std::time::Instant::now();
                     match duty.sync(&store).await {
                         Ok(()) => pending = false,
-                        Err(e) => tracing::error!(error = %format!("{e:#}"), "chain duty; will retry"),
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "chain duty; will retry")
+                        }
                     }
                 }
             }

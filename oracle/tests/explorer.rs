@@ -58,11 +58,10 @@ async fn serve() -> Served {
         ..RewardConfig::default()
     };
     let key = network.oracles[0].keypair().unwrap();
-    let closed =
-        epoch::close_ready(&store, registry.as_ref(), &config, &key, T0 + 3_600 * SEC)
-            .await
-            .unwrap()
-            .remove(0);
+    let closed = epoch::close_ready(&store, registry.as_ref(), &config, &key, T0 + 3_600 * SEC)
+        .await
+        .unwrap()
+        .remove(0);
     let stop = CancellationToken::new();
     let (explorer, verdicts) = Explorer::load(store.clone(), registry, stop.clone())
         .await
@@ -70,7 +69,10 @@ async fn serve() -> Served {
     tokio::spawn(explorer.clone().follow(verdicts, stop.clone()));
     let g = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let h = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (grpc_port, http_port) = (g.local_addr().unwrap().port(), h.local_addr().unwrap().port());
+    let (grpc_port, http_port) = (
+        g.local_addr().unwrap().port(),
+        h.local_addr().unwrap().port(),
+    );
     tokio::spawn(grpc::serve(explorer.clone(), g, stop.clone()));
     tokio::spawn(web::serve(explorer, h, stop.clone()));
     Served {
@@ -148,7 +150,10 @@ async fn every_rpc_answers_from_the_stored_verdicts() {
         .hotspots
         .iter()
         .filter(|h| {
-            h.asserted_location.parse::<h3o::CellIndex>().unwrap().parent(h3o::Resolution::Five)
+            h.asserted_location
+                .parse::<h3o::CellIndex>()
+                .unwrap()
+                .parent(h3o::Resolution::Five)
                 == Some(parent)
         })
         .map(|h| h.key.pubkey.to_string())
@@ -163,7 +168,12 @@ async fn every_rpc_answers_from_the_stored_verdicts() {
         .unwrap()
         .into_inner();
     assert_eq!(listed.hotspots.len(), in_parent.len());
-    assert!(listed.hotspots.iter().all(|h| in_parent.contains(&h.pubkey)));
+    assert!(
+        listed
+            .hotspots
+            .iter()
+            .all(|h| in_parent.contains(&h.pubkey))
+    );
 
     // GetHex: the counts an independent pass over the stored verdicts gives.
     let hex = c
@@ -228,9 +238,16 @@ async fn every_rpc_answers_from_the_stored_verdicts() {
     }
     let stored: Vec<_> = judged.iter().filter(|r| r.report.hotspot == key).collect();
     assert_eq!(reports.len(), stored.len());
-    assert!(reports.windows(2).all(|w| w[0].timestamp_ns <= w[1].timestamp_ns));
+    assert!(
+        reports
+            .windows(2)
+            .all(|w| w[0].timestamp_ns <= w[1].timestamp_ns)
+    );
     for r in &reports {
-        let j = stored.iter().find(|j| j.report.id.as_slice() == r.id.as_slice()).unwrap();
+        let j = stored
+            .iter()
+            .find(|j| j.report.id.as_slice() == r.id.as_slice())
+            .unwrap();
         assert_eq!(r.valid, j.status == Status::Valid);
         assert_eq!(r.selected, j.selected);
         if !r.valid {
@@ -263,7 +280,10 @@ async fn every_rpc_answers_from_the_stored_verdicts() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((e.epoch, e.merkle_root.as_slice()), (1, s.closed.root.as_slice()));
+    assert_eq!(
+        (e.epoch, e.merkle_root.as_slice()),
+        (1, s.closed.root.as_slice())
+    );
     assert_eq!(e.epoch_total + e.dust, s.closed.emission);
     assert_eq!(e.signatures.len(), 1);
     let earner = &s.closed.rows[0];
@@ -285,7 +305,11 @@ async fn every_rpc_answers_from_the_stored_verdicts() {
         .await
         .unwrap()
         .into_inner();
-    let siblings: Vec<[u8; 32]> = p.siblings.iter().map(|s| s.as_slice().try_into().unwrap()).collect();
+    let siblings: Vec<[u8; 32]> = p
+        .siblings
+        .iter()
+        .map(|s| s.as_slice().try_into().unwrap())
+        .collect();
     assert!(hexproof_commitment::verify_proof(
         &s.closed.root,
         &hexproof_commitment::leaf(earner.hotspot.as_bytes(), p.lifetime_amount),
@@ -304,11 +328,17 @@ async fn every_rpc_answers_from_the_stored_verdicts() {
     };
     assert_eq!(stats.hotspots, 25);
     assert_eq!(stats.reports, judged.len() as u64);
-    assert_eq!(stats.valid_witnesses, sum(&|r| r.0 == Kind::Witness && r.1 == Status::Valid));
+    assert_eq!(
+        stats.valid_witnesses,
+        sum(&|r| r.0 == Kind::Witness && r.1 == Status::Valid)
+    );
     assert_eq!(stats.invalid_reports, sum(&|r| r.1 == Status::Invalid));
     let by_reason: BTreeMap<String, u64> = stats.invalid_by_reason.into_iter().collect();
     assert_eq!(by_reason.values().sum::<u64>(), stats.invalid_reports);
-    assert_eq!((stats.latest_epoch, stats.lifetime_rewards), (1, s.closed.lifetime_total));
+    assert_eq!(
+        (stats.latest_epoch, stats.lifetime_rewards),
+        (1, s.closed.lifetime_total)
+    );
 }
 
 /// The status code of a call (Ok when it succeeded); errors must explain themselves.
@@ -330,19 +360,38 @@ async fn bad_requests_get_proper_status_codes() {
         pubkey: pubkey.into(),
     };
     assert_eq!(code(c.get_hotspot(get("")).await), Code::InvalidArgument);
-    assert_eq!(code(c.get_hotspot(get("not-a-key")).await), Code::InvalidArgument);
-    let stranger = hexproof_proto::Keypair::from_secret([42; 32]).public().to_string();
+    assert_eq!(
+        code(c.get_hotspot(get("not-a-key")).await),
+        Code::InvalidArgument
+    );
+    let stranger = hexproof_proto::Keypair::from_secret([42; 32])
+        .public()
+        .to_string();
     assert_eq!(code(c.get_hotspot(get(&stranger)).await), Code::NotFound);
     let list = |cell: &str, page_size, token: &str| v1::ListHotspotsRequest {
         cell: cell.into(),
         page_size,
         page_token: token.into(),
     };
-    assert_eq!(code(c.list_hotspots(list("zzz", 0, "")).await), Code::InvalidArgument);
-    assert_eq!(code(c.list_hotspots(list("", 5000, "")).await), Code::InvalidArgument);
-    assert_eq!(code(c.list_hotspots(list("", 10, "%%")).await), Code::InvalidArgument);
     assert_eq!(
-        code(c.get_hex(v1::GetHexRequest { cell: "8c2a1072b59fffx".into() }).await),
+        code(c.list_hotspots(list("zzz", 0, "")).await),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(c.list_hotspots(list("", 5000, "")).await),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(c.list_hotspots(list("", 10, "%%")).await),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(
+            c.get_hex(v1::GetHexRequest {
+                cell: "8c2a1072b59fffx".into()
+            })
+            .await
+        ),
         Code::InvalidArgument
     );
     let key = s.network.hotspots[0].key.pubkey.to_string();
@@ -353,8 +402,14 @@ async fn bad_requests_get_proper_status_codes() {
         page_size: 10,
         page_token: token.into(),
     };
-    assert_eq!(code(c.list_reports(reports(10, 5, "")).await), Code::InvalidArgument);
-    assert_eq!(code(c.list_reports(reports(0, 0, "x.y")).await), Code::InvalidArgument);
+    assert_eq!(
+        code(c.list_reports(reports(10, 5, "")).await),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        code(c.list_reports(reports(0, 0, "x.y")).await),
+        Code::InvalidArgument
+    );
     assert_eq!(
         code(c.get_epoch(v1::GetEpochRequest { epoch: 99 }).await),
         Code::NotFound
@@ -475,7 +530,10 @@ async fn the_map_draws_hexes_and_shows_a_hotspots_verdicts() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert!(reasons.iter().all(|x| *x == "valid" || x.contains('_')), "{reasons:?}");
+    assert!(
+        reasons.iter().all(|x| *x == "valid" || x.contains('_')),
+        "{reasons:?}"
+    );
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
     println!("screenshot: {}", shot.display());
@@ -494,5 +552,7 @@ fn common_http_get(port: u16, path: &str) -> String {
     write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
-    out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+    out.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
 }

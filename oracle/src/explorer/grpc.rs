@@ -43,8 +43,7 @@ impl explorer_server::Explorer for ExplorerService {
     ) -> Result<Response<v1::ListHotspotsResponse>, Status> {
         let r = r.get_ref();
         let (hotspots, next_page_token) =
-            self.0
-                .list_hotspots(&r.cell, r.page_size, &r.page_token)?;
+            self.0.list_hotspots(&r.cell, r.page_size, &r.page_token)?;
         Ok(Response::new(v1::ListHotspotsResponse {
             hotspots,
             next_page_token,
@@ -62,7 +61,13 @@ impl explorer_server::Explorer for ExplorerService {
         let r = r.get_ref();
         let (reports, next_page_token) = self
             .0
-            .list_reports(&r.hotspot, r.since_ns, r.until_ns, r.page_size, &r.page_token)
+            .list_reports(
+                &r.hotspot,
+                r.since_ns,
+                r.until_ns,
+                r.page_size,
+                &r.page_token,
+            )
             .await?;
         Ok(Response::new(v1::ListReportsResponse {
             reports: reports.iter().map(verdict_message).collect(),
@@ -81,7 +86,9 @@ impl explorer_server::Explorer for ExplorerService {
         &self,
         r: Request<v1::GetRewardsRequest>,
     ) -> Result<Response<v1::HotspotRewards>, Status> {
-        Ok(Response::new(self.0.get_rewards(&r.get_ref().hotspot).await?))
+        Ok(Response::new(
+            self.0.get_rewards(&r.get_ref().hotspot).await?,
+        ))
     }
 
     async fn get_reward_proof(
@@ -127,10 +134,9 @@ impl explorer_server::Explorer for ExplorerService {
             // A watcher too slow for the stream misses events rather than stalling others.
             Err(_) => None,
         });
-        Ok(Response::new(Box::pin(futures_util::StreamExt::take_until(
-            stream,
-            self.0.stopped(),
-        ))))
+        Ok(Response::new(Box::pin(
+            futures_util::StreamExt::take_until(stream, self.0.stopped()),
+        )))
     }
 }
 

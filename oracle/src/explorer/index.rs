@@ -245,6 +245,10 @@ mod tests {
             .collect();
         let snapshot = Index::from_counts(&counts);
         assert_eq!(snapshot.summarize(["a", "b"]), s);
-        assert_eq!(live.summarize(["b"]).rssi_median_ddbm, 0, "no valid witness in b");
+        assert_eq!(
+            live.summarize(["b"]).rssi_median_ddbm,
+            0,
+            "no valid witness in b"
+        );
     }
 }

@@ -120,7 +120,11 @@ impl Hotspots {
 
     fn from_list(list: Vec<HotspotInfo>) -> Hotspots {
         let keys: Vec<String> = list.iter().map(|h| h.pubkey.to_string()).collect();
-        let by_key = keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+        let by_key = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
+            .collect();
         let mut by_cell: HashMap<CellIndex, Vec<usize>> = HashMap::new();
         for (i, h) in list.iter().enumerate() {
             let Some(location) = h.location else { continue };
@@ -264,7 +268,10 @@ impl Explorer {
             let mut ids = match first {
                 Ok(id) => vec![id],
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "explorer fell behind the verdicts; re-reading the index");
+                    tracing::warn!(
+                        missed,
+                        "explorer fell behind the verdicts; re-reading the index"
+                    );
                     verdicts = self.store.subscribe_verdicts();
                     match self.store.verdict_counts().await {
                         Ok(counts) => {
@@ -445,7 +452,11 @@ impl Explorer {
         token: &str,
     ) -> Result<(Vec<ReportView>, String)> {
         let key = parse_key(hotspot)?.to_string();
-        let until = if until_ns == 0 { u64::MAX >> 1 } else { until_ns };
+        let until = if until_ns == 0 {
+            u64::MAX >> 1
+        } else {
+            until_ns
+        };
         if since_ns >= until {
             return Err(bad("since_ns must be before until_ns"));
         }
@@ -574,8 +585,11 @@ impl Explorer {
         let rewards = self.rewards.read().unwrap_or_else(|e| e.into_inner());
         Ok(v1::NetworkStats {
             hotspots: hotspots.list.len() as u64,
-            asserted_hotspots: hotspots.list.iter().filter(|h| h.location.is_some()).count()
-                as u64,
+            asserted_hotspots: hotspots
+                .list
+                .iter()
+                .filter(|h| h.location.is_some())
+                .count() as u64,
             reports,
             valid_beacons,
             valid_witnesses,

@@ -95,7 +95,12 @@ async fn hexes(State(x): State<Arc<Explorer>>, Query(q): Query<HexesQuery>) -> A
             let boundary: Vec<[f64; 2]> = cell
                 .boundary()
                 .iter()
-                .map(|ll| [(ll.lat() * 1e5).round() / 1e5, (ll.lng() * 1e5).round() / 1e5])
+                .map(|ll| {
+                    [
+                        (ll.lat() * 1e5).round() / 1e5,
+                        (ll.lng() * 1e5).round() / 1e5,
+                    ]
+                })
                 .collect();
             json!({
                 "cell": cell.to_string(), "boundary": boundary, "hotspots": hotspots,
@@ -198,7 +203,8 @@ async fn events(
         v["cell"] = json!(live.location.map(|c| c.to_string()));
         Some(Ok(Event::default().event("verdict").data(v.to_string())))
     });
-    Sse::new(futures_util::StreamExt::take_until(stream, x.stopped())).keep_alive(KeepAlive::default())
+    Sse::new(futures_util::StreamExt::take_until(stream, x.stopped()))
+        .keep_alive(KeepAlive::default())
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse + Clone {
