@@ -66,8 +66,14 @@ pub fn pubkey(key: &PublicKey) -> Pubkey {
 /// The on-chain hotspot registry, held in memory and re-read by [`ChainRegistry::refresh`].
 #[derive(Debug)]
 pub struct ChainRegistry {
-    hotspots: RwLock<HashMap<PublicKey, HotspotInfo>>,
+    hotspots: RwLock<HashMap<PublicKey, Registered>>,
     region: Option<&'static RegionPlan>,
+}
+
+#[derive(Debug, Clone)]
+struct Registered {
+    asserted_at_slot: u64,
+    info: HotspotInfo,
 }
 
 /// Slot length the assertion times are estimated with (Solana's target).
@@ -100,22 +106,35 @@ impl ChainRegistry {
                 continue;
             };
             let key = PublicKey::from(h.hotspot.to_bytes());
+            // Date an assertion once, when first seen at its slot: later refreshes keep the
+            // date (re-deriving it from "now" would move it whenever the clocks differ, e.g.
+            // a simulation's accelerated clock against real slots).
+            let known = self
+                .hotspots
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+                .filter(|old| old.asserted_at_slot == h.asserted_at_slot)
+                .map(|old| old.info.asserted_at_ns);
             let age_ns = slot
                 .saturating_sub(h.asserted_at_slot)
                 .saturating_mul(SLOT_NS);
             fresh.insert(
                 key,
-                HotspotInfo {
-                    pubkey: key,
-                    owner: PublicKey::from(h.owner.to_bytes()),
-                    location: Some(location),
-                    gain_ddbi: h.gain_ddbi,
-                    elevation_m: h.elevation_m,
-                    asserted_at_ns: now_ns.saturating_sub(age_ns),
-                    region: self.region.unwrap_or_else(|| {
-                        let at = h3o::LatLng::from(location);
-                        RegionPlan::for_location(at.lat(), at.lng())
-                    }),
+                Registered {
+                    asserted_at_slot: h.asserted_at_slot,
+                    info: HotspotInfo {
+                        pubkey: key,
+                        owner: PublicKey::from(h.owner.to_bytes()),
+                        location: Some(location),
+                        gain_ddbi: h.gain_ddbi,
+                        elevation_m: h.elevation_m,
+                        asserted_at_ns: known.unwrap_or_else(|| now_ns.saturating_sub(age_ns)),
+                        region: self.region.unwrap_or_else(|| {
+                            let at = h3o::LatLng::from(location);
+                            RegionPlan::for_location(at.lat(), at.lng())
+                        }),
+                    },
                 },
             );
         }
@@ -151,7 +170,7 @@ impl Registry for ChainRegistry {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(key)
-            .cloned()
+            .map(|r| r.info.clone())
     }
 
     fn all(&self) -> Vec<HotspotInfo> {
@@ -160,7 +179,7 @@ impl Registry for ChainRegistry {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .values()
-            .cloned()
+            .map(|r| r.info.clone())
             .collect();
         all.sort_by_key(|h| h.pubkey);
         all

@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod chain;
 pub mod config;
+pub mod demo;
 pub mod entropy;
 pub mod explorer;
 pub mod ingest;

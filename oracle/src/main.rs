@@ -5,6 +5,7 @@
 //! - `export --database URL --out FILE`: write a database's reports as recorded lines.
 //! - `status --database URL`: counts of verdicts by kind and reason.
 //! - `keygen --out PATH`: the oracle's signing key.
+//! - `demo [--epochs N] [--json]`: a whole network in one process (see `oracle::demo`).
 //! - `chain …`: the Solana program's instructions (init, onboard, assert, transfer,
 //!   decommission, submit, claim, show) against an RPC URL.
 
@@ -80,6 +81,44 @@ enum Command {
     /// Rewards: recompute an epoch and compare, or print a hotspot's proof.
     #[command(subcommand)]
     Rewards(RewardsCommand),
+    /// A whole network in one process: embedded MQTT broker, oracle on SQLite, a fixture
+    /// network's hotspots on the simulated medium, an embedded Solana runtime with the program;
+    /// prints each epoch (rewards, root, submission, tokens minted). Explorer and map stay up.
+    Demo {
+        /// Fixture network (default: net-200, with location spoofers and beacon replayers).
+        #[arg(long)]
+        network: Option<PathBuf>,
+        /// Exit after this many epochs (status 0); run until Ctrl-C otherwise.
+        #[arg(long)]
+        epochs: Option<u64>,
+        /// Epoch length in network seconds (default 3600: one minute of real time at 60x).
+        #[arg(long, default_value_t = 3600)]
+        epoch_secs: u64,
+        /// Network seconds per real second.
+        #[arg(long, default_value_t = 60)]
+        speed: u32,
+        #[arg(long, default_value_t = 300)]
+        beacon_interval_secs: u64,
+        /// Any MQTT 3.1.1 broker (`mqtt://host:port`) instead of the embedded rumqttd.
+        #[arg(long)]
+        broker: Option<String>,
+        /// `postgres://…` (or another sqlite:// file) instead of SQLite in the state directory.
+        #[arg(long)]
+        database: Option<String>,
+        /// A Solana cluster with the program deployed instead of the embedded runtime.
+        #[arg(long)]
+        rpc_url: Option<String>,
+        /// Where the database, keys and outboxes go (a temporary directory by default).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:50051")]
+        grpc_listen: std::net::SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        http_listen: std::net::SocketAddr,
+        /// Tables to stderr, and a JSON summary on stdout at the end.
+        #[arg(long)]
+        json: bool,
+    },
     /// The Solana program: init, onboard, assert, transfer, decommission, submit, claim, show.
     Chain {
         /// JSON-RPC URL of the cluster the program is deployed on.
@@ -213,18 +252,109 @@ async fn open(
     Ok((config, store, registry, key))
 }
 
+/// Cancels the token on Ctrl-C or SIGTERM.
+fn stop_on_signals(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!(%e, "installing a SIGTERM handler");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+}
+
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let quiet = matches!(cli.command, Command::Demo { .. });
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,rumqttc=warn,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                if quiet {
+                    "warn,rumqttd=off,tarpc=off,solana=error".into()
+                } else {
+                    "info,rumqttc=warn,sqlx=warn".into()
+                }
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    match Cli::parse().command {
+    match cli.command {
+        Command::Demo {
+            network,
+            epochs,
+            epoch_secs,
+            speed,
+            beacon_interval_secs,
+            broker,
+            database,
+            rpc_url,
+            state_dir,
+            grpc_listen,
+            http_listen,
+            json,
+        } => runtime.block_on(async {
+            let temp = tempfile::tempdir()?;
+            let opts = oracle::demo::DemoOptions {
+                network_file: network.unwrap_or_else(|| {
+                    hexproof_fixtures::fixtures_dir().join("networks/net-200.json")
+                }),
+                epochs,
+                epoch_secs,
+                speed,
+                beacon_interval_secs,
+                broker,
+                database,
+                state_dir: state_dir.unwrap_or_else(|| temp.path().to_path_buf()),
+                explorer: oracle::explorer::ExplorerConfig {
+                    grpc_listen: Some(grpc_listen),
+                    http_listen: Some(http_listen),
+                },
+                progress: true,
+            };
+            let chain = Arc::new(match &rpc_url {
+                Some(url) => hexproof_client::Chain::rpc(url),
+                None => hexproof_client::Chain::embedded().await,
+            });
+            let shutdown = CancellationToken::new();
+            stop_on_signals(shutdown.clone());
+            eprintln!(
+                "hexproof demo: {} · epochs of {epoch_secs} network s at {speed}x · map http://{http_listen}/ · gRPC {grpc_listen}",
+                opts.network_file.display()
+            );
+            let summary = oracle::demo::run(opts, chain, shutdown, |e| {
+                if json {
+                    let mut err = std::io::stderr();
+                    let _ = std::io::Write::write_fmt(&mut err, format_args!("{}\n", serde_json::to_string(e).unwrap_or_default()));
+                } else {
+                    oracle::demo::print_epoch(e);
+                }
+            })
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                println!(
+                    "done: {} epochs, {} reports published, {} stored, {:.0} s",
+                    summary.epochs.len(),
+                    summary.reports_published,
+                    summary.reports_stored,
+                    summary.seconds
+                );
+            }
+            Ok(())
+        }),
         Command::Chain { rpc_url, command } => runtime.block_on(chain_cli::run(&rpc_url, command)),
         Command::Keygen { out } => {
             let key = Keypair::generate();
@@ -242,17 +372,7 @@ fn main() -> anyhow::Result<()> {
             }
             runtime.block_on(async {
                 let shutdown = CancellationToken::new();
-                let stop = shutdown.clone();
-                tokio::spawn(async move {
-                    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .expect("installing a SIGTERM handler");
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
-                    }
-                    tracing::info!("shutting down");
-                    stop.cancel();
-                });
+                stop_on_signals(shutdown.clone());
                 service::run(config, shutdown).await
             })
         }

@@ -587,10 +587,22 @@ impl Store {
 
     /// How many reports of each kind have each status and reason.
     pub async fn verdict_summary(&self) -> Result<Vec<(Kind, Status, Option<String>, u64)>> {
+        self.verdict_summary_between(0, u64::MAX).await
+    }
+
+    /// [`Store::verdict_summary`] of reports with `start <= timestamp < end`.
+    pub async fn verdict_summary_between(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(Kind, Status, Option<String>, u64)>> {
         let rows = sqlx::query(
-            "SELECT kind, status, reason, COUNT(*) AS n FROM reports GROUP BY kind, status, reason \
+            "SELECT kind, status, reason, COUNT(*) AS n FROM reports \
+             WHERE timestamp_ns >= $1 AND timestamp_ns < $2 GROUP BY kind, status, reason \
              ORDER BY kind, status, reason",
         )
+        .bind(i64_of(start))
+        .bind(i64_of(end))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -323,9 +323,9 @@ async fn every_rpc_answers_from_the_stored_verdicts() {
         .unwrap()
         .into_inner();
     let summary = s.store.verdict_summary().await.unwrap();
-    let sum = |f: &dyn Fn(&(Kind, Status, Option<String>, u64)) -> bool| {
-        summary.iter().filter(|r| f(r)).map(|r| r.3).sum::<u64>()
-    };
+    type Tally = (Kind, Status, Option<String>, u64);
+    let sum =
+        |f: &dyn Fn(&Tally) -> bool| summary.iter().filter(|r| f(r)).map(|r| r.3).sum::<u64>();
     assert_eq!(stats.hotspots, 25);
     assert_eq!(stats.reports, judged.len() as u64);
     assert_eq!(

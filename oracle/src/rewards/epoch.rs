@@ -96,16 +96,33 @@ pub async fn activity(
         }
         Ok::<_, StoreError>(out)
     };
-    let beacons = count(
+    // A beacon earns only when someone validly witnessed it (a beacon nobody can hear proves
+    // no coverage).
+    let mut beacons = count(
         "SELECT hotspot, COUNT(*) AS n FROM reports WHERE kind = 1 AND status = 1 \
-         AND timestamp_ns >= $1 AND timestamp_ns < $2 GROUP BY hotspot",
+         AND timestamp_ns >= $1 AND timestamp_ns < $2 AND id IN \
+         (SELECT beacon_id FROM reports WHERE kind = 2 AND status = 1) GROUP BY hotspot",
     )
     .await?;
-    let witnesses = count(
+    let mut witnesses = count(
         "SELECT hotspot, COUNT(*) AS n FROM reports WHERE kind = 2 AND status = 1 AND selected = 1 \
          AND timestamp_ns >= $1 AND timestamp_ns < $2 GROUP BY hotspot",
     )
     .await?;
+    if config.fraud_suspension_threshold > 0 {
+        let fraud = count(
+            "SELECT hotspot, COUNT(*) AS n FROM reports WHERE kind = 2 AND status = 2 \
+             AND reason IN ('witness_time_window', 'witness_rssi_too_high') \
+             AND timestamp_ns >= $1 AND timestamp_ns < $2 GROUP BY hotspot",
+        )
+        .await?;
+        for (hotspot, n) in fraud {
+            if n >= config.fraud_suspension_threshold {
+                beacons.remove(&hotspot);
+                witnesses.remove(&hotspot);
+            }
+        }
+    }
     let hotspots = registry.all();
     let cells: Vec<CellIndex> = hotspots.iter().filter_map(|h| h.location).collect();
     let cell_scales = density::scales(&cells, &config.density);

@@ -43,6 +43,13 @@ pub struct RewardConfig {
     /// Share of the emission for beaconers, basis points; witnesses get the rest. Default 2 000:
     /// Helium's IoT proof-of-coverage split of about 1 : 4 between beacons and witnesses.
     pub beacon_share_bps: u64,
+    /// A hotspot with at least this many witnesses rejected in an epoch for reasons that point
+    /// at the witness itself (`witness_time_window`: a replayed packet; `witness_rssi_too_high`:
+    /// a forged signal) earns nothing that epoch, beacons included. (`witness_too_far` is not
+    /// among them: it also hits honest neighbours of a beaconer that lies about its location;
+    /// such a liar earns nothing anyway, as nobody validly witnesses it.) 0 switches the rule
+    /// off. Default 3.
+    pub fraud_suspension_threshold: u64,
     /// The hex density table (HIP-17 as amended by HIP-104).
     pub density: Vec<ResolutionTarget>,
     /// The program id signatures are bound to (base58).
@@ -62,6 +69,7 @@ impl Default for RewardConfig {
             initial_emission: 1_000_000_000_000,
             halving_interval: 730,
             beacon_share_bps: 2_000,
+            fraud_suspension_threshold: 3,
             density: density::default_table(),
             program_id: DEFAULT_PROGRAM_ID
                 .parse()
