@@ -437,6 +437,33 @@ async fn sealevel_pitfalls_are_closed() {
     // InvalidProgramId (3008).
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3008));
 
+    // Wrong account owner: a byte-for-byte copy of the hotspot record, owned by another
+    // program, at the record's place in a claim: AccountOwnedByWrongProgram (3007).
+    let real = net
+        .ctx
+        .banks_client
+        .get_account(pda::hotspot(&h.pubkey()))
+        .await
+        .unwrap()
+        .unwrap();
+    let forged = Pubkey::new_unique();
+    let mut copy = solana_account::AccountSharedData::new(
+        real.lamports,
+        real.data.len(),
+        &anchor_spl::token::ID,
+    );
+    solana_account::WritableAccount::data_as_mut_slice(&mut copy).copy_from_slice(&real.data);
+    net.ctx.set_account(&forged, &copy);
+    let mut ix = claim_ix(
+        &net,
+        &h.pubkey(),
+        &o.pubkey(),
+        amount,
+        tree.proof(0).unwrap(),
+    );
+    ix.accounts[1].pubkey = forged;
+    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3007));
+
     // Non-canonical PDA: a hotspot account at another bump of the same seeds is refused.
     let (_, canonical) =
         Pubkey::find_program_address(&[HOTSPOT_SEED, h.pubkey().as_ref()], &hexproof_program::ID);
