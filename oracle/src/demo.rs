@@ -168,15 +168,6 @@ async fn prepare_chain(
     Ok(())
 }
 
-/// Verdict counts of reports with timestamps in [start, end).
-async fn verdicts_between(
-    store: &Store,
-    start: u64,
-    end: u64,
-) -> anyhow::Result<Vec<(Kind, Status, Option<String>, u64)>> {
-    Ok(store.verdict_summary_between(start, end).await?)
-}
-
 async fn report_epoch(
     store: &Store,
     chain: &Chain,
@@ -192,7 +183,7 @@ async fn report_epoch(
     let mut beacons_valid = 0;
     let mut witnesses_valid = 0;
     let mut invalid = BTreeMap::new();
-    for (kind, status, reason, count) in verdicts_between(store, start, end).await? {
+    for (kind, status, reason, count) in store.verdict_summary_between(start, end).await? {
         match (kind, status) {
             (Kind::Beacon, Status::Valid) => beacons_valid += count,
             (Kind::Witness, Status::Valid) => witnesses_valid += count,

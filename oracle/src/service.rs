@@ -154,20 +154,21 @@ impl ChainDuty {
         let on_chain = hexproof_client::read::config(&self.chain)
             .await?
             .context("the program is not initialized")?;
-        if on_chain.epoch >= newest && !(self.claim && on_chain.epoch == newest) {
-            return Ok(());
-        }
         let epoch = crate::rewards::epoch::load(store, newest)
             .await?
             .context("closed epoch vanished")?;
-        if self.submit && on_chain.epoch < newest {
+        let ours_on_chain = if on_chain.epoch < newest {
+            if !self.submit {
+                return Ok(());
+            }
             let signature = chain::submit_epoch(&self.chain, &self.payer, &epoch, &[]).await?;
             tracing::info!(epoch = newest, %signature, "epoch submitted on chain");
-        }
-        if self.claim && on_chain.root != epoch.root && on_chain.epoch >= newest {
-            return Ok(()); // another oracle's root: not ours to claim against
-        }
-        if self.claim {
+            true
+        } else {
+            // Claims need our root to be the newest on chain (not another oracle's, not later).
+            on_chain.epoch == newest && on_chain.root == epoch.root
+        };
+        if self.claim && ours_on_chain {
             let claims = chain::claim_all(&self.chain, &self.payer, &epoch).await?;
             if claims.claims > 0 || claims.failed > 0 {
                 tracing::info!(

@@ -6,6 +6,8 @@
 //! grpc-requests (`HEXPROOF_PYTHON`, default `~/.cache/hexproof-venv/bin/python`), Debian's
 //! chromium and `npm ci` in `oracle/web/tests`.
 
+mod common;
+
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
 use hexproof_fixtures::fixtures_dir;
@@ -540,19 +542,8 @@ async fn the_map_draws_hexes_and_shows_a_hotspots_verdicts() {
 
     // The JSON the page uses, for scripts.
     let stats: serde_json::Value =
-        serde_json::from_str(&common_http_get(s.http, "/api/stats")).unwrap();
+        serde_json::from_str(&common::http_get(s.http, "/api/stats").unwrap()).unwrap();
     assert_eq!(stats["hotspots"], 25);
-    let missing = common_http_get(s.http, "/api/hotspots/nope");
+    let missing = common::http_get(s.http, "/api/hotspots/nope").unwrap();
     assert!(missing.contains("error"), "{missing}");
-}
-
-fn common_http_get(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out.split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default()
 }
