@@ -94,6 +94,15 @@ fn entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramR
     hexproof_program::entry(program_id, accounts, data)
 }
 
+/// solana-program-test's runtime with the program loaded natively (SPL Token and Associated
+/// Token come with it): what [`Chain::embedded`] starts, for callers that drive the bank
+/// themselves.
+pub fn program_test() -> ProgramTest {
+    let mut test = ProgramTest::new("hexproof_program", ID, processor!(entry));
+    test.prefer_bpf(false);
+    test
+}
+
 impl Chain {
     /// A JSON-RPC endpoint, e.g. `http://127.0.0.1:8899` or `https://api.devnet.solana.com`,
     /// where the program is deployed. Waits for confirmation of every transaction.
@@ -108,9 +117,7 @@ impl Chain {
 
     /// A fresh embedded runtime with the program loaded (and SPL Token, Associated Token).
     pub async fn embedded() -> Chain {
-        let mut test = ProgramTest::new("hexproof_program", ID, processor!(entry));
-        test.prefer_bpf(false);
-        let ctx = test.start_with_context().await;
+        let ctx = program_test().start_with_context().await;
         Chain {
             backend: Backend::Embedded {
                 ctx: Box::new(Mutex::new(ctx)),
