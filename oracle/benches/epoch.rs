@@ -8,6 +8,9 @@
 //! density scales of every hotspot, the reward split, lifetime amounts, the Merkle tree and the
 //! oracle signature.
 
+mod common;
+use common::Lcg;
+
 use std::{collections::BTreeMap, time::Instant};
 
 use h3o::{CellIndex, LatLng, Resolution};
@@ -17,20 +20,6 @@ use oracle::rewards::{self, Activity, RewardConfig, density, epoch};
 const HOTSPOTS: usize = 100_000;
 const BEACONS: usize = 300_000;
 const WITNESSES: usize = 3_000_000;
-
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 11
-    }
-    fn unit(&mut self) -> f64 {
-        self.next() as f64 / (1u64 << 53) as f64
-    }
-}
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")

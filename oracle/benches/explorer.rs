@@ -5,6 +5,9 @@
 //! Run: `cargo bench -p oracle --bench explorer`. Target: GetHex p99 under 10 ms.
 //! Clients and server share this process and the machine's cores, as they would on one box.
 
+mod common;
+use common::Lcg;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -23,20 +26,6 @@ const CLIENTS: usize = 100;
 const SECONDS: u64 = 10;
 const DAY_NS: u64 = 86_400_000_000_000;
 const T0: u64 = 1_800_000_000_000_000_000;
-
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 11
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 fn id(rng: &mut Lcg) -> [u8; 32] {
     let mut b = [0u8; 32];

@@ -3,7 +3,11 @@
 //! are judged with; the closed epoch gives the golden root; it is submitted with the oracle's
 //! signature and claimed for every owner, whose balances then equal their lifetime rewards.
 
+mod common;
+
 use std::{collections::BTreeMap, sync::Arc};
+
+use common::golden::{SEC, T0, limits, rewards};
 
 use hexproof_client::{Chain, Signer, pda, read};
 use hexproof_fixtures::fixtures_dir;
@@ -12,24 +16,9 @@ use oracle::{
     audit,
     chain::{self, ChainRegistry, pubkey, solana_keypair},
     registry::{Registry, StaticRegistry},
-    rewards::{RewardConfig, epoch},
+    rewards::epoch,
     store::Store,
-    validation::Limits,
 };
-
-const T0: u64 = 1_800_000_000_000_000_000;
-const SEC: u64 = 1_000_000_000;
-
-/// The golden test's reward settings (oracle/tests/rewards.rs).
-fn rewards() -> RewardConfig {
-    RewardConfig {
-        epoch_secs: 3_600,
-        genesis_ns: T0 - 10 * SEC,
-        close_delay_secs: 0,
-        initial_emission: 1_000_000_000,
-        ..RewardConfig::default()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chain_registry_epoch_submission_and_claims() {
@@ -73,12 +62,8 @@ async fn chain_registry_epoch_submission_and_claims() {
         .await
         .unwrap();
     let lines = audit::read_lines(&fixtures_dir().join("reports/net-25.jsonl")).unwrap();
-    let limits = Limits {
-        location_min_age_secs: 0,
-        ..Limits::default()
-    };
     let as_registry: Arc<dyn Registry> = registry.clone();
-    audit::judge_into(&store, &lines, as_registry, limits, &[])
+    audit::judge_into(&store, &lines, as_registry, limits(), &[])
         .await
         .unwrap();
     let closed = epoch::close_ready(

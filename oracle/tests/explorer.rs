@@ -10,21 +10,19 @@ mod common;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
+use common::golden::{SEC, T0, limits, rewards};
+
 use hexproof_fixtures::fixtures_dir;
 use hexproof_proto::v1::{self, explorer_client::ExplorerClient};
 use oracle::{
     audit,
     explorer::{Explorer, grpc, web},
     registry::{Registry, StaticRegistry},
-    rewards::{RewardConfig, epoch},
+    rewards::epoch,
     store::{Kind, Status, Store},
-    validation::Limits,
 };
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, transport::Channel};
-
-const T0: u64 = 1_800_000_000_000_000_000;
-const SEC: u64 = 1_000_000_000;
 
 struct Served {
     store: Store,
@@ -45,20 +43,10 @@ async fn serve() -> Served {
         .await
         .unwrap();
     let lines = audit::read_lines(&fixtures_dir().join("reports/net-25.jsonl")).unwrap();
-    let limits = Limits {
-        location_min_age_secs: 0,
-        ..Limits::default()
-    };
-    audit::judge_into(&store, &lines, registry.clone(), limits, &[])
+    audit::judge_into(&store, &lines, registry.clone(), limits(), &[])
         .await
         .unwrap();
-    let config = RewardConfig {
-        epoch_secs: 3_600,
-        genesis_ns: T0 - 10 * SEC,
-        close_delay_secs: 0,
-        initial_emission: 1_000_000_000,
-        ..RewardConfig::default()
-    };
+    let config = rewards();
     let key = network.oracles[0].keypair().unwrap();
     let closed = epoch::close_ready(&store, registry.as_ref(), &config, &key, T0 + 3_600 * SEC)
         .await

@@ -19,12 +19,7 @@ use hexproof_proto::{
     clock::Clock,
     v1::{self, explorer_client::ExplorerClient},
 };
-use hotspot_agent::{
-    config::BeaconConfig,
-    mqtt::MqttConfig,
-    radio::sim::MediumModel,
-    swarm::{Swarm, SwarmConfig},
-};
+use hotspot_agent::swarm::Swarm;
 use oracle::store::{Status, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -94,26 +89,13 @@ async fn watchers_see_every_verdict_as_the_network_runs() {
 
     let shutdown = CancellationToken::new();
     let swarm = Swarm::start(
-        SwarmConfig {
-            network: network.clone(),
-            mqtt: MqttConfig {
-                url: broker.url(),
-                reconnect_min_ms: 100,
-                reconnect_max_ms: 500,
-                ..Default::default()
-            },
-            state_dir: dir.path().join("swarm"),
-            beacon: BeaconConfig {
-                enabled: true,
-                interval_secs: 300,
-                jitter_secs: 60,
-            },
-            oracles: vec![],
-            clock: Clock::accelerated_from(origin_ns, SPEED),
-            medium: MediumModel::default(),
-            medium_seed: 11,
-            sync: false,
-        },
+        swarm_config(
+            &network,
+            &broker.url(),
+            &dir.path().join("swarm"),
+            Clock::accelerated_from(origin_ns, SPEED),
+            11,
+        ),
         &shutdown,
     )
     .unwrap();

@@ -17,12 +17,7 @@ use hexproof_fixtures::{
     servers::{Mosquitto, Postgres, free_port},
 };
 use hexproof_proto::clock::Clock;
-use hotspot_agent::{
-    config::BeaconConfig,
-    mqtt::MqttConfig,
-    radio::sim::MediumModel,
-    swarm::{Swarm, SwarmConfig},
-};
+use hotspot_agent::swarm::Swarm;
 use oracle::store::{Kind, Status, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -57,26 +52,7 @@ async fn simulated_hour(database: &str) {
 
     let shutdown = CancellationToken::new();
     let swarm = Swarm::start(
-        SwarmConfig {
-            network: network.clone(),
-            mqtt: MqttConfig {
-                url: broker.url(),
-                reconnect_min_ms: 100,
-                reconnect_max_ms: 500,
-                ..Default::default()
-            },
-            state_dir: dir.path().join("swarm"),
-            beacon: BeaconConfig {
-                enabled: true,
-                interval_secs: 300,
-                jitter_secs: 60,
-            },
-            oracles: vec![],
-            clock,
-            medium: MediumModel::default(),
-            medium_seed: 7,
-            sync: false,
-        },
+        swarm_config(&network, &broker.url(), &dir.path().join("swarm"), clock, 7),
         &shutdown,
     )
     .unwrap();

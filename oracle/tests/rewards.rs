@@ -24,31 +24,15 @@ use hotspot_agent::radio::{
 use oracle::{
     audit::{self, Line},
     registry::{Registry, StaticRegistry},
-    rewards::{self, Activity, RewardConfig, SCALE_ONE, density, epoch},
+    rewards::{self, Activity, SCALE_ONE, density, epoch},
     store::Store,
-    validation::{HotspotInfo, Limits},
+    validation::HotspotInfo,
 };
 use prost::Message;
 
-const T0: u64 = 1_800_000_000_000_000_000;
-const SEC: u64 = 1_000_000_000;
+mod common;
 
-fn config() -> RewardConfig {
-    RewardConfig {
-        epoch_secs: 3_600,
-        genesis_ns: T0 - 10 * SEC,
-        close_delay_secs: 0,
-        initial_emission: 1_000_000_000,
-        ..RewardConfig::default()
-    }
-}
-
-fn limits() -> Limits {
-    Limits {
-        location_min_age_secs: 0,
-        ..Limits::default()
-    }
-}
+use common::golden::{SEC, T0, limits, rewards as config};
 
 /// Every hotspot beacons once on the oracle's entropy; every hotspot that physics lets hear it
 /// (no fading) witnesses it. Deterministic: fixed keys, times and local entropy.

@@ -1,6 +1,8 @@
 //! The oracle binary as a real process, for end-to-end tests.
 #![allow(dead_code)]
 
+pub mod golden;
+
 use std::{
     io::{Read, Write},
     net::TcpStream,
@@ -173,4 +175,35 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
+}
+
+/// A swarm of every hotspot of `network` through `broker` on the accelerated clock, beaconing
+/// every 300 network seconds (±60).
+pub fn swarm_config(
+    network: &Network,
+    broker: &str,
+    state_dir: &Path,
+    clock: hexproof_proto::clock::Clock,
+    medium_seed: u64,
+) -> hotspot_agent::swarm::SwarmConfig {
+    hotspot_agent::swarm::SwarmConfig {
+        network: network.clone(),
+        mqtt: hotspot_agent::mqtt::MqttConfig {
+            url: broker.to_string(),
+            reconnect_min_ms: 100,
+            reconnect_max_ms: 500,
+            ..Default::default()
+        },
+        state_dir: state_dir.to_path_buf(),
+        beacon: hotspot_agent::config::BeaconConfig {
+            enabled: true,
+            interval_secs: 300,
+            jitter_secs: 60,
+        },
+        oracles: vec![],
+        clock,
+        medium: hotspot_agent::radio::sim::MediumModel::default(),
+        medium_seed,
+        sync: false,
+    }
 }
