@@ -41,6 +41,40 @@ pub struct SwarmConfig {
     pub sync: bool,
 }
 
+impl SwarmConfig {
+    /// Every hotspot of `network` through the broker at `broker_url`, beaconing every
+    /// `beacon_interval_secs` (± a fifth), on the default medium, the network's own oracles,
+    /// reconnecting after 100 ms to 1 s, outboxes not flushed per report.
+    pub fn simulated(
+        network: Network,
+        broker_url: &str,
+        state_dir: PathBuf,
+        clock: Clock,
+        beacon_interval_secs: u64,
+    ) -> SwarmConfig {
+        SwarmConfig {
+            network,
+            mqtt: MqttConfig {
+                url: broker_url.to_string(),
+                reconnect_min_ms: 100,
+                reconnect_max_ms: 1_000,
+                ..Default::default()
+            },
+            state_dir,
+            beacon: BeaconConfig {
+                enabled: true,
+                interval_secs: beacon_interval_secs,
+                jitter_secs: beacon_interval_secs / 5,
+            },
+            oracles: vec![],
+            clock,
+            medium: MediumModel::default(),
+            medium_seed: 1,
+            sync: false,
+        }
+    }
+}
+
 /// Running hotspots.
 #[derive(Debug)]
 pub struct Swarm {

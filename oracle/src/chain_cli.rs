@@ -37,14 +37,8 @@ pub enum ChainCommand {
         hotspot_key: PathBuf,
         #[arg(long)]
         owner: PathBuf,
-        /// H3 resolution-12 cell (hex).
-        #[arg(long)]
-        location: CellIndex,
-        /// Antenna gain, dBi x 10.
-        #[arg(long, default_value_t = 30)]
-        gain_ddbi: i32,
-        #[arg(long, default_value_t = 0)]
-        elevation_m: i32,
+        #[command(flatten)]
+        site: Site,
     },
     /// Register every hotspot of a fixture network (airdrops `fund_lamports` to owners first).
     OnboardNetwork {
@@ -59,12 +53,8 @@ pub enum ChainCommand {
         owner: PathBuf,
         #[arg(long)]
         hotspot: PublicKey,
-        #[arg(long)]
-        location: CellIndex,
-        #[arg(long, default_value_t = 30)]
-        gain_ddbi: i32,
-        #[arg(long, default_value_t = 0)]
-        elevation_m: i32,
+        #[command(flatten)]
+        site: Site,
     },
     /// Hand a hotspot to a new owner (the owner signs).
     Transfer {
@@ -106,6 +96,20 @@ pub enum ChainCommand {
         #[arg(long)]
         hotspot: Option<PublicKey>,
     },
+}
+
+/// Where a hotspot stands and its antenna (onboard, assert).
+#[derive(clap::Args, Debug)]
+pub struct Site {
+    /// H3 resolution-12 cell (hex).
+    #[arg(long)]
+    location: CellIndex,
+    /// Antenna gain, dBi x 10.
+    #[arg(long, default_value_t = 30)]
+    gain_ddbi: i32,
+    /// Antenna height above ground, metres.
+    #[arg(long, default_value_t = 0)]
+    elevation_m: i32,
 }
 
 fn key(path: &std::path::Path) -> anyhow::Result<hexproof_client::Keypair> {
@@ -160,17 +164,15 @@ pub async fn run(rpc_url: &str, command: ChainCommand) -> anyhow::Result<()> {
         ChainCommand::Onboard {
             hotspot_key,
             owner,
-            location,
-            gain_ddbi,
-            elevation_m,
+            site,
         } => {
             let (h, o) = (key(&hotspot_key)?, key(&owner)?);
             let ix = instructions::onboard_hotspot(
                 &h.pubkey(),
                 &o.pubkey(),
-                u64::from(location),
-                gain_ddbi,
-                elevation_m,
+                u64::from(site.location),
+                site.gain_ddbi,
+                site.elevation_m,
             );
             println!("{}", chain.send(&[ix], &o, &[&h]).await?);
         }
@@ -185,17 +187,15 @@ pub async fn run(rpc_url: &str, command: ChainCommand) -> anyhow::Result<()> {
         ChainCommand::Assert {
             owner,
             hotspot,
-            location,
-            gain_ddbi,
-            elevation_m,
+            site,
         } => {
             let o = key(&owner)?;
             let ix = instructions::assert_location(
                 &o.pubkey(),
                 &pubkey(&hotspot),
-                u64::from(location),
-                gain_ddbi,
-                elevation_m,
+                u64::from(site.location),
+                site.gain_ddbi,
+                site.elevation_m,
             );
             println!("{}", chain.send(&[ix], &o, &[]).await?);
         }

@@ -349,26 +349,13 @@ pub async fn run(
         })
     };
     let swarm = hotspot_agent::swarm::Swarm::start(
-        hotspot_agent::swarm::SwarmConfig {
-            network: network.clone(),
-            mqtt: hexproof_proto::mqtt::MqttConfig {
-                url: broker.clone(),
-                reconnect_min_ms: 100,
-                reconnect_max_ms: 1_000,
-                ..Default::default()
-            },
-            state_dir: opts.state_dir.join("swarm"),
-            beacon: hotspot_agent::config::BeaconConfig {
-                enabled: true,
-                interval_secs: opts.beacon_interval_secs,
-                jitter_secs: opts.beacon_interval_secs / 5,
-            },
-            oracles: vec![],
+        hotspot_agent::swarm::SwarmConfig::simulated(
+            network.clone(),
+            &broker,
+            opts.state_dir.join("swarm"),
             clock,
-            medium: hotspot_agent::radio::sim::MediumModel::default(),
-            medium_seed: 1,
-            sync: false,
-        },
+            opts.beacon_interval_secs,
+        ),
         &stop,
     )?;
     let stats: Vec<_> = swarm.hotspots.iter().map(|(_, s)| s.clone()).collect();

@@ -187,23 +187,13 @@ pub fn swarm_config(
     medium_seed: u64,
 ) -> hotspot_agent::swarm::SwarmConfig {
     hotspot_agent::swarm::SwarmConfig {
-        network: network.clone(),
-        mqtt: hotspot_agent::mqtt::MqttConfig {
-            url: broker.to_string(),
-            reconnect_min_ms: 100,
-            reconnect_max_ms: 500,
-            ..Default::default()
-        },
-        state_dir: state_dir.to_path_buf(),
-        beacon: hotspot_agent::config::BeaconConfig {
-            enabled: true,
-            interval_secs: 300,
-            jitter_secs: 60,
-        },
-        oracles: vec![],
-        clock,
-        medium: hotspot_agent::radio::sim::MediumModel::default(),
         medium_seed,
-        sync: false,
+        ..hotspot_agent::swarm::SwarmConfig::simulated(
+            network.clone(),
+            broker,
+            state_dir.to_path_buf(),
+            clock,
+            300,
+        )
     }
 }

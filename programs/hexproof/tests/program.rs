@@ -183,6 +183,26 @@ fn claim_ix(
     instructions::claim(&net.ctx.payer.pubkey(), hotspot, owner, amount, proof)
 }
 
+/// The claim of `hotspot`'s leaf in the tree over `lifetime` (leaves in `keys` order).
+fn claim_leaf(
+    net: &Net,
+    hotspot: &Pubkey,
+    owner: &Pubkey,
+    lifetime: &BTreeMap<PublicKey, u64>,
+    tree: &hexproof_commitment::MerkleTree,
+    keys: &[PublicKey],
+) -> Instruction {
+    let key = PublicKey::from(hotspot.to_bytes());
+    let i = keys.iter().position(|k| *k == key).expect("a leaf");
+    claim_ix(
+        net,
+        hotspot,
+        owner,
+        lifetime[&key],
+        tree.proof(i).expect("a proof"),
+    )
+}
+
 async fn balance(net: &mut Net, owner: &Pubkey) -> u64 {
     let account = net
         .ctx
@@ -233,14 +253,7 @@ async fn onboard_submit_claim_then_claim_only_the_difference() {
         .unwrap();
 
     let k1 = PublicKey::from(h1.pubkey().to_bytes());
-    let i1 = keys.iter().position(|k| *k == k1).unwrap();
-    let ix = claim_ix(
-        &net,
-        &h1.pubkey(),
-        &o1.pubkey(),
-        lifetime[&k1],
-        tree.proof(i1).unwrap(),
-    );
+    let ix = claim_leaf(&net, &h1.pubkey(), &o1.pubkey(), &lifetime, &tree, &keys);
     send(&mut net.ctx, &[ix], &[]).await.unwrap();
     assert_eq!(balance(&mut net, &o1.pubkey()).await, lifetime[&k1]);
     assert_eq!(lifetime[&k1], 750_000);
@@ -251,28 +264,13 @@ async fn onboard_submit_claim_then_claim_only_the_difference() {
     submit(&mut net, 2, tree2.root(), lifetime2.values().sum(), &[1, 2])
         .await
         .unwrap();
-    let i1 = keys2.iter().position(|k| *k == k1).unwrap();
-    let ix = claim_ix(
-        &net,
-        &h1.pubkey(),
-        &o1.pubkey(),
-        lifetime2[&k1],
-        tree2.proof(i1).unwrap(),
-    );
+    let ix = claim_leaf(&net, &h1.pubkey(), &o1.pubkey(), &lifetime2, &tree2, &keys2);
     send(&mut net.ctx, &[ix], &[]).await.unwrap();
     assert_eq!(balance(&mut net, &o1.pubkey()).await, lifetime2[&k1]);
     assert_eq!(lifetime2[&k1], 1_750_000);
 
     // h2 never claimed in epoch 1 and loses nothing: its epoch-2 leaf still holds its amount.
-    let k2 = PublicKey::from(h2.pubkey().to_bytes());
-    let i2 = keys2.iter().position(|k| *k == k2).unwrap();
-    let ix = claim_ix(
-        &net,
-        &h2.pubkey(),
-        &o2.pubkey(),
-        lifetime2[&k2],
-        tree2.proof(i2).unwrap(),
-    );
+    let ix = claim_leaf(&net, &h2.pubkey(), &o2.pubkey(), &lifetime2, &tree2, &keys2);
     send(&mut net.ctx, &[ix], &[]).await.unwrap();
     assert_eq!(balance(&mut net, &o2.pubkey()).await, 250_000);
     let _ = &net.admin;
