@@ -137,6 +137,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             mqtt: config.mqtt,
             outbox: config.outbox,
             clock,
+            record_acks: false,
         },
         radio,
         &mut tasks,
@@ -232,6 +233,7 @@ fn main() -> anyhow::Result<()> {
                         medium: MediumModel::default(),
                         medium_seed: 1,
                         sync,
+                        record_acks: false,
                     },
                     &shutdown,
                 )?;

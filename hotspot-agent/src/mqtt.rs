@@ -54,10 +54,11 @@ struct Link {
     connected: bool,
     /// Every stored report below this was handed to the client on this connection.
     cursor: u64,
-    /// Reports handed to the client, not yet given a packet id, in order.
-    requested: VecDeque<u64>,
+    /// Reports handed to the client, not yet given a packet id, in order (with their report id
+    /// when acknowledgements are recorded).
+    requested: VecDeque<(u64, Option<[u8; 32]>)>,
     /// Packet id → report, sent and awaiting PUBACK.
-    inflight: HashMap<u16, u64>,
+    inflight: HashMap<u16, (u64, Option<[u8; 32]>)>,
     window: usize,
 }
 
@@ -87,12 +88,17 @@ impl Link {
                     continue;
                 }
             };
+            let id = if self.stats.records_acks() {
+                topics::report_id(&entry.topic, &entry.payload)
+            } else {
+                None
+            };
             match self
                 .client
                 .try_publish(entry.topic, QoS::AtLeastOnce, false, entry.payload)
             {
                 Ok(()) => {
-                    self.requested.push_back(seq);
+                    self.requested.push_back((seq, id));
                     self.cursor = seq + 1;
                 }
                 Err(e) => {
@@ -105,9 +111,12 @@ impl Link {
     }
 
     fn acked(&mut self, pkid: u16) {
-        let Some(seq) = self.inflight.remove(&pkid) else {
+        let Some((seq, id)) = self.inflight.remove(&pkid) else {
             return;
         };
+        if let Some(id) = id {
+            self.stats.record_ack(id);
+        }
         let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = outbox.remove(seq) {
             tracing::error!(%e, seq, "could not remove an acknowledged report");
@@ -146,8 +155,8 @@ impl Link {
                         self.fill();
                     }
                     Ok(Event::Outgoing(Outgoing::Publish(pkid))) => {
-                        if let Some(seq) = self.requested.pop_front() {
-                            self.inflight.insert(pkid, seq);
+                        if let Some(sent) = self.requested.pop_front() {
+                            self.inflight.insert(pkid, sent);
                         }
                     }
                     Ok(Event::Incoming(Packet::PubAck(ack))) => {

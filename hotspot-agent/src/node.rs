@@ -26,6 +26,8 @@ pub struct NodeConfig {
     pub mqtt: MqttConfig,
     pub outbox: OutboxConfig,
     pub clock: Clock,
+    /// Record the id of every report the broker acknowledged ([`Stats::acknowledged_ids`]).
+    pub record_acks: bool,
 }
 
 /// Starts a hotspot's tasks on `tasks`; they stop when `shutdown` is cancelled.
@@ -44,7 +46,11 @@ pub fn spawn(
     if !outbox.is_empty() {
         tracing::info!(pending = outbox.len(), hotspot = %pubkey, "reports from an earlier run wait in the outbox");
     }
-    let stats = Arc::new(Stats::default());
+    let stats = Arc::new(if config.record_acks {
+        Stats::recording_acks()
+    } else {
+        Stats::default()
+    });
     stats
         .outbox_pending
         .store(outbox.len() as u64, std::sync::atomic::Ordering::Relaxed);

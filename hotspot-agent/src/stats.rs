@@ -1,6 +1,9 @@
 //! Counters the agent keeps about itself (read by the swarm's progress line, logs and tests).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{
+    Mutex,
+    atomic::{AtomicBool, AtomicU64, Ordering::Relaxed},
+};
 
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -16,6 +19,9 @@ pub struct Stats {
     pub outbox_dropped: AtomicU64,
     pub outbox_pending: AtomicU64,
     pub connected: AtomicBool,
+    /// The ids of the reports the broker acknowledged, when recording is on (simulations and
+    /// tests account by identity: every acknowledged report must be stored by the oracle).
+    acknowledged: Mutex<Option<Vec<[u8; 32]>>>,
 }
 
 impl Stats {
@@ -25,5 +31,40 @@ impl Stats {
 
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Relaxed)
+    }
+
+    /// Stats that also record the id of every acknowledged report.
+    pub fn recording_acks() -> Self {
+        Stats {
+            acknowledged: Mutex::new(Some(Vec::new())),
+            ..Stats::default()
+        }
+    }
+
+    pub fn records_acks(&self) -> bool {
+        self.acknowledged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    pub(crate) fn record_ack(&self, id: [u8; 32]) {
+        if let Some(ids) = self
+            .acknowledged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            ids.push(id);
+        }
+    }
+
+    /// The recorded acknowledged report ids (empty when not recording).
+    pub fn acknowledged_ids(&self) -> Vec<[u8; 32]> {
+        self.acknowledged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_default()
     }
 }

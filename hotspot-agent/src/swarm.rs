@@ -39,6 +39,8 @@ pub struct SwarmConfig {
     pub medium_seed: u64,
     /// Flush each report to disk (slow with hundreds of hotspots; off by default for swarms).
     pub sync: bool,
+    /// Record the id of every acknowledged report ([`Swarm::acknowledged_ids`]).
+    pub record_acks: bool,
 }
 
 impl SwarmConfig {
@@ -71,6 +73,7 @@ impl SwarmConfig {
             medium: MediumModel::default(),
             medium_seed: 1,
             sync: false,
+            record_acks: true,
         }
     }
 }
@@ -132,11 +135,20 @@ impl Swarm {
                     sync: config.sync,
                 },
                 clock: config.clock,
+                record_acks: config.record_acks,
             };
             let stats = node::spawn(node, radio, &mut tasks, shutdown)?;
             hotspots.push((h.key.pubkey, stats));
         }
         Ok(Swarm { hotspots, tasks })
+    }
+
+    /// Every report id the broker acknowledged to any hotspot (when recording).
+    pub fn acknowledged_ids(&self) -> Vec<[u8; 32]> {
+        self.hotspots
+            .iter()
+            .flat_map(|(_, s)| s.acknowledged_ids())
+            .collect()
     }
 
     pub fn totals(&self) -> Totals {

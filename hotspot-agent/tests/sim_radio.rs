@@ -64,6 +64,7 @@ async fn a_beacon_is_witnessed_by_a_neighbour() {
             medium: MediumModel::default(),
             medium_seed: 3,
             sync: false,
+            record_acks: true,
         },
         &shutdown,
     )

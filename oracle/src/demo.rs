@@ -76,8 +76,12 @@ pub struct DemoSummary {
     pub broker: String,
     pub database: String,
     pub chain: String,
-    pub reports_published: u64,
+    /// Reports the broker acknowledged to the hotspots (by id).
+    pub reports_acknowledged: u64,
     pub reports_stored: u64,
+    /// Ids (hex) of reports acknowledged to a hotspot that the oracle does not hold: what the
+    /// pipeline lost. Empty in a healthy run.
+    pub acknowledged_not_stored: Vec<String>,
     /// Reports still waiting for a verdict when the oracle stopped (0 after a clean stop).
     pub reports_pending: u64,
     /// Start of epoch 1 (ns) and epoch length (network seconds): what replays need.
@@ -359,12 +363,14 @@ pub async fn run(
         &stop,
     )?;
     let stats: Vec<_> = swarm.hotspots.iter().map(|(_, s)| s.clone()).collect();
-    let published = move || {
+    let published = || {
         stats
             .iter()
             .map(|s| hotspot_agent::stats::Stats::get(&s.published))
             .sum::<u64>()
     };
+    let acknowledged =
+        || -> Vec<[u8; 32]> { stats.iter().flat_map(|s| s.acknowledged_ids()).collect() };
     let swarm_stop = stop.clone();
     let swarm_task = tokio::spawn(async move {
         let mut swarm = swarm;
@@ -444,11 +450,15 @@ pub async fn run(
     .await;
     stop.cancel();
     let _ = swarm_task.await;
-    // Let the oracle store and judge everything the swarm published before stopping it.
+    // Let the oracle store and judge everything the broker acknowledged before stopping it.
+    let acknowledged = acknowledged();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !oracle.is_finished() && Instant::now() < deadline {
-        let stored = store.count_reports().await.unwrap_or(0);
-        if stored >= published() && pending(&store).await.unwrap_or(1) == 0 {
+        let all_stored = store
+            .missing_reports(&acknowledged)
+            .await
+            .is_ok_and(|m| m.is_empty());
+        if all_stored && pending(&store).await.unwrap_or(1) == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -456,14 +466,16 @@ pub async fn run(
     oracle_stop.cancel();
     let _ = oracle.await;
     result?;
+    let missing = store.missing_reports(&acknowledged).await?;
     Ok(DemoSummary {
         network: opts.network_file.display().to_string(),
         hotspots: network.hotspots.len(),
         broker,
         database: crate::service::redact(&database),
         chain: format!("{chain:?}"),
-        reports_published: published(),
+        reports_acknowledged: acknowledged.len() as u64,
         reports_stored: store.count_reports().await?,
+        acknowledged_not_stored: missing.iter().map(hex::encode).collect(),
         reports_pending: pending(&store).await?,
         genesis_ns: rewards.genesis_ns,
         epoch_secs: rewards.epoch_secs,

@@ -1,13 +1,18 @@
 //! The entropy service: on a schedule, draws 32 random bytes, signs them as an `Entropy`
 //! message, stores it (the history beacons are checked against) and publishes it on
 //! `hexproof/v1/entropy` as a retained message, so an agent that connects gets the newest one.
+//!
+//! It publishes over an MQTT connection of its own (client id `<oracle>-entropy`, clean
+//! session): entropy lives for minutes, and must not queue behind the acknowledgements of a
+//! busy ingest.
 
 use std::time::Duration;
 
+use hexproof_proto::mqtt::MqttConfig;
 use hexproof_proto::{Keypair, Signed, clock::Clock, topics, v1::Entropy};
 use prost::Message;
 use rand::RngCore;
-use rumqttc::{AsyncClient, QoS};
+use rumqttc::{AsyncClient, EventLoop, QoS};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -58,16 +63,49 @@ pub fn make(
     (record, message)
 }
 
+/// Keeps the entropy connection up until `shutdown`.
+async fn drive(mut eventloop: EventLoop, shutdown: CancellationToken) {
+    let mut failures = 0u32;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            event = eventloop.poll() => match event {
+                Ok(_) => failures = 0,
+                Err(e) => {
+                    failures += 1;
+                    if failures == 1 || failures.is_multiple_of(10) {
+                        tracing::warn!(error = %e, "entropy connection; reconnecting");
+                    }
+                    let delay = Duration::from_millis((200u64 << failures.min(6)).min(10_000));
+                    tokio::select! {
+                        () = shutdown.cancelled() => break,
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                }
+            },
+        }
+    }
+}
+
 /// Publishes entropy until `shutdown`. Stores each before publishing it, so nothing a hotspot
 /// can use is missing from the history.
 pub async fn run(
     key: Keypair,
     store: Store,
-    client: AsyncClient,
+    mqtt: MqttConfig,
     config: EntropyConfig,
     clock: Clock,
     shutdown: CancellationToken,
 ) {
+    let client_id = format!("hexproof-oracle-{}-entropy", key.public());
+    let (client, eventloop) = match mqtt.options(&client_id) {
+        Ok(options) => AsyncClient::new(options, 16),
+        Err(e) => {
+            tracing::error!(%e, "entropy connection settings; no entropy will be published");
+            return;
+        }
+    };
+    let driver = tokio::spawn(drive(eventloop, shutdown.clone()));
     let interval = clock.real(Duration::from_secs(config.interval_secs.max(1)));
     loop {
         let now = clock.now_ns();
@@ -103,13 +141,30 @@ pub async fn run(
                 (bytes, interval)
             }
         };
-        // Never wait on the connection: at shutdown nobody drives it any more.
-        if let Err(e) = client.try_publish(topics::ENTROPY, QoS::AtLeastOnce, true, message) {
-            tracing::warn!(%e, "publishing entropy");
+        let next = tokio::time::Instant::now() + wait.max(Duration::from_millis(10));
+        // Never wait on the connection (at shutdown nobody drives it any more): a full request
+        // queue is retried until the next entropy is due.
+        let mut failures = 0u32;
+        while let Err(e) =
+            client.try_publish(topics::ENTROPY, QoS::AtLeastOnce, true, message.clone())
+        {
+            failures += 1;
+            if failures == 1 {
+                metrics::counter!("hexproof_entropy_publish_retries_total").increment(1);
+                tracing::warn!(%e, "publishing entropy; retrying");
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+            if tokio::time::Instant::now() >= next {
+                break;
+            }
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {}
+            () = tokio::time::sleep_until(next) => {}
         }
     }
+    let _ = driver.await;
 }

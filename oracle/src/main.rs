@@ -346,10 +346,19 @@ fn main() -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&summary)?);
             } else {
                 println!(
-                    "done: {} epochs, {} reports published, {} stored, {:.0} s",
+                    "done: {} epochs, {} reports acknowledged to hotspots, {} stored, {}, {:.0} s",
                     summary.epochs.len(),
-                    summary.reports_published,
+                    summary.reports_acknowledged,
                     summary.reports_stored,
+                    if summary.acknowledged_not_stored.is_empty() {
+                        "every acknowledged report stored".to_string()
+                    } else {
+                        format!(
+                            "{} acknowledged but NOT stored: {}",
+                            summary.acknowledged_not_stored.len(),
+                            summary.acknowledged_not_stored.join(" ")
+                        )
+                    },
                     summary.seconds
                 );
             }

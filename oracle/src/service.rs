@@ -85,18 +85,21 @@ pub async fn run_with_chain(
     .await?;
     let keys = KeyCache::new(registry.all().iter().map(|h| h.pubkey));
     tasks.spawn(ingest::run(
-        client.clone(),
-        eventloop,
-        store.clone(),
-        keys,
-        config.ingest.clone(),
-        clock,
+        ingest::Ingest {
+            client,
+            eventloop,
+            store: store.clone(),
+            keys,
+            config: config.ingest.clone(),
+            clock,
+            pipeline: Arc::new(ingest::Pipeline::default()),
+        },
         shutdown.clone(),
     ));
     tasks.spawn(entropy::run(
         key,
         store.clone(),
-        client,
+        config.mqtt.clone(),
         config.entropy.clone(),
         clock,
         shutdown.clone(),

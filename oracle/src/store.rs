@@ -276,42 +276,89 @@ impl Store {
     }
 
     /// Stores reports in one transaction; returns how many were new (already stored ones are
-    /// left as they are).
+    /// left as they are). Rows go in multi-row statements, which is what keeps a remote
+    /// PostgreSQL from costing a round trip per report.
     pub async fn insert_reports(&self, reports: &[NewReport]) -> Result<u64> {
+        /// Rows per statement: 14 parameters each, well inside SQLite's and PostgreSQL's limits.
+        const ROWS: usize = 128;
         let mut tx = self.pool.begin().await?;
         let mut inserted = 0;
         let mut rejected = Vec::new();
-        for r in reports {
-            let result = sqlx::query(
+        for chunk in reports.chunks(ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p: Vec<String> = (1..=14).map(|c| format!("${}", i * 14 + c)).collect();
+                    format!("({})", p.join(", "))
+                })
+                .collect();
+            // Only numbered placeholders are formatted in; every value is bound.
+            let sql = format!(
                 "INSERT INTO reports (id, kind, hotspot, packet_hash, timestamp_ns, received_ns, \
                  payload, status, reason, detail, rssi_ddbm, snr_ddb, frequency_hz, judged_ns) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(r.id.to_vec())
-            .bind(r.kind as i64)
-            .bind(r.hotspot.clone())
-            .bind(r.packet_hash.map(|h| h.to_vec()))
-            .bind(i64_of(r.timestamp_ns))
-            .bind(i64_of(r.received_ns))
-            .bind(r.payload.clone())
-            .bind(r.status as i64)
-            .bind(r.reason.map(|x| x.code().to_string()))
-            .bind(r.detail.clone())
-            .bind(r.rssi_ddbm.map(i64::from))
-            .bind(r.snr_ddb.map(i64::from))
-            .bind(r.frequency_hz.map(i64_of))
-            .bind((r.status != Status::Pending).then_some(i64_of(r.received_ns)))
-            .execute(&mut *tx)
-            .await?;
-            inserted += result.rows_affected();
-            if result.rows_affected() > 0 && r.status != Status::Pending {
-                rejected.push(r.id);
+                 VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                query = query
+                    .bind(r.id.to_vec())
+                    .bind(r.kind as i64)
+                    .bind(r.hotspot.clone())
+                    .bind(r.packet_hash.map(|h| h.to_vec()))
+                    .bind(i64_of(r.timestamp_ns))
+                    .bind(i64_of(r.received_ns))
+                    .bind(r.payload.clone())
+                    .bind(r.status as i64)
+                    .bind(r.reason.map(|x| x.code().to_string()))
+                    .bind(r.detail.clone())
+                    .bind(r.rssi_ddbm.map(i64::from))
+                    .bind(r.snr_ddb.map(i64::from))
+                    .bind(r.frequency_hz.map(i64_of))
+                    .bind((r.status != Status::Pending).then_some(i64_of(r.received_ns)));
             }
+            let new: std::collections::HashSet<[u8; 32]> = query
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| hash32(Some(row.try_get("id")?))?.ok_or(StoreError::Corrupt("id")))
+                .collect::<Result<_>>()?;
+            inserted += new.len() as u64;
+            rejected.extend(
+                chunk
+                    .iter()
+                    .filter(|r| r.status != Status::Pending && new.contains(&r.id))
+                    .map(|r| r.id),
+            );
         }
         tx.commit().await?;
         self.announce(rejected);
         Ok(inserted)
+    }
+
+    /// The ids of `ids` that are not stored (accounting by identity: what a publisher was
+    /// acknowledged for and the oracle does not hold).
+    pub async fn missing_reports(&self, ids: &[[u8; 32]]) -> Result<Vec<[u8; 32]>> {
+        let mut missing = Vec::new();
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            // Only numbered placeholders are formatted in; ids are bound.
+            let sql = format!(
+                "SELECT id FROM reports WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.to_vec());
+            }
+            let found: std::collections::HashSet<[u8; 32]> = query
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|row| hash32(Some(row.try_get("id")?))?.ok_or(StoreError::Corrupt("id")))
+                .collect::<Result<_>>()?;
+            missing.extend(chunk.iter().filter(|id| !found.contains(*id)));
+        }
+        Ok(missing)
     }
 
     /// Pending reports of a kind received before `received_before_ns`, oldest first by their

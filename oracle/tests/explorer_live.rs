@@ -21,6 +21,7 @@ use hexproof_proto::{
 };
 use hotspot_agent::swarm::Swarm;
 use oracle::store::{Status, Store};
+use oracle::validation::Limits;
 use tokio_util::sync::CancellationToken;
 
 const SPEED: u32 = 120;
@@ -74,7 +75,12 @@ async fn watchers_see_every_verdict_as_the_network_runs() {
         speed: SPEED,
         origin_ns,
         metrics_port: free_port(),
-        validation: "beacon_interval_secs = 300\nwitness_wait_secs = 300\nlocation_min_age_secs = 0",
+        validation: Limits {
+            beacon_interval_secs: 300,
+            witness_wait_secs: 300,
+            location_min_age_secs: 0,
+            ..Limits::default()
+        },
     });
     let spoofer = network
         .hotspots

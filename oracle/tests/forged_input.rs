@@ -16,6 +16,7 @@ use hexproof_proto::{
     v1::{BeaconReport, DataRate, Entropy, WitnessReport},
 };
 use oracle::store::{Status, Store};
+use oracle::validation::Limits;
 use prost::Message;
 
 fn now_ns() -> u64 {
@@ -49,7 +50,7 @@ async fn forged_reports_are_rejected_with_their_reasons() {
     let entropy_sub = Subscriber::start(&broker, topics::ENTROPY).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("oracle.db").display());
-    let mut oracle = OracleProcess::start(&OracleSetup {
+    let mut config = OracleSetup {
         dir: dir.path(),
         network_file: &network_file,
         network: &network,
@@ -58,17 +59,17 @@ async fn forged_reports_are_rejected_with_their_reasons() {
         speed: 1,
         origin_ns: 0,
         metrics_port: free_port(),
-        validation: "witness_wait_secs = 1\nlocation_min_age_secs = 0",
-    });
+        validation: Limits {
+            witness_wait_secs: 1,
+            location_min_age_secs: 0,
+            ..Limits::default()
+        },
+    }
+    .config();
     // Short-lived entropy so that a stale one is easy to come by.
-    std::fs::write(
-        &oracle.config,
-        std::fs::read_to_string(&oracle.config).unwrap()
-            + "[entropy]\ninterval_secs = 1\nttl_secs = 3\n",
-    )
-    .unwrap();
-    oracle.kill9();
-    oracle.restart();
+    config.entropy.interval_secs = 1;
+    config.entropy.ttl_secs = 3;
+    let mut oracle = OracleProcess::start_with(dir.path(), &network, config);
 
     let first_entropy = || {
         entropy_sub

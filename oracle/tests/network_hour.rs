@@ -19,6 +19,7 @@ use hexproof_fixtures::{
 use hexproof_proto::clock::Clock;
 use hotspot_agent::swarm::Swarm;
 use oracle::store::{Kind, Status, Store};
+use oracle::validation::Limits;
 use tokio_util::sync::CancellationToken;
 
 /// Simulated seconds per real second.
@@ -47,7 +48,12 @@ async fn simulated_hour(database: &str) {
         // Windows in simulated seconds: at 120x, 300 s is 2.5 s of real time for witnesses to
         // join their beacon (and 7.5 s before a witness counts as orphaned), room for a loaded
         // CI machine.
-        validation: "beacon_interval_secs = 300\nwitness_wait_secs = 300\nlocation_min_age_secs = 0",
+        validation: Limits {
+            beacon_interval_secs: 300,
+            witness_wait_secs: 300,
+            location_min_age_secs: 0,
+            ..Limits::default()
+        },
     });
 
     let shutdown = CancellationToken::new();

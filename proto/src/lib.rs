@@ -12,6 +12,7 @@
 //! - `mqtt` (feature `mqtt`): broker connection settings shared by agent and oracle.
 //! - [`beacon`]: the beacon packet, derived from oracle entropy so the oracle can re-derive it.
 //! - [`region`]: LoRaWAN region plans (channels, data rates, EIRP limits).
+//! - [`registry`]: the hotspot registry file an operator may give the oracle (public facts only).
 //! - [`rf`]: radio physics both sides agree on (free-space path loss in integers, noise floor,
 //!   demodulation limits, the simulator's log-distance model).
 //!
@@ -27,6 +28,7 @@ pub mod keys;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
 pub mod region;
+pub mod registry;
 pub mod rf;
 pub mod signing;
 pub mod topics;

@@ -47,6 +47,24 @@ impl Topic {
     }
 }
 
+/// The id the oracle stores a report under (the SHA-256 identity of [`crate::Signed::id`]), from
+/// the topic it was published on and its bytes; `None` when the topic is not a report topic or
+/// the bytes are not a report of the topic's kind. Publishers use it to account for what they
+/// handed over by identity rather than by counting.
+pub fn report_id(topic: &str, payload: &[u8]) -> Option<[u8; 32]> {
+    use crate::Signed;
+    use prost::Message;
+    match Topic::parse(topic)? {
+        Topic::Beacon(_) => crate::v1::BeaconReport::decode(payload)
+            .ok()
+            .map(|m| m.id()),
+        Topic::Witness(_) => crate::v1::WitnessReport::decode(payload)
+            .ok()
+            .map(|m| m.id()),
+        Topic::Entropy => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +82,30 @@ mod tests {
         assert_eq!(Topic::parse(&beacons(&key)), Some(Topic::Beacon(key)));
         assert_eq!(Topic::parse(&witnesses(&key)), Some(Topic::Witness(key)));
         assert_eq!(Topic::parse(ENTROPY), Some(Topic::Entropy));
+    }
+
+    #[test]
+    fn report_ids_follow_the_topic_kind() {
+        use crate::{Keypair, Signed, v1::BeaconReport};
+        use prost::Message;
+        let key = Keypair::from_secret([3; 32]);
+        let beacon = BeaconReport {
+            payload: vec![1, 2, 3],
+            ..Default::default()
+        }
+        .signed(&key);
+        let bytes = beacon.encode_to_vec();
+        assert_eq!(
+            report_id(&beacons(&key.public()), &bytes),
+            Some(beacon.id())
+        );
+        // The same bytes under a witness topic are another (undecodable or other) report.
+        assert_ne!(
+            report_id(&witnesses(&key.public()), &bytes),
+            Some(beacon.id())
+        );
+        assert_eq!(report_id(ENTROPY, &bytes), None);
+        assert_eq!(report_id(&beacons(&key.public()), &[0xFF; 3]), None);
     }
 
     #[test]

@@ -31,60 +31,61 @@ pub struct OracleSetup<'a> {
     pub speed: u32,
     pub origin_ns: u64,
     pub metrics_port: u16,
-    /// Extra lines for the [validation] section.
-    pub validation: &'a str,
+    pub validation: oracle::validation::Limits,
+}
+
+impl OracleSetup<'_> {
+    /// The oracle's configuration as a value (explorer on free loopback ports, fast reconnects).
+    pub fn config(&self) -> oracle::config::Config {
+        let mut config = oracle::config::Config {
+            key: self.dir.join("oracle-key.json"),
+            database: self.database.to_string(),
+            registry: self.network_file.to_path_buf(),
+            metrics_listen: Some(([127, 0, 0, 1], self.metrics_port).into()),
+            validation: self.validation.clone(),
+            ..Default::default()
+        };
+        config.mqtt.url = self.broker.to_string();
+        config.mqtt.reconnect_min_ms = 100;
+        config.mqtt.reconnect_max_ms = 500;
+        config.clock.speed = self.speed;
+        config.clock.origin_ns = Some(self.origin_ns);
+        config.explorer.grpc_listen =
+            Some(([127, 0, 0, 1], hexproof_fixtures::servers::free_port()).into());
+        config.explorer.http_listen =
+            Some(([127, 0, 0, 1], hexproof_fixtures::servers::free_port()).into());
+        config
+    }
 }
 
 impl OracleProcess {
     pub fn start(s: &OracleSetup<'_>) -> OracleProcess {
-        let key = s.dir.join("oracle-key.json");
-        if !key.exists() {
-            s.network.oracles[0]
+        Self::start_with(s.dir, s.network, s.config())
+    }
+
+    /// Starts `oracle run` with `config` (written to `dir/oracle.toml`), its key the network's
+    /// first oracle key.
+    pub fn start_with(
+        dir: &Path,
+        network: &Network,
+        config: oracle::config::Config,
+    ) -> OracleProcess {
+        if !config.key.exists() {
+            network.oracles[0]
                 .keypair()
                 .unwrap()
-                .write_new_file(&key)
+                .write_new_file(&config.key)
                 .unwrap();
         }
-        let config = s.dir.join("oracle.toml");
-        let grpc_port = hexproof_fixtures::servers::free_port();
-        let http_port = hexproof_fixtures::servers::free_port();
-        std::fs::write(
-            &config,
-            format!(
-                r#"key = "{key}"
-database = "{database}"
-registry = "{registry}"
-metrics_listen = "127.0.0.1:{metrics}"
-[mqtt]
-url = "{broker}"
-reconnect_min_ms = 100
-reconnect_max_ms = 500
-[clock]
-speed = {speed}
-origin_ns = {origin}
-[explorer]
-grpc_listen = "127.0.0.1:{grpc_port}"
-http_listen = "127.0.0.1:{http_port}"
-[validation]
-{validation}
-"#,
-                key = key.display(),
-                database = s.database,
-                registry = s.network_file.display(),
-                metrics = s.metrics_port,
-                broker = s.broker,
-                speed = s.speed,
-                origin = s.origin_ns,
-                validation = s.validation,
-            ),
-        )
-        .unwrap();
+        let path = dir.join("oracle.toml");
+        std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+        let port = |a: Option<std::net::SocketAddr>| a.map_or(0, |a| a.port());
         let mut p = OracleProcess {
             child: None,
-            dir: s.dir.to_path_buf(),
-            config,
-            grpc_port,
-            http_port,
+            dir: dir.to_path_buf(),
+            config: path,
+            grpc_port: port(config.explorer.grpc_listen),
+            http_port: port(config.explorer.http_listen),
         };
         p.restart();
         p

@@ -1,0 +1,345 @@
+//! Ingest that never stalls, against Debian's mosquitto and the oracle binary:
+//!
+//! 1. a backlog of 100,000 reports queued in the oracle's persistent session when it connects;
+//! 2. a passive `hexproof/v1/#` subscriber (QoS 0, as a monitoring script would attach) and a
+//!    slow subscriber that never reads its socket, during a 200-hotspot network run;
+//! 3. junk on every topic (random bytes, empty, 300 KiB; QoS 0, 1 and 2; retained) during a
+//!    network run.
+//!
+//! In each, every report the broker acknowledged to a publisher is stored (checked by report
+//! id), none stays pending, and the oracle keeps publishing entropy.
+
+mod common;
+
+use std::{
+    io::Write,
+    net::TcpStream,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use common::*;
+use hexproof_fixtures::{
+    Network, load,
+    servers::{Mosquitto, Subscriber, free_port},
+};
+use hexproof_proto::{Signed, clock::Clock, topics, v1::Entropy};
+use hotspot_agent::swarm::Swarm;
+use oracle::{
+    store::{Status, Store},
+    validation::Limits,
+};
+use prost::Message;
+use rand::{Rng, RngCore, SeedableRng};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tokio_util::sync::CancellationToken;
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// Waits until every id in `acknowledged` is stored and no report waits for a verdict; panics
+/// with the missing ids and the oracle's log otherwise.
+async fn assert_all_stored_and_judged(
+    store: &Store,
+    acknowledged: &[[u8; 32]],
+    within: Duration,
+    oracle: &OracleProcess,
+) {
+    let settled = wait_until(within, || async {
+        store
+            .missing_reports(acknowledged)
+            .await
+            .is_ok_and(|m| m.is_empty())
+            && pending(store).await == 0
+    })
+    .await;
+    if !settled {
+        let missing = store.missing_reports(acknowledged).await.unwrap();
+        panic!(
+            "{} of {} acknowledged reports not stored (first: {:?}), {} pending\n{}",
+            missing.len(),
+            acknowledged.len(),
+            missing.first().map(hex::encode),
+            pending(store).await,
+            tail(&oracle.log(), 40)
+        );
+    }
+}
+
+async fn pending(store: &Store) -> u64 {
+    store
+        .verdict_summary()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|(_, status, _, _)| *status == Status::Pending)
+        .map(|(_, _, _, n)| n)
+        .sum()
+}
+
+fn tail(log: &str, lines: usize) -> String {
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Distinct validly signed entropy messages a subscriber saw (junk on the topic not counted).
+fn entropy_seen(sub: &Subscriber) -> usize {
+    let mut seen: Vec<u64> = sub
+        .messages()
+        .into_iter()
+        .filter(|m| m.topic == topics::ENTROPY)
+        .filter_map(|m| Entropy::decode(m.payload.as_slice()).ok())
+        .filter(|e| e.verify().is_ok())
+        .map(|e| e.id)
+        .collect();
+    seen.sort();
+    seen.dedup();
+    seen.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_100k_reports_is_stored_and_judged() {
+    let network_file = hexproof_fixtures::fixtures_dir().join("networks/net-200.json");
+    let network = Network::load(&network_file).unwrap();
+    // The inflight window an operator sets for throughput: a thousand unacknowledged messages
+    // reach the oracle at once.
+    let broker = Mosquitto::start_with("max_inflight_messages 1000").unwrap();
+    let oracle_key = network.oracles[0].pubkey;
+
+    // The oracle's persistent session exists (it ran before); then it is away while the
+    // hotspots publish.
+    let mut options = MqttOptions::new(
+        format!("hexproof-oracle-{oracle_key}"),
+        "127.0.0.1",
+        broker.port,
+    );
+    options.set_clean_session(false);
+    let (client, mut eventloop) = AsyncClient::new(options, 10);
+    for filter in [topics::BEACONS_FILTER, topics::WITNESSES_FILTER] {
+        client.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
+    }
+    let mut subscribed = 0;
+    while subscribed < 2 {
+        if let Event::Incoming(Packet::SubAck(_)) = eventloop.poll().await.unwrap() {
+            subscribed += 1;
+        }
+    }
+    client.disconnect().await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(1), eventloop.poll()).await;
+
+    let reports = load::signed_reports(&network, 5_000, 19, now_ns(), 15).unwrap();
+    assert_eq!(reports.len(), 100_000);
+    let acknowledged = load::publish_all(
+        &broker.url(),
+        "backlog",
+        &reports,
+        4,
+        200,
+        Duration::from_secs(180),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        acknowledged.len(),
+        reports.len(),
+        "the broker took them all"
+    );
+
+    let entropy = Subscriber::start(&broker, topics::ENTROPY).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("oracle.db").display());
+    let mut config = OracleSetup {
+        dir: dir.path(),
+        network_file: &network_file,
+        network: &network,
+        database: &database,
+        broker: &broker.url(),
+        speed: 1,
+        origin_ns: 0,
+        metrics_port: free_port(),
+        validation: Limits {
+            witness_wait_secs: 1,
+            ..Limits::default()
+        },
+    }
+    .config();
+    config.entropy.interval_secs = 1;
+    let started = Instant::now();
+    let oracle = OracleProcess::start_with(dir.path(), &network, config);
+    let store = Store::connect(&database).await.unwrap();
+    assert_all_stored_and_judged(&store, &acknowledged, Duration::from_secs(300), &oracle).await;
+    let took = started.elapsed();
+    // One entropy a second while the backlog drained: the event loop never waited on storage.
+    let expected = (took.as_secs() / 2).max(2) as usize;
+    entropy.wait_for(Duration::from_secs(5), |_| {
+        entropy_seen(&entropy) >= expected
+    });
+    assert!(
+        entropy_seen(&entropy) >= expected,
+        "{} entropy messages in {took:?}\n{}",
+        entropy_seen(&entropy),
+        tail(&oracle.log(), 40)
+    );
+    eprintln!(
+        "backlog of {} stored and judged in {took:?}; {} entropy messages meanwhile",
+        reports.len(),
+        entropy_seen(&entropy)
+    );
+}
+
+/// A client that subscribes to everything at QoS 1 and then never reads its socket: the broker
+/// has to queue for it without holding anyone else up.
+fn slow_subscriber(port: u16) -> TcpStream {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let client_id = b"slow-subscriber";
+    let mut connect = vec![0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x00];
+    connect.extend_from_slice(&(client_id.len() as u16).to_be_bytes());
+    connect.extend_from_slice(client_id);
+    let filter = b"hexproof/v1/#";
+    let mut subscribe = vec![0x00, 0x01];
+    subscribe.extend_from_slice(&(filter.len() as u16).to_be_bytes());
+    subscribe.extend_from_slice(filter);
+    subscribe.push(0x01);
+    for (header, body) in [(0x10u8, connect), (0x82, subscribe)] {
+        s.write_all(&[header, body.len() as u8]).unwrap();
+        s.write_all(&body).unwrap();
+    }
+    s
+}
+
+/// Network seconds per real second in the network runs.
+const SPEED: u32 = 60;
+
+/// Runs every hotspot of net-200 through `broker` with the oracle for `seconds` of real time,
+/// then checks that every acknowledged report was stored and judged and that entropy was
+/// published throughout.
+async fn network_run(broker: &Mosquitto, seconds: u64) {
+    let network_file = hexproof_fixtures::fixtures_dir().join("networks/net-200.json");
+    let network = Network::load(&network_file).unwrap();
+    let watcher = Subscriber::start(broker, topics::ENTROPY).unwrap();
+    let origin_ns = now_ns();
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("oracle.db").display());
+    let oracle = OracleProcess::start(&OracleSetup {
+        dir: dir.path(),
+        network_file: &network_file,
+        network: &network,
+        database: &database,
+        broker: &broker.url(),
+        speed: SPEED,
+        origin_ns,
+        metrics_port: free_port(),
+        validation: Limits {
+            beacon_interval_secs: 300,
+            witness_wait_secs: 300,
+            location_min_age_secs: 0,
+            ..Limits::default()
+        },
+    });
+    let shutdown = CancellationToken::new();
+    let swarm = Swarm::start(
+        swarm_config(
+            &network,
+            &broker.url(),
+            &dir.path().join("swarm"),
+            Clock::accelerated_from(origin_ns, SPEED),
+            5,
+        ),
+        &shutdown,
+    )
+    .unwrap();
+    let stats: Vec<_> = swarm.hotspots.iter().map(|(_, s)| s.clone()).collect();
+    let running = tokio::spawn(swarm.run(Duration::from_secs(5), shutdown.clone()));
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    shutdown.cancel();
+    let totals = running.await.unwrap();
+    let acknowledged: Vec<[u8; 32]> = stats.iter().flat_map(|s| s.acknowledged_ids()).collect();
+    assert!(
+        acknowledged.len() > 2_000,
+        "a busy network: {} acknowledged, {totals:?}",
+        acknowledged.len()
+    );
+    let store = Store::connect(&database).await.unwrap();
+    assert_all_stored_and_judged(&store, &acknowledged, Duration::from_secs(60), &oracle).await;
+    // New entropy every 60 network seconds: one a real second at 60x.
+    let expected = (seconds as usize).saturating_sub(5);
+    assert!(
+        entropy_seen(&watcher) >= expected,
+        "{} entropy messages in {seconds} s (expected {expected})\n{}",
+        entropy_seen(&watcher),
+        tail(&oracle.log(), 40)
+    );
+    eprintln!(
+        "{} reports acknowledged, all stored and judged; {} entropy messages",
+        acknowledged.len(),
+        entropy_seen(&watcher)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_subscribers_do_not_stall_ingest() {
+    let broker = Mosquitto::start().unwrap();
+    let _passive = Subscriber::start_qos(&broker, "hexproof/v1/#", 0).unwrap();
+    let _slow = slow_subscriber(broker.port);
+    network_run(&broker, 25).await;
+}
+
+/// Junk publishers: random bytes, empty and 300 KiB payloads at QoS 0, 1 and 2, some retained,
+/// on report topics of real hotspots, on malformed report topics, on the entropy topic and on
+/// topics nobody uses.
+async fn junk(port: u16, network: Network, stop: CancellationToken) {
+    let mut options = MqttOptions::new("junk", "127.0.0.1", port);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = AsyncClient::new(options, 64);
+    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let key = |rng: &mut rand::rngs::StdRng| {
+        network.hotspots[rng.gen_range(0..network.hotspots.len())]
+            .key
+            .pubkey
+    };
+    let mut sent = 0u64;
+    while !stop.is_cancelled() {
+        let topic = match rng.gen_range(0..7) {
+            0 => topics::beacons(&key(&mut rng)),
+            1 => topics::witnesses(&key(&mut rng)),
+            2 => "hexproof/v1/beacons/not-a-key".to_string(),
+            3 => "hexproof/v1/witnesses/".to_string(),
+            4 => topics::ENTROPY.to_string(),
+            5 => "hexproof/v1/other/thing".to_string(),
+            _ => format!("unrelated/{}", rng.r#gen::<u32>()),
+        };
+        let payload = match rng.gen_range(0..5) {
+            0 => Vec::new(),
+            1 => vec![0u8; 300 * 1024],
+            _ => {
+                let mut p = vec![0u8; rng.gen_range(1..600)];
+                rng.fill_bytes(&mut p);
+                p
+            }
+        };
+        let qos = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce][rng.gen_range(0..3)];
+        let retain = rng.gen_range(0..4) == 0;
+        if client.publish(topic, qos, retain, payload).await.is_err() {
+            break;
+        }
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("{sent} junk messages published");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_on_every_topic_does_not_stall_ingest() {
+    let broker = Mosquitto::start().unwrap();
+    let network =
+        Network::load(&hexproof_fixtures::fixtures_dir().join("networks/net-200.json")).unwrap();
+    let stop = CancellationToken::new();
+    let junk = tokio::spawn(junk(broker.port, network, stop.clone()));
+    network_run(&broker, 25).await;
+    stop.cancel();
+    let _ = junk.await;
+}
