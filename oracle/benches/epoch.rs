@@ -14,8 +14,8 @@ use common::Lcg;
 use std::{collections::BTreeMap, time::Instant};
 
 use h3o::{CellIndex, LatLng, Resolution};
+use hexproof_poc::rewards::{self, Activity, RewardConfig, density, epoch};
 use hexproof_proto::{Keypair, PublicKey};
-use oracle::rewards::{self, Activity, RewardConfig, density, epoch};
 
 const HOTSPOTS: usize = 100_000;
 const BEACONS: usize = 300_000;

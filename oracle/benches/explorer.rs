@@ -13,12 +13,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use hexproof_poc::{Kind, Reason, Status};
 use hexproof_proto::v1::{self, explorer_client::ExplorerClient};
 use oracle::{
     explorer::{Explorer, grpc},
     registry::{Registry, StaticRegistry},
-    store::{Kind, NewReport, Status, Store},
-    validation::Reason,
+    store::{NewReport, Store},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -157,7 +157,7 @@ fn main() {
     runtime.block_on(async {
         let network = hexproof_fixtures::network("net-2000").unwrap();
         let registry: Arc<dyn Registry> =
-            Arc::new(StaticRegistry::from_network(&network, 0).unwrap());
+            Arc::new(StaticRegistry::from_file(&network.registry(0)).unwrap());
         let dir = tempfile::tempdir().unwrap();
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("b.db").display()))
             .await

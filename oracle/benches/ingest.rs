@@ -29,8 +29,8 @@ use hexproof_fixtures::{
 };
 use hexproof_proto::{clock::Clock, mqtt::MqttConfig, topics};
 use oracle::{
+    classify::KeyCache,
     ingest::{self, Ingest, IngestConfig, Pipeline},
-    intake::KeyCache,
     store::Store,
 };
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};

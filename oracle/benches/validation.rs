@@ -6,23 +6,25 @@
 //! - raw: `ed25519_dalek::VerifyingKey::verify_strict` over the reports' exact signed bytes,
 //!   keys already parsed: the physical limit of this work.
 //! - pipeline: what the oracle does per report without storage: decode, size and topic checks,
-//!   signature, report id and packet hash (`intake::classify_all`), then the beacon and witness
+//!   signature, report id and packet hash (`classify::classify_all`), then the beacon and witness
 //!   rules, duplicate detection and witness selection (`validator::judge_group`) for every beacon
 //!   with its witnesses.
 
 use std::time::Instant;
 
 use hexproof_fixtures::Network;
+use hexproof_poc::{
+    EntropyRecord, Limits, Report,
+    judge::{WitnessInput, judge_group},
+    rules::beacon::BeaconContext,
+};
 use hexproof_proto::{
     Signed, beacon, region, topics,
     v1::{BeaconReport, DataRate, WitnessReport},
 };
 use oracle::{
-    intake::{self, Incoming, KeyCache},
+    classify::{self, Incoming, KeyCache},
     registry::{Registry, StaticRegistry},
-    store::StoredReport,
-    validation::{EntropyRecord, Limits, beacon::BeaconContext},
-    validator::{WitnessInput, judge_group},
 };
 use prost::Message;
 use rayon::prelude::*;
@@ -33,7 +35,7 @@ const ROUNDS: usize = 3;
 
 fn main() {
     let network = hexproof_fixtures::network("net-2000").expect("fixtures/networks/net-2000.json");
-    let registry = StaticRegistry::from_network(&network, 0).unwrap();
+    let registry = StaticRegistry::from_file(&network.registry(0)).unwrap();
     let entropy = EntropyRecord {
         id: 1,
         data: vec![0x42; 32],
@@ -77,7 +79,7 @@ fn main() {
         assert_eq!(ok, n);
 
         let t = Instant::now();
-        let classified = intake::classify_all(&messages, &keys);
+        let classified = classify::classify_all(&messages, &keys);
         intake_best = intake_best.min(t.elapsed().as_secs_f64());
         drop(classified);
 
@@ -111,19 +113,19 @@ fn pipeline(
     keys: &KeyCache,
     entropy: &EntropyRecord,
 ) -> usize {
-    let reports = intake::classify_all(messages, keys);
+    let reports = classify::classify_all(messages, keys);
     let limits = Limits {
         location_min_age_secs: 0,
         ..Limits::default()
     };
     let per_group = 1 + WITNESSES_PER_BEACON;
-    let mut groups: Vec<Vec<StoredReport>> = Vec::with_capacity(reports.len() / per_group + 1);
+    let mut groups: Vec<Vec<Report>> = Vec::with_capacity(reports.len() / per_group + 1);
     for (i, r) in reports.into_iter().enumerate() {
         if i % per_group == 0 {
             groups.push(Vec::with_capacity(per_group));
         }
         let last = groups.len() - 1;
-        groups[last].push(StoredReport {
+        groups[last].push(Report {
             id: r.id,
             kind: r.kind,
             hotspot: r.hotspot,

@@ -1,6 +1,6 @@
 //! Recorded reports as a file, for audit and debugging: `oracle export` writes what a database
 //! holds, `oracle verify` judges such a file offline from scratch (a throwaway SQLite database,
-//! the same intake and validation code as the live oracle).
+//! the same classification and judging code as the live oracle).
 //!
 //! The format is JSON lines, one message each, in the order received:
 //! `{"topic": "...", "payload": "<hex>", "received_ns": 123}`. Entropy messages
@@ -9,17 +9,16 @@
 use std::{io::Write, path::Path, sync::Arc};
 
 use anyhow::Context;
+use hexproof_poc::{EntropyRecord, Kind, Limits};
 use hexproof_proto::{PublicKey, Signed, topics, v1::Entropy};
 use prost::Message;
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 
 use crate::{
-    intake::{self, Incoming},
+    classify::{self, Incoming},
+    judging::Judge,
     registry::Registry,
     store::{JudgedReport, Store},
-    validation::{EntropyRecord, Limits},
-    validator::Validator,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,38 +53,24 @@ pub fn read_lines(path: &Path) -> anyhow::Result<Vec<Line>> {
 /// Writes a database's entropy and reports as recorded lines.
 pub async fn export(store: &Store, out: &mut impl Write) -> anyhow::Result<usize> {
     let mut n = 0;
-    let entropy = sqlx::query("SELECT message, timestamp_ns FROM entropy ORDER BY id")
-        .fetch_all(store.pool())
-        .await?;
-    for row in entropy {
-        let message: Vec<u8> = row.try_get("message")?;
-        let ts: i64 = row.try_get("timestamp_ns")?;
+    for (record, message) in store.entropy_history().await? {
         let line = Line {
             topic: topics::ENTROPY.into(),
             payload: hex::encode(message),
-            received_ns: ts.max(0) as u64,
+            received_ns: record.timestamp_ns,
         };
         writeln!(out, "{}", serde_json::to_string(&line)?)?;
         n += 1;
     }
-    let reports = sqlx::query(
-        "SELECT kind, hotspot, payload, received_ns FROM reports ORDER BY received_ns, id",
-    )
-    .fetch_all(store.pool())
-    .await?;
-    for row in reports {
-        let kind: i64 = row.try_get("kind")?;
-        let hotspot: String = row.try_get("hotspot")?;
-        let payload: Vec<u8> = row.try_get("payload")?;
-        let received: i64 = row.try_get("received_ns")?;
-        let topic = match kind {
-            1 => format!("{}/beacons/{hotspot}", topics::ROOT),
-            _ => format!("{}/witnesses/{hotspot}", topics::ROOT),
+    for r in store.received_reports().await? {
+        let topic = match r.kind {
+            Kind::Beacon => format!("{}/beacons/{}", topics::ROOT, r.hotspot),
+            _ => format!("{}/witnesses/{}", topics::ROOT, r.hotspot),
         };
         let line = Line {
             topic,
-            payload: hex::encode(payload),
-            received_ns: received.max(0) as u64,
+            payload: hex::encode(r.payload),
+            received_ns: r.received_ns,
         };
         writeln!(out, "{}", serde_json::to_string(&line)?)?;
         n += 1;
@@ -145,13 +130,13 @@ pub async fn judge_into(
             messages.push(incoming);
         }
     }
-    let keys = intake::KeyCache::new(registry.all().iter().map(|h| h.pubkey));
+    let keys = classify::KeyCache::new(registry.all().iter().map(|h| h.pubkey));
     store
-        .insert_reports(&intake::classify_all(&messages, &keys))
+        .insert_reports(&classify::classify_all(&messages, &keys))
         .await?;
-    let mut validator = Validator::new(store.clone(), registry, limits.clone());
+    let mut judge = Judge::new(store.clone(), registry, limits.clone());
     // Late enough that every window has closed.
     let end = last + (limits.witness_wait_secs * 4 + 1) * 1_000_000_000;
-    validator.pass(end).await?;
+    judge.pass(end).await?;
     Ok(())
 }

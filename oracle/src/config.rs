@@ -10,9 +10,10 @@ use std::{
 use hexproof_proto::{clock::Clock, mqtt::MqttConfig};
 use serde::{Deserialize, Serialize};
 
+use hexproof_poc::{Limits, rewards::RewardConfig};
+
 use crate::{
     chain::ChainConfig, entropy::EntropyConfig, explorer::ExplorerConfig, ingest::IngestConfig,
-    rewards::RewardConfig, validation::Limits,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -22,8 +23,9 @@ pub struct Config {
     pub key: PathBuf,
     /// `sqlite://PATH` (default, created when missing) or `postgres://user@host/db`.
     pub database: String,
-    /// The hotspot registry: a network file in the fixtures format.
-    pub registry: PathBuf,
+    /// The hotspot registry file (public facts only; see `hexproof_proto::registry`), used when
+    /// the registry is not read from the chain (`[chain] read_registry` with an `rpc_url`).
+    pub registry_file: PathBuf,
     pub mqtt: MqttConfig,
     pub entropy: EntropyConfig,
     pub validation: Limits,
@@ -70,7 +72,7 @@ impl Default for Config {
         Config {
             key: "oracle-key.json".into(),
             database: "sqlite://oracle.db".into(),
-            registry: "fixtures/networks/net-200.json".into(),
+            registry_file: "fixtures/networks/net-200.registry.json".into(),
             mqtt: MqttConfig::default(),
             entropy: EntropyConfig::default(),
             validation: Limits::default(),

@@ -16,7 +16,9 @@ use rumqttc::{AsyncClient, EventLoop, QoS};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::{store::Store, validation::EntropyRecord};
+use hexproof_poc::EntropyRecord;
+
+use crate::store::Store;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -1,26 +1,26 @@
 //! The hexproof oracle: the service an oracle operator runs.
 //!
-//! Data enters as signed beacon and witness reports from MQTT ([`ingest`]), is classified
-//! ([`intake`]: decode, size, signature, topic) and stored ([`store`]: SQLite or PostgreSQL),
-//! then judged by the proof-of-coverage rules ([`validation`], pure functions) in the
-//! [`validator`] loop, with the hotspot [`registry`] and the entropy history the [`entropy`]
-//! service publishes. Verdicts leave through storage (every report kept with its verdict and
-//! reason) and Prometheus metrics. At each epoch's end [`rewards`] turns the valid activity into
-//! token amounts, lifetime totals and a signed Merkle root; [`chain`] submits it to the Solana
-//! program, claims for owners, and reads the on-chain hotspot registry. The [`explorer`] serves
-//! all of it read-only: gRPC, a web map and JSON.
+//! Data enters as signed beacon and witness reports from MQTT ([`ingest`]: a persistent
+//! session), is classified ([`classify`]: decode, size, signature, topic) and stored
+//! ([`store`]: SQLite or PostgreSQL, every query of the oracle), then judged in the [`judging`]
+//! loop by the pure proof-of-coverage rules of [`hexproof_poc`], with the hotspot [`registry`]
+//! (a registry file or the chain) and the entropy history the [`entropy`] service publishes.
+//! Verdicts leave through storage (every report kept with its verdict and reason) and
+//! Prometheus metrics. At each epoch's end [`epochs`] tallies the verdicts, lets
+//! [`hexproof_poc::rewards`] turn them into token amounts, lifetime totals and a signed Merkle
+//! root, and hands it to [`chain`] (submission, relayed claims). The [`explorer`] serves all of
+//! it read-only: gRPC, a web map and JSON. [`audit`] exports and re-judges recorded reports;
+//! [`service`] wires the tasks of `oracle run` together.
 
 pub mod audit;
 pub mod chain;
+pub mod classify;
 pub mod config;
-pub mod demo;
 pub mod entropy;
+pub mod epochs;
 pub mod explorer;
 pub mod ingest;
-pub mod intake;
+pub mod judging;
 pub mod registry;
-pub mod rewards;
 pub mod service;
 pub mod store;
-pub mod validation;
-pub mod validator;

@@ -1,22 +1,22 @@
-//! `oracle run`: ingest, entropy and validation as tasks sharing one store and one MQTT
-//! connection, stopped together by a shutdown token.
+//! `oracle run`: ingest, entropy, judging, epochs (with their chain duty) and the explorer as
+//! tasks sharing one store, stopped together by a shutdown token.
 
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
-use hexproof_proto::Keypair;
+use hexproof_client::Chain;
+use hexproof_proto::{Keypair, clock::Clock};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    chain::{self, ChainRegistry},
+    classify::KeyCache,
     config::Config,
-    entropy, ingest,
-    intake::KeyCache,
-    registry::{Registry, StaticRegistry},
+    entropy, epochs, ingest,
+    judging::Judge,
+    registry::{Registry, StaticRegistry, chain::ChainRegistry},
     store::Store,
-    validator::Validator,
 };
-use hexproof_client::Chain;
 
 /// Runs the oracle until `shutdown`, then lets every task finish what it holds.
 pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -28,6 +28,32 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
     run_with_chain(config, chain, shutdown).await
 }
 
+/// The registry: the chain's (kept fresh by a task on `tasks`) or the registry file's.
+async fn registry(
+    config: &Config,
+    chain: Option<&Arc<Chain>>,
+    clock: Clock,
+    tasks: &mut JoinSet<()>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Arc<dyn Registry>> {
+    let Some(chain) = chain.filter(|_| config.chain.read_registry) else {
+        return Ok(Arc::new(StaticRegistry::load(&config.registry_file)?));
+    };
+    let registry = Arc::new(ChainRegistry::new(config.chain.region.as_deref())?);
+    let n = registry
+        .refresh(chain, clock.now_ns())
+        .await
+        .context("reading the hotspot registry from the chain")?;
+    tracing::info!(hotspots = n, "hotspot registry read from the chain");
+    tasks.spawn(registry.clone().keep_fresh(
+        chain.clone(),
+        clock,
+        Duration::from_secs(config.chain.refresh_secs.max(1)),
+        shutdown.clone(),
+    ));
+    Ok(registry)
+}
+
 /// [`run`] with a chain given by the caller (the demo's embedded runtime) instead of
 /// `chain.rpc_url`.
 pub async fn run_with_chain(
@@ -36,30 +62,12 @@ pub async fn run_with_chain(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let key = Keypair::read_file(&config.key).context("loading the oracle key")?;
-    let epoch_key = key.clone();
     let store = Store::connect(&config.database)
         .await
         .with_context(|| format!("opening the database {}", redact(&config.database)))?;
     let clock = config.clock.clock();
-    let mut tasks = tokio::task::JoinSet::new();
-    let registry: Arc<dyn Registry> = match &chain {
-        Some(chain) if config.chain.registry => {
-            let registry = Arc::new(ChainRegistry::new(config.chain.region.as_deref())?);
-            let n = registry
-                .refresh(chain, clock.now_ns())
-                .await
-                .context("reading the hotspot registry from the chain")?;
-            tracing::info!(hotspots = n, "hotspot registry read from the chain");
-            tasks.spawn(registry.clone().keep_fresh(
-                chain.clone(),
-                clock,
-                Duration::from_secs(config.chain.refresh_secs.max(1)),
-                shutdown.clone(),
-            ));
-            registry
-        }
-        _ => Arc::new(StaticRegistry::load(&config.registry)?),
-    };
+    let mut tasks = JoinSet::new();
+    let registry = registry(&config, chain.as_ref(), clock, &mut tasks, &shutdown).await?;
     let payer = match &config.chain.payer {
         Some(path) => Keypair::read_file(path).context("loading the chain payer key")?,
         None => key.clone(),
@@ -83,13 +91,12 @@ pub async fn run_with_chain(
         shutdown.clone(),
     )
     .await?;
-    let keys = KeyCache::new(registry.all().iter().map(|h| h.pubkey));
     tasks.spawn(ingest::run(
         ingest::Ingest {
             client,
             eventloop,
             store: store.clone(),
-            keys,
+            keys: KeyCache::new(registry.all().iter().map(|h| h.pubkey)),
             config: config.ingest.clone(),
             clock,
             pipeline: Arc::new(ingest::Pipeline::default()),
@@ -97,26 +104,29 @@ pub async fn run_with_chain(
         shutdown.clone(),
     ));
     tasks.spawn(entropy::run(
-        key,
+        key.clone(),
         store.clone(),
         config.mqtt.clone(),
         config.entropy.clone(),
         clock,
         shutdown.clone(),
     ));
-    let store_for_epochs = store.clone();
-    let registry_for_epochs = registry.clone();
-    let validator = Validator::new(store, registry, config.validation.clone());
     let every = clock
         .real(Duration::from_secs(1))
         .max(Duration::from_millis(50));
-    tasks.spawn(validator.run(clock, every, shutdown.clone()));
-    tasks.spawn(close_epochs(
-        store_for_epochs,
-        registry_for_epochs,
+    tasks.spawn(
+        Judge::new(store.clone(), registry.clone(), config.validation.clone()).run(
+            clock,
+            every,
+            shutdown.clone(),
+        ),
+    );
+    tasks.spawn(epochs::run(
+        store,
+        registry,
         config.rewards.clone(),
-        epoch_key,
-        chain.map(|chain| ChainDuty {
+        key,
+        chain.map(|chain| epochs::ChainDuty {
             chain,
             payer: crate::chain::solana_keypair(&payer),
             submit: config.chain.submit,
@@ -139,102 +149,6 @@ pub async fn run_with_chain(
     Ok(())
 }
 
-/// What the oracle does on chain after closing epochs.
-struct ChainDuty {
-    chain: Arc<Chain>,
-    payer: hexproof_client::Keypair,
-    submit: bool,
-    claim: bool,
-}
-
-impl ChainDuty {
-    /// Submits the newest closed epoch if the chain holds an older one, then claims for
-    /// owners. The newest root holds every lifetime amount, so older epochs need not go.
-    async fn sync(&self, store: &Store) -> anyhow::Result<()> {
-        let Some(newest) = crate::rewards::epoch::last_closed(store).await? else {
-            return Ok(());
-        };
-        let on_chain = hexproof_client::read::config(&self.chain)
-            .await?
-            .context("the program is not initialized")?;
-        let epoch = crate::rewards::epoch::load(store, newest)
-            .await?
-            .context("closed epoch vanished")?;
-        let ours_on_chain = if on_chain.epoch < newest {
-            if !self.submit {
-                return Ok(());
-            }
-            let signature = chain::submit_epoch(&self.chain, &self.payer, &epoch, &[]).await?;
-            tracing::info!(epoch = newest, %signature, "epoch submitted on chain");
-            true
-        } else {
-            // Claims need our root to be the newest on chain (not another oracle's, not later).
-            on_chain.epoch == newest && on_chain.root == epoch.root
-        };
-        if self.claim && ours_on_chain {
-            let claims = chain::claim_all(&self.chain, &self.payer, &epoch).await?;
-            if claims.claims > 0 || claims.failed > 0 {
-                tracing::info!(
-                    epoch = newest,
-                    claims = claims.claims,
-                    minted = claims.minted,
-                    failed = claims.failed,
-                    "claimed for owners"
-                );
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Closes every epoch that is ready, once a second (of real time), until `shutdown`; then
-/// does its chain duty, if any.
-async fn close_epochs(
-    store: Store,
-    registry: Arc<dyn Registry>,
-    config: crate::rewards::RewardConfig,
-    key: Keypair,
-    chain: Option<ChainDuty>,
-    clock: hexproof_proto::clock::Clock,
-    shutdown: CancellationToken,
-) {
-    // Chain work to do: after each close, and again after a failure (every 10 s).
-    let mut pending = chain.is_some();
-    let mut last_try = std::time::Instant::now();
-    loop {
-        match crate::rewards::epoch::close_ready(
-            &store,
-            registry.as_ref(),
-            &config,
-            &key,
-            clock.now_ns(),
-        )
-        .await
-        {
-            Ok(closed) => {
-                pending |= !closed.is_empty();
-                if let Some(duty) = chain.as_ref()
-                    && pending
-                    && (!closed.is_empty() || last_try.elapsed() >= Duration::from_secs(10))
-                {
-                    last_try = std::time::Instant::now();
-                    match duty.sync(&store).await {
-                        Ok(()) => pending = false,
-                        Err(e) => {
-                            tracing::error!(error = %format!("{e:#}"), "chain duty; will retry")
-                        }
-                    }
-                }
-            }
-            Err(e) => tracing::error!(%e, "closing epochs; will retry"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
-}
-
 /// A database URL without its password, for logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -244,4 +158,24 @@ pub fn redact(url: &str) -> String {
         },
         _ => url.to_string(),
     }
+}
+
+/// Cancels the token on Ctrl-C or SIGTERM.
+pub fn stop_on_signals(shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!(%e, "installing a SIGTERM handler");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
 }

@@ -10,13 +10,14 @@ use std::{collections::BTreeMap, sync::Arc};
 use common::golden::{SEC, T0, limits, rewards};
 
 use hexproof_client::{Chain, Signer, pda, read};
+use hexproof_demo::chain::onboard_network;
 use hexproof_fixtures::fixtures_dir;
 use hexproof_proto::PublicKey;
 use oracle::{
     audit,
-    chain::{self, ChainRegistry, pubkey, solana_keypair},
-    registry::{Registry, StaticRegistry},
-    rewards::epoch,
+    chain::{self, pubkey, solana_keypair},
+    epochs,
+    registry::{Registry, StaticRegistry, chain::ChainRegistry},
     store::Store,
 };
 
@@ -31,20 +32,17 @@ async fn chain_registry_epoch_submission_and_claims() {
     chain::initialize(&chain, &payer, &[oracle_key.public()], 1, &rewards())
         .await
         .unwrap();
-    let added = chain::onboard_network(&chain, &network, 1_000_000_000)
+    let added = onboard_network(&chain, &network, 1_000_000_000)
         .await
         .unwrap();
     assert_eq!(added, network.hotspots.len());
     // Onboarding again adds nothing.
-    assert_eq!(
-        chain::onboard_network(&chain, &network, 0).await.unwrap(),
-        0
-    );
+    assert_eq!(onboard_network(&chain, &network, 0).await.unwrap(), 0);
 
     // The registry read back from the chain is the fixture's (regions from locations).
     let registry = Arc::new(ChainRegistry::new(None).unwrap());
     assert_eq!(registry.refresh(&chain, T0).await.unwrap(), 25);
-    let fixture = StaticRegistry::from_network(&network, T0).unwrap();
+    let fixture = StaticRegistry::from_file(&network.registry(T0)).unwrap();
     for (on_chain, file) in registry.all().iter().zip(fixture.all()) {
         assert_eq!(on_chain.pubkey, file.pubkey);
         assert_eq!(on_chain.owner, file.owner);
@@ -66,7 +64,7 @@ async fn chain_registry_epoch_submission_and_claims() {
     audit::judge_into(&store, &lines, as_registry, limits(), &[])
         .await
         .unwrap();
-    let closed = epoch::close_ready(
+    let closed = epochs::close_ready(
         &store,
         registry.as_ref(),
         &rewards(),

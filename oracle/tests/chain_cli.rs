@@ -6,6 +6,8 @@
 //! requestAirdrop, getVersion) from the bank.
 #![allow(deprecated)] // solana-program-test's API
 
+mod common;
+
 use std::{
     collections::BTreeSet,
     path::Path,
@@ -17,7 +19,8 @@ use anchor_lang::prelude::Pubkey;
 use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use hexproof_client::Signer;
 use hexproof_fixtures::fixtures_dir;
-use oracle::{audit, registry::StaticRegistry, rewards::epoch, store::Store, validation::Limits};
+use hexproof_poc::Limits;
+use oracle::{audit, config::Config, epochs, registry::StaticRegistry, store::Store};
 use serde_json::{Value, json};
 use solana_program_test::ProgramTestContext;
 use solana_transaction::Transaction;
@@ -251,27 +254,6 @@ fn oracle(rpc: &str, args: &[&str]) -> String {
     stdout
 }
 
-fn write_config(dir: &Path, network: &hexproof_fixtures::Network) -> std::path::PathBuf {
-    let key = dir.join("oracle-key.json");
-    network.oracles[0]
-        .keypair()
-        .unwrap()
-        .write_new_file(&key)
-        .unwrap();
-    let config = dir.join("oracle.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "key = \"{}\"\ndatabase = \"sqlite://{}\"\n[rewards]\nepoch_secs = 3600\ngenesis_ns = {}\nclose_delay_secs = 0\ninitial_emission = 1000000000\n",
-            key.display(),
-            dir.join("oracle.db").display(),
-            T0 - 10 * SEC
-        ),
-    )
-    .unwrap();
-    config
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chain_commands_work_over_json_rpc() {
     let ctx = hexproof_client::chain::program_test()
@@ -287,7 +269,11 @@ async fn the_chain_commands_work_over_json_rpc() {
 
     let network = hexproof_fixtures::network("net-25").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &network);
+    let config = common::golden::write_oracle_config(
+        dir.path(),
+        &fixtures_dir().join("networks/net-25.json"),
+        &format!("sqlite://{}", dir.path().join("oracle.db").display()),
+    );
     let config = config.to_str().unwrap();
     let oracle_key = network.oracles[0].keypair().unwrap();
     bank.call(
@@ -326,17 +312,12 @@ async fn the_chain_commands_work_over_json_rpc() {
     .await
     .unwrap();
     assert!(out.contains("initialized"), "{out}");
-    let network_file = fixtures_dir().join("networks/net-25.json");
-    let out = blocking(s(&[
-        "onboard-network",
-        "--network",
-        network_file.to_str().unwrap(),
-        "--fund-lamports",
-        "1000000000",
-    ]))
-    .await
-    .unwrap();
-    assert!(out.contains("onboarded 25"), "{out}");
+    // The fixture network's owners onboard their hotspots (their test keys sign).
+    let chain = hexproof_client::Chain::rpc(&rpc);
+    let added = hexproof_demo::chain::onboard_network(&chain, &network, 1_000_000_000)
+        .await
+        .unwrap();
+    assert_eq!(added, 25);
     let shown: Value = serde_json::from_str(&blocking(s(&["show"])).await.unwrap()).unwrap();
     assert_eq!(shown["threshold"], 1);
     assert_eq!(shown["oracles"][0], oracle_key.public().to_string());
@@ -348,7 +329,7 @@ async fn the_chain_commands_work_over_json_rpc() {
     ))
     .await
     .unwrap();
-    let registry = Arc::new(StaticRegistry::from_network(&network, 0).unwrap());
+    let registry = Arc::new(StaticRegistry::from_file(&network.registry(0)).unwrap());
     let lines = audit::read_lines(&fixtures_dir().join("reports/net-25.jsonl")).unwrap();
     let limits = Limits {
         location_min_age_secs: 0,
@@ -357,10 +338,8 @@ async fn the_chain_commands_work_over_json_rpc() {
     audit::judge_into(&store, &lines, registry.clone(), limits, &[])
         .await
         .unwrap();
-    let rewards = oracle::config::Config::load(Some(Path::new(config)))
-        .unwrap()
-        .rewards;
-    let closed = epoch::close_ready(
+    let rewards = Config::load(Some(Path::new(config))).unwrap().rewards;
+    let closed = epochs::close_ready(
         &store,
         registry.as_ref(),
         &rewards,

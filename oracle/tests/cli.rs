@@ -1,11 +1,14 @@
 //! The epoch and rewards commands of the `oracle` binary, on the golden recorded reports:
 //! `epoch close`, `epoch show`, `rewards replay`, `rewards proof`.
 
+mod common;
+
 use std::{process::Command, sync::Arc};
 
 use hexproof_commitment::{leaf, verify_proof};
 use hexproof_fixtures::fixtures_dir;
-use oracle::{audit, registry::StaticRegistry, store::Store, validation::Limits};
+use hexproof_poc::Limits;
+use oracle::{audit, registry::StaticRegistry, store::Store};
 
 const T0: u64 = 1_800_000_000_000_000_000;
 const SEC: u64 = 1_000_000_000;
@@ -30,7 +33,7 @@ async fn epoch_and_rewards_commands() {
     let database = format!("sqlite://{}", dir.path().join("oracle.db").display());
     let store = Store::connect(&database).await.unwrap();
     let lines = audit::read_lines(&fixtures_dir().join("reports/net-25.jsonl")).unwrap();
-    let registry = Arc::new(StaticRegistry::from_network(&network, 0).unwrap());
+    let registry = Arc::new(StaticRegistry::from_file(&network.registry(0)).unwrap());
     audit::judge_into(
         &store,
         &lines,
@@ -45,23 +48,11 @@ async fn epoch_and_rewards_commands() {
     .unwrap();
     drop(store);
 
-    let key = dir.path().join("oracle-key.json");
-    network.oracles[0]
-        .keypair()
-        .unwrap()
-        .write_new_file(&key)
-        .unwrap();
-    let config = dir.path().join("oracle.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "key = \"{}\"\ndatabase = \"{database}\"\nregistry = \"{}\"\n[rewards]\nepoch_secs = 3600\ngenesis_ns = {}\nclose_delay_secs = 0\ninitial_emission = 1000000000\n",
-            key.display(),
-            fixtures_dir().join("networks/net-25.json").display(),
-            T0 - 10 * SEC
-        ),
-    )
-    .unwrap();
+    let config = common::golden::write_oracle_config(
+        dir.path(),
+        &fixtures_dir().join("networks/net-25.json"),
+        &database,
+    );
     let config = config.to_str().unwrap();
     let golden: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(fixtures_dir().join("golden/net-25-epoch-1.json")).unwrap(),

@@ -13,13 +13,13 @@ use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 use common::golden::{SEC, T0, limits, rewards};
 
 use hexproof_fixtures::fixtures_dir;
+use hexproof_poc::{Kind, Status, rewards::epoch};
 use hexproof_proto::v1::{self, explorer_client::ExplorerClient};
 use oracle::{
-    audit,
+    audit, epochs,
     explorer::{Explorer, grpc, web},
     registry::{Registry, StaticRegistry},
-    rewards::epoch,
-    store::{Kind, Status, Store},
+    store::Store,
 };
 use tokio_util::sync::CancellationToken;
 use tonic::{Code, transport::Channel};
@@ -37,7 +37,8 @@ struct Served {
 /// Judges the recorded reports, closes epoch 1, serves the explorer on free ports.
 async fn serve() -> Served {
     let network = hexproof_fixtures::network("net-25").unwrap();
-    let registry: Arc<dyn Registry> = Arc::new(StaticRegistry::from_network(&network, 0).unwrap());
+    let registry: Arc<dyn Registry> =
+        Arc::new(StaticRegistry::from_file(&network.registry(0)).unwrap());
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("x.db").display()))
         .await
@@ -48,7 +49,7 @@ async fn serve() -> Served {
         .unwrap();
     let config = rewards();
     let key = network.oracles[0].keypair().unwrap();
-    let closed = epoch::close_ready(&store, registry.as_ref(), &config, &key, T0 + 3_600 * SEC)
+    let closed = epochs::close_ready(&store, registry.as_ref(), &config, &key, T0 + 3_600 * SEC)
         .await
         .unwrap()
         .remove(0);

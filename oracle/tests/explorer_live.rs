@@ -15,13 +15,14 @@ use hexproof_fixtures::{
     Behaviour,
     servers::{Mosquitto, free_port},
 };
+use hexproof_poc::Limits;
+use hexproof_poc::Status;
 use hexproof_proto::{
     clock::Clock,
     v1::{self, explorer_client::ExplorerClient},
 };
 use hotspot_agent::swarm::Swarm;
-use oracle::store::{Status, Store};
-use oracle::validation::Limits;
+use oracle::store::Store;
 use tokio_util::sync::CancellationToken;
 
 const SPEED: u32 = 120;

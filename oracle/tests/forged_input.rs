@@ -11,12 +11,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::*;
 use h3o::{CellIndex, LatLng};
 use hexproof_fixtures::servers::{Mosquitto, Subscriber, free_port};
+use hexproof_poc::Limits;
+use hexproof_poc::Status;
 use hexproof_proto::{
     Keypair, Signed, beacon, topics,
     v1::{BeaconReport, DataRate, Entropy, WitnessReport},
 };
-use oracle::store::{Status, Store};
-use oracle::validation::Limits;
+use oracle::store::Store;
 use prost::Message;
 
 fn now_ns() -> u64 {

@@ -22,12 +22,10 @@ use hexproof_fixtures::{
     Network, load,
     servers::{Mosquitto, Subscriber, free_port},
 };
+use hexproof_poc::{Limits, Status};
 use hexproof_proto::{Signed, clock::Clock, topics, v1::Entropy};
 use hotspot_agent::swarm::Swarm;
-use oracle::{
-    store::{Status, Store},
-    validation::Limits,
-};
+use oracle::store::Store;
 use prost::Message;
 use rand::{Rng, RngCore, SeedableRng};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -48,12 +46,27 @@ async fn assert_all_stored_and_judged(
     within: Duration,
     oracle: &OracleProcess,
 ) {
-    let settled = wait_until(within, || async {
-        store
-            .missing_reports(acknowledged)
-            .await
-            .is_ok_and(|m| m.is_empty())
-            && pending(store).await == 0
+    let started = Instant::now();
+    let mut last_note = Instant::now();
+    let settled = wait_until(within, || {
+        let note = last_note.elapsed() >= Duration::from_secs(10);
+        if note {
+            last_note = Instant::now();
+        }
+        async move {
+            let missing = store
+                .missing_reports(acknowledged)
+                .await
+                .map_or(usize::MAX, |m| m.len());
+            let pending = pending(store).await;
+            if note {
+                eprintln!(
+                    "[{:>4.0?}] {missing} acknowledged not yet stored, {pending} pending",
+                    started.elapsed()
+                );
+            }
+            missing == 0 && pending == 0
+        }
     })
     .await;
     if !settled {
@@ -167,9 +180,10 @@ async fn a_backlog_of_100k_reports_is_stored_and_judged() {
     }
     .config();
     config.entropy.interval_secs = 1;
+    // Migrated before the oracle starts (two first connections would both migrate).
+    let store = Store::connect(&database).await.unwrap();
     let started = Instant::now();
     let oracle = OracleProcess::start_with(dir.path(), &network, config);
-    let store = Store::connect(&database).await.unwrap();
     assert_all_stored_and_judged(&store, &acknowledged, Duration::from_secs(300), &oracle).await;
     let took = started.elapsed();
     // One entropy a second while the backlog drained: the event loop never waited on storage.
@@ -223,6 +237,7 @@ async fn network_run(broker: &Mosquitto, seconds: u64) {
     let origin_ns = now_ns();
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("oracle.db").display());
+    let store = Store::connect(&database).await.unwrap();
     let oracle = OracleProcess::start(&OracleSetup {
         dir: dir.path(),
         network_file: &network_file,
@@ -262,7 +277,6 @@ async fn network_run(broker: &Mosquitto, seconds: u64) {
         "a busy network: {} acknowledged, {totals:?}",
         acknowledged.len()
     );
-    let store = Store::connect(&database).await.unwrap();
     assert_all_stored_and_judged(&store, &acknowledged, Duration::from_secs(60), &oracle).await;
     // New entropy every 60 network seconds: one a real second at 60x.
     let expected = (seconds as usize).saturating_sub(5);

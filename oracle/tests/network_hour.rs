@@ -16,10 +16,11 @@ use hexproof_fixtures::{
     Behaviour,
     servers::{Mosquitto, Postgres, free_port},
 };
+use hexproof_poc::Limits;
+use hexproof_poc::{Kind, Status};
 use hexproof_proto::clock::Clock;
 use hotspot_agent::swarm::Swarm;
-use oracle::store::{Kind, Status, Store};
-use oracle::validation::Limits;
+use oracle::store::Store;
 use tokio_util::sync::CancellationToken;
 
 /// Simulated seconds per real second.

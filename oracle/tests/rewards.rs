@@ -11,6 +11,10 @@ use std::{collections::BTreeMap, sync::Arc};
 use h3o::{CellIndex, LatLng, Resolution};
 use hexproof_commitment::verify_proof;
 use hexproof_fixtures::{Network, fixtures_dir};
+use hexproof_poc::{
+    HotspotInfo,
+    rewards::{self, Activity, SCALE_ONE, density, epoch},
+};
 use hexproof_proto::{
     Keypair, Signed, beacon,
     region::RegionPlan,
@@ -23,10 +27,9 @@ use hotspot_agent::radio::{
 };
 use oracle::{
     audit::{self, Line},
+    epochs,
     registry::{Registry, StaticRegistry},
-    rewards::{self, Activity, SCALE_ONE, density, epoch},
     store::Store,
-    validation::HotspotInfo,
 };
 use prost::Message;
 
@@ -122,7 +125,7 @@ fn record(network: &Network) -> Vec<Line> {
 }
 
 async fn close_epoch_1(network: &Network, lines: &[Line]) -> epoch::ClosedEpoch {
-    let registry = Arc::new(StaticRegistry::from_network(network, 0).unwrap());
+    let registry = Arc::new(StaticRegistry::from_file(&network.registry(0)).unwrap());
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("g.db").display()))
         .await
@@ -131,11 +134,11 @@ async fn close_epoch_1(network: &Network, lines: &[Line]) -> epoch::ClosedEpoch 
         .await
         .unwrap();
     let key = network.oracles[0].keypair().unwrap();
-    let closed = epoch::close_ready(&store, registry.as_ref(), &config(), &key, T0 + 3_600 * SEC)
+    let closed = epochs::close_ready(&store, registry.as_ref(), &config(), &key, T0 + 3_600 * SEC)
         .await
         .unwrap();
     assert_eq!(closed.len(), 1, "exactly epoch 1 is ready");
-    let stored = epoch::load(&store, 1).await.unwrap().unwrap();
+    let stored = store.closed_epoch(1).await.unwrap().unwrap();
     assert_eq!(stored, closed[0], "what is stored is what was computed");
     stored
 }
@@ -206,7 +209,7 @@ async fn golden_epoch_from_recorded_reports() {
     // One selected witness fewer: another root.
     let judged = audit::verify(
         &lines,
-        Arc::new(StaticRegistry::from_network(&network, 0).unwrap()),
+        Arc::new(StaticRegistry::from_file(&network.registry(0)).unwrap()),
         limits(),
         &[],
     )
@@ -226,7 +229,7 @@ async fn golden_epoch_from_recorded_reports() {
 async fn closing_twice_and_replaying_give_the_same_epoch() {
     let network = hexproof_fixtures::network("net-25").unwrap();
     let lines = audit::read_lines(&fixtures_dir().join("reports/net-25.jsonl")).unwrap();
-    let registry = StaticRegistry::from_network(&network, 0).unwrap();
+    let registry = StaticRegistry::from_file(&network.registry(0)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("g.db").display()))
         .await
@@ -237,24 +240,24 @@ async fn closing_twice_and_replaying_give_the_same_epoch() {
     let key = network.oracles[0].keypair().unwrap();
     // Not before its end plus the delay.
     assert!(
-        epoch::close_ready(&store, &registry, &config(), &key, T0 + 60 * SEC)
+        epochs::close_ready(&store, &registry, &config(), &key, T0 + 60 * SEC)
             .await
             .unwrap()
             .is_empty()
     );
-    let first = epoch::close_ready(&store, &registry, &config(), &key, T0 + 3_600 * SEC)
+    let first = epochs::close_ready(&store, &registry, &config(), &key, T0 + 3_600 * SEC)
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
     // Saving again (a crash between compute and commit, then a restart) changes nothing.
-    epoch::save(&store, &first[0], 1).await.unwrap();
-    let again = epoch::recompute(&store, &registry, &config(), 1, &key)
+    store.save_closed_epoch(&first[0], 1).await.unwrap();
+    let again = epochs::recompute(&store, &registry, &config(), 1, &key)
         .await
         .unwrap();
     assert_eq!(again, first[0]);
-    assert_eq!(epoch::load(&store, 1).await.unwrap().unwrap(), first[0]);
+    assert_eq!(store.closed_epoch(1).await.unwrap().unwrap(), first[0]);
     // Epoch 2 had no activity: lifetime amounts carry over, the whole emission is dust.
-    let second = epoch::close_ready(&store, &registry, &config(), &key, T0 + 7_300 * SEC)
+    let second = epochs::close_ready(&store, &registry, &config(), &key, T0 + 7_300 * SEC)
         .await
         .unwrap();
     assert_eq!(second.len(), 1);

@@ -2,10 +2,8 @@
 //! test. Same schema, same migrations, same behaviour.
 
 use hexproof_fixtures::servers::Postgres;
-use oracle::{
-    store::{Kind, NewReport, Status, Store, Verdict},
-    validation::{EntropyRecord, Reason},
-};
+use hexproof_poc::{EntropyRecord, Kind, Reason, Status, Verdict};
+use oracle::store::{NewReport, Store};
 
 fn report(n: u8, kind: Kind, status: Status) -> NewReport {
     NewReport {
@@ -54,23 +52,16 @@ async fn exercise(store: Store) {
     );
     assert_eq!(beacons[0].payload, vec![0; 10]);
     // Beacon 2 and witness 3 share packet hash [1; 32].
-    let witnesses = store.pending_witnesses(&[1; 32]).await.unwrap();
+    let witnesses = store.pending_witnesses_of(&[[1; 32]]).await.unwrap();
     assert_eq!(
         witnesses.iter().map(|w| w.id).collect::<Vec<_>>(),
         vec![[3; 32]]
     );
 
     store
-        .save_verdicts(
-            &[
-                Verdict {
-                    id: [2; 32],
-                    status: Status::Valid,
-                    reason: None,
-                    detail: String::new(),
-                    beacon_id: None,
-                    selected: false,
-                },
+        .save_verdicts(&[
+            (Verdict::valid([2; 32], None), 5_000),
+            (
                 Verdict {
                     id: [3; 32],
                     status: Status::Invalid,
@@ -79,34 +70,29 @@ async fn exercise(store: Store) {
                     beacon_id: Some([2; 32]),
                     selected: false,
                 },
-            ],
-            5_000,
-        )
+                5_000,
+            ),
+        ])
+        .await
+        .unwrap();
+    let judged = store
+        .judged_beacons_with(&[[1; 32], [9; 32]])
         .await
         .unwrap();
     assert_eq!(
-        store.judged_beacon_with_packet(&[1; 32]).await.unwrap(),
-        Some(([2; 32], true))
-    );
-    assert_eq!(
-        store.judged_beacon_with_packet(&[9; 32]).await.unwrap(),
-        None
+        judged
+            .iter()
+            .map(|b| (b.packet_hash, b.id, b.valid))
+            .collect::<Vec<_>>(),
+        vec![([1; 32], [2; 32], true)]
     );
     // Beacon 2 (timestamp 1002) belongs to hotspot-2.
-    assert_eq!(
-        store
-            .nearest_valid_beacon_ns("hotspot-2", 1_010)
-            .await
-            .unwrap(),
-        Some(1_002)
-    );
-    assert_eq!(
-        store
-            .nearest_valid_beacon_ns("hotspot-1", 1_010)
-            .await
-            .unwrap(),
-        None
-    );
+    let times = store
+        .valid_beacon_times(&["hotspot-1".into(), "hotspot-2".into()], 0, 2_000)
+        .await
+        .unwrap();
+    assert_eq!(times.get("hotspot-2"), Some(&vec![1_002]));
+    assert_eq!(times.get("hotspot-1"), None);
     assert_eq!(store.pending_beacons(3_000, 100).await.unwrap().len(), 4);
 
     let summary = store.verdict_summary().await.unwrap();

@@ -5,17 +5,17 @@
 use std::sync::Arc;
 
 use h3o::{LatLng, Resolution};
+use hexproof_poc::{EntropyRecord, HotspotInfo, Limits, Status};
 use hexproof_proto::{
     Keypair, Signed, beacon, region, topics,
     v1::{BeaconReport, DataRate, Entropy, WitnessReport},
 };
 use oracle::{
     audit::{self, Line},
-    intake::{self, Incoming, KeyCache},
+    classify::{self, Incoming, KeyCache},
+    judging::Judge,
     registry::StaticRegistry,
-    store::{Status, Store},
-    validation::{EntropyRecord, HotspotInfo, Limits},
-    validator::Validator,
+    store::Store,
 };
 use prost::Message;
 
@@ -143,10 +143,10 @@ async fn beacon_and_witnesses_are_judged_together() {
     let keys = KeyCache::default();
     let (msgs, b, ws) = messages();
     store
-        .insert_reports(&intake::classify_all(&msgs, &keys))
+        .insert_reports(&classify::classify_all(&msgs, &keys))
         .await
         .unwrap();
-    let mut v = Validator::new(store.clone(), Arc::new(registry), Limits::default());
+    let mut v = Judge::new(store.clone(), Arc::new(registry), Limits::default());
 
     // Inside the witness window nothing is judged yet.
     assert_eq!(v.pass(T0 + 5 * SEC).await.unwrap().beacons, 0);
@@ -187,7 +187,7 @@ async fn beacon_and_witnesses_are_judged_together() {
         })
         .collect();
     store
-        .insert_reports(&intake::classify_all(&more, &keys))
+        .insert_reports(&classify::classify_all(&more, &keys))
         .await
         .unwrap();
     assert_eq!(
@@ -214,10 +214,10 @@ async fn offline_verify_of_recorded_reports_gives_the_live_verdicts() {
     let (_, _, registry) = hotspots();
     let (msgs, _, _) = messages();
     store
-        .insert_reports(&intake::classify_all(&msgs, &KeyCache::default()))
+        .insert_reports(&classify::classify_all(&msgs, &KeyCache::default()))
         .await
         .unwrap();
-    let mut v = Validator::new(store.clone(), Arc::new(registry.clone()), Limits::default());
+    let mut v = Judge::new(store.clone(), Arc::new(registry.clone()), Limits::default());
     v.pass(T0 + 60 * SEC).await.unwrap();
     let live = store.judged_reports().await.unwrap();
 

@@ -6,6 +6,7 @@ use std::{fmt, fs, io::Write, path::Path, str::FromStr};
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::Digest as _;
 
 /// A 32-byte ed25519 public key. Displays and parses as base58.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -230,6 +231,31 @@ impl KeyFileError {
             other => other,
         }
     }
+}
+
+const ADJECTIVES: &[&str] = &[
+    "brave", "calm", "eager", "fancy", "gentle", "happy", "jolly", "kind", "lively", "merry",
+    "nimble", "proud", "quiet", "rapid", "shy", "witty",
+];
+const COLOURS: &[&str] = &[
+    "amber", "azure", "coral", "crimson", "ebony", "golden", "hazel", "indigo", "ivory", "jade",
+    "lilac", "ochre", "olive", "ruby", "silver", "teal",
+];
+const ANIMALS: &[&str] = &[
+    "badger", "bison", "crane", "falcon", "ferret", "gecko", "heron", "ibex", "lynx", "marten",
+    "moose", "otter", "owl", "panda", "raven", "wombat",
+];
+
+/// A readable name derived from a public key ("brave-amber-otter"): what maps and tables show
+/// next to the base58 key. Not unique (4,096 names); never an identity.
+pub fn animal_name(key: &PublicKey) -> String {
+    let h = sha2::Sha256::digest(key.as_bytes());
+    format!(
+        "{}-{}-{}",
+        ADJECTIVES[(h[0] & 15) as usize],
+        COLOURS[(h[1] & 15) as usize],
+        ANIMALS[(h[2] & 15) as usize]
+    )
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The explorer as a tonic gRPC service (`hexproof.v1.Explorer`) with server reflection, so
-//! grpcurl, evans or Postman work without the .proto files.
+//! grpcurl, evans or Postman work without the .proto files. The explorer's answers become
+//! protobuf messages here and nowhere else.
 
 use std::{pin::Pin, sync::Arc};
 
@@ -8,18 +9,141 @@ use tokio_stream::{Stream, StreamExt, wrappers::BroadcastStream};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
-use super::{Explorer, QueryError, in_cell, parse_cell, parse_key, verdict_message};
+use hexproof_poc::{Kind, Status as Verdict};
+
+use super::{
+    Explorer, QueryError, in_cell, parse_cell, parse_key,
+    views::{EpochView, HexView, HotspotView, NetworkView, ProofView, ReportView, RewardsView},
+};
 
 impl From<QueryError> for Status {
     fn from(e: QueryError) -> Status {
         match e {
             QueryError::InvalidArgument(m) => Status::invalid_argument(m),
             QueryError::NotFound(m) => Status::not_found(m),
-            e @ (QueryError::Store(_) | QueryError::Sql(_)) => {
+            e @ QueryError::Store(_) => {
                 tracing::warn!(error = %e, "explorer query failed");
                 Status::unavailable("storage is unavailable; try again")
             }
         }
+    }
+}
+
+fn hotspot(h: HotspotView) -> v1::Hotspot {
+    v1::Hotspot {
+        pubkey: h.pubkey,
+        owner: h.owner,
+        location: h.location,
+        gain_ddbi: h.gain_ddbi,
+        elevation_m: h.elevation_m,
+        asserted_at_ns: h.asserted_at_ns,
+        lifetime_reward: h.lifetime_reward,
+    }
+}
+
+fn hex(h: HexView) -> v1::Hex {
+    v1::Hex {
+        cell: h.cell,
+        resolution: h.resolution,
+        hotspots: h.hotspots,
+        valid_beacons: h.valid_beacons,
+        valid_witnesses: h.valid_witnesses,
+        invalid_reports: h.invalid_reports,
+        rssi_min_ddbm: h.rssi_min_ddbm,
+        rssi_median_ddbm: h.rssi_median_ddbm,
+        rssi_max_ddbm: h.rssi_max_ddbm,
+        snr_median_ddb: h.snr_median_ddb,
+        lifetime_reward: h.lifetime_reward,
+    }
+}
+
+fn epoch(e: EpochView) -> v1::EpochRewards {
+    v1::EpochRewards {
+        epoch: e.epoch,
+        start_ns: e.start_ns,
+        end_ns: e.end_ns,
+        merkle_root: e.merkle_root.to_vec(),
+        lifetime_total: e.lifetime_total,
+        epoch_total: e.paid,
+        dust: e.dust,
+        hotspot_count: e.hotspot_count,
+        signatures: e
+            .signatures
+            .iter()
+            .map(|(oracle, signature)| v1::OracleSignature {
+                oracle: oracle.to_vec(),
+                signature: signature.to_vec(),
+            })
+            .collect(),
+    }
+}
+
+fn rewards(r: RewardsView) -> v1::HotspotRewards {
+    v1::HotspotRewards {
+        hotspot: r.hotspot,
+        lifetime: r.lifetime,
+        epochs: r
+            .epochs
+            .iter()
+            .map(|e| v1::EpochReward {
+                epoch: e.epoch,
+                beacon_amount: e.beacon,
+                witness_amount: e.witness,
+                total: e.beacon + e.witness,
+            })
+            .collect(),
+    }
+}
+
+fn proof(p: ProofView) -> v1::RewardProof {
+    v1::RewardProof {
+        hotspot: p.hotspot,
+        epoch: p.epoch,
+        lifetime_amount: p.lifetime_amount,
+        merkle_root: p.merkle_root.to_vec(),
+        siblings: p.siblings.iter().map(|h| h.to_vec()).collect(),
+        leaf_index: p.leaf_index,
+    }
+}
+
+fn network(n: NetworkView) -> v1::NetworkStats {
+    v1::NetworkStats {
+        hotspots: n.hotspots,
+        asserted_hotspots: n.asserted_hotspots,
+        reports: n.reports,
+        valid_beacons: n.valid_beacons,
+        valid_witnesses: n.valid_witnesses,
+        invalid_reports: n.invalid_reports,
+        latest_epoch: n.latest_epoch,
+        lifetime_rewards: n.lifetime_rewards,
+        invalid_by_reason: n.invalid_by_reason.into_iter().collect(),
+    }
+}
+
+/// A stored verdict as the API shows it.
+pub fn verdict_message(v: &ReportView) -> v1::ReportVerdict {
+    v1::ReportVerdict {
+        kind: match v.kind {
+            Kind::Beacon => v1::ReportKind::Beacon,
+            Kind::Witness => v1::ReportKind::Witness,
+            Kind::Undecodable => v1::ReportKind::Unspecified,
+        } as i32,
+        id: v.id.to_vec(),
+        hotspot: v.hotspot.clone(),
+        timestamp_ns: v.timestamp_ns,
+        received_ns: v.received_ns,
+        valid: v.status == Verdict::Valid,
+        reason: match v.status {
+            Verdict::Valid => "valid".into(),
+            Verdict::Pending => "pending".into(),
+            Verdict::Invalid => v.reason.clone().unwrap_or_default(),
+        },
+        detail: v.detail.clone().unwrap_or_default(),
+        beaconer: v.beaconer.clone().unwrap_or_default(),
+        rssi_ddbm: v.rssi_ddbm.unwrap_or(0),
+        snr_ddb: v.snr_ddb.unwrap_or(0),
+        frequency_hz: v.frequency_hz.unwrap_or(0),
+        selected: v.selected,
     }
 }
 
@@ -34,7 +158,9 @@ impl explorer_server::Explorer for ExplorerService {
         &self,
         r: Request<v1::GetHotspotRequest>,
     ) -> Result<Response<v1::Hotspot>, Status> {
-        Ok(Response::new(self.0.get_hotspot(&r.get_ref().pubkey)?))
+        Ok(Response::new(hotspot(
+            self.0.get_hotspot(&r.get_ref().pubkey)?,
+        )))
     }
 
     async fn list_hotspots(
@@ -45,13 +171,13 @@ impl explorer_server::Explorer for ExplorerService {
         let (hotspots, next_page_token) =
             self.0.list_hotspots(&r.cell, r.page_size, &r.page_token)?;
         Ok(Response::new(v1::ListHotspotsResponse {
-            hotspots,
+            hotspots: hotspots.into_iter().map(hotspot).collect(),
             next_page_token,
         }))
     }
 
     async fn get_hex(&self, r: Request<v1::GetHexRequest>) -> Result<Response<v1::Hex>, Status> {
-        Ok(Response::new(self.0.get_hex(&r.get_ref().cell)?))
+        Ok(Response::new(hex(self.0.get_hex(&r.get_ref().cell)?)))
     }
 
     async fn list_reports(
@@ -79,16 +205,18 @@ impl explorer_server::Explorer for ExplorerService {
         &self,
         r: Request<v1::GetEpochRequest>,
     ) -> Result<Response<v1::EpochRewards>, Status> {
-        Ok(Response::new(self.0.get_epoch(r.get_ref().epoch).await?))
+        Ok(Response::new(epoch(
+            self.0.get_epoch(r.get_ref().epoch).await?,
+        )))
     }
 
     async fn get_rewards(
         &self,
         r: Request<v1::GetRewardsRequest>,
     ) -> Result<Response<v1::HotspotRewards>, Status> {
-        Ok(Response::new(
+        Ok(Response::new(rewards(
             self.0.get_rewards(&r.get_ref().hotspot).await?,
-        ))
+        )))
     }
 
     async fn get_reward_proof(
@@ -96,16 +224,16 @@ impl explorer_server::Explorer for ExplorerService {
         r: Request<v1::GetRewardProofRequest>,
     ) -> Result<Response<v1::RewardProof>, Status> {
         let r = r.get_ref();
-        Ok(Response::new(
+        Ok(Response::new(proof(
             self.0.get_reward_proof(&r.hotspot, r.epoch).await?,
-        ))
+        )))
     }
 
     async fn get_network_stats(
         &self,
         _: Request<v1::GetNetworkStatsRequest>,
     ) -> Result<Response<v1::NetworkStats>, Status> {
-        Ok(Response::new(self.0.network_stats().await?))
+        Ok(Response::new(network(self.0.network_stats().await?)))
     }
 
     type WatchVerdictsStream = Verdicts;

@@ -5,7 +5,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::store::{Kind, ReportView, Status, VerdictCount};
+use hexproof_poc::{Kind, Status};
+
+use crate::store::{ReportView, VerdictCount};
 
 /// RSSI histogram range, whole dBm: [-160, 20).
 const RSSI_MIN: i32 = -160;

@@ -18,14 +18,17 @@ use axum::{
     },
     routing::get,
 };
-use hexproof_proto::v1;
+use hexproof_poc::Status;
+use hexproof_proto::{PublicKey, keys::animal_name};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_stream::{StreamExt, wrappers::BroadcastStream};
 use tokio_util::sync::CancellationToken;
 
-use super::{Explorer, QueryError};
-use crate::store::ReportView;
+use super::{
+    Explorer, QueryError,
+    views::{HotspotView, ReportView},
+};
 
 const INDEX_HTML: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
@@ -36,7 +39,7 @@ impl IntoResponse for QueryError {
         let status = match &self {
             QueryError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
             QueryError::NotFound(_) => StatusCode::NOT_FOUND,
-            QueryError::Store(_) | QueryError::Sql(_) => StatusCode::SERVICE_UNAVAILABLE,
+            QueryError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         (status, Json(json!({ "error": self.to_string() }))).into_response()
     }
@@ -44,31 +47,40 @@ impl IntoResponse for QueryError {
 
 type Api = Result<Json<Value>, QueryError>;
 
-fn hotspot_json(h: &v1::Hotspot) -> Value {
+fn hotspot_json(h: &HotspotView) -> Value {
+    let name = h
+        .pubkey
+        .parse::<PublicKey>()
+        .map(|k| animal_name(&k))
+        .unwrap_or_default();
     json!({
         "pubkey": h.pubkey, "owner": h.owner, "location": h.location,
         "gain_ddbi": h.gain_ddbi, "elevation_m": h.elevation_m,
         "asserted_at_ns": h.asserted_at_ns, "lifetime_reward": h.lifetime_reward,
-        "name": hexproof_fixtures::network::animal_name(&h.pubkey.parse().unwrap_or(hexproof_proto::PublicKey::from([0; 32]))),
+        "name": name,
     })
 }
 
 pub fn report_json(r: &ReportView) -> Value {
-    let v = super::verdict_message(r);
+    let reason = match r.status {
+        Status::Valid => "valid".to_string(),
+        Status::Pending => "pending".to_string(),
+        Status::Invalid => r.reason.clone().unwrap_or_default(),
+    };
     json!({
-        "id": hex::encode(&v.id),
+        "id": hex::encode(r.id),
         "kind": r.kind.name(),
-        "hotspot": v.hotspot,
-        "timestamp_ns": v.timestamp_ns,
-        "received_ns": v.received_ns,
-        "valid": v.valid,
-        "reason": v.reason,
-        "detail": v.detail,
-        "beaconer": v.beaconer,
+        "hotspot": r.hotspot,
+        "timestamp_ns": r.timestamp_ns,
+        "received_ns": r.received_ns,
+        "valid": r.status == Status::Valid,
+        "reason": reason,
+        "detail": r.detail.clone().unwrap_or_default(),
+        "beaconer": r.beaconer.clone().unwrap_or_default(),
         "rssi_ddbm": r.rssi_ddbm,
         "snr_ddb": r.snr_ddb,
         "frequency_hz": r.frequency_hz,
-        "selected": v.selected,
+        "selected": r.selected,
     })
 }
 
@@ -175,8 +187,8 @@ async fn rewards(State(x): State<Arc<Explorer>>, Path(key): Path<String>) -> Api
     Ok(Json(json!({
         "hotspot": r.hotspot, "lifetime": r.lifetime,
         "epochs": r.epochs.iter().map(|e| json!({
-            "epoch": e.epoch, "beacon_amount": e.beacon_amount,
-            "witness_amount": e.witness_amount, "total": e.total,
+            "epoch": e.epoch, "beacon_amount": e.beacon,
+            "witness_amount": e.witness, "total": e.beacon + e.witness,
         })).collect::<Vec<_>>(),
     })))
 }
@@ -185,11 +197,11 @@ async fn epoch(State(x): State<Arc<Explorer>>, Path(n): Path<u64>) -> Api {
     let e = x.get_epoch(n).await?;
     Ok(Json(json!({
         "epoch": e.epoch, "start_ns": e.start_ns, "end_ns": e.end_ns,
-        "merkle_root": hex::encode(&e.merkle_root), "lifetime_total": e.lifetime_total,
-        "epoch_total": e.epoch_total, "dust": e.dust, "hotspot_count": e.hotspot_count,
-        "signatures": e.signatures.iter().map(|s| json!({
-            "oracle": bs58::encode(&s.oracle).into_string(),
-            "signature": bs58::encode(&s.signature).into_string(),
+        "merkle_root": hex::encode(e.merkle_root), "lifetime_total": e.lifetime_total,
+        "epoch_total": e.paid, "dust": e.dust, "hotspot_count": e.hotspot_count,
+        "signatures": e.signatures.iter().map(|(oracle, signature)| json!({
+            "oracle": bs58::encode(oracle).into_string(),
+            "signature": bs58::encode(signature).into_string(),
         })).collect::<Vec<_>>(),
     })))
 }

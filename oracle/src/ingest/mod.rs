@@ -1,5 +1,5 @@
 //! Ingest: a persistent MQTT session (clean session off, QoS 1, manual acknowledgement) on the
-//! beacon and witness topics. Messages are classified ([`crate::intake`]) and stored in
+//! beacon and witness topics. Messages are classified ([`crate::classify`]) and stored in
 //! batches; each is acknowledged to the broker only after its batch is committed, so a crash
 //! loses nothing (the broker redelivers) and storage is idempotent, so redelivery counts
 //! nothing twice.
@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::{intake::KeyCache, store::Store};
+use crate::{classify::KeyCache, store::Store};
 
 pub use watchdog::Pipeline;
 

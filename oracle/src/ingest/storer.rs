@@ -9,13 +9,14 @@ use std::{
     time::{Duration, Instant},
 };
 
+use hexproof_poc::Status;
 use rumqttc::{AsyncClient, QoS};
 use tokio::sync::mpsc;
 
 use super::{IngestConfig, Pipeline, Received, Session};
 use crate::{
-    intake::{self, Incoming, KeyCache},
-    store::{Status, Store},
+    classify::{self, Incoming, KeyCache},
+    store::Store,
 };
 
 /// Sends acknowledgements without ever waiting on the event loop.
@@ -122,7 +123,7 @@ async fn store_batch(store: &Store, keys: &Arc<KeyCache>, batch: &[Received]) ->
         .collect();
     let keys = keys.clone();
     let reports =
-        match tokio::task::spawn_blocking(move || intake::classify_all(&incoming, &keys)).await {
+        match tokio::task::spawn_blocking(move || classify::classify_all(&incoming, &keys)).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(%e, "classifying a batch");

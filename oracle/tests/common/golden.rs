@@ -1,7 +1,7 @@
 //! The settings of the recorded net-25 reports (`fixtures/reports/net-25.jsonl`) and their
 //! golden epoch 1: one definition for every test that replays them.
 
-use oracle::{rewards::RewardConfig, validation::Limits};
+use hexproof_poc::{Limits, rewards::RewardConfig};
 
 /// When the recording starts, and a second, in ns.
 pub const T0: u64 = 1_800_000_000_000_000_000;
@@ -24,4 +24,31 @@ pub fn limits() -> Limits {
         location_min_age_secs: 0,
         ..Limits::default()
     }
+}
+
+/// Writes `dir/oracle.toml` for commands that replay the recording: the network's first oracle
+/// key (written to `dir/oracle-key.json`), `database`, the network's registry file, the golden
+/// reward settings. Returns the config's path.
+pub fn write_oracle_config(
+    dir: &std::path::Path,
+    network_file: &std::path::Path,
+    database: &str,
+) -> std::path::PathBuf {
+    let network = hexproof_fixtures::Network::load(network_file).unwrap();
+    let key = dir.join("oracle-key.json");
+    network.oracles[0]
+        .keypair()
+        .unwrap()
+        .write_new_file(&key)
+        .unwrap();
+    let config = oracle::config::Config {
+        key,
+        database: database.to_string(),
+        registry_file: hexproof_fixtures::network::registry_path(network_file),
+        rewards: rewards(),
+        ..Default::default()
+    };
+    let path = dir.join("oracle.toml");
+    std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
+    path
 }

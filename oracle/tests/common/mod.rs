@@ -31,7 +31,7 @@ pub struct OracleSetup<'a> {
     pub speed: u32,
     pub origin_ns: u64,
     pub metrics_port: u16,
-    pub validation: oracle::validation::Limits,
+    pub validation: hexproof_poc::Limits,
 }
 
 impl OracleSetup<'_> {
@@ -40,7 +40,7 @@ impl OracleSetup<'_> {
         let mut config = oracle::config::Config {
             key: self.dir.join("oracle-key.json"),
             database: self.database.to_string(),
-            registry: self.network_file.to_path_buf(),
+            registry_file: hexproof_fixtures::network::registry_path(self.network_file),
             metrics_listen: Some(([127, 0, 0, 1], self.metrics_port).into()),
             validation: self.validation.clone(),
             ..Default::default()

@@ -1,20 +1,23 @@
-//! One way to reach the program: a JSON-RPC endpoint (`Chain::rpc`) or an embedded Solana
-//! runtime (`Chain::embedded`: solana-program-test's bank with the real SPL Token and
-//! Associated Token programs and ours loaded as a native program).
+//! One way to reach the program: a JSON-RPC endpoint (`Chain::rpc`) or, with the `embedded`
+//! feature (demos and tests), an embedded Solana runtime (`Chain::embedded`:
+//! solana-program-test's bank with the real SPL Token and Associated Token programs and ours
+//! loaded as a native program).
 
-#![allow(deprecated)] // solana-program-test marks its API "Agave Unstable"
+#![cfg_attr(feature = "embedded", allow(deprecated))] // solana-program-test: "Agave Unstable"
 
+#[cfg(feature = "embedded")]
 use std::collections::BTreeSet;
 
 use anchor_lang::{
-    AccountDeserialize, Discriminator,
-    prelude::{AccountInfo, Pubkey},
-    solana_program::{entrypoint::ProgramResult, instruction::Instruction},
+    AccountDeserialize, Discriminator, prelude::Pubkey, solana_program::instruction::Instruction,
 };
+#[cfg(feature = "embedded")]
+use anchor_lang::{prelude::AccountInfo, solana_program::entrypoint::ProgramResult};
 use solana_account::Account;
 use solana_account_decoder_client_types::UiAccountEncoding;
 use solana_commitment_config::CommitmentConfig;
 use solana_keypair::Keypair;
+#[cfg(feature = "embedded")]
 use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext, processor};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::{
@@ -25,6 +28,7 @@ use solana_rpc_client_api::{
 use solana_signature::Signature;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
+#[cfg(feature = "embedded")]
 use tokio::sync::Mutex;
 
 use hexproof_program::ID;
@@ -33,6 +37,7 @@ use hexproof_program::ID;
 pub enum ChainError {
     #[error("RPC: {0}")]
     Rpc(#[from] Box<RpcError>),
+    #[cfg(feature = "embedded")]
     #[error("embedded runtime: {0}")]
     Embedded(#[from] Box<BanksClientError>),
     #[error("account {0} does not hold a {1}")]
@@ -55,6 +60,7 @@ impl From<RpcError> for ChainError {
     }
 }
 
+#[cfg(feature = "embedded")]
 impl From<BanksClientError> for ChainError {
     fn from(e: BanksClientError) -> Self {
         ChainError::Embedded(Box::new(e))
@@ -68,6 +74,7 @@ pub struct Chain {
 
 enum Backend {
     Rpc(Box<RpcClient>),
+    #[cfg(feature = "embedded")]
     Embedded {
         ctx: Box<Mutex<ProgramTestContext>>,
         /// Every account our instructions have named: what `program_accounts` scans (the
@@ -80,6 +87,7 @@ impl std::fmt::Debug for Chain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.backend {
             Backend::Rpc(rpc) => write!(f, "Chain::Rpc({})", rpc.url()),
+            #[cfg(feature = "embedded")]
             Backend::Embedded { .. } => write!(f, "Chain::Embedded"),
         }
     }
@@ -87,6 +95,7 @@ impl std::fmt::Debug for Chain {
 
 /// Anchor's entry takes one lifetime for the slice and its items; the runtime keeps both
 /// alive for the call.
+#[cfg(feature = "embedded")]
 fn entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
     #[allow(unsafe_code)]
     // SAFETY: only the lifetime parameters change; the runtime owns the accounts for the call.
@@ -94,6 +103,7 @@ fn entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramR
     hexproof_program::entry(program_id, accounts, data)
 }
 
+#[cfg(feature = "embedded")]
 /// solana-program-test's runtime with the program loaded natively (SPL Token and Associated
 /// Token come with it): what [`Chain::embedded`] starts, for callers that drive the bank
 /// themselves.
@@ -116,6 +126,7 @@ impl Chain {
     }
 
     /// A fresh embedded runtime with the program loaded (and SPL Token, Associated Token).
+    #[cfg(feature = "embedded")]
     pub async fn embedded() -> Chain {
         let ctx = program_test().start_with_context().await;
         Chain {
@@ -127,7 +138,10 @@ impl Chain {
     }
 
     pub fn is_embedded(&self) -> bool {
-        matches!(self.backend, Backend::Embedded { .. })
+        #[cfg(feature = "embedded")]
+        return matches!(self.backend, Backend::Embedded { .. });
+        #[cfg(not(feature = "embedded"))]
+        false
     }
 
     /// Signs with `payer` (fee payer) and `signers`, sends, waits for confirmation.
@@ -146,6 +160,7 @@ impl Chain {
                     Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, blockhash);
                 Ok(rpc.send_and_confirm_transaction(&tx).await?)
             }
+            #[cfg(feature = "embedded")]
             Backend::Embedded { ctx, seen } => {
                 {
                     let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
@@ -171,6 +186,7 @@ impl Chain {
                 .get_account_with_commitment(key, CommitmentConfig::confirmed())
                 .await?
                 .value),
+            #[cfg(feature = "embedded")]
             Backend::Embedded { ctx, .. } => {
                 Ok(ctx.lock().await.banks_client.get_account(*key).await?)
             }
@@ -214,8 +230,13 @@ impl Chain {
                     },
                     ..Default::default()
                 };
-                rpc.get_program_accounts_with_config(&ID, config).await?
+                // The replacement (`get_program_ui_accounts_with_config`) returns UI accounts we
+                // would decode back; this one still answers with raw accounts.
+                #[allow(deprecated)]
+                let accounts = rpc.get_program_accounts_with_config(&ID, config).await?;
+                accounts
             }
+            #[cfg(feature = "embedded")]
             Backend::Embedded { ctx, seen } => {
                 let keys: Vec<Pubkey> = seen
                     .lock()
@@ -259,6 +280,7 @@ impl Chain {
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 }
             }
+            #[cfg(feature = "embedded")]
             Backend::Embedded { ctx, .. } => {
                 let ctx = ctx.lock().await;
                 let ix = anchor_lang::solana_program::system_instruction::transfer(
@@ -283,6 +305,7 @@ impl Chain {
     pub async fn slot(&self) -> Result<u64, ChainError> {
         match &self.backend {
             Backend::Rpc(rpc) => Ok(rpc.get_slot().await?),
+            #[cfg(feature = "embedded")]
             Backend::Embedded { ctx, .. } => {
                 Ok(ctx.lock().await.banks_client.get_root_slot().await?)
             }

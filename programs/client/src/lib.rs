@@ -3,12 +3,13 @@
 //! What goes in: keys, amounts, epochs and proofs from the oracle or a CLI. What comes out:
 //! Solana instructions ([`instructions`]), addresses ([`pda`]), decoded program accounts
 //! ([`read`]), and transactions sent through a [`Chain`] — either any JSON-RPC endpoint (a
-//! local validator, devnet) or an embedded Solana runtime (solana-program-test's bank with the
-//! real SPL Token and Associated Token programs, our program loaded natively) for demos and
-//! tests on machines without a validator.
+//! local validator, devnet) or, with the `embedded` feature, an embedded Solana runtime
+//! (solana-program-test's bank with the real SPL Token and Associated Token programs, our
+//! program loaded natively) for demos and tests on machines without a validator.
 
 pub mod chain;
 pub mod instructions;
+pub mod onboard;
 pub mod pda;
 pub mod read;
 

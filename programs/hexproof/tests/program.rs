@@ -11,9 +11,9 @@ use anchor_lang::{
 };
 use hexproof_client::{instructions, pda};
 use hexproof_commitment::epoch_message;
+use hexproof_poc::rewards::{self, Activity, EpochRewards};
 use hexproof_program::state::HOTSPOT_SEED;
 use hexproof_proto::PublicKey;
-use oracle::rewards::{self, Activity, EpochRewards};
 use solana_keypair::Keypair;
 use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext, processor};
 use solana_signer::Signer;
@@ -635,11 +635,11 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
         ..rewards::RewardConfig::default()
     };
     let by = |key: &hexproof_proto::Keypair, config: &rewards::RewardConfig| {
-        oracle::rewards::epoch::build(1, config, &activity, &BTreeMap::new(), key)
+        hexproof_poc::rewards::epoch::build(1, config, &activity, &BTreeMap::new(), key)
     };
     let (a, b) = (by(&oracle_keys[0], &config), by(&oracle_keys[2], &config));
     assert_eq!((a.root, a.lifetime_total), (b.root, b.lifetime_total));
-    let precompile = |e: &oracle::rewards::epoch::ClosedEpoch| {
+    let precompile = |e: &hexproof_poc::rewards::epoch::ClosedEpoch| {
         let ix = solana_ed25519_program::new_ed25519_instruction_with_signature(
             &e.message(),
             &e.signature,

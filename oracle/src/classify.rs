@@ -18,10 +18,9 @@ use hexproof_proto::{
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::{
-    store::{Kind, NewReport, Status},
-    validation::Reason,
-};
+use hexproof_poc::{Kind, Reason, Status};
+
+use crate::store::NewReport;
 
 /// Reports are a few hundred bytes; anything larger is refused unread.
 pub const MAX_REPORT_LEN: usize = 4096;

@@ -9,7 +9,7 @@ use hexproof_proto::{
     v1::{BeaconReport, DataRate, WitnessReport},
 };
 
-use super::{EntropyRecord, HotspotInfo};
+use crate::{EntropyRecord, HotspotInfo};
 
 /// The beacon's timestamp.
 pub const T0: u64 = 1_800_000_000_000_000_000;

@@ -1,5 +1,7 @@
 //! Coverage rewards: from an epoch's valid activity to token amounts per hotspot, lifetime
-//! totals and the Merkle commitment. Pure functions on integers; `epoch` does the I/O.
+//! totals and the Merkle commitment. Pure functions on integers: [`activity`] turns an epoch's
+//! verdicts into what earns, [`density`] scales crowded hexes, [`compute`] splits the emission,
+//! [`epoch`] builds and signs the closed epoch.
 //!
 //! For an epoch with emission `E` (from [`hexproof_commitment::EmissionSchedule`]):
 //!
@@ -15,6 +17,7 @@
 //! Lifetime amounts accumulate over epochs; the tree commits to `(hotspot, lifetime)` for every
 //! hotspot that ever earned, sorted by key.
 
+pub mod activity;
 pub mod density;
 pub mod epoch;
 

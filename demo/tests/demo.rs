@@ -1,4 +1,4 @@
-//! The demo path end to end with a real broker: `oracle::demo::run` (what `oracle demo` runs)
+//! The demo path end to end with a real broker: `hexproof_demo::run` (what `hexproof-demo` runs)
 //! against Debian's mosquitto instead of the embedded rumqttd, an embedded Solana runtime with
 //! the program and SPL Token, for two short epochs.
 //!
@@ -13,20 +13,20 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use hexproof_client::{Chain, read};
+use hexproof_demo::{self as demo, DemoOptions, DemoSummary};
 use hexproof_fixtures::{
     Behaviour, Network, fixtures_dir,
     servers::{Mosquitto, Subscriber},
 };
+use hexproof_poc::{Kind, Limits, Status, rewards::RewardConfig};
 use hexproof_proto::PublicKey;
 use oracle::{
     audit::{self, Line},
     chain::pubkey,
-    demo::{self, DemoOptions, DemoSummary},
+    epochs,
     explorer::ExplorerConfig,
     registry::{Registry, StaticRegistry},
-    rewards::{RewardConfig, epoch},
-    store::{Kind, Status, Store},
-    validation::Limits,
+    store::Store,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -101,7 +101,8 @@ async fn honest_network_rewards_roots_and_balances_agree() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let network = Network::load(&fixtures_dir().join("networks/net-25.json")).unwrap();
-    let registry: Arc<dyn Registry> = Arc::new(StaticRegistry::from_network(&network, 0).unwrap());
+    let registry: Arc<dyn Registry> =
+        Arc::new(StaticRegistry::from_file(&network.registry(0)).unwrap());
     let replay_dir = tempfile::tempdir().unwrap();
     let replay = store(replay_dir.path()).await;
     let limits = Limits {
@@ -122,7 +123,7 @@ async fn honest_network_rewards_roots_and_balances_agree() {
     let key = network.oracles[0].keypair().unwrap();
     let last = summary.epochs.last().unwrap().epoch;
     let (_, end) = config.bounds(last);
-    let closed = epoch::close_ready(
+    let closed = epochs::close_ready(
         &replay,
         registry.as_ref(),
         &config,
@@ -132,9 +133,36 @@ async fn honest_network_rewards_roots_and_balances_agree() {
     .await
     .unwrap();
     assert!(closed.len() as u64 >= last);
+    // Verdict by verdict first: a difference there says which report was judged otherwise.
+    let verdicts = |judged: Vec<oracle::store::JudgedReport>| -> BTreeMap<[u8; 32], (Status, Option<String>, bool)> {
+        judged
+            .into_iter()
+            .map(|j| (j.report.id, (j.status, j.reason, j.selected)))
+            .collect()
+    };
+    let (live_verdicts, replay_verdicts) = (
+        verdicts(live.judged_reports().await.unwrap()),
+        verdicts(replay.judged_reports().await.unwrap()),
+    );
+    let differing: Vec<String> = live_verdicts
+        .iter()
+        .filter(|(id, v)| replay_verdicts.get(*id) != Some(v))
+        .map(|(id, v)| {
+            format!(
+                "{}: live {v:?}, replay {:?}",
+                hex::encode(id),
+                replay_verdicts.get(id)
+            )
+        })
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "verdicts differ:\n{}",
+        differing.join("\n")
+    );
     for report in &summary.epochs {
-        let mine = epoch::load(&live, report.epoch).await.unwrap().unwrap();
-        let again = epoch::load(&replay, report.epoch).await.unwrap().unwrap();
+        let mine = live.closed_epoch(report.epoch).await.unwrap().unwrap();
+        let again = replay.closed_epoch(report.epoch).await.unwrap().unwrap();
         assert_eq!(
             mine.rows, again.rows,
             "epoch {} per-hotspot rewards",
@@ -146,7 +174,7 @@ async fn honest_network_rewards_roots_and_balances_agree() {
     }
 
     // The program holds the newest root; owners hold their hotspots' lifetime rewards.
-    let newest = epoch::load(&live, last).await.unwrap().unwrap();
+    let newest = live.closed_epoch(last).await.unwrap().unwrap();
     let on_chain = read::config(&chain).await.unwrap().unwrap();
     assert_eq!((on_chain.epoch, on_chain.root), (last, newest.root));
     let mut per_owner: BTreeMap<PublicKey, u64> = BTreeMap::new();
@@ -199,7 +227,7 @@ async fn adversaries_are_rejected_and_earn_nothing() {
             witnesses.len()
         );
         for report in &summary.epochs {
-            let e = epoch::load(&live, report.epoch).await.unwrap().unwrap();
+            let e = live.closed_epoch(report.epoch).await.unwrap().unwrap();
             for r in e
                 .rows
                 .iter()

@@ -6,9 +6,8 @@ use hexproof_proto::{
     v1::{BeaconReport, DataRate, WitnessReport},
 };
 
-use super::{
-    HotspotInfo, Invalid, Limits, NS_PER_SEC, Reason, beacon::check_timestamp, distance_m,
-};
+use super::beacon::check_timestamp;
+use crate::{HotspotInfo, Invalid, Limits, NS_PER_SEC, Reason, distance_m};
 
 /// The valid beacon a witness claims to have heard, and its beaconer.
 #[derive(Debug, Clone, Copy)]
@@ -192,7 +191,7 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validation::testkit::*;
+    use crate::testkit::*;
     use h3o::LatLng;
 
     fn judge_with(

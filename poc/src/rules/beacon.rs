@@ -6,7 +6,7 @@ use hexproof_proto::{
     v1::{BeaconReport, DataRate},
 };
 
-use super::{EntropyRecord, HotspotInfo, Invalid, Limits, NS_PER_SEC, Reason};
+use crate::{EntropyRecord, HotspotInfo, Invalid, Limits, NS_PER_SEC, Reason};
 
 /// What the oracle knows when it judges a beacon.
 #[derive(Debug, Clone, Copy)]
@@ -178,7 +178,7 @@ pub(crate) fn check_timestamp(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::validation::testkit::*;
+    use crate::testkit::*;
 
     fn judge(b: &BeaconReport, tweak: impl FnOnce(&mut BeaconContext<'_>)) -> Result<(), Reason> {
         let beaconer = beaconer_info();

@@ -7,11 +7,11 @@ use anyhow::Context;
 use clap::Subcommand;
 use h3o::CellIndex;
 use hexproof_client::{Chain, Signer, instructions, read};
+use hexproof_poc::rewards::epoch::ClosedEpoch;
 use hexproof_proto::{Keypair, PublicKey};
 use oracle::{
     chain::{self, pubkey, solana_keypair},
     config::Config,
-    rewards::epoch,
     store::Store,
 };
 
@@ -39,13 +39,6 @@ pub enum ChainCommand {
         owner: PathBuf,
         #[command(flatten)]
         site: Site,
-    },
-    /// Register every hotspot of a fixture network (airdrops `fund_lamports` to owners first).
-    OnboardNetwork {
-        #[arg(long)]
-        network: PathBuf,
-        #[arg(long, default_value_t = 0)]
-        fund_lamports: u64,
     },
     /// Move a hotspot or change its antenna (the owner signs).
     Assert {
@@ -131,17 +124,9 @@ fn parse_signature(s: &str) -> anyhow::Result<(PublicKey, [u8; 64])> {
     Ok((k.parse()?, sig))
 }
 
-async fn closed(config: &Config, which: Option<u64>) -> anyhow::Result<epoch::ClosedEpoch> {
+async fn closed(config: &Config, which: Option<u64>) -> anyhow::Result<ClosedEpoch> {
     let store = Store::connect(&config.database).await?;
-    let n = match which {
-        Some(n) => n,
-        None => epoch::last_closed(&store)
-            .await?
-            .context("no epoch closed yet")?,
-    };
-    epoch::load(&store, n)
-        .await?
-        .with_context(|| format!("epoch {n} is not closed"))
+    super::closed_epoch(&store, which).await
 }
 
 fn payer(config: &Config) -> anyhow::Result<hexproof_client::Keypair> {
@@ -175,14 +160,6 @@ pub async fn run(rpc_url: &str, command: ChainCommand) -> anyhow::Result<()> {
                 site.elevation_m,
             );
             println!("{}", chain.send(&[ix], &o, &[&h]).await?);
-        }
-        ChainCommand::OnboardNetwork {
-            network,
-            fund_lamports,
-        } => {
-            let network = hexproof_fixtures::Network::load(&network)?;
-            let n = chain::onboard_network(&chain, &network, fund_lamports).await?;
-            println!("onboarded {n} hotspots");
         }
         ChainCommand::Assert {
             owner,

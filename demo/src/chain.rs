@@ -1,0 +1,79 @@
+//! The demo's chain bootstrap: the program initialized with the network's first oracle as admin
+//! and sole signer (M = 1), and every hotspot of the fixture network onboarded by its owner.
+
+use anyhow::Context;
+use h3o::CellIndex;
+use hexproof_client::{
+    Chain, Keypair, Signer,
+    onboard::{Onboarding, onboard_all},
+    read,
+};
+use hexproof_fixtures::Network;
+use hexproof_poc::rewards::RewardConfig;
+use oracle::chain::{self, solana_keypair};
+
+/// Onboards every hotspot of a fixture network that is not registered yet (owners pay; each
+/// owner is funded with `fund_lamports` first when non-zero). Returns how many were added.
+pub async fn onboard_network(
+    chain: &Chain,
+    network: &Network,
+    fund_lamports: u64,
+) -> anyhow::Result<usize> {
+    let keys: Vec<(Keypair, Keypair, u64, i32, i32)> = network
+        .hotspots
+        .iter()
+        .map(|h| {
+            let owner = network
+                .owners
+                .iter()
+                .find(|o| o.pubkey == h.owner)
+                .with_context(|| format!("owner of {} is not in the network file", h.name))?;
+            let location: CellIndex = h.asserted_location.parse()?;
+            Ok((
+                solana_keypair(&h.key.keypair()?),
+                solana_keypair(&owner.keypair()?),
+                u64::from(location),
+                h.gain_ddbi,
+                h.elevation_m,
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let hotspots: Vec<Onboarding<'_>> = keys
+        .iter()
+        .map(
+            |(hotspot, owner, location, gain_ddbi, elevation_m)| Onboarding {
+                hotspot,
+                owner,
+                location: *location,
+                gain_ddbi: *gain_ddbi,
+                elevation_m: *elevation_m,
+            },
+        )
+        .collect();
+    Ok(onboard_all(chain, &hotspots, fund_lamports).await?)
+}
+
+/// Initializes the program (the network's first oracle is admin and the one signer, M = 1)
+/// unless it is, and onboards the network's hotspots that are not registered yet.
+pub async fn prepare(
+    chain: &Chain,
+    network: &Network,
+    rewards: &RewardConfig,
+) -> anyhow::Result<()> {
+    let oracle = network.oracles[0].keypair()?;
+    let payer = solana_keypair(&oracle);
+    if chain.is_embedded() {
+        chain.fund(&payer.pubkey(), 1_000_000_000_000).await?;
+    }
+    if read::config(chain).await?.is_none() {
+        chain::initialize(chain, &payer, &[oracle.public()], 1, rewards).await?;
+    }
+    let fund = if chain.is_embedded() {
+        1_000_000_000
+    } else {
+        0
+    };
+    let added = onboard_network(chain, network, fund).await?;
+    tracing::info!(added, "hotspots onboarded on chain");
+    Ok(())
+}

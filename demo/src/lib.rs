@@ -1,0 +1,18 @@
+//! The whole hexproof system in one process, for a first look and for end-to-end tests: an MQTT
+//! broker (the embedded [`broker`], or any broker by URL), the oracle (`oracle::service`) on
+//! SQLite (or PostgreSQL), every hotspot of a fixture network as an agent on the simulated
+//! radio medium, and a Solana runtime (embedded, or an RPC URL) where [`chain`] onboards the
+//! hotspots and initializes the program; the oracle submits each epoch and claims for owners.
+//!
+//! Data enters as [`DemoOptions`] (the `hexproof-demo` command line) and a fixture network
+//! file; it leaves as an [`EpochReport`] per closed epoch and a [`DemoSummary`], which accounts
+//! by report id for everything the broker acknowledged to the hotspots.
+//!
+//! Nothing here is part of the production oracle: the `oracle` binary links none of it.
+
+pub mod broker;
+pub mod chain;
+pub mod report;
+pub mod run;
+
+pub use run::{DemoOptions, DemoSummary, EpochReport, print_epoch, run};

@@ -1,0 +1,177 @@
+//! `hexproof-demo`: the whole system in one command (see the crate doc of `hexproof_demo`).
+//!
+//! - `hexproof-demo [--epochs N] [--json] …`: the demo run: embedded broker, oracle on SQLite,
+//!   every hotspot of a fixture network on the simulated medium, an embedded Solana runtime.
+//! - `hexproof-demo onboard-network --network FILE --rpc-url URL`: register a fixture network's
+//!   hotspots on a cluster (their test keys sign).
+//!
+//! Data enters as flags; tables go to stdout (to stderr with `--json`, which prints a JSON
+//! summary on stdout at the end).
+
+use std::{path::PathBuf, sync::Arc};
+
+use clap::{Parser, Subcommand};
+use hexproof_client::Chain;
+use hexproof_demo::{DemoOptions, DemoSummary, EpochReport};
+use oracle::explorer::ExplorerConfig;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser, Debug)]
+#[command(version, about = "hexproof: the whole system in one process")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    demo: DemoArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Register every hotspot of a fixture network on a cluster (airdrops `fund_lamports` to
+    /// owners first).
+    OnboardNetwork {
+        #[arg(long)]
+        network: PathBuf,
+        #[arg(long, env = "SOLANA_RPC_URL", default_value = "http://127.0.0.1:8899")]
+        rpc_url: String,
+        #[arg(long, default_value_t = 0)]
+        fund_lamports: u64,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct DemoArgs {
+    /// Fixture network (default: net-200, with location spoofers and beacon replayers).
+    #[arg(long)]
+    network: Option<PathBuf>,
+    /// Exit after this many epochs (status 0); run until Ctrl-C otherwise.
+    #[arg(long)]
+    epochs: Option<u64>,
+    /// Epoch length in network seconds (default 3600: one minute of real time at 60x).
+    #[arg(long, default_value_t = 3600)]
+    epoch_secs: u64,
+    /// Network seconds per real second.
+    #[arg(long, default_value_t = 60)]
+    speed: u32,
+    #[arg(long, default_value_t = 300)]
+    beacon_interval_secs: u64,
+    /// Any MQTT 3.1.1 broker (`mqtt://host:port`) instead of the embedded one.
+    #[arg(long)]
+    broker: Option<String>,
+    /// `postgres://…` (or another sqlite:// file) instead of SQLite in the state directory.
+    #[arg(long)]
+    database: Option<String>,
+    /// A Solana cluster with the program deployed instead of the embedded runtime.
+    #[arg(long)]
+    rpc_url: Option<String>,
+    /// Where the database, keys and outboxes go (a temporary directory by default).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    grpc_listen: std::net::SocketAddr,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    http_listen: std::net::SocketAddr,
+    /// Tables to stderr, and a JSON summary on stdout at the end.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,rumqttd=off,tarpc=off,solana=error".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        match cli.command {
+            Some(Command::OnboardNetwork {
+                network,
+                rpc_url,
+                fund_lamports,
+            }) => {
+                let network = hexproof_fixtures::Network::load(&network)?;
+                let chain = Chain::rpc(&rpc_url);
+                let n =
+                    hexproof_demo::chain::onboard_network(&chain, &network, fund_lamports).await?;
+                println!("onboarded {n} hotspots");
+                Ok(())
+            }
+            None => demo(cli.demo).await,
+        }
+    })
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    let temp = tempfile::tempdir()?;
+    let opts = DemoOptions {
+        network_file: args
+            .network
+            .unwrap_or_else(|| hexproof_fixtures::fixtures_dir().join("networks/net-200.json")),
+        epochs: args.epochs,
+        epoch_secs: args.epoch_secs,
+        speed: args.speed,
+        beacon_interval_secs: args.beacon_interval_secs,
+        broker: args.broker,
+        database: args.database,
+        state_dir: args.state_dir.unwrap_or_else(|| temp.path().to_path_buf()),
+        explorer: ExplorerConfig {
+            grpc_listen: Some(args.grpc_listen),
+            http_listen: Some(args.http_listen),
+        },
+        progress: true,
+    };
+    let chain = Arc::new(match &args.rpc_url {
+        Some(url) => Chain::rpc(url),
+        None => Chain::embedded().await,
+    });
+    let shutdown = CancellationToken::new();
+    oracle::service::stop_on_signals(shutdown.clone());
+    eprintln!(
+        "hexproof demo: {} · epochs of {} network s at {}x · map http://{}/ · gRPC {}",
+        opts.network_file.display(),
+        args.epoch_secs,
+        args.speed,
+        args.http_listen,
+        args.grpc_listen
+    );
+    let json = args.json;
+    let summary = hexproof_demo::run(opts, chain, shutdown, |e: &EpochReport| {
+        if json {
+            eprintln!("{}", serde_json::to_string(e).unwrap_or_default());
+        } else {
+            hexproof_demo::print_epoch(e);
+        }
+    })
+    .await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!("{}", done_line(&summary));
+    }
+    Ok(())
+}
+
+fn done_line(summary: &DemoSummary) -> String {
+    let lost = if summary.acknowledged_not_stored.is_empty() {
+        "every acknowledged report stored".to_string()
+    } else {
+        format!(
+            "{} acknowledged but NOT stored: {}",
+            summary.acknowledged_not_stored.len(),
+            summary.acknowledged_not_stored.join(" ")
+        )
+    };
+    format!(
+        "done: {} epochs, {} reports acknowledged to hotspots, {} stored, {lost}, {:.0} s",
+        summary.epochs.len(),
+        summary.reports_acknowledged,
+        summary.reports_stored,
+        summary.seconds
+    )
+}

@@ -1,0 +1,295 @@
+//! One demo run: start the broker (unless one is given), prepare the chain, start the oracle and
+//! the swarm, report each closed epoch once the oracle's chain duty for it is done, then stop
+//! the swarm first and the oracle once it stored and judged everything acknowledged.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use hexproof_client::{Chain, read};
+use hexproof_fixtures::Network;
+use hexproof_poc::{Limits, rewards::RewardConfig};
+use hexproof_proto::clock::Clock;
+use hotspot_agent::{
+    stats::Stats,
+    swarm::{Swarm, SwarmConfig},
+};
+use oracle::{chain::pubkey, config::Config, explorer::ExplorerConfig, store::Store};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::report::report_epoch;
+pub use crate::report::{EpochReport, print_epoch};
+
+/// What the demo runs.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub network_file: PathBuf,
+    /// Stop after this many closed epochs; run until Ctrl-C when absent.
+    pub epochs: Option<u64>,
+    /// Epoch length in network seconds, and how much faster than real time the network runs.
+    pub epoch_secs: u64,
+    pub speed: u32,
+    /// Seconds between a hotspot's beacons (network time).
+    pub beacon_interval_secs: u64,
+    /// `mqtt://…` of an external broker; the embedded broker on loopback when absent.
+    pub broker: Option<String>,
+    /// Database URL; SQLite in `state_dir` when absent.
+    pub database: Option<String>,
+    pub state_dir: PathBuf,
+    pub explorer: ExplorerConfig,
+    /// Print a progress line to stderr while an epoch runs.
+    pub progress: bool,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    pub network: String,
+    pub hotspots: usize,
+    pub broker: String,
+    pub database: String,
+    pub chain: String,
+    /// Reports the broker acknowledged to the hotspots (by id).
+    pub reports_acknowledged: u64,
+    pub reports_stored: u64,
+    /// Ids (hex) of reports acknowledged to a hotspot that the oracle does not hold: what the
+    /// pipeline lost. Empty in a healthy run.
+    pub acknowledged_not_stored: Vec<String>,
+    /// Reports still waiting for a verdict when the oracle stopped (0 after a clean stop).
+    pub reports_pending: u64,
+    /// Start of epoch 1 (ns) and epoch length (network seconds): what replays need.
+    pub genesis_ns: u64,
+    pub epoch_secs: u64,
+    pub epochs: Vec<EpochReport>,
+    pub seconds: f64,
+}
+
+/// The oracle's configuration for a demo: the accelerated clock from `origin_ns`, windows
+/// sized for the demo's beacon interval, epochs from `origin_ns`, the registry read from the
+/// chain, each epoch submitted and claimed.
+pub fn oracle_config(
+    opts: &DemoOptions,
+    key: &Path,
+    broker: &str,
+    database: &str,
+    origin_ns: u64,
+) -> Config {
+    let mut config = Config {
+        key: key.to_path_buf(),
+        database: database.to_string(),
+        explorer: opts.explorer.clone(),
+        validation: Limits {
+            beacon_interval_secs: opts.beacon_interval_secs,
+            witness_wait_secs: 60,
+            location_min_age_secs: 0,
+            ..Limits::default()
+        },
+        rewards: RewardConfig {
+            epoch_secs: opts.epoch_secs,
+            genesis_ns: origin_ns,
+            close_delay_secs: 300,
+            ..RewardConfig::default()
+        },
+        ..Config::default()
+    };
+    config.mqtt.url = broker.to_string();
+    config.clock.speed = opts.speed;
+    config.clock.origin_ns = Some(origin_ns);
+    config.chain.read_registry = true;
+    config.chain.submit = true;
+    config.chain.claim = true;
+    config
+}
+
+/// Waits (at most a minute) until the chain holds epoch `n`'s root and every hotspot of it has
+/// claimed its lifetime amount: the oracle's chain duty for the epoch is done.
+async fn chain_duty_done(chain: &Chain, store: &Store, n: u64) -> anyhow::Result<()> {
+    let e = store.closed_epoch(n).await?.context("closed epoch")?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let on = read::config(chain).await?.context("program")?;
+        if on.epoch == n && on.root == e.root {
+            let mut all = true;
+            for r in e.rows.iter().filter(|r| r.lifetime > 0) {
+                if read::claimed(chain, &pubkey(&r.hotspot)).await? < r.lifetime {
+                    all = false;
+                    break;
+                }
+            }
+            if all {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+/// A progress line for the epoch that is running.
+fn progress_line(
+    rewards: &RewardConfig,
+    next: u64,
+    now: u64,
+    acknowledged: u64,
+    stored: u64,
+) -> String {
+    let (start, end) = rewards.bounds(next);
+    let done = (now.saturating_sub(start) as f64 / (end - start) as f64).clamp(0.0, 1.0);
+    let bar: String = (0..20)
+        .map(|i| {
+            if (i as f64) < done * 20.0 {
+                '█'
+            } else {
+                '░'
+            }
+        })
+        .collect();
+    format!(
+        "   epoch {next} {bar} {:>3.0}% · {acknowledged} reports acknowledged, {stored} stored",
+        done * 100.0
+    )
+}
+
+/// Runs the demo until `opts.epochs` epochs closed (and were submitted and claimed) or
+/// `shutdown`; calls `on_epoch` for each.
+pub async fn run(
+    opts: DemoOptions,
+    chain: Arc<Chain>,
+    shutdown: CancellationToken,
+    mut on_epoch: impl FnMut(&EpochReport),
+) -> anyhow::Result<DemoSummary> {
+    let started = Instant::now();
+    let network = Network::load(&opts.network_file)?;
+    std::fs::create_dir_all(&opts.state_dir)?;
+    let key_file = opts.state_dir.join("oracle-key.json");
+    if !key_file.exists() {
+        network.oracles[0].keypair()?.write_new_file(&key_file)?;
+    }
+    let broker = match &opts.broker {
+        Some(url) => url.clone(),
+        None => crate::broker::start_embedded_broker()?,
+    };
+    let database = opts
+        .database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", opts.state_dir.join("oracle.db").display()));
+    let origin_ns = Clock::system().now_ns();
+    let clock = Clock::accelerated_from(origin_ns, opts.speed);
+    let config = oracle_config(&opts, &key_file, &broker, &database, origin_ns);
+    let rewards = config.rewards.clone();
+
+    crate::chain::prepare(&chain, &network, &rewards).await?;
+    // Migrate before the oracle starts (two first connections would both migrate).
+    let store = Store::connect(&database).await?;
+
+    // The swarm stops first; the oracle once it stored what the swarm published.
+    let stop = shutdown.child_token();
+    let oracle_stop = CancellationToken::new();
+    let oracle = {
+        let (chain, stop) = (chain.clone(), oracle_stop.clone());
+        tokio::spawn(async move {
+            let result = oracle::service::run_with_chain(config, Some(chain), stop).await;
+            if let Err(e) = &result {
+                tracing::error!("oracle: {e:#}");
+            }
+            result
+        })
+    };
+    let swarm = Swarm::start(
+        SwarmConfig::simulated(
+            network.clone(),
+            &broker,
+            opts.state_dir.join("swarm"),
+            clock,
+            opts.beacon_interval_secs,
+        ),
+        &stop,
+    )?;
+    let stats: Vec<Arc<Stats>> = swarm.hotspots.iter().map(|(_, s)| s.clone()).collect();
+    let acknowledged =
+        || -> Vec<[u8; 32]> { stats.iter().flat_map(|s| s.acknowledged_ids()).collect() };
+    let swarm_stop = stop.clone();
+    let swarm_task = tokio::spawn(async move {
+        let mut swarm = swarm;
+        swarm_stop.cancelled().await;
+        while swarm.tasks.join_next().await.is_some() {}
+    });
+
+    let mut reports = Vec::new();
+    let mut minted = 0;
+    let mut next = 1u64;
+    let mut last_progress = Instant::now();
+    let result: anyhow::Result<()> = async {
+        while opts.epochs.is_none_or(|n| (reports.len() as u64) < n) {
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+            if oracle.is_finished() {
+                anyhow::bail!("the oracle stopped (its error is logged above)");
+            }
+            let closed = store.last_closed_epoch().await?.unwrap_or(0);
+            if closed >= next {
+                chain_duty_done(&chain, &store, closed).await?;
+                for n in next..=closed {
+                    let r = report_epoch(&store, &chain, &network, &rewards, n, minted).await?;
+                    minted = r.minted_total;
+                    on_epoch(&r);
+                    reports.push(r);
+                }
+                next = closed + 1;
+            } else if opts.progress && last_progress.elapsed() >= Duration::from_secs(5) {
+                last_progress = Instant::now();
+                let stored = store.count_reports().await.unwrap_or(0);
+                let line = progress_line(
+                    &rewards,
+                    next,
+                    clock.now_ns(),
+                    acknowledged().len() as u64,
+                    stored,
+                );
+                eprintln!("{line}");
+            }
+        }
+        Ok(())
+    }
+    .await;
+    stop.cancel();
+    let _ = swarm_task.await;
+    // Let the oracle store and judge everything the broker acknowledged before stopping it.
+    let acknowledged = acknowledged();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !oracle.is_finished() && Instant::now() < deadline {
+        let all_stored = store
+            .missing_reports(&acknowledged)
+            .await
+            .is_ok_and(|m| m.is_empty());
+        if all_stored && store.pending_count().await.unwrap_or(1) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    oracle_stop.cancel();
+    let _ = oracle.await;
+    result?;
+    let missing = store.missing_reports(&acknowledged).await?;
+    Ok(DemoSummary {
+        network: opts.network_file.display().to_string(),
+        hotspots: network.hotspots.len(),
+        broker,
+        database: oracle::service::redact(&database),
+        chain: format!("{chain:?}"),
+        reports_acknowledged: acknowledged.len() as u64,
+        reports_stored: store.count_reports().await?,
+        acknowledged_not_stored: missing.iter().map(hex::encode).collect(),
+        reports_pending: store.pending_count().await?,
+        genesis_ns: rewards.genesis_ns,
+        epoch_secs: rewards.epoch_secs,
+        epochs: reports,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

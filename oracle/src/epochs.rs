@@ -1,0 +1,168 @@
+//! Closing epochs, and the chain duty that follows: once an epoch has ended (plus the close
+//! delay) and every report stamped in it has a verdict, its verdicts are tallied from storage,
+//! the pure reward rules ([`hexproof_poc::rewards`]) turn them into rewards, lifetime amounts,
+//! a Merkle root and the oracle's signature, and the closed epoch is stored in one transaction.
+//! Closing is a function of the stored verdicts: closing twice gives the same result, and an
+//! interrupted close is simply done again. Then, with a chain configured, the newest closed
+//! epoch is submitted and claimed for owners.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use hexproof_client::Chain;
+use hexproof_poc::rewards::{RewardConfig, activity, epoch::ClosedEpoch, epoch::build};
+use hexproof_proto::{Keypair, clock::Clock};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    chain,
+    registry::Registry,
+    store::{Result, Store},
+};
+
+/// Recomputes an epoch from stored verdicts and the previous epoch's lifetime amounts.
+pub async fn recompute(
+    store: &Store,
+    registry: &dyn Registry,
+    config: &RewardConfig,
+    epoch: u64,
+    oracle: &Keypair,
+) -> Result<ClosedEpoch> {
+    let previous = if epoch > 1 {
+        store.lifetime_after(epoch - 1).await?
+    } else {
+        BTreeMap::new()
+    };
+    let (start, end) = config.bounds(epoch);
+    let tallies = store.epoch_tallies(start, end).await?;
+    let activity = activity::activity(&tallies, &registry.all(), config);
+    Ok(build(epoch, config, &activity, &previous, oracle))
+}
+
+/// Whether an epoch may close at `now_ns`: its end plus the close delay has passed and no report
+/// stamped before its end still waits for a verdict.
+pub async fn ready(store: &Store, config: &RewardConfig, epoch: u64, now_ns: u64) -> Result<bool> {
+    let (_, end) = config.bounds(epoch);
+    if now_ns < end + config.close_delay_secs * 1_000_000_000 {
+        return Ok(false);
+    }
+    Ok(store.pending_before(end).await? == 0)
+}
+
+/// Closes, in order, every epoch that is ready at `now_ns`; returns them.
+pub async fn close_ready(
+    store: &Store,
+    registry: &dyn Registry,
+    config: &RewardConfig,
+    oracle: &Keypair,
+    now_ns: u64,
+) -> Result<Vec<ClosedEpoch>> {
+    let mut closed = Vec::new();
+    // The first epoch closed is the one of the network's first report: nothing before it has
+    // anything to commit.
+    let mut next = match store.last_closed_epoch().await? {
+        Some(e) => e + 1,
+        None => match store.first_report_ns().await? {
+            Some(t) => config.epoch_of(t).max(1),
+            None => return Ok(closed),
+        },
+    };
+    while ready(store, config, next, now_ns).await? {
+        let e = recompute(store, registry, config, next, oracle).await?;
+        store.save_closed_epoch(&e, now_ns).await?;
+        metrics::counter!("hexproof_epochs_closed_total").increment(1);
+        tracing::info!(epoch = e.epoch, paid = e.paid, dust = e.dust, hotspots = e.rows.len(), root = %hex::encode(e.root), "closed epoch");
+        closed.push(e);
+        next += 1;
+    }
+    Ok(closed)
+}
+
+/// What the oracle does on chain after closing epochs.
+#[derive(Debug)]
+pub struct ChainDuty {
+    pub chain: Arc<Chain>,
+    pub payer: hexproof_client::Keypair,
+    pub submit: bool,
+    pub claim: bool,
+}
+
+impl ChainDuty {
+    /// Submits the newest closed epoch if the chain holds an older one, then claims for
+    /// owners. The newest root holds every lifetime amount, so older epochs need not go.
+    async fn sync(&self, store: &Store) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let Some(newest) = store.last_closed_epoch().await? else {
+            return Ok(());
+        };
+        let on_chain = hexproof_client::read::config(&self.chain)
+            .await?
+            .context("the program is not initialized")?;
+        let epoch = store
+            .closed_epoch(newest)
+            .await?
+            .context("closed epoch vanished")?;
+        let ours_on_chain = if on_chain.epoch < newest {
+            if !self.submit {
+                return Ok(());
+            }
+            let signature = chain::submit_epoch(&self.chain, &self.payer, &epoch, &[]).await?;
+            tracing::info!(epoch = newest, %signature, "epoch submitted on chain");
+            true
+        } else {
+            // Claims need our root to be the newest on chain (not another oracle's, not later).
+            on_chain.epoch == newest && on_chain.root == epoch.root
+        };
+        if self.claim && ours_on_chain {
+            let claims = chain::claim_all(&self.chain, &self.payer, &epoch).await?;
+            if claims.claims > 0 || claims.failed > 0 {
+                tracing::info!(
+                    epoch = newest,
+                    claims = claims.claims,
+                    minted = claims.minted,
+                    failed = claims.failed,
+                    "claimed for owners"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Closes every epoch that is ready, once a second (of real time), until `shutdown`; then
+/// does its chain duty, if any (after each close, and again every 10 s after a failure).
+pub async fn run(
+    store: Store,
+    registry: Arc<dyn Registry>,
+    config: RewardConfig,
+    key: Keypair,
+    chain: Option<ChainDuty>,
+    clock: Clock,
+    shutdown: CancellationToken,
+) {
+    let mut pending = chain.is_some();
+    let mut last_try = std::time::Instant::now();
+    loop {
+        match close_ready(&store, registry.as_ref(), &config, &key, clock.now_ns()).await {
+            Ok(closed) => {
+                pending |= !closed.is_empty();
+                if let Some(duty) = chain.as_ref()
+                    && pending
+                    && (!closed.is_empty() || last_try.elapsed() >= Duration::from_secs(10))
+                {
+                    last_try = std::time::Instant::now();
+                    match duty.sync(&store).await {
+                        Ok(()) => pending = false,
+                        Err(e) => {
+                            tracing::error!(error = %format!("{e:#}"), "chain duty; will retry")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::error!(%e, "closing epochs; will retry"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}

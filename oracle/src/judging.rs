@@ -1,0 +1,309 @@
+//! The judging loop: judges pending beacons together with their witnesses once the witness
+//! window has passed, and sweeps up witnesses whose beacon never came. The context (registry,
+//! entropy history, earlier verdicts) is gathered from storage a chunk of beacons at a time;
+//! the judging itself is the pure [`hexproof_poc::judge::judge_group`].
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
+
+use hexproof_poc::{
+    EntropyRecord, Invalid, Kind, Limits, Reason, Report, Status, Verdict,
+    judge::{WitnessInput, judge_group},
+    rules::beacon::BeaconContext,
+};
+use hexproof_proto::{
+    Signed,
+    clock::Clock,
+    v1::{BeaconReport, WitnessReport},
+};
+use prost::Message;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    registry::Registry,
+    store::{Result, Store},
+};
+
+/// Beacons judged per chunk (one round of context queries, one transaction of verdicts).
+const CHUNK: u32 = 256;
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassStats {
+    pub beacons: usize,
+    pub witnesses: usize,
+    pub orphans: usize,
+}
+
+/// The judge: storage, registry, limits, and a cache of entropy records.
+#[derive(Debug)]
+pub struct Judge {
+    store: Store,
+    registry: Arc<dyn Registry>,
+    limits: Limits,
+    entropy: HashMap<u64, EntropyRecord>,
+}
+
+fn record_metrics(verdicts: &[(Verdict, Kind)]) {
+    for (v, kind) in verdicts {
+        let kind = kind.name();
+        match v.reason {
+            None => metrics::counter!("hexproof_reports_valid_total", "kind" => kind).increment(1),
+            Some(r) => metrics::counter!("hexproof_reports_invalid_total", "kind" => kind, "reason" => r.code()).increment(1),
+        }
+    }
+}
+
+/// The timestamp in `times` nearest to `t`.
+fn nearest(times: Option<&Vec<u64>>, t: u64) -> Option<u64> {
+    times?.iter().copied().min_by_key(|x| x.abs_diff(t))
+}
+
+impl Judge {
+    pub fn new(store: Store, registry: Arc<dyn Registry>, limits: Limits) -> Self {
+        Judge {
+            store,
+            registry,
+            limits,
+            entropy: HashMap::new(),
+        }
+    }
+
+    async fn entropy(&mut self, id: u64) -> Result<Option<EntropyRecord>> {
+        if let Some(e) = self.entropy.get(&id) {
+            return Ok(Some(e.clone()));
+        }
+        let e = self.store.entropy(id).await?;
+        if let Some(e) = &e {
+            self.entropy.insert(id, e.clone());
+        }
+        Ok(e)
+    }
+
+    /// Judges every beacon whose witness window has passed at `now_ns`, then the witnesses left
+    /// without a beacon.
+    pub async fn pass(&mut self, now_ns: u64) -> Result<PassStats> {
+        let wait = self.limits.witness_wait_secs * 1_000_000_000;
+        let mut stats = PassStats::default();
+        loop {
+            let beacons = self
+                .store
+                .pending_beacons(now_ns.saturating_sub(wait), CHUNK)
+                .await?;
+            if beacons.is_empty() {
+                break;
+            }
+            stats.beacons += beacons.len();
+            stats.witnesses += self.judge_beacons(&beacons).await?;
+        }
+        // Witnesses still pending three windows after arrival: their beacon never came in time.
+        loop {
+            let orphans = self
+                .store
+                .stale_pending_witnesses(now_ns.saturating_sub(3 * wait), 2 * CHUNK)
+                .await?;
+            if orphans.is_empty() {
+                break;
+            }
+            stats.orphans += orphans.len();
+            self.judge_orphans(&orphans, now_ns).await?;
+        }
+        Ok(stats)
+    }
+
+    /// Judges a chunk of beacons (oldest first) with their pending witnesses, in one
+    /// transaction; returns how many witnesses were judged.
+    async fn judge_beacons(&mut self, beacons: &[Report]) -> Result<usize> {
+        let packets: Vec<[u8; 32]> = {
+            let set: HashSet<[u8; 32]> = beacons.iter().filter_map(|b| b.packet_hash).collect();
+            set.into_iter().collect()
+        };
+        let mut witnesses: HashMap<[u8; 32], Vec<Report>> = HashMap::new();
+        for w in self.store.pending_witnesses_of(&packets).await? {
+            if let Some(h) = w.packet_hash {
+                witnesses.entry(h).or_default().push(w);
+            }
+        }
+        // Packets a valid beacon already carried, and each beaconer's valid beacon times
+        // within one interval of the chunk: what the duplicate and frequency rules look at.
+        let mut beaconed: HashSet<[u8; 32]> = self
+            .store
+            .judged_beacons_with(&packets)
+            .await?
+            .into_iter()
+            .filter(|b| b.valid)
+            .map(|b| b.packet_hash)
+            .collect();
+        let interval = self.limits.beacon_interval_secs * 1_000_000_000;
+        let (lo, hi) = beacons.iter().fold((u64::MAX, 0), |(lo, hi), b| {
+            (lo.min(b.timestamp_ns), hi.max(b.timestamp_ns))
+        });
+        let hotspots: Vec<String> = {
+            let set: HashSet<&String> = beacons.iter().map(|b| &b.hotspot).collect();
+            set.into_iter().cloned().collect()
+        };
+        let mut valid_times = self
+            .store
+            .valid_beacon_times(
+                &hotspots,
+                lo.saturating_sub(interval),
+                hi.saturating_add(interval),
+            )
+            .await?;
+
+        let mut saved: Vec<(Verdict, u64)> = Vec::new();
+        let mut judged: Vec<(Verdict, Kind)> = Vec::new();
+        let mut witness_count = 0;
+        for beacon in beacons {
+            let malformed = |detail: String| {
+                Verdict::invalid(beacon.id, Invalid::new(Reason::Malformed, detail), None)
+            };
+            let Some(hash) = beacon.packet_hash else {
+                saved.push((malformed("no packet".into()), beacon.received_ns));
+                continue;
+            };
+            let report = match BeaconReport::decode(beacon.payload.as_slice()) {
+                Ok(r) => r,
+                Err(e) => {
+                    saved.push((malformed(e.to_string()), beacon.received_ns));
+                    continue;
+                }
+            };
+            let beaconer = report.signer().ok().and_then(|k| self.registry.get(&k));
+            let entropy = self.entropy(report.entropy_id).await?;
+            // The first beacon of a packet takes its witnesses.
+            let inputs: Vec<WitnessInput> = witnesses
+                .remove(&hash)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|stored| {
+                    let report = WitnessReport::decode(stored.payload.as_slice()).ok();
+                    let witness = report
+                        .as_ref()
+                        .and_then(|r| r.signer().ok())
+                        .and_then(|k| self.registry.get(&k));
+                    WitnessInput {
+                        stored,
+                        report,
+                        witness,
+                    }
+                })
+                .collect();
+            let ctx = BeaconContext {
+                beaconer: beaconer.as_ref(),
+                entropy: entropy.as_ref(),
+                nearest_valid_beacon_ns: nearest(
+                    valid_times.get(&beacon.hotspot),
+                    report.timestamp_ns,
+                ),
+                duplicate_packet: beaconed.contains(&hash),
+                received_ns: beacon.received_ns,
+            };
+            let verdicts = judge_group(beacon, &report, &ctx, &inputs, &self.limits);
+            if verdicts[0].status == Status::Valid {
+                beaconed.insert(hash);
+                valid_times
+                    .entry(beacon.hotspot.clone())
+                    .or_default()
+                    .push(report.timestamp_ns);
+            }
+            let judged_at = inputs
+                .iter()
+                .map(|w| w.stored.received_ns)
+                .fold(beacon.received_ns, u64::max);
+            witness_count += inputs.len();
+            for (i, v) in verdicts.into_iter().enumerate() {
+                let kind = if i == 0 { Kind::Beacon } else { Kind::Witness };
+                judged.push((v.clone(), kind));
+                saved.push((v, judged_at));
+            }
+        }
+        self.store.save_verdicts(&saved).await?;
+        record_metrics(&judged);
+        Ok(witness_count)
+    }
+
+    /// Witnesses whose beacon never came in time: late (their beacon was judged valid without
+    /// them) or without a valid beacon.
+    async fn judge_orphans(&mut self, orphans: &[Report], now_ns: u64) -> Result<()> {
+        let packets: Vec<[u8; 32]> = {
+            let set: HashSet<[u8; 32]> = orphans.iter().filter_map(|w| w.packet_hash).collect();
+            set.into_iter().collect()
+        };
+        // Per packet, the judged beacon that speaks for it: a valid one first, then the earliest.
+        let mut by_packet: HashMap<[u8; 32], ([u8; 32], bool, u64)> = HashMap::new();
+        for b in self.store.judged_beacons_with(&packets).await? {
+            let candidate = (b.id, b.valid, b.timestamp_ns);
+            let better = |old: &([u8; 32], bool, u64)| {
+                (!candidate.1, candidate.2, candidate.0) < (!old.1, old.2, old.0)
+            };
+            match by_packet.get(&b.packet_hash) {
+                Some(old) if !better(old) => {}
+                _ => {
+                    by_packet.insert(b.packet_hash, candidate);
+                }
+            }
+        }
+        let mut verdicts = Vec::with_capacity(orphans.len());
+        for w in orphans {
+            let judged = w.packet_hash.and_then(|h| by_packet.get(&h));
+            let (e, beacon_id) = match judged {
+                Some((id, true, _)) => (
+                    Invalid::new(
+                        Reason::WitnessLate,
+                        "arrived after its beacon had been judged",
+                    ),
+                    Some(*id),
+                ),
+                Some((id, false, _)) => (
+                    Invalid::new(
+                        Reason::WitnessNoValidBeacon,
+                        "the beacon it heard is invalid",
+                    ),
+                    Some(*id),
+                ),
+                None => (
+                    Invalid::new(
+                        Reason::WitnessNoValidBeacon,
+                        "no beacon with this packet was reported",
+                    ),
+                    None,
+                ),
+            };
+            verdicts.push(Verdict::invalid(w.id, e, beacon_id));
+        }
+        let judged: Vec<(Verdict, Kind)> = verdicts
+            .iter()
+            .map(|v| (v.clone(), Kind::Witness))
+            .collect();
+        let saved: Vec<(Verdict, u64)> = verdicts.into_iter().map(|v| (v, now_ns)).collect();
+        self.store.save_verdicts(&saved).await?;
+        record_metrics(&judged);
+        Ok(())
+    }
+
+    /// Runs passes every `every` of real time until `shutdown`.
+    pub async fn run(mut self, clock: Clock, every: Duration, shutdown: CancellationToken) {
+        loop {
+            match self.pass(clock.now_ns()).await {
+                Ok(s) if s.beacons + s.orphans > 0 => {
+                    tracing::debug!(
+                        beacons = s.beacons,
+                        witnesses = s.witnesses,
+                        orphans = s.orphans,
+                        "judging pass"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(%e, "judging pass failed; will retry"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Epochs: what an epoch's verdicts tally to (the input of the reward rules), and closed epochs
+//! with their reward rows.
+
+use std::collections::BTreeMap;
+
+use hexproof_poc::{
+    Reason,
+    rewards::{
+        activity::Tally,
+        epoch::{ClosedEpoch, RewardRow},
+    },
+};
+use hexproof_proto::PublicKey;
+use sqlx::Row;
+
+use super::{Result, Store, StoreError, i64_of, id32, kind_of, status_of, u64_of};
+
+/// One epoch a hotspot earned in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HotspotEpoch {
+    pub epoch: u64,
+    pub beacon: u64,
+    pub witness: u64,
+    pub lifetime: u64,
+}
+
+fn key_of(text: &str) -> Result<PublicKey> {
+    text.parse().map_err(|_| StoreError::Corrupt("hotspot key"))
+}
+
+impl Store {
+    /// Verdicts of the reports stamped in `[start_ns, end_ns)`, counted by hotspot, kind,
+    /// status, reason, selection and (beacons) whether a valid witness heard them.
+    pub async fn epoch_tallies(&self, start_ns: u64, end_ns: u64) -> Result<Vec<Tally>> {
+        let rows = sqlx::query(
+            "SELECT hotspot, kind, status, reason, selected, \
+             CASE WHEN kind = 1 AND status = 1 AND id IN \
+               (SELECT beacon_id FROM reports WHERE kind = 2 AND status = 1) THEN 1 ELSE 0 END \
+               AS witnessed, \
+             COUNT(*) AS n FROM reports \
+             WHERE kind <> 0 AND timestamp_ns >= $1 AND timestamp_ns < $2 \
+             GROUP BY hotspot, kind, status, reason, selected, 6",
+        )
+        .bind(i64_of(start_ns))
+        .bind(i64_of(end_ns))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tallies = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let Ok(hotspot) = r.try_get::<String, _>("hotspot")?.parse::<PublicKey>() else {
+                continue;
+            };
+            let reason = match r.try_get::<Option<String>, _>("reason")? {
+                Some(code) => {
+                    Some(Reason::from_code(&code).ok_or(StoreError::Corrupt("reason code"))?)
+                }
+                None => None,
+            };
+            tallies.push(Tally {
+                hotspot,
+                kind: kind_of(r.try_get("kind")?)?,
+                status: status_of(r.try_get("status")?)?,
+                reason,
+                selected: r.try_get::<i64, _>("selected")? != 0,
+                witnessed: r.try_get::<i64, _>("witnessed")? != 0,
+                count: u64_of(r.try_get("n")?),
+            });
+        }
+        Ok(tallies)
+    }
+
+    /// The newest closed epoch, if any.
+    pub async fn last_closed_epoch(&self) -> Result<Option<u64>> {
+        let n: Option<i64> = sqlx::query("SELECT MAX(epoch) AS e FROM epochs")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("e")?;
+        Ok(n.map(u64_of))
+    }
+
+    /// The earliest report timestamp stored (undecodable reports have none).
+    pub async fn first_report_ns(&self) -> Result<Option<u64>> {
+        let t: Option<i64> =
+            sqlx::query("SELECT MIN(timestamp_ns) AS t FROM reports WHERE timestamp_ns > 0")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("t")?;
+        Ok(t.map(u64_of))
+    }
+
+    /// Reads a closed epoch.
+    pub async fn closed_epoch(&self, epoch: u64) -> Result<Option<ClosedEpoch>> {
+        let Some(row) = sqlx::query(
+            "SELECT epoch, start_ns, end_ns, emission, paid, dust, lifetime_total, merkle_root, \
+             program_id, oracle, signature FROM epochs WHERE epoch = $1",
+        )
+        .bind(i64_of(epoch))
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let signature: Vec<u8> = row.try_get("signature")?;
+        let rows = sqlx::query(
+            "SELECT hotspot, beacon_amount, witness_amount, lifetime FROM rewards WHERE epoch = $1",
+        )
+        .bind(i64_of(epoch))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rows = rows
+            .iter()
+            .map(|r| {
+                Ok(RewardRow {
+                    hotspot: key_of(&r.try_get::<String, _>("hotspot")?)?,
+                    beacon: u64_of(r.try_get("beacon_amount")?),
+                    witness: u64_of(r.try_get("witness_amount")?),
+                    lifetime: u64_of(r.try_get("lifetime")?),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        rows.sort_by_key(|r| r.hotspot);
+        Ok(Some(ClosedEpoch {
+            epoch: u64_of(row.try_get("epoch")?),
+            start_ns: u64_of(row.try_get("start_ns")?),
+            end_ns: u64_of(row.try_get("end_ns")?),
+            emission: u64_of(row.try_get("emission")?),
+            paid: u64_of(row.try_get("paid")?),
+            dust: u64_of(row.try_get("dust")?),
+            lifetime_total: u64_of(row.try_get("lifetime_total")?),
+            root: id32(row.try_get("merkle_root")?)?,
+            program_id: PublicKey::from(id32(row.try_get("program_id")?)?),
+            oracle: PublicKey::from(id32(row.try_get("oracle")?)?),
+            signature: signature
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("signature"))?,
+            rows,
+        }))
+    }
+
+    /// Lifetime amounts after `epoch` (empty when it is not closed).
+    pub async fn lifetime_after(&self, epoch: u64) -> Result<BTreeMap<PublicKey, u64>> {
+        let rows = sqlx::query("SELECT hotspot, lifetime FROM rewards WHERE epoch = $1")
+            .bind(i64_of(epoch))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    key_of(&r.try_get::<String, _>("hotspot")?)?,
+                    u64_of(r.try_get("lifetime")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Every epoch a hotspot has a reward row in, oldest first.
+    pub async fn hotspot_epochs(&self, hotspot: &PublicKey) -> Result<Vec<HotspotEpoch>> {
+        let rows = sqlx::query(
+            "SELECT epoch, beacon_amount, witness_amount, lifetime FROM rewards \
+             WHERE hotspot = $1 ORDER BY epoch",
+        )
+        .bind(hotspot.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HotspotEpoch {
+                    epoch: u64_of(r.try_get("epoch")?),
+                    beacon: u64_of(r.try_get("beacon_amount")?),
+                    witness: u64_of(r.try_get("witness_amount")?),
+                    lifetime: u64_of(r.try_get("lifetime")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a closed epoch in one transaction (a second store of the same epoch changes
+    /// nothing).
+    pub async fn save_closed_epoch(&self, e: &ClosedEpoch, closed_ns: u64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO epochs (epoch, start_ns, end_ns, emission, paid, dust, lifetime_total, \
+             hotspot_count, merkle_root, program_id, oracle, signature, closed_ns) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (epoch) DO NOTHING",
+        )
+        .bind(i64_of(e.epoch))
+        .bind(i64_of(e.start_ns))
+        .bind(i64_of(e.end_ns))
+        .bind(i64_of(e.emission))
+        .bind(i64_of(e.paid))
+        .bind(i64_of(e.dust))
+        .bind(i64_of(e.lifetime_total))
+        .bind(e.rows.len() as i64)
+        .bind(e.root.to_vec())
+        .bind(e.program_id.to_bytes().to_vec())
+        .bind(e.oracle.to_bytes().to_vec())
+        .bind(e.signature.to_vec())
+        .bind(i64_of(closed_ns))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            for r in &e.rows {
+                sqlx::query(
+                    "INSERT INTO rewards (epoch, hotspot, beacon_amount, witness_amount, lifetime) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(i64_of(e.epoch))
+                .bind(r.hotspot.to_string())
+                .bind(i64_of(r.beacon))
+                .bind(i64_of(r.witness))
+                .bind(i64_of(r.lifetime))
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

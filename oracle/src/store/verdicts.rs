@@ -1,0 +1,265 @@
+//! Verdicts: what waits to be judged, the context judging needs from earlier verdicts, saving
+//! verdicts, and counting them.
+
+use std::collections::HashMap;
+
+use hexproof_poc::{Kind, Report, Status, Verdict};
+use sqlx::Row;
+
+use super::{
+    Result, Store, i32_of, i64_of, id32, kind_of, placeholders, reports::report,
+    reports::report_columns, status_of, u64_of,
+};
+
+/// Per hotspot and verdict: what the explorer's index starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerdictCount {
+    pub hotspot: String,
+    pub kind: Kind,
+    pub status: Status,
+    pub reason: Option<String>,
+    /// Valid witnesses: RSSI and SNR rounded down to whole dB(m); None otherwise.
+    pub rssi_dbm: Option<i32>,
+    pub snr_db: Option<i32>,
+    pub count: u64,
+}
+
+/// A judged beacon with a given packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JudgedBeacon {
+    pub packet_hash: [u8; 32],
+    pub id: [u8; 32],
+    pub timestamp_ns: u64,
+    pub valid: bool,
+}
+
+/// Lists of at most this many values are bound in one `IN (…)`.
+const IN_CHUNK: usize = 500;
+
+impl Store {
+    /// Pending reports of a kind received before `received_before_ns`, oldest first by their
+    /// own timestamp (then id), at most `limit`.
+    async fn pending(
+        &self,
+        kind: Kind,
+        received_before_ns: u64,
+        limit: u32,
+    ) -> Result<Vec<Report>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            report_columns!(),
+            " FROM reports WHERE status = 0 AND kind = $1 AND received_ns < $2 \
+             ORDER BY timestamp_ns, id LIMIT $3"
+        ))
+        .bind(kind as i64)
+        .bind(i64_of(received_before_ns))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(report).collect()
+    }
+
+    /// Pending beacons received before `received_before_ns`, oldest first, at most `limit`.
+    pub async fn pending_beacons(
+        &self,
+        received_before_ns: u64,
+        limit: u32,
+    ) -> Result<Vec<Report>> {
+        self.pending(Kind::Beacon, received_before_ns, limit).await
+    }
+
+    /// Pending witnesses received before `received_before_ns` (their beacon never came, or came
+    /// and was judged without them).
+    pub async fn stale_pending_witnesses(
+        &self,
+        received_before_ns: u64,
+        limit: u32,
+    ) -> Result<Vec<Report>> {
+        self.pending(Kind::Witness, received_before_ns, limit).await
+    }
+
+    /// Pending witnesses of any of these packets, by timestamp then id.
+    pub async fn pending_witnesses_of(&self, packets: &[[u8; 32]]) -> Result<Vec<Report>> {
+        let mut out = Vec::new();
+        for chunk in packets.chunks(IN_CHUNK) {
+            // Only numbered placeholders are formatted in; hashes are bound.
+            let sql = format!(
+                concat!(
+                    "SELECT ",
+                    report_columns!(),
+                    " FROM reports WHERE kind = 2 AND status = 0 AND packet_hash IN ({}) \
+                     ORDER BY timestamp_ns, id"
+                ),
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for h in chunk {
+                query = query.bind(h.to_vec());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                out.push(report(&row)?);
+            }
+        }
+        out.sort_by_key(|r| (r.timestamp_ns, r.id));
+        Ok(out)
+    }
+
+    /// Judged beacons with any of these packets.
+    pub async fn judged_beacons_with(&self, packets: &[[u8; 32]]) -> Result<Vec<JudgedBeacon>> {
+        let mut out = Vec::new();
+        for chunk in packets.chunks(IN_CHUNK) {
+            // Only numbered placeholders are formatted in; hashes are bound.
+            let sql = format!(
+                "SELECT packet_hash, id, timestamp_ns, status FROM reports WHERE kind = 1 AND status <> 0 \
+                 AND packet_hash IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for h in chunk {
+                query = query.bind(h.to_vec());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                out.push(JudgedBeacon {
+                    packet_hash: id32(row.try_get("packet_hash")?)?,
+                    id: id32(row.try_get("id")?)?,
+                    timestamp_ns: u64_of(row.try_get("timestamp_ns")?),
+                    valid: status_of(row.try_get("status")?)? == Status::Valid,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Timestamps of the valid beacons of these hotspots with `from_ns <= timestamp <= to_ns`.
+    pub async fn valid_beacon_times(
+        &self,
+        hotspots: &[String],
+        from_ns: u64,
+        to_ns: u64,
+    ) -> Result<HashMap<String, Vec<u64>>> {
+        let mut out: HashMap<String, Vec<u64>> = HashMap::new();
+        for chunk in hotspots.chunks(IN_CHUNK) {
+            // Only numbered placeholders are formatted in; keys and times are bound.
+            let sql = format!(
+                "SELECT hotspot, timestamp_ns FROM reports WHERE kind = 1 AND status = 1 \
+                 AND timestamp_ns >= $1 AND timestamp_ns <= $2 AND hotspot IN ({})",
+                placeholders(3, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(i64_of(from_ns))
+                .bind(i64_of(to_ns));
+            for h in chunk {
+                query = query.bind(h.clone());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                out.entry(row.try_get("hotspot")?)
+                    .or_default()
+                    .push(u64_of(row.try_get("timestamp_ns")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records verdicts (each with when it was judged) for pending reports in one transaction;
+    /// a report already judged keeps its verdict.
+    pub async fn save_verdicts(&self, verdicts: &[(Verdict, u64)]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let mut judged = Vec::with_capacity(verdicts.len());
+        for (v, judged_ns) in verdicts {
+            let result = sqlx::query(
+                "UPDATE reports SET status = $1, reason = $2, detail = $3, beacon_id = $4, \
+                 selected = $5, judged_ns = $6 WHERE id = $7 AND status = 0",
+            )
+            .bind(v.status as i64)
+            .bind(v.reason.map(|r| r.code().to_string()))
+            .bind(v.detail.clone())
+            .bind(v.beacon_id.map(|b| b.to_vec()))
+            .bind(i64::from(v.selected))
+            .bind(i64_of(*judged_ns))
+            .bind(v.id.to_vec())
+            .execute(&mut *tx)
+            .await?;
+            if result.rows_affected() > 0 && v.status != Status::Pending {
+                judged.push(v.id);
+            }
+        }
+        tx.commit().await?;
+        self.announce(judged);
+        Ok(())
+    }
+
+    /// Reports stamped before `before_ns` that still wait for a verdict.
+    pub async fn pending_before(&self, before_ns: u64) -> Result<u64> {
+        let n: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM reports WHERE status = 0 AND timestamp_ns < $1")
+                .bind(i64_of(before_ns))
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?;
+        Ok(u64_of(n))
+    }
+
+    /// Final verdicts counted by hotspot, kind, status, reason and (valid witnesses) signal.
+    pub async fn verdict_counts(&self) -> Result<Vec<VerdictCount>> {
+        // Integer division rounds toward zero; dB(m) x 10 to whole units, floor for negatives.
+        let rows = sqlx::query(
+            "SELECT hotspot, kind, status, reason, \
+             CASE WHEN status = 1 AND kind = 2 THEN (rssi_ddbm - 9) / 10 END AS rssi_dbm, \
+             CASE WHEN status = 1 AND kind = 2 THEN snr_ddb / 10 END AS snr_db, \
+             COUNT(*) AS n FROM reports WHERE status <> 0 \
+             GROUP BY hotspot, kind, status, reason, 5, 6",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(VerdictCount {
+                    hotspot: r.try_get("hotspot")?,
+                    kind: kind_of(r.try_get("kind")?)?,
+                    status: status_of(r.try_get("status")?)?,
+                    reason: r.try_get("reason")?,
+                    rssi_dbm: r.try_get::<Option<i64>, _>("rssi_dbm")?.map(i32_of),
+                    snr_db: r.try_get::<Option<i64>, _>("snr_db")?.map(i32_of),
+                    count: u64_of(r.try_get("n")?),
+                })
+            })
+            .collect()
+    }
+
+    /// How many reports of each kind have each status and reason.
+    pub async fn verdict_summary(&self) -> Result<Vec<(Kind, Status, Option<String>, u64)>> {
+        self.verdict_summary_between(0, u64::MAX).await
+    }
+
+    /// [`Store::verdict_summary`] of reports with `start <= timestamp < end`.
+    pub async fn verdict_summary_between(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<(Kind, Status, Option<String>, u64)>> {
+        let rows = sqlx::query(
+            "SELECT kind, status, reason, COUNT(*) AS n FROM reports \
+             WHERE timestamp_ns >= $1 AND timestamp_ns < $2 GROUP BY kind, status, reason \
+             ORDER BY kind, status, reason",
+        )
+        .bind(i64_of(start))
+        .bind(i64_of(end))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    kind_of(r.try_get("kind")?)?,
+                    status_of(r.try_get("status")?)?,
+                    r.try_get("reason")?,
+                    u64_of(r.try_get("n")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Reports still waiting for a verdict.
+    pub async fn pending_count(&self) -> Result<u64> {
+        self.pending_before(u64::MAX >> 1).await
+    }
+}

@@ -1,0 +1,34 @@
+//! The pure core of hexproof's proof of coverage: everything that decides what a report is
+//! worth, and nothing that touches a socket, a file or a database.
+//!
+//! Data enters as values the caller gathered — reports ([`Report`]), the registry's view of
+//! hotspots ([`HotspotInfo`]), the entropy history ([`EntropyRecord`]), [`Limits`] — and leaves
+//! as verdicts ([`Verdict`], with a [`Reason`] for every rejection) and, per epoch, rewards,
+//! lifetime amounts and a signed Merkle commitment ([`rewards`]).
+//!
+//! - [`rules`]: the per-report beacon and witness rules, one [`Reason`] each.
+//! - [`judge`]: a beacon with its witnesses: the rules, duplicates, and [`selection`] of the
+//!   witnesses that earn.
+//! - [`rewards`]: what an epoch's verdicts earn ([`rewards::activity`]), hex density scaling
+//!   ([`rewards::density`], HIP-17), the reward split and the closed epoch
+//!   ([`rewards::epoch`]).
+//!
+//! Every function here is deterministic: the same inputs give the same verdicts, rewards and
+//! root on any machine, which is what lets independent oracles agree and anyone re-check an
+//! epoch. Integers only wherever a result is committed.
+
+pub mod judge;
+pub mod limits;
+pub mod model;
+pub mod reason;
+pub mod rewards;
+pub mod rules;
+pub mod selection;
+#[cfg(test)]
+pub(crate) mod testkit;
+
+pub use limits::Limits;
+pub use model::{EntropyRecord, HotspotInfo, Kind, Report, Status, Verdict, distance_m};
+pub use reason::{Invalid, Reason};
+
+pub(crate) const NS_PER_SEC: u64 = 1_000_000_000;
