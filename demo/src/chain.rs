@@ -9,8 +9,10 @@ use hexproof_client::{
     read,
 };
 use hexproof_fixtures::Network;
-use hexproof_poc::rewards::RewardConfig;
-use oracle::chain::{self, solana_keypair};
+use oracle::{
+    chain::{self, solana_keypair},
+    config::Config,
+};
 
 /// Onboards every hotspot of a fixture network that is not registered yet (owners pay; each
 /// owner is funded with `fund_lamports` first when non-zero). Returns how many were added.
@@ -53,20 +55,24 @@ pub async fn onboard_network(
     Ok(onboard_all(chain, &hotspots, fund_lamports).await?)
 }
 
-/// Initializes the program (the network's first oracle is admin and the one signer, M = 1)
-/// unless it is, and onboards the network's hotspots that are not registered yet.
-pub async fn prepare(
-    chain: &Chain,
-    network: &Network,
-    rewards: &RewardConfig,
-) -> anyhow::Result<()> {
+/// Initializes the program (the network's first oracle, the program's upgrade authority in the
+/// embedded runtime, is admin and the one signer, M = 1) unless it is, and onboards the
+/// network's hotspots that are not registered yet.
+pub async fn prepare(chain: &Chain, network: &Network, config: &Config) -> anyhow::Result<()> {
     let oracle = network.oracles[0].keypair()?;
     let payer = solana_keypair(&oracle);
     if chain.is_embedded() {
         chain.fund(&payer.pubkey(), 1_000_000_000_000).await?;
     }
     if read::config(chain).await?.is_none() {
-        chain::initialize(chain, &payer, &[oracle.public()], 1, rewards).await?;
+        let args = chain::init_args(
+            &[oracle.public()],
+            1,
+            &config.rewards,
+            &config.clock,
+            &config.validation,
+        );
+        chain::initialize(chain, &payer, args).await?;
     }
     let fund = if chain.is_embedded() {
         1_000_000_000

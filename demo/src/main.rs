@@ -128,7 +128,12 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     };
     let chain = Arc::new(match &args.rpc_url {
         Some(url) => Chain::rpc(url),
-        None => Chain::embedded().await,
+        None => {
+            // The demo's admin (the network's first oracle) deployed the embedded program.
+            let network = hexproof_fixtures::Network::load(&opts.network_file)?;
+            let admin = oracle::chain::pubkey(&network.oracles[0].pubkey);
+            Chain::embedded(&admin).await
+        }
     });
     let shutdown = CancellationToken::new();
     oracle::service::stop_on_signals(shutdown.clone());

@@ -11,7 +11,10 @@ use std::{
 use anyhow::Context;
 use hexproof_client::{Chain, read};
 use hexproof_fixtures::Network;
-use hexproof_poc::{Limits, rewards::RewardConfig};
+use hexproof_poc::{
+    Limits,
+    rewards::{DeploymentId, RewardConfig},
+};
 use hexproof_proto::clock::Clock;
 use hotspot_agent::{
     stats::Stats,
@@ -92,6 +95,7 @@ pub fn oracle_config(
             epoch_secs: opts.epoch_secs,
             genesis_ns: origin_ns,
             close_delay_secs: 300,
+            deployment: demo_deployment(origin_ns),
             ..RewardConfig::default()
         },
         ..Config::default()
@@ -103,6 +107,15 @@ pub fn oracle_config(
     config.chain.submit = true;
     config.chain.claim = true;
     config
+}
+
+/// A deployment value of this run's own: signatures of one demo never count in another.
+pub fn demo_deployment(origin_ns: u64) -> DeploymentId {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(b"hexproof-demo\0");
+    h.update(origin_ns.to_le_bytes());
+    DeploymentId(h.finalize().into())
 }
 
 /// Waits (at most a minute) until the chain holds epoch `n`'s root and every hotspot of it has
@@ -182,7 +195,7 @@ pub async fn run(
     let config = oracle_config(&opts, &key_file, &broker, &database, origin_ns);
     let rewards = config.rewards.clone();
 
-    crate::chain::prepare(&chain, &network, &rewards).await?;
+    crate::chain::prepare(&chain, &network, &config).await?;
     // Migrate before the oracle starts (two first connections would both migrate).
     let store = Store::connect(&database).await?;
 

@@ -45,9 +45,11 @@ async fn demo_through(
     speed: u32,
     dir: &std::path::Path,
 ) -> (DemoSummary, Arc<Chain>) {
-    let chain = Arc::new(Chain::embedded().await);
+    let network_file = fixtures_dir().join(format!("networks/{network}.json"));
+    let admin = Network::load(&network_file).unwrap().oracles[0].pubkey;
+    let chain = Arc::new(Chain::embedded(&pubkey(&admin)).await);
     let opts = DemoOptions {
-        network_file: fixtures_dir().join(format!("networks/{network}.json")),
+        network_file,
         epochs: Some(epochs),
         epoch_secs,
         speed,

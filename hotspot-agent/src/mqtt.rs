@@ -20,8 +20,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{outbox::Outbox, stats::Stats};
 
-/// Publishes the outbox; forwards entropy messages to `entropy`. Returns when `shutdown` is
-/// cancelled.
+/// Publishes the outbox; forwards entropy messages to `entropy`. Once `shutdown` is cancelled
+/// it keeps publishing what it holds for up to `flush_on_shutdown_ms`, then disconnects.
 pub async fn run(
     config: MqttConfig,
     options: MqttOptions,
@@ -110,6 +110,17 @@ impl Link {
         }
     }
 
+    /// Nothing in the outbox and nothing awaiting an acknowledgement.
+    fn holds_nothing(&self) -> bool {
+        self.requested.is_empty()
+            && self.inflight.is_empty()
+            && self
+                .outbox
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+    }
+
     fn acked(&mut self, pkid: u16) {
         let Some((seq, id)) = self.inflight.remove(&pkid) else {
             return;
@@ -136,9 +147,25 @@ impl Link {
         shutdown: CancellationToken,
     ) {
         let mut failures: u32 = 0;
+        // Once shutdown is asked for: until when the link keeps publishing what it holds.
+        let mut flush_until: Option<tokio::time::Instant> = None;
         loop {
+            if let Some(deadline) = flush_until
+                && (!self.connected
+                    || self.holds_nothing()
+                    || tokio::time::Instant::now() >= deadline)
+            {
+                break;
+            }
+            let flush_deadline = flush_until.unwrap_or_else(tokio::time::Instant::now);
             tokio::select! {
-                () = shutdown.cancelled() => break,
+                () = shutdown.cancelled(), if flush_until.is_none() => {
+                    flush_until = Some(
+                        tokio::time::Instant::now()
+                            + Duration::from_millis(config.flush_on_shutdown_ms),
+                    );
+                }
+                () = tokio::time::sleep_until(flush_deadline), if flush_until.is_some() => {}
                 () = new_reports.notified() => self.fill(),
                 event = eventloop.poll() => match event {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
@@ -178,6 +205,9 @@ impl Link {
                         self.connected = false;
                         self.stats.connected.store(false, std::sync::atomic::Ordering::Relaxed);
                         if matches!(e, ConnectionError::RequestsDone) {
+                            break;
+                        }
+                        if flush_until.is_some() {
                             break;
                         }
                         let delay = backoff(config, failures);

@@ -6,10 +6,19 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use hexproof_client::{Chain, Pubkey, Signer, instructions, read};
-use hexproof_poc::rewards::{RewardConfig, epoch::ClosedEpoch};
+use hexproof_client::{
+    Chain, Pubkey, Signer,
+    instructions::{self, AntennaBounds, InitializeArgs},
+    read,
+};
+use hexproof_poc::{
+    Limits,
+    rewards::{RewardConfig, epoch::ClosedEpoch},
+};
 use hexproof_proto::{Keypair, PublicKey};
 use serde::{Deserialize, Serialize};
+
+use crate::config::ClockConfig;
 
 /// `[chain]` in the oracle's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,21 +64,62 @@ pub fn pubkey(key: &PublicKey) -> Pubkey {
     Pubkey::new_from_array(key.to_bytes())
 }
 
-/// Creates the program's configuration and mint with the emission schedule of `rewards`.
-pub async fn initialize(
-    chain: &Chain,
-    admin: &hexproof_client::Keypair,
+/// The deployment parameters `initialize` takes, for an oracle set and threshold, from the
+/// oracle's reward settings and clock: the emission schedule; epochs on the cluster clock (a
+/// simulation's accelerated epochs mapped back to wall time); a day's delay for admin
+/// changes; a mint window of one epoch holding twice an epoch's emission; antenna bounds of
+/// 0–15 dBi and 0–1,000 m (what the oracle's limits accept too).
+pub fn init_args(
     oracles: &[PublicKey],
     threshold: u8,
     rewards: &RewardConfig,
-) -> anyhow::Result<()> {
-    let ix = instructions::initialize(
-        &admin.pubkey(),
-        oracles.iter().map(pubkey).collect(),
+    clock: &ClockConfig,
+    limits: &Limits,
+) -> InitializeArgs {
+    let (genesis_ts, epoch_secs) = cluster_epochs(rewards, clock);
+    InitializeArgs {
+        oracles: oracles.iter().map(pubkey).collect(),
         threshold,
-        rewards.initial_emission,
-        rewards.halving_interval,
-    );
+        initial_emission: rewards.initial_emission,
+        halving_interval: rewards.halving_interval.max(1),
+        genesis_ts,
+        epoch_secs,
+        deployment: rewards.deployment.0,
+        change_delay_secs: 86_400,
+        mint_window_secs: epoch_secs,
+        mint_window_limit: rewards.initial_emission.saturating_mul(2),
+        antenna: AntennaBounds {
+            min_gain_ddbi: limits.min_gain_ddbi,
+            max_gain_ddbi: limits.max_gain_ddbi,
+            min_elevation_m: limits.min_elevation_m,
+            max_elevation_m: limits.max_elevation_m,
+        },
+    }
+}
+
+/// Where the oracle's epochs fall on the cluster's wall clock: genesis and length in seconds.
+/// With an accelerated clock (simulations), network time `t` is wall time
+/// `origin + (t − origin) / speed`.
+pub fn cluster_epochs(rewards: &RewardConfig, clock: &ClockConfig) -> (i64, i64) {
+    let speed = u64::from(clock.speed.max(1));
+    let origin = clock.origin_ns.unwrap_or(rewards.genesis_ns);
+    let genesis_ns = if rewards.genesis_ns >= origin {
+        origin + (rewards.genesis_ns - origin) / speed
+    } else {
+        origin - (origin - rewards.genesis_ns) / speed
+    };
+    let epoch_secs = (rewards.epoch_secs / speed).max(1);
+    ((genesis_ns / 1_000_000_000) as i64, epoch_secs as i64)
+}
+
+/// Creates the program's configuration and mint. `admin` must be the program's upgrade
+/// authority.
+pub async fn initialize(
+    chain: &Chain,
+    admin: &hexproof_client::Keypair,
+    args: InitializeArgs,
+) -> anyhow::Result<()> {
+    let ix = instructions::initialize(&admin.pubkey(), args);
     chain
         .send(&[ix], admin, &[])
         .await
@@ -86,8 +136,13 @@ pub async fn submit_epoch(
 ) -> anyhow::Result<String> {
     let mut signatures = vec![(pubkey(&epoch.oracle), epoch.signature)];
     signatures.extend(others.iter().map(|(k, s)| (pubkey(k), *s)));
+    let deployment = hexproof_commitment::Deployment {
+        program_id: epoch.program_id.to_bytes(),
+        id: epoch.deployment.0,
+    };
     let ixs = instructions::submit_epoch(
         &payer.pubkey(),
+        &deployment,
         epoch.epoch,
         epoch.root,
         epoch.lifetime_total,
@@ -107,6 +162,9 @@ pub struct Claims {
     pub claims: u64,
     pub minted: u64,
     pub failed: u64,
+    /// Owners without a token account of the reward mint: their rewards wait until they open
+    /// one (claims never create accounts).
+    pub waiting: u64,
 }
 
 /// Claims, for every hotspot of `epoch` with more lifetime reward than it was paid, the
@@ -127,10 +185,18 @@ pub async fn claim_all(
         let Some(record) = read::hotspot(chain, &key).await? else {
             continue; // decommissioned: its owner re-onboards to claim
         };
+        if chain
+            .account(&hexproof_client::pda::owner_tokens(&record.owner))
+            .await?
+            .is_none()
+        {
+            done.waiting += 1;
+            continue;
+        }
         let proof = tree
             .proof(i)
             .with_context(|| format!("no proof for leaf {i}"))?;
-        let ix = instructions::claim(&payer.pubkey(), &key, &record.owner, row.lifetime, proof);
+        let ix = instructions::claim(&key, &record.owner, row.lifetime, proof);
         match chain.send(&[ix], payer, &[]).await {
             Ok(_) => {
                 done.claims += 1;

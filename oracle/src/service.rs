@@ -54,6 +54,22 @@ async fn registry(
     Ok(registry)
 }
 
+/// Refuses to start against a deployment whose value differs from `[rewards] deployment`: every
+/// signature would be refused there.
+async fn check_deployment(chain: &Chain, config: &Config) -> anyhow::Result<()> {
+    match hexproof_client::read::config(chain).await? {
+        Some(on_chain) => anyhow::ensure!(
+            on_chain.deployment == config.rewards.deployment.0,
+            "the program's deployment value is {}, [rewards] deployment is {}: set it to the \
+             program's (`oracle chain show`)",
+            hex::encode(on_chain.deployment),
+            config.rewards.deployment
+        ),
+        None => tracing::warn!("the program is not initialized yet"),
+    }
+    Ok(())
+}
+
 /// [`run`] with a chain given by the caller (the demo's embedded runtime) instead of
 /// `chain.rpc_url`.
 pub async fn run_with_chain(
@@ -66,6 +82,9 @@ pub async fn run_with_chain(
         .await
         .with_context(|| format!("opening the database {}", redact(&config.database)))?;
     let clock = config.clock.clock();
+    if let Some(chain) = &chain {
+        check_deployment(chain, &config).await?;
+    }
     let mut tasks = JoinSet::new();
     let registry = registry(&config, chain.as_ref(), clock, &mut tasks, &shutdown).await?;
     let payer = match &config.chain.payer {

@@ -16,6 +16,7 @@ use hexproof_proto::PublicKey;
 use oracle::{
     audit,
     chain::{self, pubkey, solana_keypair},
+    config::ClockConfig,
     epochs,
     registry::{Registry, StaticRegistry, chain::ChainRegistry},
     store::Store,
@@ -24,14 +25,19 @@ use oracle::{
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chain_registry_epoch_submission_and_claims() {
     let network = hexproof_fixtures::network("net-25").unwrap();
-    let chain = Chain::embedded().await;
     let oracle_key = network.oracles[0].keypair().unwrap();
     let payer = solana_keypair(&oracle_key);
+    // The oracle's key deployed the program (its upgrade authority) and initializes it.
+    let chain = Chain::embedded(&payer.pubkey()).await;
     chain.fund(&payer.pubkey(), 10_000_000_000).await.unwrap();
-
-    chain::initialize(&chain, &payer, &[oracle_key.public()], 1, &rewards())
-        .await
-        .unwrap();
+    let args = chain::init_args(
+        &[oracle_key.public()],
+        1,
+        &rewards(),
+        &ClockConfig::default(),
+        &limits(),
+    );
+    chain::initialize(&chain, &payer, args).await.unwrap();
     let added = onboard_network(&chain, &network, 1_000_000_000)
         .await
         .unwrap();
@@ -80,7 +86,12 @@ async fn chain_registry_epoch_submission_and_claims() {
     .unwrap();
     assert_eq!(hex::encode(e.root), golden["merkle_root"].as_str().unwrap());
 
-    // Submitted on chain: the program holds the oracle's root.
+    // Submitted on chain once the epoch is over on the cluster's clock (the recording's time):
+    // the program holds the oracle's root.
+    chain
+        .warp_clock(((T0 + 3_600 * SEC) / SEC) as i64)
+        .await
+        .unwrap();
     chain::submit_epoch(&chain, &payer, e, &[]).await.unwrap();
     let config = read::config(&chain).await.unwrap().unwrap();
     assert_eq!((config.epoch, config.root), (1, e.root));

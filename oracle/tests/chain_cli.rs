@@ -256,7 +256,11 @@ fn oracle(rpc: &str, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chain_commands_work_over_json_rpc() {
-    let ctx = hexproof_client::chain::program_test()
+    let network = hexproof_fixtures::network("net-25").unwrap();
+    let oracle_key = network.oracles[0].keypair().unwrap();
+    // The oracle's key deployed the program: the upgrade authority, which may initialize it.
+    let authority = oracle::chain::solana_keypair(&oracle_key).pubkey();
+    let ctx = hexproof_client::chain::program_test(&authority)
         .start_with_context()
         .await;
     let bank = Arc::new(Bank {
@@ -267,7 +271,6 @@ async fn the_chain_commands_work_over_json_rpc() {
     let rpc = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(serve(bank.clone(), listener));
 
-    let network = hexproof_fixtures::network("net-25").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let config = common::golden::write_oracle_config(
         dir.path(),
@@ -275,7 +278,6 @@ async fn the_chain_commands_work_over_json_rpc() {
         &format!("sqlite://{}", dir.path().join("oracle.db").display()),
     );
     let config = config.to_str().unwrap();
-    let oracle_key = network.oracles[0].keypair().unwrap();
     bank.call(
         "requestAirdrop",
         &json!([
@@ -349,6 +351,14 @@ async fn the_chain_commands_work_over_json_rpc() {
     .await
     .unwrap();
     let e = &closed[0];
+
+    // The cluster's clock passes the end of epoch 1 (the recording's time).
+    {
+        let ctx = bank.ctx.lock().await;
+        let mut clock: anchor_lang::prelude::Clock = ctx.banks_client.get_sysvar().await.unwrap();
+        clock.unix_timestamp = ((T0 + 3_600 * SEC) / SEC) as i64;
+        ctx.set_sysvar(&clock);
+    }
 
     // submit, then claim for every owner, then read a hotspot back.
     let out = blocking(s(&["submit", "--config", config])).await.unwrap();

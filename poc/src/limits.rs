@@ -53,6 +53,22 @@ pub struct Limits {
     /// How long the oracle waits after receiving a beacon before judging it with its witnesses,
     /// seconds. Default 10: longer than `max_beacon_to_witness_ms` plus broker delivery.
     pub witness_wait_secs: u64,
+    /// Antenna gain a hotspot may declare, dBi × 10. Defaults 0 and 150 (15 dBi, the largest
+    /// LoRa antennas sold; the program refuses other values at onboarding). A declared gain is
+    /// added to the signal ceilings, so an unbounded one would disable them.
+    pub min_gain_ddbi: i32,
+    pub max_gain_ddbi: i32,
+    /// Antenna height above ground a hotspot may declare, metres. Defaults 0 and 1,000.
+    pub min_elevation_m: i32,
+    pub max_elevation_m: i32,
+}
+
+impl Limits {
+    /// Whether a hotspot's declared antenna is within bounds.
+    pub fn antenna_ok(&self, gain_ddbi: i32, elevation_m: i32) -> bool {
+        (self.min_gain_ddbi..=self.max_gain_ddbi).contains(&gain_ddbi)
+            && (self.min_elevation_m..=self.max_elevation_m).contains(&elevation_m)
+    }
 }
 
 impl Default for Limits {
@@ -74,6 +90,10 @@ impl Default for Limits {
             max_witnesses_per_beacon: 14,
             location_min_age_secs: 3_600,
             witness_wait_secs: 10,
+            min_gain_ddbi: 0,
+            max_gain_ddbi: 150,
+            min_elevation_m: 0,
+            max_elevation_m: 1_000,
         }
     }
 }

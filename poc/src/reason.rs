@@ -36,6 +36,8 @@ pub enum Reason {
     BeaconTxPowerTooHigh,
     /// The same packet was already beaconed.
     BeaconDuplicate,
+    /// The beaconer declares an antenna gain or elevation outside the allowed bounds.
+    BeaconAntennaOutOfRange,
 
     // Witnesses.
     WitnessUnknownHotspot,
@@ -65,6 +67,8 @@ pub enum Reason {
     WitnessLocationTooRecent,
     WitnessTimestampFuture,
     WitnessTimestampStale,
+    /// The witness declares an antenna gain or elevation outside the allowed bounds.
+    WitnessAntennaOutOfRange,
 }
 
 impl Reason {
@@ -84,6 +88,7 @@ impl Reason {
         Reason::BeaconBadDataRate,
         Reason::BeaconTxPowerTooHigh,
         Reason::BeaconDuplicate,
+        Reason::BeaconAntennaOutOfRange,
         Reason::WitnessUnknownHotspot,
         Reason::WitnessNoLocation,
         Reason::WitnessSelf,
@@ -100,6 +105,7 @@ impl Reason {
         Reason::WitnessLocationTooRecent,
         Reason::WitnessTimestampFuture,
         Reason::WitnessTimestampStale,
+        Reason::WitnessAntennaOutOfRange,
     ];
 
     /// The stored, machine-readable code, e.g. `"witness_rssi_too_high"`.
@@ -120,6 +126,7 @@ impl Reason {
             Reason::BeaconBadDataRate => "beacon_bad_data_rate",
             Reason::BeaconTxPowerTooHigh => "beacon_tx_power_too_high",
             Reason::BeaconDuplicate => "beacon_duplicate",
+            Reason::BeaconAntennaOutOfRange => "beacon_antenna_out_of_range",
             Reason::WitnessUnknownHotspot => "witness_unknown_hotspot",
             Reason::WitnessNoLocation => "witness_no_location",
             Reason::WitnessSelf => "witness_self",
@@ -136,6 +143,7 @@ impl Reason {
             Reason::WitnessLocationTooRecent => "witness_location_too_recent",
             Reason::WitnessTimestampFuture => "witness_timestamp_future",
             Reason::WitnessTimestampStale => "witness_timestamp_stale",
+            Reason::WitnessAntennaOutOfRange => "witness_antenna_out_of_range",
         }
     }
 

@@ -25,6 +25,9 @@ pub struct MqttConfig {
     pub inflight: u16,
     pub reconnect_min_ms: u64,
     pub reconnect_max_ms: u64,
+    /// On shutdown, keep publishing what is held (outbox, unacknowledged) for at most this long
+    /// before disconnecting, milliseconds; whatever is left stays in the outbox for next time.
+    pub flush_on_shutdown_ms: u64,
 }
 
 impl Default for MqttConfig {
@@ -40,6 +43,7 @@ impl Default for MqttConfig {
             inflight: 32,
             reconnect_min_ms: 500,
             reconnect_max_ms: 30_000,
+            flush_on_shutdown_ms: 3_000,
         }
     }
 }

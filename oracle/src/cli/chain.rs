@@ -17,9 +17,11 @@ use oracle::{
 
 #[derive(Subcommand, Debug)]
 pub enum ChainCommand {
-    /// Create the configuration and reward mint (the admin pays and signs). Emission schedule
-    /// from the oracle config's [rewards].
+    /// Create the configuration and reward mint (the program's upgrade authority pays and
+    /// signs). Emission schedule, epoch clock, deployment value and antenna bounds from the
+    /// oracle config ([rewards], [clock], [validation]).
     Init {
+        /// The program's upgrade authority (it becomes the admin).
         #[arg(long)]
         admin: PathBuf,
         /// An oracle key allowed to sign epochs (repeat, up to 7).
@@ -28,8 +30,40 @@ pub enum ChainCommand {
         /// Distinct oracle signatures an epoch needs.
         #[arg(long, default_value_t = 1)]
         threshold: u8,
+        /// How long admin changes wait, seconds (at least a day).
+        #[arg(long, default_value_t = 86_400)]
+        change_delay_secs: i64,
+        /// The windowed mint limit (default: twice an epoch's emission per epoch).
+        #[arg(long)]
+        mint_window_limit: Option<u64>,
         #[arg(long, env = "ORACLE_CONFIG")]
         config: Option<PathBuf>,
+    },
+    /// Propose a new oracle set (the admin signs); it may be applied after the delay.
+    ProposeOracles {
+        #[arg(long)]
+        admin: PathBuf,
+        #[arg(long = "oracle", required = true)]
+        oracles: Vec<PublicKey>,
+        #[arg(long)]
+        threshold: u8,
+    },
+    /// Apply a proposed oracle set whose delay has passed (anyone may; the payer signs).
+    ApplyOracles {
+        #[arg(long)]
+        payer: PathBuf,
+    },
+    /// Propose a new admin (the admin signs); the new admin accepts after the delay.
+    ProposeAdmin {
+        #[arg(long)]
+        admin: PathBuf,
+        #[arg(long)]
+        new_admin: PublicKey,
+    },
+    /// Take over as admin once the delay has passed (the proposed admin signs).
+    AcceptAdmin {
+        #[arg(long)]
+        new_admin: PathBuf,
     },
     /// Register a hotspot (its key and its owner sign; the owner pays).
     Onboard {
@@ -140,11 +174,56 @@ pub async fn run(rpc_url: &str, command: ChainCommand) -> anyhow::Result<()> {
             admin,
             oracles,
             threshold,
+            change_delay_secs,
+            mint_window_limit,
             config,
         } => {
             let config = Config::load(config.as_deref())?;
-            chain::initialize(&chain, &key(&admin)?, &oracles, threshold, &config.rewards).await?;
+            let mut args = chain::init_args(
+                &oracles,
+                threshold,
+                &config.rewards,
+                &config.clock,
+                &config.validation,
+            );
+            args.change_delay_secs = change_delay_secs;
+            if let Some(limit) = mint_window_limit {
+                args.mint_window_limit = limit;
+            }
+            chain::initialize(&chain, &key(&admin)?, args).await?;
             println!("initialized: config {}", hexproof_client::pda::config());
+        }
+        ChainCommand::ProposeOracles {
+            admin,
+            oracles,
+            threshold,
+        } => {
+            let a = key(&admin)?;
+            let ix = instructions::propose_oracles(
+                &a.pubkey(),
+                oracles.iter().map(pubkey).collect(),
+                threshold,
+            );
+            println!("{}", chain.send(&[ix], &a, &[]).await?);
+        }
+        ChainCommand::ApplyOracles { payer } => {
+            let p = key(&payer)?;
+            println!(
+                "{}",
+                chain
+                    .send(&[instructions::apply_oracles()], &p, &[])
+                    .await?
+            );
+        }
+        ChainCommand::ProposeAdmin { admin, new_admin } => {
+            let a = key(&admin)?;
+            let ix = instructions::propose_admin(&a.pubkey(), &pubkey(&new_admin));
+            println!("{}", chain.send(&[ix], &a, &[]).await?);
+        }
+        ChainCommand::AcceptAdmin { new_admin } => {
+            let n = key(&new_admin)?;
+            let ix = instructions::accept_admin(&n.pubkey());
+            println!("{}", chain.send(&[ix], &n, &[]).await?);
         }
         ChainCommand::Onboard {
             hotspot_key,
@@ -211,15 +290,28 @@ pub async fn run(rpc_url: &str, command: ChainCommand) -> anyhow::Result<()> {
                 let c = read::config(&chain)
                     .await?
                     .context("the program is not initialized")?;
+                let keys = |v: &[hexproof_client::Pubkey]| {
+                    v.iter().map(ToString::to_string).collect::<Vec<_>>()
+                };
                 let json = serde_json::json!({
                     "admin": c.admin.to_string(),
-                    "oracles": c.oracles.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "pending_admin": c.pending_admin.to_string(),
+                    "pending_admin_at": c.pending_admin_at,
+                    "oracles": keys(&c.oracles),
                     "threshold": c.threshold,
+                    "pending_oracles": keys(&c.pending_oracles),
+                    "pending_threshold": c.pending_threshold,
+                    "pending_oracles_at": c.pending_oracles_at,
+                    "change_delay_secs": c.change_delay_secs,
                     "mint": c.mint.to_string(),
+                    "deployment": hex::encode(c.deployment),
+                    "genesis_ts": c.genesis_ts,
+                    "epoch_secs": c.epoch_secs,
                     "epoch": c.epoch,
                     "root": hex::encode(c.root),
                     "lifetime_total": c.lifetime_total,
                     "minted": c.minted,
+                    "mint_window": {"window_secs": c.breaker.window_secs, "limit": c.breaker.limit},
                     "paused": c.paused,
                 });
                 println!("{json:#}");

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use hexproof_poc::{
     Reason,
     rewards::{
+        DeploymentId,
         activity::Tally,
         epoch::{ClosedEpoch, RewardRow},
     },
@@ -13,7 +14,7 @@ use hexproof_poc::{
 use hexproof_proto::PublicKey;
 use sqlx::Row;
 
-use super::{Result, Store, StoreError, i64_of, id32, kind_of, status_of, u64_of};
+use super::{Result, Store, StoreError, hash32, i64_of, id32, kind_of, status_of, u64_of};
 
 /// One epoch a hotspot earned in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +93,7 @@ impl Store {
     pub async fn closed_epoch(&self, epoch: u64) -> Result<Option<ClosedEpoch>> {
         let Some(row) = sqlx::query(
             "SELECT epoch, start_ns, end_ns, emission, paid, dust, lifetime_total, merkle_root, \
-             program_id, oracle, signature FROM epochs WHERE epoch = $1",
+             program_id, deployment, oracle, signature FROM epochs WHERE epoch = $1",
         )
         .bind(i64_of(epoch))
         .fetch_optional(&self.pool)
@@ -129,6 +130,7 @@ impl Store {
             lifetime_total: u64_of(row.try_get("lifetime_total")?),
             root: id32(row.try_get("merkle_root")?)?,
             program_id: PublicKey::from(id32(row.try_get("program_id")?)?),
+            deployment: DeploymentId(hash32(row.try_get("deployment")?)?.unwrap_or_default()),
             oracle: PublicKey::from(id32(row.try_get("oracle")?)?),
             signature: signature
                 .try_into()
@@ -180,8 +182,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO epochs (epoch, start_ns, end_ns, emission, paid, dust, lifetime_total, \
-             hotspot_count, merkle_root, program_id, oracle, signature, closed_ns) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             hotspot_count, merkle_root, program_id, deployment, oracle, signature, closed_ns) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (epoch) DO NOTHING",
         )
         .bind(i64_of(e.epoch))
@@ -194,6 +196,7 @@ impl Store {
         .bind(e.rows.len() as i64)
         .bind(e.root.to_vec())
         .bind(e.program_id.to_bytes().to_vec())
+        .bind(e.deployment.0.to_vec())
         .bind(e.oracle.to_bytes().to_vec())
         .bind(e.signature.to_vec())
         .bind(i64_of(closed_ns))

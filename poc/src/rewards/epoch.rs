@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use hexproof_commitment::{Hash, MerkleTree, epoch_message};
+use hexproof_commitment::{Deployment, Hash, MerkleTree, epoch_message};
 use hexproof_proto::{Keypair, PublicKey};
 
-use super::{Activity, EpochRewards, RewardConfig, accumulate, compute, tree};
+use super::{Activity, DeploymentId, EpochRewards, RewardConfig, accumulate, compute, tree};
 
 /// One leaf of a closed epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,7 @@ pub struct ClosedEpoch {
     pub lifetime_total: u64,
     pub root: Hash,
     pub program_id: PublicKey,
+    pub deployment: DeploymentId,
     pub oracle: PublicKey,
     pub signature: [u8; 64],
     /// Every hotspot with a lifetime amount, in key (leaf) order.
@@ -44,12 +45,11 @@ impl ClosedEpoch {
 
     /// The signed message (see `hexproof_commitment::epoch_message`).
     pub fn message(&self) -> [u8; hexproof_commitment::EPOCH_MESSAGE_LEN] {
-        epoch_message(
-            self.program_id.as_bytes(),
-            self.epoch,
-            &self.root,
-            self.lifetime_total,
-        )
+        let deployment = Deployment {
+            program_id: self.program_id.to_bytes(),
+            id: self.deployment.0,
+        };
+        epoch_message(&deployment, self.epoch, &self.root, self.lifetime_total)
     }
 }
 
@@ -88,6 +88,7 @@ pub fn build(
         lifetime_total: lifetime.values().sum(),
         root: t.root(),
         program_id: config.program_id,
+        deployment: config.deployment,
         oracle: oracle.public(),
         signature: [0; 64],
         rows,

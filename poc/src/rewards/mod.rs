@@ -57,6 +57,51 @@ pub struct RewardConfig {
     pub density: Vec<ResolutionTarget>,
     /// The program id signatures are bound to (base58).
     pub program_id: PublicKey,
+    /// The deployment's value (fixed when the program was initialized) signatures are bound
+    /// to, so a signature for one cluster never counts on another (64 hex digits).
+    pub deployment: DeploymentId,
+}
+
+/// A deployment's value in every signed epoch message: 32 bytes, written as hex.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct DeploymentId(pub [u8; 32]);
+
+impl std::fmt::Display for DeploymentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for DeploymentId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not 64 hex digits");
+        if s.len() != 64 || !s.is_ascii() {
+            return Err(bad());
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+        }
+        Ok(DeploymentId(out))
+    }
+}
+
+impl Serialize for DeploymentId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for DeploymentId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 /// The default program id signatures are bound to: sha256("hexproof program id v1") as an
@@ -77,11 +122,20 @@ impl Default for RewardConfig {
             program_id: DEFAULT_PROGRAM_ID
                 .parse()
                 .unwrap_or(PublicKey::from([0; 32])),
+            deployment: DeploymentId::default(),
         }
     }
 }
 
 impl RewardConfig {
+    /// The deployment signatures are bound to.
+    pub fn deployment(&self) -> hexproof_commitment::Deployment {
+        hexproof_commitment::Deployment {
+            program_id: self.program_id.to_bytes(),
+            id: self.deployment.0,
+        }
+    }
+
     pub fn schedule(&self) -> hexproof_commitment::EmissionSchedule {
         hexproof_commitment::EmissionSchedule {
             initial_per_epoch: self.initial_emission,

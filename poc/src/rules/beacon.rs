@@ -40,6 +40,12 @@ pub fn check(b: &BeaconReport, ctx: &BeaconContext<'_>, limits: &Limits) -> Resu
             "the hotspot has not asserted a location",
         ));
     }
+    if !limits.antenna_ok(beaconer.gain_ddbi, beaconer.elevation_m) {
+        return Err(Invalid::new(
+            BeaconAntennaOutOfRange,
+            antenna_detail(beaconer, limits),
+        ));
+    }
     check_timestamp(
         b.timestamp_ns,
         ctx.received_ns,
@@ -145,6 +151,19 @@ pub fn check(b: &BeaconReport, ctx: &BeaconContext<'_>, limits: &Limits) -> Resu
     Ok(())
 }
 
+/// Why a declared antenna is refused, with the bounds.
+pub(crate) fn antenna_detail(h: &HotspotInfo, limits: &Limits) -> String {
+    format!(
+        "declared antenna {:.1} dBi at {} m; allowed {:.1}–{:.1} dBi, {}–{} m",
+        f64::from(h.gain_ddbi) / 10.0,
+        h.elevation_m,
+        f64::from(limits.min_gain_ddbi) / 10.0,
+        f64::from(limits.max_gain_ddbi) / 10.0,
+        limits.min_elevation_m,
+        limits.max_elevation_m
+    )
+}
+
 /// The timestamp rules every report shares.
 pub(crate) fn check_timestamp(
     timestamp_ns: u64,
@@ -230,6 +249,29 @@ mod tests {
             check(&b, &ctx, &Limits::default()).unwrap_err().reason,
             Reason::BeaconNoLocation
         );
+    }
+
+    #[test]
+    fn antenna_out_of_bounds() {
+        for (gain, elevation) in [(500, 5), (-10, 5), (30, 5_000)] {
+            let mut info = beaconer_info();
+            info.gain_ddbi = gain;
+            info.elevation_m = elevation;
+            let entropy = entropy_record();
+            let ctx = BeaconContext {
+                beaconer: Some(&info),
+                entropy: Some(&entropy),
+                nearest_valid_beacon_ns: None,
+                duplicate_packet: false,
+                received_ns: T0 + NS_PER_SEC,
+            };
+            assert_eq!(
+                check(&valid_beacon(), &ctx, &Limits::default())
+                    .unwrap_err()
+                    .reason,
+                Reason::BeaconAntennaOutOfRange
+            );
+        }
     }
 
     #[test]

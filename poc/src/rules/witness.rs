@@ -6,7 +6,7 @@ use hexproof_proto::{
     v1::{BeaconReport, DataRate, WitnessReport},
 };
 
-use super::beacon::check_timestamp;
+use super::beacon::{antenna_detail, check_timestamp};
 use crate::{HotspotInfo, Invalid, Limits, NS_PER_SEC, Reason, distance_m};
 
 /// The valid beacon a witness claims to have heard, and its beaconer.
@@ -44,6 +44,12 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
             "the hotspot has not asserted a location",
         ));
     };
+    if !limits.antenna_ok(witness.gain_ddbi, witness.elevation_m) {
+        return Err(Invalid::new(
+            WitnessAntennaOutOfRange,
+            antenna_detail(witness, limits),
+        ));
+    }
     check_timestamp(
         w.timestamp_ns,
         ctx.received_ns,
@@ -249,6 +255,19 @@ mod tests {
         assert_eq!(
             judge_with(&valid_witness(), Some(&wi), Some((&b, &bi)), false, T0),
             Err(Reason::WitnessNoLocation)
+        );
+    }
+
+    #[test]
+    fn a_50_dbi_antenna_is_refused_before_any_signal_check() {
+        // The attack: declare 50 dBi so that no RSSI is ever too high for free space.
+        let (b, bi) = (valid_beacon(), beaconer_info());
+        let mut wi = witness_info();
+        wi.gain_ddbi = 500;
+        let w = altered(|w| w.rssi_ddbm = -300);
+        assert_eq!(
+            judge_with(&w, Some(&wi), Some((&b, &bi)), false, T0 + NS_PER_SEC),
+            Err(Reason::WitnessAntennaOutOfRange)
         );
     }
 

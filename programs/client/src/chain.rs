@@ -42,6 +42,35 @@ pub enum ChainError {
     Embedded(#[from] Box<BanksClientError>),
     #[error("account {0} does not hold a {1}")]
     Decode(Pubkey, &'static str),
+    #[error("transaction of {0} bytes exceeds Solana's {PACKET_DATA_SIZE}-byte packet")]
+    TooLarge(usize),
+}
+
+/// The most a serialized transaction may take on a cluster (one UDP packet: 1,280-byte IPv6
+/// MTU less headers). The embedded bank does not enforce it; [`Chain::send`] does, everywhere.
+pub const PACKET_DATA_SIZE: usize = 1_232;
+
+/// A transaction's size on the wire: its signatures (a compact-u16 count, 64 bytes each), then
+/// its message.
+pub fn wire_size(tx: &Transaction) -> usize {
+    let n = tx.signatures.len();
+    let count_len = if n < 0x80 {
+        1
+    } else if n < 0x4000 {
+        2
+    } else {
+        3
+    };
+    count_len + 64 * n + tx.message_data().len()
+}
+
+/// Refuses a transaction no cluster would take.
+pub fn check_size(tx: &Transaction) -> Result<(), ChainError> {
+    let size = wire_size(tx);
+    if size > PACKET_DATA_SIZE {
+        return Err(ChainError::TooLarge(size));
+    }
+    Ok(())
 }
 
 impl ChainError {
@@ -107,10 +136,49 @@ fn entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramR
 /// solana-program-test's runtime with the program loaded natively (SPL Token and Associated
 /// Token come with it): what [`Chain::embedded`] starts, for callers that drive the bank
 /// themselves.
-pub fn program_test() -> ProgramTest {
+pub fn program_test(upgrade_authority: &Pubkey) -> ProgramTest {
     let mut test = ProgramTest::new("hexproof_program", ID, processor!(entry));
     test.prefer_bpf(false);
+    test.add_account(
+        crate::pda::program_data(),
+        Account {
+            lamports: 1_000_000_000,
+            data: program_data(upgrade_authority),
+            owner: anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+            executable: false,
+            rent_epoch: 0,
+        },
+    );
     test
+}
+
+/// The upgradeable loader's `ProgramData` state naming `authority` (bincode: the variant index
+/// 3 as u32, the deployment slot, then `Some(authority)`), with no program bytes after it: the
+/// natively loaded program has none, and the program only reads the authority.
+#[cfg(feature = "embedded")]
+fn program_data(authority: &Pubkey) -> Vec<u8> {
+    let mut data = Vec::with_capacity(45);
+    data.extend_from_slice(&3u32.to_le_bytes());
+    data.extend_from_slice(&0u64.to_le_bytes());
+    data.push(1);
+    data.extend_from_slice(authority.as_ref());
+    data
+}
+
+/// Moves the bank's clock to the wall clock (a live cluster's time advances; the test bank's
+/// does not on its own), never backwards.
+#[cfg(feature = "embedded")]
+async fn follow_wall_clock(ctx: &ProgramTestContext) -> Result<(), ChainError> {
+    use anchor_lang::prelude::Clock;
+    let mut clock: Clock = ctx.banks_client.get_sysvar().await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if now > clock.unix_timestamp {
+        clock.unix_timestamp = now;
+        ctx.set_sysvar(&clock);
+    }
+    Ok(())
 }
 
 impl Chain {
@@ -125,16 +193,33 @@ impl Chain {
         }
     }
 
-    /// A fresh embedded runtime with the program loaded (and SPL Token, Associated Token).
+    /// A fresh embedded runtime with the program loaded (and SPL Token, Associated Token),
+    /// `upgrade_authority` as the program's upgrade authority (the one key that may initialize
+    /// it). Its clock follows the wall clock, as a live cluster's does.
     #[cfg(feature = "embedded")]
-    pub async fn embedded() -> Chain {
-        let ctx = program_test().start_with_context().await;
+    pub async fn embedded(upgrade_authority: &Pubkey) -> Chain {
+        let ctx = program_test(upgrade_authority).start_with_context().await;
         Chain {
             backend: Backend::Embedded {
                 ctx: Box::new(Mutex::new(ctx)),
                 seen: Default::default(),
             },
         }
+    }
+
+    /// Moves an embedded runtime's clock forward to `unix_timestamp` (tests replaying recorded
+    /// time); from then on it follows the wall clock once that is later. No-op over RPC.
+    #[cfg(feature = "embedded")]
+    pub async fn warp_clock(&self, unix_timestamp: i64) -> Result<(), ChainError> {
+        if let Backend::Embedded { ctx, .. } = &self.backend {
+            let ctx = ctx.lock().await;
+            let mut clock: anchor_lang::prelude::Clock = ctx.banks_client.get_sysvar().await?;
+            if unix_timestamp > clock.unix_timestamp {
+                clock.unix_timestamp = unix_timestamp;
+                ctx.set_sysvar(&clock);
+            }
+        }
+        Ok(())
     }
 
     pub fn is_embedded(&self) -> bool {
@@ -144,7 +229,8 @@ impl Chain {
         false
     }
 
-    /// Signs with `payer` (fee payer) and `signers`, sends, waits for confirmation.
+    /// Signs with `payer` (fee payer) and `signers`, checks the packet limit, sends, waits for
+    /// confirmation.
     pub async fn send(
         &self,
         ixs: &[Instruction],
@@ -158,6 +244,7 @@ impl Chain {
                 let blockhash = rpc.get_latest_blockhash().await?;
                 let tx =
                     Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, blockhash);
+                check_size(&tx)?;
                 Ok(rpc.send_and_confirm_transaction(&tx).await?)
             }
             #[cfg(feature = "embedded")]
@@ -169,9 +256,11 @@ impl Chain {
                     }
                 }
                 let ctx = ctx.lock().await;
+                follow_wall_clock(&ctx).await?;
                 let blockhash = ctx.banks_client.get_latest_blockhash().await?;
                 let tx =
                     Transaction::new_signed_with_payer(ixs, Some(&payer.pubkey()), &all, blockhash);
+                check_size(&tx)?;
                 let signature = tx.signatures[0];
                 ctx.banks_client.process_transaction(tx).await?;
                 Ok(signature)

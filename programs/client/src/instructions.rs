@@ -3,7 +3,12 @@
 use anchor_lang::{
     InstructionData, ToAccountMetas, prelude::Pubkey, solana_program::instruction::Instruction,
 };
+use hexproof_commitment::Deployment;
 use hexproof_program::{ID, accounts, instruction};
+pub use hexproof_program::{
+    instructions::InitializeArgs,
+    state::{AntennaBounds, MintWindow},
+};
 
 use crate::pda;
 
@@ -15,32 +20,24 @@ fn build(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instructi
     }
 }
 
-/// Creates the configuration and the reward mint; `admin` signs and pays.
-pub fn initialize(
-    admin: &Pubkey,
-    oracles: Vec<Pubkey>,
-    threshold: u8,
-    initial_emission: u64,
-    halving_interval: u64,
-) -> Instruction {
+/// Creates the configuration and the reward mint; `admin` (the program's upgrade authority)
+/// signs and pays.
+pub fn initialize(admin: &Pubkey, args: InitializeArgs) -> Instruction {
     build(
         accounts::Initialize {
             admin: *admin,
             config: pda::config(),
             mint: pda::mint(),
+            program_data: pda::program_data(),
             token_program: anchor_spl::token::ID,
             system_program: anchor_lang::system_program::ID,
         },
-        instruction::Initialize {
-            oracles,
-            threshold,
-            initial_emission,
-            halving_interval,
-        },
+        instruction::Initialize { args },
     )
 }
 
-/// Registers a hotspot; the hotspot key and the owner both sign, the owner pays.
+/// Registers a hotspot (and the owner's token account, when missing); the hotspot key and the
+/// owner both sign, the owner pays.
 pub fn onboard_hotspot(
     hotspot_key: &Pubkey,
     owner: &Pubkey,
@@ -55,6 +52,10 @@ pub fn onboard_hotspot(
             owner: *owner,
             hotspot: pda::hotspot(hotspot_key),
             ledger: pda::ledger(hotspot_key),
+            mint: pda::mint(),
+            owner_tokens: pda::owner_tokens(owner),
+            token_program: anchor_spl::token::ID,
+            associated_token_program: anchor_spl::associated_token::ID,
             system_program: anchor_lang::system_program::ID,
         },
         instruction::OnboardHotspot {
@@ -112,31 +113,60 @@ pub fn decommission_hotspot(owner: &Pubkey, hotspot_key: &Pubkey) -> Instruction
     )
 }
 
-/// One Ed25519 precompile instruction per oracle signature over the epoch message, then
+/// The Ed25519 precompile instruction that carries every `(oracle key, signature)` over one
+/// shared `message`: the message once, then each key and signature, with offsets that all
+/// point into this instruction's own data (the only form the program reads).
+pub fn ed25519_signatures(message: &[u8], signatures: &[(Pubkey, [u8; 64])]) -> Instruction {
+    /// Count and padding, then one 14-byte offsets record per signature.
+    const HEADER: usize = 2;
+    const OFFSETS: usize = 14;
+    let n = signatures.len();
+    let message_at = HEADER + OFFSETS * n;
+    let this_instruction = u16::MAX;
+    let mut data = Vec::with_capacity(message_at + message.len() + 96 * n);
+    data.extend_from_slice(&[n as u8, 0]);
+    for i in 0..n {
+        let key_at = message_at + message.len() + 96 * i;
+        let signature_at = key_at + 32;
+        for field in [
+            signature_at as u16,
+            this_instruction,
+            key_at as u16,
+            this_instruction,
+            message_at as u16,
+            message.len() as u16,
+            this_instruction,
+        ] {
+            data.extend_from_slice(&field.to_le_bytes());
+        }
+    }
+    data.extend_from_slice(message);
+    for (key, signature) in signatures {
+        data.extend_from_slice(key.as_ref());
+        data.extend_from_slice(signature);
+    }
+    Instruction {
+        program_id: solana_sdk_ids::ed25519_program::ID,
+        accounts: vec![],
+        data,
+    }
+}
+
+/// The Ed25519 instruction carrying every oracle signature over the epoch message, then
 /// `submit_epoch`: what one transaction must carry. `signatures` are (oracle key, signature).
 pub fn submit_epoch(
     submitter: &Pubkey,
+    deployment: &Deployment,
     epoch: u64,
     root: [u8; 32],
     lifetime_total: u64,
     signatures: &[(Pubkey, [u8; 64])],
 ) -> Vec<Instruction> {
-    let message = hexproof_commitment::epoch_message(&ID.to_bytes(), epoch, &root, lifetime_total);
-    let mut ixs: Vec<Instruction> = signatures
-        .iter()
-        .map(|(oracle, signature)| {
-            let ix = solana_ed25519_program::new_ed25519_instruction_with_signature(
-                &message,
-                signature,
-                &oracle.to_bytes(),
-            );
-            Instruction {
-                program_id: ix.program_id,
-                accounts: vec![],
-                data: ix.data,
-            }
-        })
-        .collect();
+    let message = hexproof_commitment::epoch_message(deployment, epoch, &root, lifetime_total);
+    let mut ixs = Vec::with_capacity(2);
+    if !signatures.is_empty() {
+        ixs.push(ed25519_signatures(&message, signatures));
+    }
     ixs.push(build(
         accounts::SubmitEpoch {
             config: pda::config(),
@@ -152,10 +182,9 @@ pub fn submit_epoch(
     ixs
 }
 
-/// Mints a hotspot's unclaimed reward to its owner's token account (created if needed);
-/// `payer` (anyone) signs and pays.
+/// Mints a hotspot's unclaimed reward to its owner's token account (which must exist); the
+/// transaction's fee payer may be anyone.
 pub fn claim(
-    payer: &Pubkey,
     hotspot_key: &Pubkey,
     owner: &Pubkey,
     lifetime_amount: u64,
@@ -169,10 +198,7 @@ pub fn claim(
             owner: *owner,
             mint: pda::mint(),
             owner_tokens: pda::owner_tokens(owner),
-            payer: *payer,
             token_program: anchor_spl::token::ID,
-            associated_token_program: anchor_spl::associated_token::ID,
-            system_program: anchor_lang::system_program::ID,
         },
         instruction::Claim {
             lifetime_amount,
@@ -188,25 +214,62 @@ fn admin(admin: &Pubkey) -> accounts::Admin {
     }
 }
 
-/// Replaces the oracle set and threshold; the admin signs.
-pub fn set_oracles(admin_key: &Pubkey, oracles: Vec<Pubkey>, threshold: u8) -> Instruction {
+/// Proposes a new oracle set and threshold (effective after the delay); the admin signs.
+pub fn propose_oracles(admin_key: &Pubkey, oracles: Vec<Pubkey>, threshold: u8) -> Instruction {
     build(
         admin(admin_key),
-        instruction::SetOracles { oracles, threshold },
+        instruction::ProposeOracles { oracles, threshold },
     )
 }
 
-/// Hands the admin role over; the admin signs.
-pub fn transfer_admin(admin_key: &Pubkey, new_admin: &Pubkey) -> Instruction {
+/// Applies a proposed oracle set once due; anyone may send it.
+pub fn apply_oracles() -> Instruction {
+    build(
+        accounts::Apply {
+            config: pda::config(),
+        },
+        instruction::ApplyOracles {},
+    )
+}
+
+/// Proposes a new admin (who accepts after the delay); the admin signs.
+pub fn propose_admin(admin_key: &Pubkey, new_admin: &Pubkey) -> Instruction {
     build(
         admin(admin_key),
-        instruction::TransferAdmin {
+        instruction::ProposeAdmin {
             new_admin: *new_admin,
         },
     )
 }
 
+/// The proposed admin takes over once due; it signs.
+pub fn accept_admin(new_admin: &Pubkey) -> Instruction {
+    build(
+        accounts::AcceptAdmin {
+            config: pda::config(),
+            new_admin: *new_admin,
+        },
+        instruction::AcceptAdmin {},
+    )
+}
+
+/// Withdraws pending admin and oracle-set changes; the admin signs.
+pub fn cancel_changes(admin_key: &Pubkey) -> Instruction {
+    build(admin(admin_key), instruction::CancelChanges {})
+}
+
 /// Pauses or resumes onboarding, assertions, transfers, submissions and claims.
 pub fn set_paused(admin_key: &Pubkey, paused: bool) -> Instruction {
     build(admin(admin_key), instruction::SetPaused { paused })
+}
+
+/// Creates `owner`'s token account of the reward mint (idempotent), paid by `payer`: what an
+/// owner whose claims are waiting does (claims never create accounts).
+pub fn create_owner_tokens(payer: &Pubkey, owner: &Pubkey) -> Instruction {
+    anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+        payer,
+        owner,
+        &pda::mint(),
+        &anchor_spl::token::ID,
+    )
 }

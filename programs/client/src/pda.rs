@@ -26,6 +26,15 @@ pub fn ledger(hotspot_key: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[LEDGER_SEED, hotspot_key.as_ref()], &ID).0
 }
 
+/// The program's data account under the upgradeable loader (it names the upgrade authority).
+pub fn program_data() -> Pubkey {
+    Pubkey::find_program_address(
+        &[ID.as_ref()],
+        &anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+    )
+    .0
+}
+
 /// An owner's associated token account of the reward mint.
 pub fn owner_tokens(owner: &Pubkey) -> Pubkey {
     anchor_spl::associated_token::get_associated_token_address(owner, &mint())

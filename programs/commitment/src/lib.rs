@@ -1,7 +1,8 @@
 //! The commitment between the oracle and the Solana program, defined once and used by both.
 //!
-//! - [`epoch_message`]: the exact bytes each oracle signs with ed25519 for an epoch, and that the
-//!   program finds in the Ed25519 signature-verification instructions of a submission.
+//! - [`epoch_message`]: the exact bytes each oracle signs with ed25519 for an epoch (bound to
+//!   one [`Deployment`]), and that the program finds in the Ed25519 signature-verification
+//!   instruction of a submission.
 //! - [`leaf`], [`node`], [`MerkleTree`], [`verify_proof`]: the reward tree. Leaves are
 //!   `(hotspot, lifetime amount)`, sorted by hotspot key; hashing is domain separated (0x00 for
 //!   leaves, 0x01 for nodes) and nodes hash their children in sorted order, so a proof is just the
@@ -17,39 +18,53 @@ use solana_sha256_hasher::hashv;
 pub type Hash = [u8; 32];
 
 /// Prefix of the signed epoch message: names the protocol and the layout version.
-pub const EPOCH_MESSAGE_DOMAIN: &[u8; 16] = b"hexproof-epoch/1";
-/// Length of [`epoch_message`]: domain, program id, epoch, root, lifetime total.
-pub const EPOCH_MESSAGE_LEN: usize = 16 + 32 + 8 + 32 + 8;
-/// Proofs longer than this are refused (2^32 leaves are far beyond any network).
-pub const MAX_PROOF_LEN: usize = 32;
+pub const EPOCH_MESSAGE_DOMAIN: &[u8; 16] = b"hexproof-epoch/2";
+/// Length of [`epoch_message`]: domain, program id, deployment, epoch, root, lifetime total.
+pub const EPOCH_MESSAGE_LEN: usize = 16 + 32 + 32 + 8 + 32 + 8;
+/// Proofs longer than this are refused: 2^24 leaves (16.7 million hotspots), and the longest
+/// claim transaction still fits Solana's 1,232-byte packet.
+pub const MAX_PROOF_LEN: usize = 24;
 
-/// The bytes an oracle signs for an epoch: `domain || program id || epoch (u64 LE) || Merkle
-/// root || lifetime total (u64 LE)`. The program id binds the signature to one deployment.
+/// Which deployment an epoch is for: the program id and a value fixed when that deployment
+/// was initialized (a devnet and a mainnet deployment of the same program under the same
+/// oracle keys have different values, so a signature for one never counts on the other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deployment {
+    pub program_id: [u8; 32],
+    pub id: [u8; 32],
+}
+
+/// The bytes an oracle signs for an epoch: `domain || program id || deployment id || epoch
+/// (u64 LE) || Merkle root || lifetime total (u64 LE)`.
 pub fn epoch_message(
-    program_id: &[u8; 32],
+    deployment: &Deployment,
     epoch: u64,
     root: &Hash,
     lifetime_total: u64,
 ) -> [u8; EPOCH_MESSAGE_LEN] {
     let mut m = [0u8; EPOCH_MESSAGE_LEN];
     m[..16].copy_from_slice(EPOCH_MESSAGE_DOMAIN);
-    m[16..48].copy_from_slice(program_id);
-    m[48..56].copy_from_slice(&epoch.to_le_bytes());
-    m[56..88].copy_from_slice(root);
-    m[88..96].copy_from_slice(&lifetime_total.to_le_bytes());
+    m[16..48].copy_from_slice(&deployment.program_id);
+    m[48..80].copy_from_slice(&deployment.id);
+    m[80..88].copy_from_slice(&epoch.to_le_bytes());
+    m[88..120].copy_from_slice(root);
+    m[120..128].copy_from_slice(&lifetime_total.to_le_bytes());
     m
 }
 
 /// The fields of an epoch message, if `bytes` is one.
-pub fn parse_epoch_message(bytes: &[u8]) -> Option<([u8; 32], u64, Hash, u64)> {
+pub fn parse_epoch_message(bytes: &[u8]) -> Option<(Deployment, u64, Hash, u64)> {
     if bytes.len() != EPOCH_MESSAGE_LEN || &bytes[..16] != EPOCH_MESSAGE_DOMAIN {
         return None;
     }
-    let program_id: [u8; 32] = bytes[16..48].try_into().ok()?;
-    let epoch = u64::from_le_bytes(bytes[48..56].try_into().ok()?);
-    let root: Hash = bytes[56..88].try_into().ok()?;
-    let total = u64::from_le_bytes(bytes[88..96].try_into().ok()?);
-    Some((program_id, epoch, root, total))
+    let deployment = Deployment {
+        program_id: bytes[16..48].try_into().ok()?,
+        id: bytes[48..80].try_into().ok()?,
+    };
+    let epoch = u64::from_le_bytes(bytes[80..88].try_into().ok()?);
+    let root: Hash = bytes[88..120].try_into().ok()?;
+    let total = u64::from_le_bytes(bytes[120..128].try_into().ok()?);
+    Some((deployment, epoch, root, total))
 }
 
 /// A leaf: `sha256(0x00 || hotspot || lifetime amount (u64 LE))`.
@@ -175,14 +190,45 @@ impl EmissionSchedule {
     }
 }
 
+/// Epochs in cluster time: epoch `n` (from 1) covers `[genesis + (n − 1) × length, genesis + n ×
+/// length)` seconds of the cluster clock. An epoch may be committed only once it has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EpochClock {
+    pub genesis_ts: i64,
+    pub epoch_secs: i64,
+}
+
+impl EpochClock {
+    /// When epoch `epoch` ends (`None` for epoch 0 or when it overflows).
+    pub fn end_of(&self, epoch: u64) -> Option<i64> {
+        let n = i64::try_from(epoch).ok().filter(|n| *n >= 1)?;
+        self.genesis_ts
+            .checked_add(n.checked_mul(self.epoch_secs.max(1))?)
+    }
+
+    /// How many epochs have ended at `now` (0 before the first one ends).
+    pub fn completed(&self, now: i64) -> u64 {
+        if now <= self.genesis_ts {
+            return 0;
+        }
+        ((now - self.genesis_ts) / self.epoch_secs.max(1)) as u64
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn epoch_message_round_trips() {
-        let m = epoch_message(&[1; 32], 7, &[2; 32], 1_000);
-        assert_eq!(parse_epoch_message(&m), Some(([1; 32], 7, [2; 32], 1_000)));
+        let d = Deployment {
+            program_id: [1; 32],
+            id: [3; 32],
+        };
+        let m = epoch_message(&d, 7, &[2; 32], 1_000);
+        assert_eq!(parse_epoch_message(&m), Some((d, 7, [2; 32], 1_000)));
+        let other = Deployment { id: [4; 32], ..d };
+        assert_ne!(epoch_message(&other, 7, &[2; 32], 1_000), m);
         assert_eq!(parse_epoch_message(&m[1..]), None);
         let mut other = m;
         other[0] ^= 1;
@@ -215,6 +261,25 @@ mod tests {
         assert_eq!(MerkleTree::new(vec![]).root(), EMPTY_ROOT);
         // Leaves and nodes never collide: a node is not a leaf of the level above.
         assert_ne!(leaf(&[0; 32], 0), node(&[0; 32], &[0; 32]));
+    }
+
+    #[test]
+    fn epochs_end_on_the_cluster_clock() {
+        let c = EpochClock {
+            genesis_ts: 1_000,
+            epoch_secs: 60,
+        };
+        assert_eq!(c.end_of(0), None);
+        assert_eq!(c.end_of(1), Some(1_060));
+        assert_eq!(c.end_of(u64::MAX), None);
+        assert_eq!(c.completed(999), 0);
+        assert_eq!(c.completed(1_059), 0);
+        assert_eq!(c.completed(1_060), 1);
+        assert_eq!(c.completed(1_185), 3);
+        for e in 1..50u64 {
+            assert_eq!(c.completed(c.end_of(e).unwrap()), e);
+            assert_eq!(c.completed(c.end_of(e).unwrap() - 1), e - 1);
+        }
     }
 
     #[test]

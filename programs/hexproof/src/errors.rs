@@ -22,8 +22,26 @@ pub enum HexproofError {
     BadProof,
     #[msg("nothing to claim: the lifetime amount is not above what was claimed")]
     NothingToClaim,
-    #[msg("proof is longer than 32 hashes")]
+    #[msg("proof is longer than the longest a claim can carry")]
     ProofTooLong,
     #[msg("arithmetic overflow")]
     Overflow,
+    #[msg("the epoch has not ended yet by the cluster clock")]
+    EpochNotOver,
+    #[msg("minting this would exceed the signed lifetime total or the schedule by the clock")]
+    OverMintCap,
+    #[msg("minting this would exceed the windowed mint limit")]
+    MintWindowExceeded,
+    #[msg("only the program's upgrade authority may initialize it")]
+    NotUpgradeAuthority,
+    #[msg("the change is not due yet, or none is pending")]
+    ChangeNotDue,
+    #[msg("not a usable admin key")]
+    BadAdmin,
+    #[msg("antenna gain outside the configured bounds")]
+    GainOutOfRange,
+    #[msg("antenna elevation outside the configured bounds")]
+    ElevationOutOfRange,
+    #[msg("a configuration value is out of its allowed range")]
+    BadConfig,
 }

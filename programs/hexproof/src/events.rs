@@ -10,6 +10,18 @@ pub struct ConfigChanged {
     pub paused: bool,
 }
 
+/// An admin change waiting for its delay: anyone watching the chain sees it coming.
+#[event]
+pub struct ChangeProposed {
+    /// The proposed admin (default when the change is an oracle set).
+    pub admin: Pubkey,
+    /// The proposed oracle set (empty when the change is an admin).
+    pub oracles: Vec<Pubkey>,
+    pub threshold: u8,
+    /// Cluster time from which it may take effect.
+    pub effective_at: i64,
+}
+
 #[event]
 pub struct HotspotChanged {
     pub hotspot: Pubkey,
@@ -18,6 +30,7 @@ pub struct HotspotChanged {
     pub gain_ddbi: i32,
     pub elevation_m: i32,
     pub asserted_at_slot: u64,
+    pub asserted_at_ts: i64,
 }
 
 #[event]

@@ -2,10 +2,15 @@
 //! and reward claims.
 //!
 //! Data enters as instructions: hotspots are onboarded and moved by their owners; oracles'
-//! ed25519 signatures over an epoch's Merkle root arrive as Ed25519 precompile instructions in
+//! ed25519 signatures over an epoch's Merkle root arrive in an Ed25519 precompile instruction in
 //! the `submit_epoch` transaction; owners (or relayers) claim with a Merkle proof. Tokens leave
-//! by minting from the program's mint to the registered owner. The signed message, the tree and
-//! the emission schedule come from `hexproof-commitment`, the definition the oracle uses too.
+//! by minting from the program's mint to the registered owner's token account. The signed
+//! message, the tree, the emission schedule and the epoch clock come from
+//! `hexproof-commitment`, the definition the oracle uses too.
+//!
+//! What minting can never exceed, whoever holds which key: the newest lifetime total a quorum
+//! signed, the schedule of the epochs that have ended on the cluster clock, and the windowed
+//! mint limit. Admin changes wait a configured delay; only the upgrade authority initializes.
 #![allow(unexpected_cfgs)]
 
 use anchor_lang::prelude::*;
@@ -24,20 +29,8 @@ declare_id!("G8PxyAiUJVwPBpvsqXwffosq7XJv7UU4PTmg5NMoPN9v");
 pub mod hexproof {
     use super::*;
 
-    pub fn initialize(
-        ctx: Context<Initialize>,
-        oracles: Vec<Pubkey>,
-        threshold: u8,
-        initial_emission: u64,
-        halving_interval: u64,
-    ) -> Result<()> {
-        instructions::initialize::handler(
-            ctx,
-            oracles,
-            threshold,
-            initial_emission,
-            halving_interval,
-        )
+    pub fn initialize(ctx: Context<Initialize>, args: InitializeArgs) -> Result<()> {
+        instructions::initialize::handler(ctx, args)
     }
 
     pub fn onboard_hotspot(
@@ -79,15 +72,27 @@ pub mod hexproof {
         instructions::claim::handler(ctx, lifetime_amount, proof)
     }
 
-    pub fn set_oracles(ctx: Context<Admin>, oracles: Vec<Pubkey>, threshold: u8) -> Result<()> {
-        instructions::admin::set_oracles(ctx, oracles, threshold)
+    pub fn propose_oracles(ctx: Context<Admin>, oracles: Vec<Pubkey>, threshold: u8) -> Result<()> {
+        instructions::propose_oracles::handler(ctx, oracles, threshold)
     }
 
-    pub fn transfer_admin(ctx: Context<Admin>, new_admin: Pubkey) -> Result<()> {
-        instructions::admin::transfer_admin(ctx, new_admin)
+    pub fn apply_oracles(ctx: Context<Apply>) -> Result<()> {
+        instructions::apply_oracles::handler(ctx)
+    }
+
+    pub fn propose_admin(ctx: Context<Admin>, new_admin: Pubkey) -> Result<()> {
+        instructions::propose_admin::handler(ctx, new_admin)
+    }
+
+    pub fn accept_admin(ctx: Context<AcceptAdmin>) -> Result<()> {
+        instructions::accept_admin::handler(ctx)
+    }
+
+    pub fn cancel_changes(ctx: Context<Admin>) -> Result<()> {
+        instructions::cancel_changes::handler(ctx)
     }
 
     pub fn set_paused(ctx: Context<Admin>, paused: bool) -> Result<()> {
-        instructions::admin::set_paused(ctx, paused)
+        instructions::set_paused::handler(ctx, paused)
     }
 }

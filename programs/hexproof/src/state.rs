@@ -1,42 +1,148 @@
 //! Accounts the program owns.
 
 use anchor_lang::prelude::*;
+use hexproof_commitment::{Deployment, EmissionSchedule, EpochClock};
 
-/// Most oracles a configuration holds.
+/// Most oracles a configuration holds: with one Ed25519 instruction carrying every signature
+/// over the shared message, a submission signed by all seven is 1,228 bytes, inside Solana's
+/// 1,232-byte packet (the client's tests check every size).
 pub const MAX_ORACLES: usize = 7;
+
+/// Bounds on the shortest delay of admin changes (oracle set, admin hand-over): at least a
+/// day, so that a change is visible on chain long enough for anyone to react.
+pub const MIN_CHANGE_DELAY_SECS: i64 = 86_400;
+
+/// A windowed mint limit (a circuit breaker): what was minted decays linearly to nothing over
+/// `window_secs`; a mint that would lift the decayed total above `limit` is refused. It holds
+/// whoever signs: even with every key stolen, at most about `limit` leaves per window.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct MintWindow {
+    pub window_secs: i64,
+    pub limit: u64,
+    /// The decayed total at `updated_ts`.
+    pub value: u64,
+    pub updated_ts: i64,
+}
+
+impl MintWindow {
+    /// The decayed total at `now`.
+    pub fn decayed(&self, now: i64) -> u64 {
+        let elapsed = now.saturating_sub(self.updated_ts).max(0);
+        let window = self.window_secs.max(1);
+        if elapsed >= window {
+            return 0;
+        }
+        let left = (window - elapsed) as u128;
+        (u128::from(self.value) * left / window as u128) as u64
+    }
+
+    /// Records `amount` minted at `now`; `None` (nothing recorded) when it would exceed the
+    /// limit.
+    pub fn admit(&mut self, amount: u64, now: i64) -> Option<()> {
+        let total = self.decayed(now).checked_add(amount)?;
+        if total > self.limit {
+            return None;
+        }
+        self.value = total;
+        self.updated_ts = now;
+        Some(())
+    }
+}
+
+/// Allowed antenna declarations: what the oracle adds to its signal ceilings must be physical.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct AntennaBounds {
+    /// Antenna gain, dBi × 10.
+    pub min_gain_ddbi: i32,
+    pub max_gain_ddbi: i32,
+    /// Antenna height above ground, metres.
+    pub min_elevation_m: i32,
+    pub max_elevation_m: i32,
+}
+
+impl AntennaBounds {
+    pub fn gain_ok(&self, gain_ddbi: i32) -> bool {
+        (self.min_gain_ddbi..=self.max_gain_ddbi).contains(&gain_ddbi)
+    }
+
+    pub fn elevation_ok(&self, elevation_m: i32) -> bool {
+        (self.min_elevation_m..=self.max_elevation_m).contains(&elevation_m)
+    }
+}
 
 /// The program's configuration (PDA `["config"]`); also the mint authority of the reward token.
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct Config {
     pub admin: Pubkey,
+    /// An admin hand-over in progress: the proposed admin (default: none), who may accept it
+    /// from `pending_admin_at` on.
+    pub pending_admin: Pubkey,
+    pub pending_admin_at: i64,
     #[max_len(MAX_ORACLES)]
     pub oracles: Vec<Pubkey>,
     /// Distinct oracle signatures an epoch needs.
     pub threshold: u8,
+    /// An oracle-set change in progress (empty: none), applicable from `pending_oracles_at` on.
+    #[max_len(MAX_ORACLES)]
+    pub pending_oracles: Vec<Pubkey>,
+    pub pending_threshold: u8,
+    pub pending_oracles_at: i64,
+    /// How long every admin change waits before it takes effect, seconds.
+    pub change_delay_secs: i64,
     /// The reward mint (PDA `["mint"]`).
     pub mint: Pubkey,
+    /// This deployment's value in every signed epoch message (chosen at `initialize`).
+    pub deployment: [u8; 32],
     /// Emission schedule: epoch 1 may emit `initial_emission`, halved every `halving_interval`
-    /// epochs. Cumulative minting never exceeds its sum up to the newest epoch.
+    /// epochs.
     pub initial_emission: u64,
     pub halving_interval: u64,
+    /// Epochs on the cluster clock: epoch n ends at `genesis_ts + n × epoch_secs`.
+    pub genesis_ts: i64,
+    pub epoch_secs: i64,
     /// The newest accepted epoch, its Merkle root and lifetime total.
     pub epoch: u64,
     pub root: [u8; 32],
     pub lifetime_total: u64,
     /// Everything claimed so far.
     pub minted: u64,
+    pub breaker: MintWindow,
+    pub antenna: AntennaBounds,
     pub paused: bool,
     pub bump: u8,
     pub mint_bump: u8,
 }
 
 impl Config {
-    pub fn schedule(&self) -> hexproof_commitment::EmissionSchedule {
-        hexproof_commitment::EmissionSchedule {
+    pub fn schedule(&self) -> EmissionSchedule {
+        EmissionSchedule {
             initial_per_epoch: self.initial_emission,
             halving_interval: self.halving_interval,
         }
+    }
+
+    pub fn epoch_clock(&self) -> EpochClock {
+        EpochClock {
+            genesis_ts: self.genesis_ts,
+            epoch_secs: self.epoch_secs,
+        }
+    }
+
+    pub fn deployment(&self) -> Deployment {
+        Deployment {
+            program_id: crate::ID.to_bytes(),
+            id: self.deployment,
+        }
+    }
+
+    /// The most that may have been minted at `now`: the newest signed lifetime total, and what
+    /// the schedule lets the epochs that have ended by the cluster clock emit.
+    pub fn mint_cap(&self, now: i64) -> u64 {
+        let by_clock = self
+            .schedule()
+            .cumulative(self.epoch_clock().completed(now));
+        self.lifetime_total.min(by_clock)
     }
 }
 
@@ -52,8 +158,9 @@ pub struct Hotspot {
     /// Antenna gain, dBi x 10; elevation, metres.
     pub gain_ddbi: i32,
     pub elevation_m: i32,
-    /// Slot of the newest location assertion.
+    /// Slot and cluster time of the newest location assertion.
     pub asserted_at_slot: u64,
+    pub asserted_at_ts: i64,
     pub bump: u8,
 }
 
@@ -70,12 +177,20 @@ pub struct Ledger {
 }
 
 impl Hotspot {
-    /// Moves the hotspot (or changes its antenna) as of `slot`.
-    pub fn assert_location(&mut self, location: u64, gain_ddbi: i32, elevation_m: i32, slot: u64) {
+    /// Moves the hotspot (or changes its antenna) as of `slot` and cluster time `ts`.
+    pub fn assert_location(
+        &mut self,
+        location: u64,
+        gain_ddbi: i32,
+        elevation_m: i32,
+        slot: u64,
+        ts: i64,
+    ) {
         self.location = location;
         self.gain_ddbi = gain_ddbi;
         self.elevation_m = elevation_m;
         self.asserted_at_slot = slot;
+        self.asserted_at_ts = ts;
     }
 
     /// The event describing the hotspot as it now is.
@@ -87,6 +202,7 @@ impl Hotspot {
             gain_ddbi: self.gain_ddbi,
             elevation_m: self.elevation_m,
             asserted_at_slot: self.asserted_at_slot,
+            asserted_at_ts: self.asserted_at_ts,
         }
     }
 }
@@ -95,3 +211,26 @@ pub const CONFIG_SEED: &[u8] = b"config";
 pub const MINT_SEED: &[u8] = b"mint";
 pub const HOTSPOT_SEED: &[u8] = b"hotspot";
 pub const LEDGER_SEED: &[u8] = b"ledger";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mint_window_decays_and_refuses_what_exceeds_it() {
+        let mut w = MintWindow {
+            window_secs: 100,
+            limit: 1_000,
+            value: 0,
+            updated_ts: 0,
+        };
+        assert_eq!(w.admit(1_000, 0), Some(()));
+        assert_eq!(w.admit(1, 0), None, "full");
+        // Half the window later, half has decayed.
+        assert_eq!(w.decayed(50), 500);
+        assert_eq!(w.admit(500, 50), Some(()));
+        assert_eq!(w.admit(1, 50), None);
+        assert_eq!(w.decayed(150), 0);
+        assert_eq!(w.admit(u64::MAX, 200), None, "no overflow");
+    }
+}

@@ -1,62 +1,20 @@
-//! The program in a real Solana runtime: solana-program-test's bank with the real SPL Token and
-//! Associated Token programs, ours loaded as a native program (the SBF toolchain cannot be
-//! installed here). Epochs and proofs come from the oracle crate's own code.
+//! The program in a real Solana runtime (see `common`): the instructions' happy paths and the
+//! Sealevel attack categories. The attacks of the program-promises issue are in `attacks.rs`,
+//! transaction sizes in `packet_limits.rs`, the minting bound in `minting_bound.rs`.
 #![allow(deprecated)]
+
+mod common;
 
 use std::collections::BTreeMap;
 
-use anchor_lang::{
-    prelude::{AccountInfo, Pubkey},
-    solana_program::{entrypoint::ProgramResult, instruction::Instruction},
-};
+use anchor_lang::prelude::Pubkey;
+use common::*;
 use hexproof_client::{instructions, pda};
-use hexproof_commitment::epoch_message;
-use hexproof_poc::rewards::{self, Activity, EpochRewards};
+use hexproof_poc::rewards;
 use hexproof_program::state::HOTSPOT_SEED;
 use hexproof_proto::PublicKey;
 use solana_keypair::Keypair;
-use solana_program_test::{BanksClientError, ProgramTest, ProgramTestContext, processor};
 use solana_signer::Signer;
-use solana_transaction::Transaction;
-
-/// Anchor's entry takes one lifetime for the slice and its items; the runtime keeps both alive
-/// for the call.
-fn entry(program_id: &Pubkey, accounts: &[AccountInfo], data: &[u8]) -> ProgramResult {
-    #[allow(unsafe_code)]
-    let accounts: &[AccountInfo<'_>] = unsafe { std::mem::transmute(accounts) };
-    hexproof_program::entry(program_id, accounts, data)
-}
-
-struct Net {
-    ctx: ProgramTestContext,
-    oracles: Vec<ed25519_dalek::SigningKey>,
-    admin: Keypair,
-}
-
-async fn send(
-    ctx: &mut ProgramTestContext,
-    ixs: &[Instruction],
-    signers: &[&Keypair],
-) -> Result<(), BanksClientError> {
-    let mut all: Vec<&Keypair> = vec![&ctx.payer];
-    all.extend_from_slice(signers);
-    let tx = Transaction::new_signed_with_payer(
-        ixs,
-        Some(&ctx.payer.pubkey()),
-        &all,
-        ctx.last_blockhash,
-    );
-    ctx.banks_client.process_transaction(tx).await
-}
-
-const EMISSION: u64 = 1_000_000;
-
-/// The program's error code a failed transaction carries (Anchor: 6000 + the variant's index).
-fn code(result: Result<(), BanksClientError>) -> Option<u32> {
-    let shown = format!("{:?}", result.err()?.unwrap());
-    let start = shown.find("Custom(")? + "Custom(".len();
-    shown[start..].split(')').next()?.parse().ok()
-}
 
 const STALE_EPOCH: Option<u32> = Some(6003);
 const OVER_EMISSION_CAP: Option<u32> = Some(6004);
@@ -64,173 +22,6 @@ const NOT_ENOUGH_ORACLE_SIGNATURES: Option<u32> = Some(6006);
 const BAD_PROOF: Option<u32> = Some(6007);
 const NOTHING_TO_CLAIM: Option<u32> = Some(6008);
 const PAUSED: Option<u32> = Some(6000);
-
-async fn start(threshold: u8) -> Net {
-    let mut pt = ProgramTest::new("hexproof_program", hexproof_program::ID, processor!(entry));
-    pt.prefer_bpf(false);
-    let mut ctx = pt.start_with_context().await;
-    let oracles: Vec<ed25519_dalek::SigningKey> = (1..=3u8)
-        .map(|i| ed25519_dalek::SigningKey::from_bytes(&[i; 32]))
-        .collect();
-    let admin = Keypair::new();
-    fund(&mut ctx, &admin.pubkey()).await;
-    let ix = instructions::initialize(
-        &admin.pubkey(),
-        oracles
-            .iter()
-            .map(|k| Pubkey::new_from_array(k.verifying_key().to_bytes()))
-            .collect(),
-        threshold,
-        EMISSION,
-        100,
-    );
-    send(&mut ctx, &[ix], &[&admin]).await.unwrap();
-    Net {
-        ctx,
-        oracles,
-        admin,
-    }
-}
-
-async fn fund(ctx: &mut ProgramTestContext, to: &Pubkey) {
-    let ix = anchor_lang::solana_program::system_instruction::transfer(
-        &ctx.payer.pubkey(),
-        to,
-        1_000_000_000,
-    );
-    send(ctx, &[ix], &[]).await.unwrap();
-}
-
-fn res12() -> u64 {
-    u64::from(
-        h3o::LatLng::new(52.52, 13.405)
-            .unwrap()
-            .to_cell(h3o::Resolution::Twelve),
-    )
-}
-
-async fn onboard(
-    net: &mut Net,
-    hotspot: &Keypair,
-    owner: &Keypair,
-) -> Result<(), BanksClientError> {
-    fund(&mut net.ctx, &owner.pubkey()).await;
-    let ix = onboard_ix(&hotspot.pubkey(), &owner.pubkey());
-    send(&mut net.ctx, &[ix], &[hotspot, owner]).await
-}
-
-fn onboard_ix(hotspot: &Pubkey, owner: &Pubkey) -> Instruction {
-    instructions::onboard_hotspot(hotspot, owner, res12(), 30, 5)
-}
-
-/// The Ed25519 precompile instructions of the given oracles over an epoch message.
-fn signatures(oracles: &[&ed25519_dalek::SigningKey], message: &[u8]) -> Vec<Instruction> {
-    use ed25519_dalek::Signer as _;
-    oracles
-        .iter()
-        .map(|k| {
-            let ix = solana_ed25519_program::new_ed25519_instruction_with_signature(
-                message,
-                &k.sign(message).to_bytes(),
-                &k.verifying_key().to_bytes(),
-            );
-            Instruction {
-                program_id: ix.program_id,
-                accounts: vec![],
-                data: ix.data,
-            }
-        })
-        .collect()
-}
-
-/// `submit_epoch` alone (its signatures come from [`signatures`]).
-fn submit_ix(epoch: u64, root: [u8; 32], total: u64, submitter: &Pubkey) -> Instruction {
-    instructions::submit_epoch(submitter, epoch, root, total, &[])
-        .pop()
-        .expect("submit_epoch")
-}
-
-async fn submit(
-    net: &mut Net,
-    epoch: u64,
-    root: [u8; 32],
-    total: u64,
-    by: &[usize],
-) -> Result<(), BanksClientError> {
-    use ed25519_dalek::Signer as _;
-    let message = epoch_message(&hexproof_program::ID.to_bytes(), epoch, &root, total);
-    let signed: Vec<(Pubkey, [u8; 64])> = by
-        .iter()
-        .map(|&i| {
-            let key = &net.oracles[i];
-            (
-                Pubkey::new_from_array(key.verifying_key().to_bytes()),
-                key.sign(&message).to_bytes(),
-            )
-        })
-        .collect();
-    let ixs = instructions::submit_epoch(&net.ctx.payer.pubkey(), epoch, root, total, &signed);
-    send(&mut net.ctx, &ixs, &[]).await
-}
-
-fn claim_ix(
-    net: &Net,
-    hotspot: &Pubkey,
-    owner: &Pubkey,
-    amount: u64,
-    proof: Vec<[u8; 32]>,
-) -> Instruction {
-    instructions::claim(&net.ctx.payer.pubkey(), hotspot, owner, amount, proof)
-}
-
-/// The claim of `hotspot`'s leaf in the tree over `lifetime` (leaves in `keys` order).
-fn claim_leaf(
-    net: &Net,
-    hotspot: &Pubkey,
-    owner: &Pubkey,
-    lifetime: &BTreeMap<PublicKey, u64>,
-    tree: &hexproof_commitment::MerkleTree,
-    keys: &[PublicKey],
-) -> Instruction {
-    let key = PublicKey::from(hotspot.to_bytes());
-    let i = keys.iter().position(|k| *k == key).expect("a leaf");
-    claim_ix(
-        net,
-        hotspot,
-        owner,
-        lifetime[&key],
-        tree.proof(i).expect("a proof"),
-    )
-}
-
-async fn balance(net: &mut Net, owner: &Pubkey) -> u64 {
-    let account = net
-        .ctx
-        .banks_client
-        .get_account(pda::owner_tokens(owner))
-        .await
-        .unwrap()
-        .expect("token account");
-    // SPL token account layout: mint (32), owner (32), amount (u64 LE).
-    u64::from_le_bytes(account.data[64..72].try_into().unwrap())
-}
-
-/// An epoch's leaves as the oracle computes them.
-fn oracle_epoch(
-    previous: &BTreeMap<PublicKey, u64>,
-    beacons: &[(Pubkey, u64)],
-    emission: u64,
-) -> (BTreeMap<PublicKey, u64>, EpochRewards) {
-    let activity = Activity {
-        beacons: beacons
-            .iter()
-            .map(|(k, n)| (PublicKey::from(k.to_bytes()), *n))
-            .collect(),
-        ..Activity::default()
-    };
-    let r = rewards::compute(emission, &activity, 10_000);
-    (rewards::accumulate(previous, &r), r)
-}
 
 #[tokio::test]
 async fn onboard_submit_claim_then_claim_only_the_difference() {
@@ -253,9 +44,9 @@ async fn onboard_submit_claim_then_claim_only_the_difference() {
         .unwrap();
 
     let k1 = PublicKey::from(h1.pubkey().to_bytes());
-    let ix = claim_leaf(&net, &h1.pubkey(), &o1.pubkey(), &lifetime, &tree, &keys);
+    let ix = claim_leaf(&h1.pubkey(), &o1.pubkey(), &lifetime, &tree, &keys);
     send(&mut net.ctx, &[ix], &[]).await.unwrap();
-    assert_eq!(balance(&mut net, &o1.pubkey()).await, lifetime[&k1]);
+    assert_eq!(balance(&mut net.ctx, &o1.pubkey()).await, lifetime[&k1]);
     assert_eq!(lifetime[&k1], 750_000);
 
     // Epoch 2: only h1 beacons; its lifetime grows, the claim mints the difference.
@@ -264,15 +55,15 @@ async fn onboard_submit_claim_then_claim_only_the_difference() {
     submit(&mut net, 2, tree2.root(), lifetime2.values().sum(), &[1, 2])
         .await
         .unwrap();
-    let ix = claim_leaf(&net, &h1.pubkey(), &o1.pubkey(), &lifetime2, &tree2, &keys2);
+    let ix = claim_leaf(&h1.pubkey(), &o1.pubkey(), &lifetime2, &tree2, &keys2);
     send(&mut net.ctx, &[ix], &[]).await.unwrap();
-    assert_eq!(balance(&mut net, &o1.pubkey()).await, lifetime2[&k1]);
+    assert_eq!(balance(&mut net.ctx, &o1.pubkey()).await, lifetime2[&k1]);
     assert_eq!(lifetime2[&k1], 1_750_000);
 
     // h2 never claimed in epoch 1 and loses nothing: its epoch-2 leaf still holds its amount.
-    let ix = claim_leaf(&net, &h2.pubkey(), &o2.pubkey(), &lifetime2, &tree2, &keys2);
+    let ix = claim_leaf(&h2.pubkey(), &o2.pubkey(), &lifetime2, &tree2, &keys2);
     send(&mut net.ctx, &[ix], &[]).await.unwrap();
-    assert_eq!(balance(&mut net, &o2.pubkey()).await, 250_000);
+    assert_eq!(balance(&mut net.ctx, &o2.pubkey()).await, 250_000);
     let _ = &net.admin;
 }
 
@@ -291,32 +82,43 @@ async fn too_few_duplicated_or_wrong_signatures_are_refused() {
         NOT_ENOUGH_ORACLE_SIGNATURES
     );
     // Signatures over another epoch.
-    let message = epoch_message(&hexproof_program::ID.to_bytes(), 9, &root, 10);
-    let mut ixs = signatures(&[&net.oracles[0], &net.oracles[1]], &message);
     let payer = net.ctx.payer.pubkey();
-    ixs.push(submit_ix(1, root, 10, &payer));
+    let ixs = vec![
+        signatures(&[&net.oracles[0], &net.oracles[1]], &message(9, &root, 10)),
+        submit_ix(1, root, 10, &payer),
+    ];
     assert_eq!(
         code(send(&mut net.ctx, &ixs, &[]).await),
         NOT_ENOUGH_ORACLE_SIGNATURES
     );
     // A key that is not an oracle.
     let stranger = ed25519_dalek::SigningKey::from_bytes(&[99; 32]);
-    let message = epoch_message(&hexproof_program::ID.to_bytes(), 1, &root, 10);
-    let mut ixs = signatures(&[&net.oracles[0], &stranger], &message);
-    ixs.push(submit_ix(1, root, 10, &payer));
+    let ixs = vec![
+        signatures(&[&net.oracles[0], &stranger], &message(1, &root, 10)),
+        submit_ix(1, root, 10, &payer),
+    ];
+    assert_eq!(
+        code(send(&mut net.ctx, &ixs, &[]).await),
+        NOT_ENOUGH_ORACLE_SIGNATURES
+    );
+    // Signatures in two Ed25519 instructions count together (and each only once).
+    let ixs = vec![
+        signatures(&[&net.oracles[0]], &message(1, &root, 10)),
+        signatures(&[&net.oracles[0]], &message(1, &root, 10)),
+        submit_ix(1, root, 10, &payer),
+    ];
     assert_eq!(
         code(send(&mut net.ctx, &ixs, &[]).await),
         NOT_ENOUGH_ORACLE_SIGNATURES
     );
     // A forged signature: the Ed25519 precompile itself fails the transaction.
-    let message = epoch_message(&hexproof_program::ID.to_bytes(), 1, &root, 10);
-    let mut ixs = signatures(&[&net.oracles[0], &net.oracles[1]], &message);
-    ixs[1].data[16 + 32] ^= 1;
-    ixs.push(submit_ix(1, root, 10, &payer));
-    let forged = send(&mut net.ctx, &ixs, &[]).await;
-    // It fails in instruction 1, the precompile, before our program runs.
+    let mut forged = signatures(&[&net.oracles[0], &net.oracles[1]], &message(1, &root, 10));
+    let last = forged.data.len() - 1;
+    forged.data[last] ^= 1;
+    let forged = send(&mut net.ctx, &[forged, submit_ix(1, root, 10, &payer)], &[]).await;
+    // It fails in instruction 0, the precompile, before our program runs.
     assert!(
-        format!("{forged:?}").contains("InstructionError(1, "),
+        format!("{forged:?}").contains("InstructionError(0, "),
         "{forged:?}"
     );
     // Over the emission cap.
@@ -346,11 +148,14 @@ async fn claims_need_a_proof_go_once_and_stop_while_paused() {
     let proof = tree.proof(0).unwrap();
 
     // A tampered amount does not prove.
-    let ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), amount + 1, proof.clone());
+    let ix = claim_ix(&h.pubkey(), &o.pubkey(), amount + 1, proof.clone());
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), BAD_PROOF);
     // Tokens only go to the registered owner: naming another owner account fails.
     let thief = Keypair::new();
-    let ix = claim_ix(&net, &h.pubkey(), &thief.pubkey(), amount, proof.clone());
+    fund(&mut net.ctx, &thief.pubkey()).await;
+    let ix = instructions::create_owner_tokens(&thief.pubkey(), &thief.pubkey());
+    send(&mut net.ctx, &[ix], &[&thief]).await.unwrap();
+    let ix = claim_ix(&h.pubkey(), &thief.pubkey(), amount, proof.clone());
     // Anchor's has_one constraint: ConstraintHasOne (2001).
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(2001));
 
@@ -359,20 +164,20 @@ async fn claims_need_a_proof_go_once_and_stop_while_paused() {
     let (on, off) = (pause(true), pause(false));
     let admin = net.admin.insecure_clone();
     send(&mut net.ctx, &[on], &[&admin]).await.unwrap();
-    let ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), amount, proof.clone());
+    let ix = claim_ix(&h.pubkey(), &o.pubkey(), amount, proof.clone());
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), PAUSED);
     send(&mut net.ctx, &[off], &[&admin]).await.unwrap();
     // (The same claim again needs a new blockhash, or the bank answers from its cache.)
     net.ctx.get_new_latest_blockhash().await.unwrap();
 
     // Claimed once; the same claim again has nothing left.
-    let ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), amount, proof.clone());
+    let ix = claim_ix(&h.pubkey(), &o.pubkey(), amount, proof.clone());
     send(&mut net.ctx, &[ix], &[]).await.unwrap();
-    assert_eq!(balance(&mut net, &o.pubkey()).await, amount);
+    assert_eq!(balance(&mut net.ctx, &o.pubkey()).await, amount);
     net.ctx.get_new_latest_blockhash().await.unwrap();
-    let ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), amount, proof);
+    let ix = claim_ix(&h.pubkey(), &o.pubkey(), amount, proof);
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), NOTHING_TO_CLAIM);
-    assert_eq!(balance(&mut net, &o.pubkey()).await, amount);
+    assert_eq!(balance(&mut net.ctx, &o.pubkey()).await, amount);
 }
 
 #[tokio::test]
@@ -401,7 +206,10 @@ async fn sealevel_pitfalls_are_closed() {
     onboard(&mut net, &h, &o).await.unwrap();
 
     // Re-initialization: the config exists already.
-    let again = instructions::initialize(&net.admin.pubkey(), vec![Pubkey::new_unique()], 1, 1, 1);
+    let again = instructions::initialize(
+        &net.admin.pubkey(),
+        init_args(vec![Pubkey::new_unique()], 1),
+    );
     let admin = net.admin.insecure_clone();
     assert!(send(&mut net.ctx, &[again], &[&admin]).await.is_err());
 
@@ -419,13 +227,7 @@ async fn sealevel_pitfalls_are_closed() {
         .await
         .unwrap();
     let amount = lifetime[&PublicKey::from(h.pubkey().to_bytes())];
-    let mut ix = claim_ix(
-        &net,
-        &h.pubkey(),
-        &o.pubkey(),
-        amount,
-        tree.proof(0).unwrap(),
-    );
+    let mut ix = claim_ix(&h.pubkey(), &o.pubkey(), amount, tree.proof(0).unwrap());
     let token_program = ix
         .accounts
         .iter()
@@ -452,13 +254,7 @@ async fn sealevel_pitfalls_are_closed() {
     );
     solana_account::WritableAccount::data_as_mut_slice(&mut copy).copy_from_slice(&real.data);
     net.ctx.set_account(&forged, &copy);
-    let mut ix = claim_ix(
-        &net,
-        &h.pubkey(),
-        &o.pubkey(),
-        amount,
-        tree.proof(0).unwrap(),
-    );
+    let mut ix = claim_ix(&h.pubkey(), &o.pubkey(), amount, tree.proof(0).unwrap());
     ix.accounts[1].pubkey = forged;
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3007));
 
@@ -472,27 +268,15 @@ async fn sealevel_pitfalls_are_closed() {
         )
         .ok()
     }) {
-        let mut ix = claim_ix(
-            &net,
-            &h.pubkey(),
-            &o.pubkey(),
-            amount,
-            tree.proof(0).unwrap(),
-        );
+        let mut ix = claim_ix(&h.pubkey(), &o.pubkey(), amount, tree.proof(0).unwrap());
         ix.accounts[1].pubkey = other;
         // The account does not exist: AccountNotInitialized (3012).
         assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3012));
     }
     // The real claim still works.
-    let ix = claim_ix(
-        &net,
-        &h.pubkey(),
-        &o.pubkey(),
-        amount,
-        tree.proof(0).unwrap(),
-    );
+    let ix = claim_ix(&h.pubkey(), &o.pubkey(), amount, tree.proof(0).unwrap());
     send(&mut net.ctx, &[ix], &[]).await.unwrap();
-    assert_eq!(balance(&mut net, &o.pubkey()).await, amount);
+    assert_eq!(balance(&mut net.ctx, &o.pubkey()).await, amount);
 }
 
 #[tokio::test]
@@ -532,6 +316,7 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
         Some(6002)
     );
     net.ctx.warp_to_slot(500).unwrap();
+    set_time(&net.ctx, NOW + 60).await;
     send(&mut net.ctx, &[assert_ix(o.pubkey(), moved)], &[&o])
         .await
         .unwrap();
@@ -549,6 +334,7 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
         (moved, 58, 12)
     );
     assert!(state.asserted_at_slot >= 500);
+    assert_eq!(state.asserted_at_ts, NOW + 60);
 
     // Transfer: the new owner receives future claims.
     let transfer = instructions::transfer_hotspot(&o.pubkey(), &h.pubkey(), &new_owner.pubkey());
@@ -564,46 +350,59 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
     );
     assert_eq!(state.owner, new_owner.pubkey());
 
-    // Rotating the oracle set: only the admin may; afterwards the old oracles no longer count.
+    // Rotating the oracle set: only the admin proposes; the change waits for its delay, then
+    // anyone applies it and the old oracles no longer count.
     let fresh: Vec<ed25519_dalek::SigningKey> = (10..12u8)
         .map(|i| ed25519_dalek::SigningKey::from_bytes(&[i; 32]))
         .collect();
     let rotate = |admin: Pubkey| {
-        instructions::set_oracles(
-            &admin,
-            fresh
-                .iter()
-                .map(|k| Pubkey::new_from_array(k.verifying_key().to_bytes()))
-                .collect(),
-            2,
-        )
+        instructions::propose_oracles(&admin, fresh.iter().map(pubkey_of).collect(), 2)
     };
     assert_eq!(
         code(send(&mut net.ctx, &[rotate(stranger.pubkey())], &[&stranger]).await),
         Some(2001)
     );
     let admin = net.admin.insecure_clone();
+    set_time(&net.ctx, NOW).await;
     send(&mut net.ctx, &[rotate(admin.pubkey())], &[&admin])
         .await
         .unwrap();
     assert_eq!(
-        code(submit(&mut net, 1, [3; 32], 10, &[0, 1]).await),
+        code(send(&mut net.ctx, &[instructions::apply_oracles()], &[]).await),
+        named(E::ChangeNotDue)
+    );
+    // Meanwhile the old set still signs.
+    submit(&mut net, 1, [3; 32], 10, &[0, 1]).await.unwrap();
+    set_time(&net.ctx, NOW + CHANGE_DELAY).await;
+    send(&mut net.ctx, &[instructions::apply_oracles()], &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        code(submit(&mut net, 2, [4; 32], 20, &[0, 1]).await),
         NOT_ENOUGH_ORACLE_SIGNATURES
     );
     net.oracles = fresh;
-    submit(&mut net, 1, [3; 32], 10, &[0, 1]).await.unwrap();
+    submit(&mut net, 2, [4; 32], 20, &[0, 1]).await.unwrap();
 
     // A bad oracle set is refused: a threshold above the set.
-    let bad = instructions::set_oracles(&admin.pubkey(), vec![Pubkey::new_unique()], 2);
+    let bad = instructions::propose_oracles(&admin.pubkey(), vec![Pubkey::new_unique()], 2);
     assert_eq!(
         code(send(&mut net.ctx, &[bad], &[&admin]).await),
         Some(6001)
     );
 
-    // Transferring admin: the old admin loses the power.
+    // Handing over the admin role: proposed, accepted by the successor after the delay; then
+    // the old admin loses the power.
     let next = Keypair::new();
-    let hand_over = instructions::transfer_admin(&admin.pubkey(), &next.pubkey());
+    let hand_over = instructions::propose_admin(&admin.pubkey(), &next.pubkey());
     send(&mut net.ctx, &[hand_over], &[&admin]).await.unwrap();
+    let accept = instructions::accept_admin(&next.pubkey());
+    assert_eq!(
+        code(send(&mut net.ctx, std::slice::from_ref(&accept), &[&next]).await),
+        named(E::ChangeNotDue)
+    );
+    set_time(&net.ctx, NOW + 2 * CHANGE_DELAY).await;
+    send(&mut net.ctx, &[accept], &[&next]).await.unwrap();
     let pause = |by: Pubkey| instructions::set_paused(&by, true);
     assert_eq!(
         code(send(&mut net.ctx, &[pause(admin.pubkey())], &[&admin]).await),
@@ -624,14 +423,15 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
     let oracle_keys: Vec<hexproof_proto::Keypair> = (1..=3u8)
         .map(|i| hexproof_proto::Keypair::from_secret([i; 32]))
         .collect();
-    let activity = Activity {
+    let activity = rewards::Activity {
         beacons: [(PublicKey::from(h.pubkey().to_bytes()), 2)].into(),
-        ..Activity::default()
+        ..rewards::Activity::default()
     };
     let config = rewards::RewardConfig {
         program_id: PublicKey::from(hexproof_program::ID.to_bytes()),
+        deployment: rewards::DeploymentId(DEPLOYMENT),
         initial_emission: EMISSION,
-        halving_interval: 100,
+        halving_interval: HALVING,
         ..rewards::RewardConfig::default()
     };
     let by = |key: &hexproof_proto::Keypair, config: &rewards::RewardConfig| {
@@ -639,20 +439,16 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
     };
     let (a, b) = (by(&oracle_keys[0], &config), by(&oracle_keys[2], &config));
     assert_eq!((a.root, a.lifetime_total), (b.root, b.lifetime_total));
-    let precompile = |e: &hexproof_poc::rewards::epoch::ClosedEpoch| {
-        let ix = solana_ed25519_program::new_ed25519_instruction_with_signature(
-            &e.message(),
-            &e.signature,
-            e.oracle.as_bytes(),
-        );
-        Instruction {
-            program_id: ix.program_id,
-            accounts: vec![],
-            data: ix.data,
-        }
+    // Both oracles' signatures, as closed by the oracle crate, in one Ed25519 instruction.
+    let precompile = |e: &[&hexproof_poc::rewards::epoch::ClosedEpoch]| {
+        let signed: Vec<(Pubkey, [u8; 64])> = e
+            .iter()
+            .map(|e| (Pubkey::new_from_array(e.oracle.to_bytes()), e.signature))
+            .collect();
+        instructions::ed25519_signatures(&e[0].message(), &signed)
     };
 
-    // Bound to another deployment: the message differs, the signatures do not count.
+    // Bound to another program id: the message differs, the signatures do not count.
     let elsewhere = rewards::RewardConfig {
         program_id: PublicKey::from([9; 32]),
         ..config.clone()
@@ -663,8 +459,7 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
     );
     let payer = net.ctx.payer.pubkey();
     let ixs = vec![
-        precompile(&x),
-        precompile(&y),
+        precompile(&[&x, &y]),
         submit_ix(1, x.root, x.lifetime_total, &payer),
     ];
     assert_eq!(
@@ -674,8 +469,7 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
 
     // Over another root than the one signed.
     let ixs = vec![
-        precompile(&a),
-        precompile(&b),
+        precompile(&[&a, &b]),
         submit_ix(1, [0xAB; 32], a.lifetime_total, &payer),
     ];
     assert_eq!(
@@ -684,8 +478,7 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
     );
 
     let ixs = vec![
-        precompile(&a),
-        precompile(&b),
+        precompile(&[&a, &b]),
         submit_ix(1, a.root, a.lifetime_total, &payer),
     ];
     send(&mut net.ctx, &ixs, &[]).await.unwrap();
@@ -695,14 +488,16 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
         .position(|r| r.hotspot.as_bytes() == &h.pubkey().to_bytes())
         .unwrap();
     let ix = claim_ix(
-        &net,
         &h.pubkey(),
         &o.pubkey(),
         a.rows[row].lifetime,
         a.tree().proof(row).unwrap(),
     );
     send(&mut net.ctx, &[ix], &[]).await.unwrap();
-    assert_eq!(balance(&mut net, &o.pubkey()).await, a.rows[row].lifetime);
+    assert_eq!(
+        balance(&mut net.ctx, &o.pubkey()).await,
+        a.rows[row].lifetime
+    );
     assert_eq!(a.rows[row].lifetime, a.paid);
 }
 
@@ -741,16 +536,16 @@ async fn one_hotspots_accounts_never_serve_another() {
     let (a, b) = (&paid[0], &paid[1]);
 
     // Claim A's leaf naming B's owner as the recipient: ConstraintHasOne (2001).
-    let ix = claim_ix(&net, &a.0.pubkey(), &b.1.pubkey(), a.2, a.3.clone());
+    let ix = claim_ix(&a.0.pubkey(), &b.1.pubkey(), a.2, a.3.clone());
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(2001));
 
     // Claim A's leaf against B's claim ledger (shared-PDA attempt): ConstraintSeeds (2006).
-    let mut ix = claim_ix(&net, &a.0.pubkey(), &a.1.pubkey(), a.2, a.3.clone());
+    let mut ix = claim_ix(&a.0.pubkey(), &a.1.pubkey(), a.2, a.3.clone());
     ix.accounts[2].pubkey = pda::ledger(&b.0.pubkey());
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(2006));
 
     // B's record with A's leaf: the leaf is bound to A's key, so the proof fails.
-    let ix = claim_ix(&net, &b.0.pubkey(), &b.1.pubkey(), a.2, a.3.clone());
+    let ix = claim_ix(&b.0.pubkey(), &b.1.pubkey(), a.2, a.3.clone());
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), BAD_PROOF);
 
     // A's owner moving B: ConstraintHasOne (2001).
@@ -763,9 +558,9 @@ async fn one_hotspots_accounts_never_serve_another() {
 
     // The honest claims go through, each to its own owner.
     for (h, o, amount, proof) in &paid {
-        let ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone());
+        let ix = claim_ix(&h.pubkey(), &o.pubkey(), *amount, proof.clone());
         send(&mut net.ctx, &[ix], &[]).await.unwrap();
-        assert_eq!(balance(&mut net, &o.pubkey()).await, *amount);
+        assert_eq!(balance(&mut net.ctx, &o.pubkey()).await, *amount);
     }
 }
 
@@ -775,29 +570,16 @@ async fn one_hotspots_accounts_never_serve_another() {
 async fn the_same_account_in_two_writable_slots_is_refused() {
     let (mut net, paid) = two_paid_hotspots().await;
     let (h, o, amount, proof) = &paid[0];
-    let mut ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone());
+    let mut ix = claim_ix(&h.pubkey(), &o.pubkey(), *amount, proof.clone());
     assert!(ix.accounts[0].is_writable && ix.accounts[2].is_writable);
     ix.accounts[2].pubkey = ix.accounts[0].pubkey;
     // AccountDiscriminatorMismatch (3002): a Config is not a Ledger.
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3002));
     // The mint in the owner's token account slot: refused before any CPI.
-    let mut ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone());
+    let mut ix = claim_ix(&h.pubkey(), &o.pubkey(), *amount, proof.clone());
     ix.accounts[5].pubkey = ix.accounts[4].pubkey;
     assert!(send(&mut net.ctx, &[ix], &[]).await.is_err());
-    assert_eq!(balance_or_zero(&mut net, &o.pubkey()).await, 0);
-}
-
-async fn balance_or_zero(net: &mut Net, owner: &Pubkey) -> u64 {
-    match net
-        .ctx
-        .banks_client
-        .get_account(pda::owner_tokens(owner))
-        .await
-        .unwrap()
-    {
-        Some(_) => balance(net, owner).await,
-        None => 0,
-    }
+    assert_eq!(balance(&mut net.ctx, &o.pubkey()).await, 0);
 }
 
 /// Closing and revival: a decommissioned hotspot's record cannot be revived within the
@@ -831,7 +613,7 @@ async fn decommissioned_hotspots_are_not_revived_or_paid_twice() {
     let revive = vec![
         instructions::decommission_hotspot(&o.pubkey(), &h.pubkey()),
         anchor_lang::solana_program::system_instruction::transfer(&o.pubkey(), &record, rent),
-        claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone()),
+        claim_ix(&h.pubkey(), &o.pubkey(), *amount, proof.clone()),
     ];
     assert_eq!(
         code(send(&mut net.ctx, &revive, &[&owner]).await),
@@ -839,7 +621,7 @@ async fn decommissioned_hotspots_are_not_revived_or_paid_twice() {
     );
 
     // Claim, then decommission for real: the rent returns to the owner.
-    let ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone());
+    let ix = claim_ix(&h.pubkey(), &o.pubkey(), *amount, proof.clone());
     send(&mut net.ctx, &[ix], &[]).await.unwrap();
     let before = net.ctx.banks_client.get_balance(o.pubkey()).await.unwrap();
     let ix = instructions::decommission_hotspot(&o.pubkey(), &h.pubkey());
@@ -855,13 +637,13 @@ async fn decommissioned_hotspots_are_not_revived_or_paid_twice() {
             .is_none()
     );
     net.ctx.get_new_latest_blockhash().await.unwrap();
-    let ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone());
+    let ix = claim_ix(&h.pubkey(), &o.pubkey(), *amount, proof.clone());
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3012));
 
     // Onboarded again: the ledger remembers the claim, the same leaf pays nothing.
     onboard(&mut net, h, o).await.unwrap();
     net.ctx.get_new_latest_blockhash().await.unwrap();
-    let ix = claim_ix(&net, &h.pubkey(), &o.pubkey(), *amount, proof.clone());
+    let ix = claim_ix(&h.pubkey(), &o.pubkey(), *amount, proof.clone());
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), NOTHING_TO_CLAIM);
-    assert_eq!(balance(&mut net, &o.pubkey()).await, *amount);
+    assert_eq!(balance(&mut net.ctx, &o.pubkey()).await, *amount);
 }

@@ -1,12 +1,10 @@
+//! The admin's accounts, shared by the admin instructions.
+
 use anchor_lang::prelude::*;
 
-use crate::{
-    events::ConfigChanged,
-    instructions::initialize::check_oracle_set,
-    state::{CONFIG_SEED, Config},
-};
+use crate::state::{CONFIG_SEED, Config};
 
-/// Admin-only changes: the oracle set and threshold, the admin, the pause switch.
+/// Admin-only changes.
 #[derive(Accounts)]
 pub struct Admin<'info> {
     #[account(mut, seeds = [CONFIG_SEED], bump = config.bump, has_one = admin)]
@@ -14,34 +12,26 @@ pub struct Admin<'info> {
     pub admin: Signer<'info>,
 }
 
-fn changed(config: &Config) {
-    emit!(ConfigChanged {
+/// A change anyone may trigger once it is due.
+#[derive(Accounts)]
+pub struct Apply<'info> {
+    #[account(mut, seeds = [CONFIG_SEED], bump = config.bump)]
+    pub config: Account<'info, Config>,
+}
+
+/// The proposed admin takes over.
+#[derive(Accounts)]
+pub struct AcceptAdmin<'info> {
+    #[account(mut, seeds = [CONFIG_SEED], bump = config.bump, constraint = config.pending_admin == new_admin.key() @ crate::errors::HexproofError::BadAdmin)]
+    pub config: Account<'info, Config>,
+    pub new_admin: Signer<'info>,
+}
+
+pub(crate) fn config_changed(config: &Config) {
+    emit!(crate::events::ConfigChanged {
         admin: config.admin,
         oracles: config.oracles.clone(),
         threshold: config.threshold,
         paused: config.paused,
     });
-}
-
-pub fn set_oracles(ctx: Context<Admin>, oracles: Vec<Pubkey>, threshold: u8) -> Result<()> {
-    check_oracle_set(&oracles, threshold)?;
-    let config = &mut ctx.accounts.config;
-    config.oracles = oracles;
-    config.threshold = threshold;
-    changed(config);
-    Ok(())
-}
-
-pub fn transfer_admin(ctx: Context<Admin>, new_admin: Pubkey) -> Result<()> {
-    let config = &mut ctx.accounts.config;
-    config.admin = new_admin;
-    changed(config);
-    Ok(())
-}
-
-pub fn set_paused(ctx: Context<Admin>, paused: bool) -> Result<()> {
-    let config = &mut ctx.accounts.config;
-    config.paused = paused;
-    changed(config);
-    Ok(())
 }

@@ -2,12 +2,12 @@ use anchor_lang::prelude::*;
 
 use crate::{
     errors::HexproofError,
-    instructions::onboard_hotspot::is_res12_cell,
+    instructions::onboard_hotspot::check_site,
     state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot},
 };
 
-/// The owner moves a hotspot (or changes its antenna); the slot is recorded so the oracle can
-/// refuse witnesses from a location asserted too recently.
+/// The owner moves a hotspot (or changes its antenna); the slot and cluster time are recorded
+/// so the oracle can refuse witnesses from a location asserted too recently.
 #[derive(Accounts)]
 pub struct AssertLocation<'info> {
     #[account(seeds = [CONFIG_SEED], bump = config.bump, constraint = !config.paused @ HexproofError::Paused)]
@@ -23,10 +23,16 @@ pub fn handler(
     gain_ddbi: i32,
     elevation_m: i32,
 ) -> Result<()> {
-    require!(is_res12_cell(location), HexproofError::BadLocation);
-    let slot = Clock::get()?.slot;
+    check_site(&ctx.accounts.config, location, gain_ddbi, elevation_m)?;
+    let clock = Clock::get()?;
     let hotspot = &mut ctx.accounts.hotspot;
-    hotspot.assert_location(location, gain_ddbi, elevation_m, slot);
+    hotspot.assert_location(
+        location,
+        gain_ddbi,
+        elevation_m,
+        clock.slot,
+        clock.unix_timestamp,
+    );
     emit!(hotspot.changed());
     Ok(())
 }

@@ -1,8 +1,5 @@
 use anchor_lang::prelude::*;
-use anchor_spl::{
-    associated_token::AssociatedToken,
-    token_interface::{Mint, MintTo, TokenAccount, TokenInterface, mint_to},
-};
+use anchor_spl::token_interface::{Mint, MintTo, TokenAccount, TokenInterface, mint_to};
 use hexproof_commitment::{MAX_PROOF_LEN, leaf, verify_proof};
 
 use crate::{
@@ -11,8 +8,13 @@ use crate::{
     state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot, LEDGER_SEED, Ledger, MINT_SEED},
 };
 
-/// Mints a hotspot's unclaimed lifetime reward to its registered owner's token account.
-/// Anyone may send it (a relayer can pay the fees); the tokens only ever go to the owner.
+/// Mints a hotspot's unclaimed lifetime reward to its registered owner's token account, which
+/// must exist (created at onboarding, by the owner): anyone may send a claim and pay its fee,
+/// nobody pays rent for it, and the tokens only ever go to the owner.
+///
+/// What may be minted in all is bounded three ways: by the newest lifetime total the oracles
+/// signed, by the emission schedule of the epochs that have ended on the cluster clock, and by
+/// the windowed mint limit.
 #[derive(Accounts)]
 pub struct Claim<'info> {
     #[account(mut, seeds = [CONFIG_SEED], bump = config.bump, has_one = mint, constraint = !config.paused @ HexproofError::Paused)]
@@ -26,18 +28,13 @@ pub struct Claim<'info> {
     #[account(mut, seeds = [MINT_SEED], bump = config.mint_bump)]
     pub mint: InterfaceAccount<'info, Mint>,
     #[account(
-        init_if_needed,
-        payer = payer,
+        mut,
         associated_token::mint = mint,
         associated_token::authority = owner,
         associated_token::token_program = token_program,
     )]
     pub owner_tokens: InterfaceAccount<'info, TokenAccount>,
-    #[account(mut)]
-    pub payer: Signer<'info>,
     pub token_program: Interface<'info, TokenInterface>,
-    pub associated_token_program: Program<'info, AssociatedToken>,
-    pub system_program: Program<'info, System>,
 }
 
 pub fn handler(ctx: Context<Claim>, lifetime_amount: u64, proof: Vec<[u8; 32]>) -> Result<()> {
@@ -55,7 +52,20 @@ pub fn handler(ctx: Context<Claim>, lifetime_amount: u64, proof: Vec<[u8; 32]>) 
     require!(lifetime_amount > claimed, HexproofError::NothingToClaim);
     let amount = lifetime_amount - claimed;
 
-    let bump = [ctx.accounts.config.bump];
+    let now = Clock::get()?.unix_timestamp;
+    let config = &mut ctx.accounts.config;
+    let minted = config
+        .minted
+        .checked_add(amount)
+        .ok_or(HexproofError::Overflow)?;
+    require!(minted <= config.mint_cap(now), HexproofError::OverMintCap);
+    require!(
+        config.breaker.admit(amount, now).is_some(),
+        HexproofError::MintWindowExceeded
+    );
+    config.minted = minted;
+
+    let bump = [config.bump];
     let seeds: &[&[u8]] = &[CONFIG_SEED, &bump];
     let signer = &[seeds];
     mint_to(
@@ -71,11 +81,6 @@ pub fn handler(ctx: Context<Claim>, lifetime_amount: u64, proof: Vec<[u8; 32]>) 
         amount,
     )?;
     ctx.accounts.ledger.claimed = lifetime_amount;
-    let config = &mut ctx.accounts.config;
-    config.minted = config
-        .minted
-        .checked_add(amount)
-        .ok_or(HexproofError::Overflow)?;
     emit!(Claimed {
         hotspot: hotspot_key,
         owner: ctx.accounts.owner.key(),

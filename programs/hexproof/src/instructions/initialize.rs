@@ -4,10 +4,34 @@ use anchor_spl::token_interface::{Mint, TokenInterface};
 use crate::{
     errors::HexproofError,
     events::ConfigChanged,
-    state::{CONFIG_SEED, Config, MINT_SEED},
+    state::{
+        AntennaBounds, CONFIG_SEED, Config, MAX_ORACLES, MIN_CHANGE_DELAY_SECS, MINT_SEED,
+        MintWindow,
+    },
 };
 
+/// Everything a deployment is set up with.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct InitializeArgs {
+    pub oracles: Vec<Pubkey>,
+    pub threshold: u8,
+    pub initial_emission: u64,
+    pub halving_interval: u64,
+    /// Epoch n ends at `genesis_ts + n × epoch_secs` (cluster time, seconds).
+    pub genesis_ts: i64,
+    pub epoch_secs: i64,
+    /// This deployment's value in every signed epoch message.
+    pub deployment: [u8; 32],
+    /// Delay of admin changes, seconds (at least a day).
+    pub change_delay_secs: i64,
+    /// The windowed mint limit.
+    pub mint_window_secs: i64,
+    pub mint_window_limit: u64,
+    pub antenna: AntennaBounds,
+}
+
 /// Creates the configuration and the reward mint, whose authority is the configuration PDA.
+/// Only the program's upgrade authority may: whoever deployed it, not whoever calls first.
 #[derive(Accounts)]
 pub struct Initialize<'info> {
     #[account(mut)]
@@ -24,6 +48,16 @@ pub struct Initialize<'info> {
         mint::token_program = token_program,
     )]
     pub mint: InterfaceAccount<'info, Mint>,
+    /// The program's data account (owned by the upgradeable loader, at its PDA of the program
+    /// id): it names the upgrade authority.
+    #[account(
+        seeds = [crate::ID.as_ref()],
+        bump,
+        seeds::program = anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+        constraint = program_data.upgrade_authority_address == Some(admin.key())
+            @ HexproofError::NotUpgradeAuthority,
+    )]
+    pub program_data: Account<'info, ProgramData>,
     pub token_program: Interface<'info, TokenInterface>,
     pub system_program: Program<'info, System>,
 }
@@ -36,7 +70,7 @@ pub fn check_oracle_set(oracles: &[Pubkey], threshold: u8) -> Result<()> {
         .all(|(i, k)| !oracles[..i].contains(k));
     require!(
         !oracles.is_empty()
-            && oracles.len() <= crate::state::MAX_ORACLES
+            && oracles.len() <= MAX_ORACLES
             && distinct
             && threshold >= 1
             && usize::from(threshold) <= oracles.len(),
@@ -45,25 +79,45 @@ pub fn check_oracle_set(oracles: &[Pubkey], threshold: u8) -> Result<()> {
     Ok(())
 }
 
-pub fn handler(
-    ctx: Context<Initialize>,
-    oracles: Vec<Pubkey>,
-    threshold: u8,
-    initial_emission: u64,
-    halving_interval: u64,
-) -> Result<()> {
-    check_oracle_set(&oracles, threshold)?;
+pub fn handler(ctx: Context<Initialize>, args: InitializeArgs) -> Result<()> {
+    check_oracle_set(&args.oracles, args.threshold)?;
+    let a = args.antenna;
+    require!(
+        args.epoch_secs > 0
+            && args.halving_interval > 0
+            && args.change_delay_secs >= MIN_CHANGE_DELAY_SECS
+            && args.mint_window_secs > 0
+            && a.min_gain_ddbi <= a.max_gain_ddbi
+            && a.min_elevation_m <= a.max_elevation_m,
+        HexproofError::BadConfig
+    );
     let config = &mut ctx.accounts.config;
     config.admin = ctx.accounts.admin.key();
-    config.oracles = oracles;
-    config.threshold = threshold;
+    config.pending_admin = Pubkey::default();
+    config.pending_admin_at = 0;
+    config.oracles = args.oracles;
+    config.threshold = args.threshold;
+    config.pending_oracles = Vec::new();
+    config.pending_threshold = 0;
+    config.pending_oracles_at = 0;
+    config.change_delay_secs = args.change_delay_secs;
     config.mint = ctx.accounts.mint.key();
-    config.initial_emission = initial_emission;
-    config.halving_interval = halving_interval.max(1);
+    config.deployment = args.deployment;
+    config.initial_emission = args.initial_emission;
+    config.halving_interval = args.halving_interval;
+    config.genesis_ts = args.genesis_ts;
+    config.epoch_secs = args.epoch_secs;
     config.epoch = 0;
     config.root = [0; 32];
     config.lifetime_total = 0;
     config.minted = 0;
+    config.breaker = MintWindow {
+        window_secs: args.mint_window_secs,
+        limit: args.mint_window_limit,
+        value: 0,
+        updated_ts: 0,
+    };
+    config.antenna = args.antenna;
     config.paused = false;
     config.bump = ctx.bumps.config;
     config.mint_bump = ctx.bumps.mint;

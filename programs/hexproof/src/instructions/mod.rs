@@ -1,9 +1,15 @@
+pub mod accept_admin;
 pub mod admin;
+pub mod apply_oracles;
 pub mod assert_location;
+pub mod cancel_changes;
 pub mod claim;
 pub mod decommission_hotspot;
 pub mod initialize;
 pub mod onboard_hotspot;
+pub mod propose_admin;
+pub mod propose_oracles;
+pub mod set_paused;
 pub mod submit_epoch;
 pub mod transfer_hotspot;
 

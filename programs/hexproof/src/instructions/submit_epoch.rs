@@ -12,8 +12,10 @@ use crate::{
 /// Instructions of one transaction the program looks through, at most.
 pub const MAX_INSTRUCTIONS: usize = 32;
 
-/// Accepts an epoch commitment signed by at least `threshold` distinct configured oracles.
-/// Anyone may send it; the signatures are what count.
+/// Accepts an epoch commitment signed by at least `threshold` distinct configured oracles,
+/// once the epoch has ended by the cluster clock. Anyone may send it; the signatures are what
+/// count. They arrive in Ed25519 precompile instructions of the same transaction (one
+/// instruction may carry every signature over the shared message).
 #[derive(Accounts)]
 pub struct SubmitEpoch<'info> {
     #[account(mut, seeds = [CONFIG_SEED], bump = config.bump, constraint = !config.paused @ HexproofError::Paused)]
@@ -33,6 +35,12 @@ pub fn handler(
 ) -> Result<()> {
     let config = &ctx.accounts.config;
     require!(epoch > config.epoch, HexproofError::StaleEpoch);
+    let now = Clock::get()?.unix_timestamp;
+    let ended = config
+        .epoch_clock()
+        .end_of(epoch)
+        .is_some_and(|end| end <= now);
+    require!(ended, HexproofError::EpochNotOver);
     require!(
         lifetime_total >= config.lifetime_total,
         HexproofError::LifetimeDecreased
@@ -41,7 +49,7 @@ pub fn handler(
         lifetime_total <= config.schedule().cumulative(epoch),
         HexproofError::OverEmissionCap
     );
-    let message = epoch_message(&crate::ID.to_bytes(), epoch, &root, lifetime_total);
+    let message = epoch_message(&config.deployment(), epoch, &root, lifetime_total);
 
     // Distinct configured oracles whose signature over exactly this message the Ed25519
     // precompile verified in this transaction.

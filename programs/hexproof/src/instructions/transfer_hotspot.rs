@@ -5,7 +5,10 @@ use crate::{
     state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot},
 };
 
-/// The owner hands a hotspot (and its future claims) to a new owner.
+/// The owner hands a hotspot to a new owner. Rewards belong to the hotspot, not to an owner:
+/// its claim ledger stays with the key, and a claim always pays whoever owns the hotspot when
+/// it is made. So rewards earned and not yet claimed go to the new owner with the hotspot; a
+/// seller who wants them claims before transferring (the tests show both).
 #[derive(Accounts)]
 pub struct TransferHotspot<'info> {
     #[account(seeds = [CONFIG_SEED], bump = config.bump, constraint = !config.paused @ HexproofError::Paused)]
