@@ -337,4 +337,97 @@ mod tests {
             Some(Reason::Malformed)
         );
     }
+
+    mod fuzz {
+        //! Bad input through classification: any topic, any bytes, valid reports with bytes
+        //! flipped, cut or appended. No panic; pending only when the topic's key signed exactly
+        //! these bytes; the same message always gets the same id and verdict.
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn topic() -> impl Strategy<Value = String> {
+            let k = Keypair::from_secret([1; 32]).public();
+            let other = Keypair::from_secret([2; 32]).public();
+            prop_oneof![
+                3 => Just(topics::beacons(&k)),
+                3 => Just(topics::witnesses(&k)),
+                1 => Just(topics::beacons(&other)),
+                1 => "hexproof/v1/(beacons|witnesses|entropy)/[A-Za-z0-9]{0,50}",
+                1 => ".{0,80}",
+            ]
+        }
+
+        fn payload() -> impl Strategy<Value = Vec<u8>> {
+            let k = Keypair::from_secret([1; 32]);
+            let beacon = beacon_msg(&k, &k.public()).payload;
+            let witness = WitnessReport {
+                payload: vec![1, 2, 3],
+                rssi_ddbm: -900,
+                ..Default::default()
+            }
+            .signed(&k)
+            .encode_to_vec();
+            let mutated = |valid: Vec<u8>| {
+                (
+                    proptest::collection::vec((any::<usize>(), any::<u8>()), 0..4),
+                    any::<usize>(),
+                    proptest::collection::vec(any::<u8>(), 0..8),
+                )
+                    .prop_map(move |(flips, cut, tail)| {
+                        let mut p = valid.clone();
+                        for (at, x) in flips {
+                            let n = p.len();
+                            p[at % n] ^= x;
+                        }
+                        // A third are cut short somewhere.
+                        if cut % 3 == 0 {
+                            p.truncate(cut / 3 % (p.len() + 1));
+                        }
+                        p.extend(tail);
+                        p
+                    })
+            };
+            prop_oneof![
+                2 => mutated(beacon),
+                2 => mutated(witness),
+                1 => proptest::collection::vec(any::<u8>(), 0..600),
+                1 => Just(vec![0u8; MAX_REPORT_LEN + 1]),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 60_000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn anything_from_the_broker_classifies_without_panic(
+                topic in topic(), payload in payload(), received_ns in any::<u64>(),
+            ) {
+                let k = Keypair::from_secret([1; 32]);
+                let keys = KeyCache::new([k.public()]);
+                let msg = Incoming { topic, payload, received_ns };
+                let r = classify(&msg, &keys);
+                prop_assert_eq!(&r, &classify(&msg, &KeyCache::default()), "the cache changes nothing");
+                prop_assert_eq!(r.received_ns, received_ns);
+                prop_assert_eq!(r.reason.is_some(), r.status == Status::Invalid);
+                if r.status == Status::Pending {
+                    let signer = match Topic::parse(&msg.topic) {
+                        Some(Topic::Beacon(t)) => {
+                            BeaconReport::decode(msg.payload.as_slice()).unwrap().verify()
+                                .map(|s| (s, t))
+                        }
+                        Some(Topic::Witness(t)) => {
+                            WitnessReport::decode(msg.payload.as_slice()).unwrap().verify()
+                                .map(|s| (s, t))
+                        }
+                        _ => return Err(TestCaseError::fail("pending without a report topic")),
+                    };
+                    let (signer, topic_key) = signer.unwrap();
+                    prop_assert_eq!(signer, topic_key);
+                    prop_assert!(msg.payload.len() <= MAX_REPORT_LEN);
+                }
+            }
+        }
+    }
 }

@@ -2,6 +2,13 @@
 //! window has passed, and sweeps up witnesses whose beacon never came. The context (registry,
 //! entropy history, earlier verdicts) is gathered from storage a chunk of beacons at a time;
 //! the judging itself is the pure [`hexproof_poc::judge::judge_group`].
+//!
+//! Verdicts depend on the stored reports and their received times only, never on when a pass
+//! runs: with `w` the witness window, a witness joins the first beacon of its packet (in
+//! received order) received at most `w` before it and at most `2w` after it; a pass at `now`
+//! judges beacons received up to `now − w` and sweeps witnesses received before `now − 3w`,
+//! where `now` never passes what ingest has finished storing ([`Pipeline::settled_ns`]). A
+//! live run (many passes) and a replay of its database (one pass) give the same verdicts.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -23,8 +30,9 @@ use prost::Message;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    ingest::Pipeline,
     registry::Registry,
-    store::{Result, Store},
+    store::{JudgedBeacon, Result, Store},
 };
 
 /// Beacons judged per chunk (one round of context queries, one transaction of verdicts).
@@ -45,6 +53,14 @@ pub struct Judge {
     registry: Arc<dyn Registry>,
     limits: Limits,
     entropy: HashMap<u64, EntropyRecord>,
+    /// The ingest feeding `store`, when live: passes wait for it to store what it received.
+    ingest: Option<Arc<Pipeline>>,
+}
+
+/// Whether a witness received at `witness_ns` is in the window of a beacon received at
+/// `beacon_ns`: at most `w` after it, at most `2w` before it.
+fn in_window(beacon_ns: u64, witness_ns: u64, w: u64) -> bool {
+    witness_ns <= beacon_ns.saturating_add(w) && witness_ns.saturating_add(2 * w) >= beacon_ns
 }
 
 fn record_metrics(verdicts: &[(Verdict, Kind)]) {
@@ -69,7 +85,14 @@ impl Judge {
             registry,
             limits,
             entropy: HashMap::new(),
+            ingest: None,
         }
+    }
+
+    /// Live judging: never judges past what `ingest` has stored.
+    pub fn after_ingest(mut self, ingest: Arc<Pipeline>) -> Self {
+        self.ingest = Some(ingest);
+        self
     }
 
     async fn entropy(&mut self, id: u64) -> Result<Option<EntropyRecord>> {
@@ -174,10 +197,20 @@ impl Judge {
             };
             let beaconer = report.signer().ok().and_then(|k| self.registry.get(&k));
             let entropy = self.entropy(report.entropy_id).await?;
-            // The first beacon of a packet takes its witnesses.
-            let inputs: Vec<WitnessInput> = witnesses
-                .remove(&hash)
-                .unwrap_or_default()
+            // The first beacon of a packet takes the witnesses in its window; the others stay
+            // pending for a later beacon of the packet or the orphan sweep.
+            let window = self.limits.witness_wait_secs * 1_000_000_000;
+            let mine: Vec<Report> = match witnesses.get_mut(&hash) {
+                Some(all) => {
+                    let (mine, rest) = std::mem::take(all)
+                        .into_iter()
+                        .partition(|w| in_window(beacon.received_ns, w.received_ns, window));
+                    *all = rest;
+                    mine
+                }
+                None => Vec::new(),
+            };
+            let inputs: Vec<WitnessInput> = mine
                 .into_iter()
                 .map(|stored| {
                     let report = WitnessReport::decode(stored.payload.as_slice()).ok();
@@ -233,23 +266,27 @@ impl Judge {
             let set: HashSet<[u8; 32]> = orphans.iter().filter_map(|w| w.packet_hash).collect();
             set.into_iter().collect()
         };
-        // Per packet, the judged beacon that speaks for it: a valid one first, then the earliest.
-        let mut by_packet: HashMap<[u8; 32], ([u8; 32], bool, u64)> = HashMap::new();
+        // Judged beacons by packet. Only those whose window closed before the witness arrived
+        // speak for it (they are judged by the time any pass sweeps it, whatever its timing);
+        // a valid one first, then the earliest.
+        let window = self.limits.witness_wait_secs * 1_000_000_000;
+        let mut by_packet: HashMap<[u8; 32], Vec<JudgedBeacon>> = HashMap::new();
         for b in self.store.judged_beacons_with(&packets).await? {
-            let candidate = (b.id, b.valid, b.timestamp_ns);
-            let better = |old: &([u8; 32], bool, u64)| {
-                (!candidate.1, candidate.2, candidate.0) < (!old.1, old.2, old.0)
-            };
-            match by_packet.get(&b.packet_hash) {
-                Some(old) if !better(old) => {}
-                _ => {
-                    by_packet.insert(b.packet_hash, candidate);
-                }
-            }
+            by_packet.entry(b.packet_hash).or_default().push(b);
         }
         let mut verdicts = Vec::with_capacity(orphans.len());
         for w in orphans {
-            let judged = w.packet_hash.and_then(|h| by_packet.get(&h));
+            let judged = w
+                .packet_hash
+                .and_then(|h| by_packet.get(&h))
+                .and_then(|beacons| {
+                    beacons
+                        .iter()
+                        .filter(|b| b.received_ns.saturating_add(window) < w.received_ns)
+                        .min_by_key(|b| (!b.valid, b.timestamp_ns, b.id))
+                })
+                .map(|b| (b.id, b.valid, b.timestamp_ns));
+            let judged = judged.as_ref();
             let (e, beacon_id) = match judged {
                 Some((id, true, _)) => (
                     Invalid::new(
@@ -268,7 +305,7 @@ impl Judge {
                 None => (
                     Invalid::new(
                         Reason::WitnessNoValidBeacon,
-                        "no beacon with this packet was reported",
+                        "no beacon with this packet was received in its window",
                     ),
                     None,
                 ),
@@ -288,7 +325,9 @@ impl Judge {
     /// Runs passes every `every` of real time until `shutdown`.
     pub async fn run(mut self, clock: Clock, every: Duration, shutdown: CancellationToken) {
         loop {
-            match self.pass(clock.now_ns()).await {
+            let now = clock.now_ns();
+            let settled = self.ingest.as_ref().map_or(now, |p| p.settled_ns(now));
+            match self.pass(settled).await {
                 Ok(s) if s.beacons + s.orphans > 0 => {
                     tracing::debug!(
                         beacons = s.beacons,

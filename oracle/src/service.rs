@@ -110,6 +110,7 @@ pub async fn run_with_chain(
         shutdown.clone(),
     )
     .await?;
+    let pipeline = Arc::new(ingest::Pipeline::default());
     tasks.spawn(ingest::run(
         ingest::Ingest {
             client,
@@ -118,7 +119,7 @@ pub async fn run_with_chain(
             keys: KeyCache::new(registry.all().iter().map(|h| h.pubkey)),
             config: config.ingest.clone(),
             clock,
-            pipeline: Arc::new(ingest::Pipeline::default()),
+            pipeline: pipeline.clone(),
         },
         shutdown.clone(),
     ));
@@ -134,11 +135,9 @@ pub async fn run_with_chain(
         .real(Duration::from_secs(1))
         .max(Duration::from_millis(50));
     tasks.spawn(
-        Judge::new(store.clone(), registry.clone(), config.validation.clone()).run(
-            clock,
-            every,
-            shutdown.clone(),
-        ),
+        Judge::new(store.clone(), registry.clone(), config.validation.clone())
+            .after_ingest(pipeline)
+            .run(clock, every, shutdown.clone()),
     );
     tasks.spawn(epochs::run(
         store,

@@ -100,3 +100,168 @@ pub fn judge_group(
     }
     verdicts
 }
+
+#[cfg(test)]
+mod tests {
+    //! Bad input through the whole judge: valid reports with any field replaced by anything
+    //! (extreme integers, garbage bytes, unknown or absent hotspots, any entropy and context).
+    //! No panic, one verdict per report in order, selection only among valid witnesses.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{EntropyRecord, Kind, Status, testkit::*};
+
+    /// Signed once: signing per case would be most of the test's time.
+    static BEACON: std::sync::LazyLock<BeaconReport> = std::sync::LazyLock::new(valid_beacon);
+    static WITNESS: std::sync::LazyLock<WitnessReport> = std::sync::LazyLock::new(valid_witness);
+
+    fn stored(id: u8, kind: Kind, received_ns: u64) -> Report {
+        Report {
+            id: [id; 32],
+            kind,
+            hotspot: String::new(),
+            packet_hash: None,
+            timestamp_ns: 0,
+            received_ns,
+            payload: Vec::new(),
+        }
+    }
+
+    fn any_bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(any::<u8>(), 0..48)
+    }
+
+    /// Integers with the edges weighted in.
+    fn any_i32() -> impl Strategy<Value = i32> {
+        prop_oneof![
+            Just(i32::MIN),
+            Just(i32::MAX),
+            Just(0),
+            -2_000i32..2_000,
+            any::<i32>()
+        ]
+    }
+
+    fn any_u64() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            Just(0),
+            Just(u64::MAX),
+            T0 - 10_000_000_000..T0 + 10_000_000_000,
+            any::<u64>()
+        ]
+    }
+
+    prop_compose! {
+        fn beacon()(
+            fields in proptest::collection::vec(0u8..10, 0..4),
+            bytes in any_bytes(), int in any_i32(), long in any_u64(),
+        ) -> BeaconReport {
+            let mut b = BEACON.clone();
+            for f in fields {
+                match f {
+                    0 => b.hotspot = bytes.clone(),
+                    1 => b.payload = bytes.clone(),
+                    2 => b.entropy_data = bytes.clone(),
+                    3 => b.local_entropy = bytes.clone(),
+                    4 => b.entropy_id = long,
+                    5 => b.frequency_hz = long,
+                    6 => b.data_rate = int,
+                    7 => b.tx_power_ddbm = int,
+                    8 => b.timestamp_ns = long,
+                    _ => b.signature = bytes.clone(),
+                }
+            }
+            b
+        }
+    }
+
+    prop_compose! {
+        fn witness()(
+            fields in proptest::collection::vec(0u8..8, 0..4),
+            bytes in any_bytes(), int in any_i32(), long in any_u64(),
+            decodes in proptest::bool::weighted(0.95),
+            known in proptest::bool::weighted(0.8),
+            lat in -90.0f64..90.0, lon in -180.0f64..180.0,
+            gain in any_i32(), received in any_u64(),
+        ) -> (Option<WitnessReport>, Option<HotspotInfo>, u64) {
+            let mut w = WITNESS.clone();
+            for f in fields {
+                match f {
+                    0 => w.witness = bytes.clone(),
+                    1 => w.payload = bytes.clone(),
+                    2 => w.timestamp_ns = long,
+                    3 => w.frequency_hz = long,
+                    4 => w.data_rate = int,
+                    5 => w.rssi_ddbm = int,
+                    6 => w.snr_ddb = int,
+                    _ => w.signature = bytes.clone(),
+                }
+            }
+            let mut info = witness_info();
+            info.location = h3o::LatLng::new(lat, lon).ok().map(|p| p.to_cell(h3o::Resolution::Twelve));
+            info.gain_ddbi = gain;
+            (decodes.then_some(w), known.then_some(info), received)
+        }
+    }
+
+    prop_compose! {
+        fn entropy()(id in any_u64(), data in any_bytes(), ts in any_u64(), ttl in any::<u32>())
+            -> EntropyRecord {
+            EntropyRecord { id, data, timestamp_ns: ts, ttl_secs: ttl }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 40_000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn judging_anything_gives_one_verdict_per_report_and_never_panics(
+            beacon in beacon(),
+            witnesses in proptest::collection::vec(witness(), 0..8),
+            entropy in proptest::option::weighted(0.8, entropy()),
+            beaconer_known in proptest::bool::weighted(0.9),
+            gain in any_i32(), elevation in any_i32(), asserted in any_u64(),
+            nearest in proptest::option::of(any_u64()),
+            duplicate in any::<bool>(), received in any_u64(),
+            max_witnesses in 0usize..5,
+        ) {
+            let mut info = beaconer_info();
+            info.gain_ddbi = gain;
+            info.elevation_m = elevation;
+            info.asserted_at_ns = asserted;
+            let ctx = BeaconContext {
+                beaconer: beaconer_known.then_some(&info),
+                entropy: entropy.as_ref(),
+                nearest_valid_beacon_ns: nearest,
+                duplicate_packet: duplicate,
+                received_ns: received,
+            };
+            let inputs: Vec<WitnessInput> = witnesses
+                .into_iter()
+                .enumerate()
+                .map(|(i, (report, witness, received))| WitnessInput {
+                    stored: stored(i as u8 + 1, Kind::Witness, received),
+                    report,
+                    witness,
+                })
+                .collect();
+            let limits = Limits { max_witnesses_per_beacon: max_witnesses, ..Limits::default() };
+            let verdicts = judge_group(&stored(0, Kind::Beacon, received), &beacon, &ctx, &inputs, &limits);
+
+            prop_assert_eq!(verdicts.len(), inputs.len() + 1);
+            prop_assert_eq!(verdicts[0].id, [0; 32]);
+            for (v, w) in verdicts[1..].iter().zip(&inputs) {
+                prop_assert_eq!(v.id, w.stored.id);
+                prop_assert_eq!(v.beacon_id, Some([0; 32]));
+                prop_assert!(!v.selected || v.status == Status::Valid);
+                prop_assert_eq!(v.reason.is_some(), v.status == Status::Invalid);
+            }
+            let selected = verdicts.iter().filter(|v| v.selected).count();
+            prop_assert!(selected <= max_witnesses);
+            if verdicts[0].status != Status::Valid {
+                prop_assert!(verdicts[1..].iter().all(|v| v.status != Status::Valid));
+            }
+        }
+    }
+}

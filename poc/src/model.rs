@@ -32,7 +32,8 @@ pub struct EntropyRecord {
 
 impl EntropyRecord {
     pub fn expires_ns(&self) -> u64 {
-        self.timestamp_ns + u64::from(self.ttl_secs) * crate::NS_PER_SEC
+        self.timestamp_ns
+            .saturating_add(u64::from(self.ttl_secs).saturating_mul(crate::NS_PER_SEC))
     }
 }
 

@@ -103,10 +103,11 @@ pub(super) async fn run(
             }
         }
         let n = batch.len() as u64;
+        let newest = batch.iter().map(|r| r.received_ns).max().unwrap_or(0);
         if store_batch(&store, &keys, &batch).await {
             acker.ack_all(batch).await;
         }
-        pipeline.done(n);
+        pipeline.done(n, newest);
     }
 }
 

@@ -10,20 +10,42 @@ use std::{
 
 use tokio_util::sync::CancellationToken;
 
-/// Counters shared by the event loop (received) and the storer (done).
+/// Counters shared by the event loop (received) and the storer (done), and how far storage
+/// has caught up with what was received.
 #[derive(Debug, Default)]
 pub struct Pipeline {
     received: AtomicU64,
     done: AtomicU64,
+    /// Every message received at or before this time (ns) is stored (or refused).
+    stored_through_ns: AtomicU64,
 }
 
 impl Pipeline {
+    /// Counts a message in; call before stamping its received time.
     pub(super) fn received(&self) {
         self.received.fetch_add(1, Ordering::AcqRel);
     }
 
-    pub(super) fn done(&self, n: u64) {
+    /// Counts `n` messages out, the newest received at `newest_received_ns` (messages are
+    /// stored in the order received).
+    pub(super) fn done(&self, n: u64, newest_received_ns: u64) {
+        self.stored_through_ns
+            .fetch_max(newest_received_ns, Ordering::AcqRel);
         self.done.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// The time up to which every received message is in storage, given `now_ns` read
+    /// *before* this call: `now_ns` when nothing waits, else just before the oldest waiting
+    /// message. What the judge may treat as complete.
+    pub fn settled_ns(&self, now_ns: u64) -> u64 {
+        if self.waiting() == 0 {
+            now_ns
+        } else {
+            self.stored_through_ns
+                .load(Ordering::Acquire)
+                .saturating_sub(1)
+                .min(now_ns)
+        }
     }
 
     /// Messages received and not yet stored (or refused).

@@ -23,7 +23,7 @@ use hexproof_poc::{Kind, Status};
 use sqlx::{AnyPool, any::AnyPoolOptions};
 
 pub use reports::{JudgedReport, NewReport, ReportView};
-pub use verdicts::VerdictCount;
+pub use verdicts::{JudgedBeacon, VerdictCount};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

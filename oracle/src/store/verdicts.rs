@@ -30,6 +30,7 @@ pub struct JudgedBeacon {
     pub packet_hash: [u8; 32],
     pub id: [u8; 32],
     pub timestamp_ns: u64,
+    pub received_ns: u64,
     pub valid: bool,
 }
 
@@ -37,8 +38,9 @@ pub struct JudgedBeacon {
 const IN_CHUNK: usize = 500;
 
 impl Store {
-    /// Pending reports of a kind received before `received_before_ns`, oldest first by their
-    /// own timestamp (then id), at most `limit`.
+    /// Pending reports of a kind received before `received_before_ns`, in the order the oracle
+    /// received them (then id), at most `limit`. Judging in received order makes a live run
+    /// (many passes) and a replay (one pass) judge in the same order.
     async fn pending(
         &self,
         kind: Kind,
@@ -49,7 +51,7 @@ impl Store {
             "SELECT ",
             report_columns!(),
             " FROM reports WHERE status = 0 AND kind = $1 AND received_ns < $2 \
-             ORDER BY timestamp_ns, id LIMIT $3"
+             ORDER BY received_ns, id LIMIT $3"
         ))
         .bind(kind as i64)
         .bind(i64_of(received_before_ns))
@@ -110,7 +112,7 @@ impl Store {
         for chunk in packets.chunks(IN_CHUNK) {
             // Only numbered placeholders are formatted in; hashes are bound.
             let sql = format!(
-                "SELECT packet_hash, id, timestamp_ns, status FROM reports WHERE kind = 1 AND status <> 0 \
+                "SELECT packet_hash, id, timestamp_ns, received_ns, status FROM reports WHERE kind = 1 AND status <> 0 \
                  AND packet_hash IN ({})",
                 placeholders(1, chunk.len())
             );
@@ -123,6 +125,7 @@ impl Store {
                     packet_hash: id32(row.try_get("packet_hash")?)?,
                     id: id32(row.try_get("id")?)?,
                     timestamp_ns: u64_of(row.try_get("timestamp_ns")?),
+                    received_ns: u64_of(row.try_get("received_ns")?),
                     valid: status_of(row.try_get("status")?)? == Status::Valid,
                 });
             }
