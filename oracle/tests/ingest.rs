@@ -357,3 +357,104 @@ async fn junk_on_every_topic_does_not_stall_ingest() {
     stop.cancel();
     let _ = junk.await;
 }
+
+/// A hotspot that floods (validly signed reports, far beyond any radio's rate) gets its burst
+/// stored and the rest refused, acknowledged and counted; everyone else's reports are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_hotspot_is_held_to_its_rate() {
+    use hexproof_proto::v1::WitnessReport;
+    let network_file = hexproof_fixtures::fixtures_dir().join("networks/net-200.json");
+    let network = Network::load(&network_file).unwrap();
+    let broker = Mosquitto::start_with("max_inflight_messages 1000").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("oracle.db").display());
+    let metrics_port = free_port();
+    let mut config = OracleSetup {
+        dir: dir.path(),
+        network_file: &network_file,
+        network: &network,
+        database: &database,
+        broker: &broker.url(),
+        speed: 1,
+        origin_ns: 0,
+        metrics_port,
+        validation: Limits {
+            witness_wait_secs: 1,
+            ..Limits::default()
+        },
+    }
+    .config();
+    config.ingest.limits.burst = 300;
+    config.ingest.limits.per_minute = 60;
+    let store = Store::connect(&database).await.unwrap();
+    let oracle = OracleProcess::start_with(dir.path(), &network, config);
+
+    // The flooder: 3,000 distinct signed witnesses from one key, as fast as the broker takes them.
+    let flooder = network.hotspots[0].key.keypair().unwrap();
+    let t0 = now_ns();
+    let flood: Vec<load::Report> = (0..3_000u64)
+        .map(|i| {
+            let w = WitnessReport {
+                payload: i.to_le_bytes().to_vec(),
+                timestamp_ns: t0 + i,
+                frequency_hz: 868_100_000,
+                rssi_ddbm: -1100,
+                ..Default::default()
+            }
+            .signed(&flooder);
+            load::Report {
+                topic: topics::witnesses(&flooder.public()),
+                payload: w.encode_to_vec(),
+                id: w.id(),
+            }
+        })
+        .collect();
+    // Everyone else: 100 beacons with 19 witnesses each, none from the flooder.
+    let flooder_topics = [
+        topics::beacons(&flooder.public()),
+        topics::witnesses(&flooder.public()),
+    ];
+    let honest: Vec<load::Report> = load::signed_reports(&network, 150, 19, t0, 23)
+        .unwrap()
+        .into_iter()
+        .filter(|r| !flooder_topics.contains(&r.topic))
+        .collect();
+    let url = broker.url();
+    let (flood_acked, honest_acked) = tokio::join!(
+        load::publish_all(&url, "flood", &flood, 1, 200, Duration::from_secs(120)),
+        load::publish_all(&url, "honest", &honest, 2, 100, Duration::from_secs(120)),
+    );
+    let (flood_acked, honest_acked) = (flood_acked.unwrap(), honest_acked.unwrap());
+    assert_eq!(flood_acked.len(), flood.len());
+    assert_all_stored_and_judged(&store, &honest_acked, Duration::from_secs(120), &oracle).await;
+    let stored_flood = flood.len() - store.missing_reports(&flood_acked).await.unwrap().len();
+    // The burst, plus a report a second while it ran (the test takes well under a minute).
+    assert!(
+        (300..=360).contains(&stored_flood),
+        "{stored_flood} of the flood stored"
+    );
+    let metrics = reqwest_metrics(metrics_port).await;
+    assert!(
+        metrics.contains("hexproof_ingest_refused_total{reason=\"rate_limited\"}"),
+        "refusals are counted:\n{metrics}"
+    );
+    eprintln!(
+        "flood: {} acknowledged, {stored_flood} stored; honest: {} acknowledged, all stored",
+        flood_acked.len(),
+        honest_acked.len()
+    );
+}
+
+/// The oracle's Prometheus text.
+async fn reqwest_metrics(port: u16) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}

@@ -18,6 +18,7 @@
 //! [`IngestConfig::max_qos0_waiting`] are dropped and counted. [`watchdog`] publishes how much
 //! waits and flags a pipeline that holds work but makes no progress.
 
+pub mod admission;
 mod storer;
 pub mod watchdog;
 
@@ -62,6 +63,8 @@ pub struct IngestConfig {
     /// The watchdog reports a stall when messages wait and none was stored for this long,
     /// seconds.
     pub stall_secs: u64,
+    /// Per-hotspot rate limits; unknown topics and oversized payloads are refused too.
+    pub limits: admission::RateLimits,
 }
 
 impl Default for IngestConfig {
@@ -74,6 +77,7 @@ impl Default for IngestConfig {
             request_queue: 8_192,
             max_packet_bytes: 1 << 20,
             stall_secs: 30,
+            limits: admission::RateLimits::default(),
         }
     }
 }

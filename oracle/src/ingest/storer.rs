@@ -13,7 +13,10 @@ use hexproof_poc::Status;
 use rumqttc::{AsyncClient, QoS};
 use tokio::sync::mpsc;
 
-use super::{IngestConfig, Pipeline, Received, Session};
+use super::{
+    IngestConfig, Pipeline, Received, Session,
+    admission::{Admission, Refusal},
+};
 use crate::{
     classify::{self, Incoming, KeyCache},
     store::Store,
@@ -76,6 +79,7 @@ pub(super) async fn run(
     let wait = Duration::from_millis(config.batch_wait_ms.max(1));
     let idle = Duration::from_millis(config.batch_idle_ms.max(1)).min(wait);
     let batch_max = config.batch_max.max(1);
+    let mut admission = Admission::new(config.limits);
     let take = |r: Received, batch: &mut Vec<Received>| {
         if r.publish.qos == QoS::AtMostOnce {
             qos0_waiting.fetch_sub(1, Ordering::AcqRel);
@@ -104,24 +108,42 @@ pub(super) async fn run(
         }
         let n = batch.len() as u64;
         let newest = batch.iter().map(|r| r.received_ns).max().unwrap_or(0);
-        if store_batch(&store, &keys, &batch).await {
+        if store_batch(&store, &keys, &mut admission, &batch).await {
             acker.ack_all(batch).await;
         }
         pipeline.done(n, newest);
     }
 }
 
-/// Classifies and commits a batch; false when it could not be classified (then it is not
-/// acknowledged, and the broker redelivers it after the next reconnect).
-async fn store_batch(store: &Store, keys: &Arc<KeyCache>, batch: &[Received]) -> bool {
+/// Admits, classifies and commits a batch; false when it could not be classified (then it is
+/// not acknowledged, and the broker redelivers it after the next reconnect). Refused messages
+/// are counted, not stored, and acknowledged with the rest.
+async fn store_batch(
+    store: &Store,
+    keys: &Arc<KeyCache>,
+    admission: &mut Admission,
+    batch: &[Received],
+) -> bool {
     let incoming: Vec<Incoming> = batch
         .iter()
+        .filter(|r| {
+            match admission.admit(&r.publish.topic, r.publish.payload.len(), r.received_ns) {
+                Ok(()) => true,
+                Err(refusal) => {
+                    refused(refusal);
+                    false
+                }
+            }
+        })
         .map(|r| Incoming {
             topic: r.publish.topic.clone(),
             payload: r.publish.payload.to_vec(),
             received_ns: r.received_ns,
         })
         .collect();
+    if incoming.is_empty() {
+        return true;
+    }
     let keys = keys.clone();
     let reports =
         match tokio::task::spawn_blocking(move || classify::classify_all(&incoming, &keys)).await {
@@ -159,4 +181,8 @@ async fn store_batch(store: &Store, keys: &Arc<KeyCache>, batch: &[Received]) ->
         tracing::info!(rejected, "rejected reports at ingest");
     }
     true
+}
+
+fn refused(refusal: Refusal) {
+    metrics::counter!("hexproof_ingest_refused_total", "reason" => refusal.code()).increment(1);
 }
