@@ -458,3 +458,54 @@ async fn reqwest_metrics(port: u16) -> String {
     s.read_to_string(&mut out).await.unwrap();
     out
 }
+
+/// PostgreSQL stops (connections cut, as in a crash) while reports pour in, and comes back:
+/// ingest retries and acknowledges nothing it has not stored, so every report the broker took
+/// from a publisher ends up stored and judged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_loses_nothing() {
+    use hexproof_fixtures::servers::Postgres;
+    let network_file = hexproof_fixtures::fixtures_dir().join("networks/net-200.json");
+    let network = Network::load(&network_file).unwrap();
+    let broker = Mosquitto::start_with("max_inflight_messages 1000").unwrap();
+    let pg = Postgres::start().unwrap();
+    let database = pg.create_database("outage").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = OracleSetup {
+        dir: dir.path(),
+        network_file: &network_file,
+        network: &network,
+        database: &database,
+        broker: &broker.url(),
+        speed: 1,
+        origin_ns: 0,
+        metrics_port: free_port(),
+        validation: Limits {
+            witness_wait_secs: 1,
+            ..Limits::default()
+        },
+    }
+    .config();
+    let store = Store::connect(&database).await.unwrap();
+    let mut oracle = OracleProcess::start_with(dir.path(), &network, config);
+
+    let reports = load::signed_reports(&network, 1_500, 19, now_ns(), 29).unwrap();
+    let url = broker.url();
+    let publishing = tokio::spawn(async move {
+        load::publish_all(&url, "outage", &reports, 2, 20, Duration::from_secs(180)).await
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = store.count_reports().await.unwrap();
+    pg.stop().unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    pg.restart().unwrap();
+    let acknowledged = publishing.await.unwrap().unwrap();
+    assert_eq!(acknowledged.len(), 30_000);
+    assert!(
+        before < 30_000,
+        "the outage came while reports were still arriving"
+    );
+    assert_all_stored_and_judged(&store, &acknowledged, Duration::from_secs(180), &oracle).await;
+    assert!(oracle.is_running(), "{}", tail(&oracle.log(), 40));
+    eprintln!("{before} stored before the outage; all 30,000 acknowledged stored after it");
+}
