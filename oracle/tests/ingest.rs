@@ -230,10 +230,19 @@ const SPEED: u32 = 60;
 /// Runs every hotspot of net-200 through `broker` with the oracle for `seconds` of real time,
 /// then checks that every acknowledged report was stored and judged and that entropy was
 /// published throughout.
-async fn network_run(broker: &Mosquitto, seconds: u64) {
+async fn network_run(broker: &mut Mosquitto, seconds: u64) {
+    network_run_with(broker, seconds, |_| {}).await;
+}
+
+/// [`network_run`], doing `midway` to the broker halfway through.
+async fn network_run_with(
+    broker: &mut Mosquitto,
+    seconds: u64,
+    midway: impl FnOnce(&mut Mosquitto),
+) {
     let network_file = hexproof_fixtures::fixtures_dir().join("networks/net-200.json");
     let network = Network::load(&network_file).unwrap();
-    let watcher = Subscriber::start(broker, topics::ENTROPY).unwrap();
+    let watcher = Subscriber::start(&*broker, topics::ENTROPY).unwrap();
     let origin_ns = now_ns();
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("oracle.db").display());
@@ -268,7 +277,9 @@ async fn network_run(broker: &Mosquitto, seconds: u64) {
     .unwrap();
     let stats: Vec<_> = swarm.hotspots.iter().map(|(_, s)| s.clone()).collect();
     let running = tokio::spawn(swarm.run(Duration::from_secs(5), shutdown.clone()));
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    tokio::time::sleep(Duration::from_secs(seconds / 2)).await;
+    tokio::task::block_in_place(|| midway(broker));
+    tokio::time::sleep(Duration::from_secs(seconds - seconds / 2)).await;
     shutdown.cancel();
     let totals = running.await.unwrap();
     let acknowledged: Vec<[u8; 32]> = stats.iter().flat_map(|s| s.acknowledged_ids()).collect();
@@ -295,10 +306,10 @@ async fn network_run(broker: &Mosquitto, seconds: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extra_subscribers_do_not_stall_ingest() {
-    let broker = Mosquitto::start().unwrap();
+    let mut broker = Mosquitto::start().unwrap();
     let _passive = Subscriber::start_qos(&broker, "hexproof/v1/#", 0).unwrap();
     let _slow = slow_subscriber(broker.port);
-    network_run(&broker, 25).await;
+    network_run(&mut broker, 25).await;
 }
 
 /// Junk publishers: random bytes, empty and 300 KiB payloads at QoS 0, 1 and 2, some retained,
@@ -348,12 +359,12 @@ async fn junk(port: u16, network: Network, stop: CancellationToken) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn junk_on_every_topic_does_not_stall_ingest() {
-    let broker = Mosquitto::start().unwrap();
+    let mut broker = Mosquitto::start().unwrap();
     let network =
         Network::load(&hexproof_fixtures::fixtures_dir().join("networks/net-200.json")).unwrap();
     let stop = CancellationToken::new();
     let junk = tokio::spawn(junk(broker.port, network, stop.clone()));
-    network_run(&broker, 25).await;
+    network_run(&mut broker, 25).await;
     stop.cancel();
     let _ = junk.await;
 }
@@ -508,4 +519,21 @@ async fn a_database_outage_loses_nothing() {
     assert_all_stored_and_judged(&store, &acknowledged, Duration::from_secs(180), &oracle).await;
     assert!(oracle.is_running(), "{}", tail(&oracle.log(), 40));
     eprintln!("{before} stored before the outage; all 30,000 acknowledged stored after it");
+}
+
+/// The broker restarts (a clean shutdown that saves its sessions, then back on the same port)
+/// in the middle of a busy network run: agents keep their reports in their outboxes and
+/// republish, the oracle's persistent session resumes with what the broker queued for it, and
+/// every report the broker acknowledged to a hotspot is stored and judged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restart_loses_nothing() {
+    // As root, mosquitto would drop to its own user and could not write the test's directory.
+    let mut broker =
+        Mosquitto::start_with("persistence true\nautosave_interval 1\nuser root").unwrap();
+    network_run_with(&mut broker, 24, |broker| {
+        broker.stop();
+        std::thread::sleep(Duration::from_secs(2));
+        broker.restart().unwrap();
+    })
+    .await;
 }
