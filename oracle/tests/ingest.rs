@@ -164,21 +164,14 @@ async fn a_backlog_of_100k_reports_is_stored_and_judged() {
     let entropy = Subscriber::start(&broker, topics::ENTROPY).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("oracle.db").display());
-    let mut config = OracleSetup {
-        dir: dir.path(),
-        network_file: &network_file,
-        network: &network,
-        database: &database,
-        broker: &broker.url(),
-        speed: 1,
-        origin_ns: 0,
-        metrics_port: free_port(),
-        validation: Limits {
-            witness_wait_secs: 1,
-            ..Limits::default()
-        },
-    }
-    .config();
+    let mut config = realtime_config(
+        dir.path(),
+        &network_file,
+        &network,
+        &database,
+        &broker,
+        free_port(),
+    );
     config.entropy.interval_secs = 1;
     // Migrated before the oracle starts (two first connections would both migrate).
     let store = Store::connect(&database).await.unwrap();
@@ -202,6 +195,33 @@ async fn a_backlog_of_100k_reports_is_stored_and_judged() {
         reports.len(),
         entropy_seen(&entropy)
     );
+}
+
+/// The oracle's configuration for the pre-signed-report tests: real time, a one-second witness
+/// window, metrics on `metrics_port`.
+fn realtime_config(
+    dir: &std::path::Path,
+    network_file: &std::path::Path,
+    network: &Network,
+    database: &str,
+    broker: &Mosquitto,
+    metrics_port: u16,
+) -> oracle::config::Config {
+    OracleSetup {
+        dir,
+        network_file,
+        network,
+        database,
+        broker: &broker.url(),
+        speed: 1,
+        origin_ns: 0,
+        metrics_port,
+        validation: Limits {
+            witness_wait_secs: 1,
+            ..Limits::default()
+        },
+    }
+    .config()
 }
 
 /// A client that subscribes to everything at QoS 1 and then never reads its socket: the broker
@@ -380,21 +400,14 @@ async fn a_flooding_hotspot_is_held_to_its_rate() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("oracle.db").display());
     let metrics_port = free_port();
-    let mut config = OracleSetup {
-        dir: dir.path(),
-        network_file: &network_file,
-        network: &network,
-        database: &database,
-        broker: &broker.url(),
-        speed: 1,
-        origin_ns: 0,
+    let mut config = realtime_config(
+        dir.path(),
+        &network_file,
+        &network,
+        &database,
+        &broker,
         metrics_port,
-        validation: Limits {
-            witness_wait_secs: 1,
-            ..Limits::default()
-        },
-    }
-    .config();
+    );
     config.ingest.limits.burst = 300;
     config.ingest.limits.per_minute = 60;
     let store = Store::connect(&database).await.unwrap();
@@ -482,21 +495,14 @@ async fn a_database_outage_loses_nothing() {
     let pg = Postgres::start().unwrap();
     let database = pg.create_database("outage").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = OracleSetup {
-        dir: dir.path(),
-        network_file: &network_file,
-        network: &network,
-        database: &database,
-        broker: &broker.url(),
-        speed: 1,
-        origin_ns: 0,
-        metrics_port: free_port(),
-        validation: Limits {
-            witness_wait_secs: 1,
-            ..Limits::default()
-        },
-    }
-    .config();
+    let config = realtime_config(
+        dir.path(),
+        &network_file,
+        &network,
+        &database,
+        &broker,
+        free_port(),
+    );
     let store = Store::connect(&database).await.unwrap();
     let mut oracle = OracleProcess::start_with(dir.path(), &network, config);
 
