@@ -68,7 +68,9 @@ pub async fn close_ready(
     };
     while ready(store, config, next, now_ns).await? {
         let e = recompute(store, registry, config, next, oracle).await?;
+        crate::crash::point("epoch.before_save");
         store.save_closed_epoch(&e, now_ns).await?;
+        crate::crash::point("epoch.after_save");
         metrics::counter!("hexproof_epochs_closed_total").increment(1);
         tracing::info!(epoch = e.epoch, paid = e.paid, dust = e.dust, hotspots = e.rows.len(), root = %hex::encode(e.root), "closed epoch");
         closed.push(e);
@@ -89,7 +91,10 @@ pub struct ChainDuty {
 impl ChainDuty {
     /// Submits the newest closed epoch if the chain holds an older one, then claims for
     /// owners. The newest root holds every lifetime amount, so older epochs need not go.
-    async fn sync(&self, store: &Store) -> anyhow::Result<()> {
+    /// Safe to repeat after any failure: what the chain already holds (the epoch, each
+    /// hotspot's claimed amount) is read back first, so nothing is submitted or paid twice.
+    /// An error (including any failed claim) means: try again later.
+    pub async fn sync(&self, store: &Store) -> anyhow::Result<()> {
         use anyhow::Context;
         let Some(newest) = store.last_closed_epoch().await? else {
             return Ok(());
@@ -123,6 +128,11 @@ impl ChainDuty {
                     "claimed for owners"
                 );
             }
+            anyhow::ensure!(
+                claims.failed == 0,
+                "{} claims of epoch {newest} failed",
+                claims.failed
+            );
         }
         Ok(())
     }

@@ -10,12 +10,14 @@
 //! [`hexproof_poc::rewards`] turn them into token amounts, lifetime totals and a signed Merkle
 //! root, and hands it to [`chain`] (submission, relayed claims). The [`explorer`] serves all of
 //! it read-only: gRPC, a web map and JSON. [`audit`] exports and re-judges recorded reports;
-//! [`service`] wires the tasks of `oracle run` together.
+//! [`service`] wires the tasks of `oracle run` together; [`crash`] holds the named crash
+//! points fault-injection tests arm.
 
 pub mod audit;
 pub mod chain;
 pub mod classify;
 pub mod config;
+pub mod crash;
 pub mod entropy;
 pub mod epochs;
 pub mod explorer;

@@ -22,8 +22,20 @@ use oracle::{
     store::Store,
 };
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chain_registry_epoch_submission_and_claims() {
+/// The net-25 oracle's key deployed and initialized the program, the fixture network is
+/// onboarded, and the recorded reports are judged with the registry read back from the chain
+/// into a fresh database.
+struct OnChain {
+    network: hexproof_fixtures::Network,
+    oracle_key: hexproof_proto::Keypair,
+    payer: hexproof_client::Keypair,
+    chain: Chain,
+    registry: Arc<ChainRegistry>,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn on_chain() -> OnChain {
     let network = hexproof_fixtures::network("net-25").unwrap();
     let oracle_key = network.oracles[0].keypair().unwrap();
     let payer = solana_keypair(&oracle_key);
@@ -44,10 +56,41 @@ async fn chain_registry_epoch_submission_and_claims() {
     assert_eq!(added, network.hotspots.len());
     // Onboarding again adds nothing.
     assert_eq!(onboard_network(&chain, &network, 0).await.unwrap(), 0);
-
-    // The registry read back from the chain is the fixture's (regions from locations).
     let registry = Arc::new(ChainRegistry::new(None).unwrap());
     assert_eq!(registry.refresh(&chain, T0).await.unwrap(), 25);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("c.db").display()))
+        .await
+        .unwrap();
+    let lines = audit::read_lines(&fixtures_dir().join("reports/net-25.jsonl")).unwrap();
+    let as_registry: Arc<dyn Registry> = registry.clone();
+    audit::judge_into(&store, &lines, as_registry, limits(), &[])
+        .await
+        .unwrap();
+    OnChain {
+        network,
+        oracle_key,
+        payer,
+        chain,
+        registry,
+        store,
+        _dir: dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chain_registry_epoch_submission_and_claims() {
+    let OnChain {
+        network,
+        oracle_key,
+        payer,
+        chain,
+        registry,
+        store,
+        _dir,
+    } = on_chain().await;
+    // The registry read back from the chain is the fixture's (regions from locations).
     let fixture = StaticRegistry::from_file(&network.registry(T0)).unwrap();
     for (on_chain, file) in registry.all().iter().zip(fixture.all()) {
         assert_eq!(on_chain.pubkey, file.pubkey);
@@ -60,16 +103,7 @@ async fn chain_registry_epoch_submission_and_claims() {
         assert_eq!(on_chain.region.name, file.region.name, "{}", file.pubkey);
     }
 
-    // Judge the recorded reports with the chain registry: the golden epoch comes out.
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("c.db").display()))
-        .await
-        .unwrap();
-    let lines = audit::read_lines(&fixtures_dir().join("reports/net-25.jsonl")).unwrap();
-    let as_registry: Arc<dyn Registry> = registry.clone();
-    audit::judge_into(&store, &lines, as_registry, limits(), &[])
-        .await
-        .unwrap();
+    // Judged with the chain registry, the recorded reports give the golden epoch.
     let closed = epochs::close_ready(
         &store,
         registry.as_ref(),
@@ -117,4 +151,82 @@ async fn chain_registry_epoch_submission_and_claims() {
     // Nothing left to claim.
     let again = chain::claim_all(&chain, &payer, e).await.unwrap();
     assert_eq!(again.claims, 0);
+}
+
+/// The chain duty against a flaky network: a submission that never reaches the cluster is
+/// sent again; one applied whose confirmation was lost is not sent again (and the program
+/// would refuse it); claims applied without confirmation are not paid twice. At the end every
+/// owner holds exactly their lifetime rewards and the supply is the epoch's total.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flaky_chain_gets_each_epoch_once_and_pays_each_claim_once() {
+    use hexproof_client::SendFault::{Dropped, ReplyLost};
+    let OnChain {
+        network,
+        oracle_key,
+        payer,
+        chain,
+        registry,
+        store,
+        _dir,
+    } = on_chain().await;
+    let closed = epochs::close_ready(
+        &store,
+        registry.as_ref(),
+        &rewards(),
+        &oracle_key,
+        T0 + 3_600 * SEC,
+    )
+    .await
+    .unwrap();
+    let e = closed[0].clone();
+    chain
+        .warp_clock(((T0 + 3_600 * SEC) / SEC) as i64)
+        .await
+        .unwrap();
+    let chain = Arc::new(chain);
+    let duty = epochs::ChainDuty {
+        chain: chain.clone(),
+        payer: payer.insecure_clone(),
+        submit: true,
+        claim: true,
+    };
+
+    // The submission is dropped: nothing on chain, the duty reports failure.
+    chain.inject_faults(&[Dropped]);
+    assert!(duty.sync(&store).await.is_err());
+    assert_eq!(read::config(&chain).await.unwrap().unwrap().epoch, 0);
+
+    // Sent again, applied, but the reply is lost; then three claims go the same way.
+    chain.inject_faults(&[ReplyLost]);
+    assert!(duty.sync(&store).await.is_err());
+    let config = read::config(&chain).await.unwrap().unwrap();
+    assert_eq!((config.epoch, config.root), (1, e.root));
+    chain.inject_faults(&[ReplyLost, Dropped, ReplyLost]);
+    assert!(
+        duty.sync(&store).await.is_err(),
+        "failed claims are retried"
+    );
+    // The retry claims what is left and nothing twice.
+    duty.sync(&store).await.unwrap();
+    duty.sync(&store).await.unwrap();
+
+    // The program refuses the same epoch a second time.
+    let again = chain::submit_epoch(&chain, &payer, &e, &[]).await;
+    assert!(again.is_err(), "an epoch is applied once");
+    let config = read::config(&chain).await.unwrap().unwrap();
+    assert_eq!((config.epoch, config.root), (1, e.root));
+
+    let mut per_owner: BTreeMap<PublicKey, u64> = BTreeMap::new();
+    for r in &e.rows {
+        let owner = network.hotspot(&r.hotspot).unwrap().owner;
+        *per_owner.entry(owner).or_default() += r.lifetime;
+    }
+    let mut total = 0;
+    for (owner, expected) in &per_owner {
+        let balance = read::token_balance(&chain, &pubkey(owner)).await.unwrap();
+        assert_eq!(balance, *expected, "owner {owner}");
+        total += balance;
+    }
+    assert_eq!(total, e.paid);
+    assert_eq!(read::config(&chain).await.unwrap().unwrap().minted, e.paid);
 }

@@ -222,3 +222,188 @@ async fn simulated_hour_on_postgres() {
     let url = pg.create_database("oracle").unwrap();
     simulated_hour(&url).await;
 }
+
+/// The oracle is crashed at every point where an interrupted oracle could lose or double
+/// something (a batch stored but not acknowledged; an epoch computed but not saved; saved but
+/// not yet on chain) and `kill -9`ed at seeded random moments of ingest, restarted each time,
+/// while 30 hotspots publish. Afterwards every acknowledged report is stored once (by id),
+/// and every epoch the oracle closed has the root a from-scratch run over the same stored
+/// reports gives (an uninterrupted computation: the recorded lines judged in a fresh database).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_during_ingest_and_epoch_close_change_nothing() {
+    use rand::{Rng, SeedableRng};
+    let pg = Postgres::start().unwrap();
+    let database = pg.create_database("oracle").unwrap();
+    let network_file = hexproof_fixtures::fixtures_dir().join("networks/adversaries-30.json");
+    let network = hexproof_fixtures::Network::load(&network_file).unwrap();
+    let broker = Mosquitto::start().unwrap();
+    let origin_ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let clock = Clock::accelerated_from(origin_ns, SPEED);
+    let dir = tempfile::tempdir().unwrap();
+    let setup = OracleSetup {
+        dir: dir.path(),
+        network_file: &network_file,
+        network: &network,
+        database: &database,
+        broker: &broker.url(),
+        speed: SPEED,
+        origin_ns,
+        metrics_port: free_port(),
+        validation: Limits {
+            beacon_interval_secs: 300,
+            witness_wait_secs: 300,
+            location_min_age_secs: 0,
+            ..Limits::default()
+        },
+    };
+    // Ten-minute epochs (5 s of real time), closed as soon as every verdict is in.
+    let mut config = setup.config();
+    config.rewards.epoch_secs = 600;
+    config.rewards.genesis_ns = origin_ns;
+    config.rewards.close_delay_secs = 0;
+    let rewards = config.rewards.clone();
+    let mut oracle = OracleProcess::start_with(dir.path(), &network, config);
+    oracle.terminate();
+
+    let shutdown = CancellationToken::new();
+    let mut swarm_config = swarm_config(
+        &network,
+        &broker.url(),
+        &dir.path().join("swarm"),
+        clock,
+        11,
+    );
+    swarm_config.record_acks = true;
+    let swarm = Swarm::start(swarm_config, &shutdown).unwrap();
+    let stats: Vec<_> = swarm.hotspots.iter().map(|(_, s)| s.clone()).collect();
+    let running = tokio::spawn(swarm.run(Duration::from_secs(5), shutdown.clone()));
+
+    // Each armed crash point must be reached, and the process must die there.
+    for point in [
+        "ingest.after_commit",
+        "epoch.before_save",
+        "epoch.after_save",
+    ] {
+        oracle.restart_with_env(&[(oracle::crash::VARIABLE, point)]);
+        assert!(
+            oracle.wait_exit(Duration::from_secs(40)),
+            "never reached {point}\n{}",
+            oracle.log()
+        );
+        assert!(
+            oracle
+                .log()
+                .contains(&format!("crash point {point} reached")),
+            "{}",
+            oracle.log()
+        );
+    }
+    // Then plain kill -9 at random moments.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(18);
+    for _ in 0..3 {
+        oracle.restart();
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(500..4_000))).await;
+        assert!(oracle.is_running(), "{}", oracle.log());
+        oracle.kill9();
+    }
+    oracle.restart();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    shutdown.cancel();
+    let totals = running.await.unwrap();
+    assert_eq!(totals.pending, 0, "outboxes drained: {totals:?}");
+    let acknowledged: Vec<[u8; 32]> = stats.iter().flat_map(|s| s.acknowledged_ids()).collect();
+    assert!(acknowledged.len() > 500, "a busy run: {totals:?}");
+
+    // Every acknowledged report is stored, once.
+    let store = Store::connect(&database).await.unwrap();
+    let caught_up = wait_until(Duration::from_secs(30), || {
+        let store = store.clone();
+        let acknowledged = acknowledged.clone();
+        async move {
+            store
+                .missing_reports(&acknowledged)
+                .await
+                .unwrap()
+                .is_empty()
+        }
+    })
+    .await;
+    assert!(
+        caught_up,
+        "{} acknowledged reports not stored\n{}",
+        store.missing_reports(&acknowledged).await.unwrap().len(),
+        oracle.log()
+    );
+    assert_eq!(
+        store.count_reports().await.unwrap(),
+        acknowledged.len() as u64
+    );
+
+    // Let the oracle close what it can, then stop it cleanly.
+    let last_epoch = rewards.epoch_of(clock.now_ns()) - 1;
+    let closed = wait_until(Duration::from_secs(30), || {
+        let store = store.clone();
+        async move { store.last_closed_epoch().await.unwrap() >= Some(last_epoch) }
+    })
+    .await;
+    assert!(closed, "epoch {last_epoch} not closed\n{}", oracle.log());
+    oracle.terminate();
+    let live_last = store.last_closed_epoch().await.unwrap().unwrap();
+    assert!(live_last >= 4, "several epochs closed: {live_last}");
+
+    // The same reports, received at the same times, judged and rewarded without interruption.
+    let mut lines = Vec::new();
+    oracle::audit::export(&store, &mut lines).await.unwrap();
+    let lines: Vec<oracle::audit::Line> = String::from_utf8(lines)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let registry: std::sync::Arc<dyn oracle::registry::Registry> = std::sync::Arc::new(
+        oracle::registry::StaticRegistry::load(&hexproof_fixtures::network::registry_path(
+            &network_file,
+        ))
+        .unwrap(),
+    );
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = Store::connect(&format!(
+        "sqlite://{}",
+        fresh_dir.path().join("fresh.db").display()
+    ))
+    .await
+    .unwrap();
+    oracle::audit::judge_into(
+        &fresh,
+        &lines,
+        registry.clone(),
+        setup.validation.clone(),
+        &[],
+    )
+    .await
+    .unwrap();
+    let key = network.oracles[0].keypair().unwrap();
+    let first = store.first_report_ns().await.unwrap().unwrap();
+    let (_, end) = rewards.bounds(live_last);
+    let replayed = oracle::epochs::close_ready(&fresh, registry.as_ref(), &rewards, &key, end)
+        .await
+        .unwrap();
+    assert_eq!(
+        replayed.last().map(|e| e.epoch),
+        Some(live_last),
+        "the replay closes the same epochs"
+    );
+    assert_eq!(replayed[0].epoch, rewards.epoch_of(first).max(1));
+    for e in &replayed {
+        let live = store.closed_epoch(e.epoch).await.unwrap().unwrap();
+        assert_eq!(
+            (hex::encode(live.root), live.paid, live.lifetime_total),
+            (hex::encode(e.root), e.paid, e.lifetime_total),
+            "epoch {}",
+            e.epoch
+        );
+        assert!(live.paid > 0, "epoch {} paid rewards", e.epoch);
+    }
+}

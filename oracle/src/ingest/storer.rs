@@ -109,6 +109,7 @@ pub(super) async fn run(
         let n = batch.len() as u64;
         let newest = batch.iter().map(|r| r.received_ns).max().unwrap_or(0);
         if store_batch(&store, &keys, &mut admission, &batch).await {
+            crate::crash::point("ingest.after_commit");
             acker.ack_all(batch).await;
         }
         pipeline.done(n, newest);

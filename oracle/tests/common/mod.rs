@@ -92,6 +92,11 @@ impl OracleProcess {
     }
 
     pub fn restart(&mut self) {
+        self.restart_with_env(&[]);
+    }
+
+    /// Restarts with extra environment variables (e.g. [`oracle::crash::VARIABLE`]).
+    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -103,6 +108,7 @@ impl OracleProcess {
                 .arg("--config")
                 .arg(&self.config)
                 .env("RUST_LOG", "info,oracle=debug,sqlx=warn")
+                .envs(env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log)
@@ -127,6 +133,19 @@ impl OracleProcess {
                 .status();
             let _ = c.wait();
         }
+    }
+
+    /// Waits up to `within` for the process to end by itself; whether it did.
+    pub fn wait_exit(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if !self.is_running() {
+                self.child = None;
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     pub fn is_running(&mut self) -> bool {

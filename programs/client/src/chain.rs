@@ -44,6 +44,22 @@ pub enum ChainError {
     Decode(Pubkey, &'static str),
     #[error("transaction of {0} bytes exceeds Solana's {PACKET_DATA_SIZE}-byte packet")]
     TooLarge(usize),
+    /// A fault injected into an embedded runtime ([`Chain::inject_faults`]).
+    #[cfg(feature = "embedded")]
+    #[error("simulated network fault: {0:?}")]
+    Injected(SendFault),
+}
+
+/// What a flaky network does to a transaction, for fault-injection tests on the embedded
+/// runtime ([`Chain::inject_faults`]). The sender sees an error either way; only the chain
+/// knows whether the transaction was applied.
+#[cfg(feature = "embedded")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendFault {
+    /// Never reaches the cluster (RPC unreachable, dropped before a leader took it).
+    Dropped,
+    /// Applied by the cluster; the confirmation never comes back.
+    ReplyLost,
 }
 
 /// The most a serialized transaction may take on a cluster (one UDP packet: 1,280-byte IPv6
@@ -109,6 +125,8 @@ enum Backend {
         /// Every account our instructions have named: what `program_accounts` scans (the
         /// embedded runtime has no account index; everything in it came through `send`).
         seen: std::sync::Mutex<BTreeSet<Pubkey>>,
+        /// Faults the next sends meet, in order ([`Chain::inject_faults`]).
+        faults: std::sync::Mutex<std::collections::VecDeque<SendFault>>,
     },
 }
 
@@ -203,6 +221,7 @@ impl Chain {
             backend: Backend::Embedded {
                 ctx: Box::new(Mutex::new(ctx)),
                 seen: Default::default(),
+                faults: Default::default(),
             },
         }
     }
@@ -220,6 +239,18 @@ impl Chain {
             }
         }
         Ok(())
+    }
+
+    /// Makes the next sends of an embedded runtime meet `faults`, one each, in order (the
+    /// sends after them go through). No-op over RPC.
+    #[cfg(feature = "embedded")]
+    pub fn inject_faults(&self, faults: &[SendFault]) {
+        if let Backend::Embedded { faults: queue, .. } = &self.backend {
+            queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(faults.iter().copied());
+        }
     }
 
     pub fn is_embedded(&self) -> bool {
@@ -248,7 +279,11 @@ impl Chain {
                 Ok(rpc.send_and_confirm_transaction(&tx).await?)
             }
             #[cfg(feature = "embedded")]
-            Backend::Embedded { ctx, seen } => {
+            Backend::Embedded { ctx, seen, faults } => {
+                let fault = faults.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                if fault == Some(SendFault::Dropped) {
+                    return Err(ChainError::Injected(SendFault::Dropped));
+                }
                 {
                     let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
                     for ix in ixs.iter().filter(|ix| ix.program_id == ID) {
@@ -263,6 +298,9 @@ impl Chain {
                 check_size(&tx)?;
                 let signature = tx.signatures[0];
                 ctx.banks_client.process_transaction(tx).await?;
+                if let Some(fault) = fault {
+                    return Err(ChainError::Injected(fault));
+                }
                 Ok(signature)
             }
         }
@@ -326,7 +364,7 @@ impl Chain {
                 accounts
             }
             #[cfg(feature = "embedded")]
-            Backend::Embedded { ctx, seen } => {
+            Backend::Embedded { ctx, seen, .. } => {
                 let keys: Vec<Pubkey> = seen
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())

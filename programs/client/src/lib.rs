@@ -14,6 +14,8 @@ pub mod pda;
 pub mod read;
 
 pub use anchor_lang::prelude::Pubkey;
+#[cfg(feature = "embedded")]
+pub use chain::SendFault;
 pub use chain::{Chain, ChainError};
 pub use hexproof_program::{
     ID as PROGRAM_ID,
