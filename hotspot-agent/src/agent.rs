@@ -116,7 +116,14 @@ impl Agent {
                 drop(outbox);
                 self.new_reports.notify_one();
             }
-            Err(e) => tracing::error!(%e, "could not store a report: it is lost"),
+            Err(e) => {
+                Stats::add(&self.stats.outbox_lost, 1);
+                tracing::error!(
+                    %e,
+                    lost_total = Stats::get(&self.stats.outbox_lost),
+                    "could not store a report: it is lost"
+                );
+            }
         }
     }
 

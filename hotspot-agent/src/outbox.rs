@@ -90,13 +90,21 @@ impl Outbox {
         let tmp = path.with_extension("tmp");
         let topic_len =
             u16::try_from(topic.len()).map_err(|_| OutboxError::Damaged(topic.into()))?;
-        let mut file = fs::File::create(&tmp).map_err(io_at(&tmp))?;
-        file.write_all(&topic_len.to_be_bytes())
-            .and_then(|()| file.write_all(topic.as_bytes()))
-            .and_then(|()| file.write_all(payload))
-            .and_then(|()| if self.sync { file.sync_all() } else { Ok(()) })
-            .map_err(io_at(&tmp))?;
-        fs::rename(&tmp, &path).map_err(io_at(&path))?;
+        let written = fs::File::create(&tmp).and_then(|mut file| {
+            file.write_all(&topic_len.to_be_bytes())?;
+            file.write_all(topic.as_bytes())?;
+            file.write_all(payload)?;
+            if self.sync {
+                file.sync_all()?;
+            }
+            Ok(())
+        });
+        if let Err(e) = written.and_then(|()| fs::rename(&tmp, &path)) {
+            // Disk full or failing: the report is not stored; leave no partial file behind to
+            // take the space the reports already stored need.
+            let _ = fs::remove_file(&tmp);
+            return Err(io_at(&tmp)(e));
+        }
         if self.sync {
             fs::File::open(&self.dir)
                 .and_then(|d| d.sync_all())

@@ -16,7 +16,10 @@ pub struct Stats {
     pub tx_errors: AtomicU64,
     pub entropy_accepted: AtomicU64,
     pub entropy_rejected: AtomicU64,
+    /// Reports dropped from a full outbox (its `max_reports`) or unreadable in it.
     pub outbox_dropped: AtomicU64,
+    /// Reports that could not be written to the outbox at all (disk full, I/O error): lost.
+    pub outbox_lost: AtomicU64,
     pub outbox_pending: AtomicU64,
     pub connected: AtomicBool,
     /// The ids of the reports the broker acknowledged, when recording is on (simulations and

@@ -94,6 +94,10 @@ pub struct Totals {
     pub witnesses: u64,
     pub published: u64,
     pub pending: u64,
+    /// Reports dropped from full outboxes.
+    pub dropped: u64,
+    /// Reports that could not be written to an outbox (disk full): lost.
+    pub lost: u64,
     pub waiting_for_entropy: u64,
 }
 
@@ -162,6 +166,8 @@ impl Swarm {
             t.witnesses += Stats::get(&s.witnesses);
             t.published += Stats::get(&s.published);
             t.pending += Stats::get(&s.outbox_pending);
+            t.dropped += Stats::get(&s.outbox_dropped);
+            t.lost += Stats::get(&s.outbox_lost);
             t.waiting_for_entropy += Stats::get(&s.beacons_waiting_for_entropy);
         }
         t
@@ -187,7 +193,7 @@ impl Swarm {
 
 pub fn progress_line(elapsed: Duration, t: &Totals) -> String {
     format!(
-        "[{:>6.1}s] hotspots {}/{} connected | beacons {} | witnesses {} | acked {} | outbox {}{}",
+        "[{:>6.1}s] hotspots {}/{} connected | beacons {} | witnesses {} | acked {} | outbox {}{}{}",
         elapsed.as_secs_f64(),
         t.connected,
         t.hotspots,
@@ -195,6 +201,11 @@ pub fn progress_line(elapsed: Duration, t: &Totals) -> String {
         t.witnesses,
         t.published,
         t.pending,
+        if t.dropped + t.lost > 0 {
+            format!(" | dropped {} | lost {}", t.dropped, t.lost)
+        } else {
+            String::new()
+        },
         if t.waiting_for_entropy > 0 && t.beacons == 0 {
             " | waiting for oracle entropy"
         } else {
