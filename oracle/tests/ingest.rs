@@ -249,9 +249,9 @@ const SPEED: u32 = 60;
 
 /// Runs every hotspot of net-200 through `broker` with the oracle for `seconds` of real time,
 /// then checks that every acknowledged report was stored and judged and that entropy was
-/// published throughout.
-async fn network_run(broker: &mut Mosquitto, seconds: u64) {
-    network_run_with(broker, seconds, |_| {}).await;
+/// published throughout. Returns the oracle's metrics at the end.
+async fn network_run(broker: &mut Mosquitto, seconds: u64) -> String {
+    network_run_with(broker, seconds, |_| {}).await
 }
 
 /// [`network_run`], doing `midway` to the broker halfway through.
@@ -259,7 +259,7 @@ async fn network_run_with(
     broker: &mut Mosquitto,
     seconds: u64,
     midway: impl FnOnce(&mut Mosquitto),
-) {
+) -> String {
     let network_file = hexproof_fixtures::fixtures_dir().join("networks/net-200.json");
     let network = Network::load(&network_file).unwrap();
     let watcher = Subscriber::start(&*broker, topics::ENTROPY).unwrap();
@@ -267,6 +267,7 @@ async fn network_run_with(
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("oracle.db").display());
     let store = Store::connect(&database).await.unwrap();
+    let metrics_port = free_port();
     let oracle = OracleProcess::start(&OracleSetup {
         dir: dir.path(),
         network_file: &network_file,
@@ -275,7 +276,7 @@ async fn network_run_with(
         broker: &broker.url(),
         speed: SPEED,
         origin_ns,
-        metrics_port: free_port(),
+        metrics_port,
         validation: Limits {
             beacon_interval_secs: 300,
             witness_wait_secs: 300,
@@ -300,8 +301,17 @@ async fn network_run_with(
     tokio::time::sleep(Duration::from_secs(seconds / 2)).await;
     tokio::task::block_in_place(|| midway(broker));
     tokio::time::sleep(Duration::from_secs(seconds - seconds / 2)).await;
+    let connected = stats
+        .iter()
+        .filter(|s| s.connected.load(std::sync::atomic::Ordering::Relaxed))
+        .count();
     shutdown.cancel();
     let totals = running.await.unwrap();
+    assert_eq!(
+        connected,
+        stats.len(),
+        "every agent connected at the end: {totals:?}"
+    );
     let acknowledged: Vec<[u8; 32]> = stats.iter().flat_map(|s| s.acknowledged_ids()).collect();
     assert!(
         acknowledged.len() > 2_000,
@@ -322,6 +332,7 @@ async fn network_run_with(
         acknowledged.len(),
         entropy_seen(&watcher)
     );
+    reqwest_metrics(metrics_port).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -384,9 +395,29 @@ async fn junk_on_every_topic_does_not_stall_ingest() {
         Network::load(&hexproof_fixtures::fixtures_dir().join("networks/net-200.json")).unwrap();
     let stop = CancellationToken::new();
     let junk = tokio::spawn(junk(broker.port, network, stop.clone()));
-    network_run(&mut broker, 25).await;
+    let metrics = network_run(&mut broker, 25).await;
     stop.cancel();
     let _ = junk.await;
+    // The junk that reached the oracle was refused or judged, and counted by reason.
+    for counted in [
+        "hexproof_ingest_refused_total{reason=\"oversized\"}",
+        "hexproof_ingest_refused_total{reason=\"unknown_topic\"}",
+        "hexproof_reports_invalid_total{kind=\"undecodable\"",
+    ] {
+        let value = metric_value(&metrics, counted);
+        assert!(value > 0.0, "{counted} not counted:\n{metrics}");
+        eprintln!("{counted} {value}");
+    }
+}
+
+/// The value of the first sample whose line starts with `prefix`, 0 when there is none.
+fn metric_value(metrics: &str, prefix: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 /// A hotspot that floods (validly signed reports, far beyond any radio's rate) gets its burst

@@ -56,6 +56,12 @@ pub enum MqttConfigError {
     File(String, std::io::Error),
 }
 
+/// The largest packet a client takes from the broker. rumqttc drops the connection on a larger
+/// one, so junk larger than this (e.g. retained on the entropy topic by anyone an anonymous
+/// broker lets publish) would disconnect every subscriber; brokers should refuse packets over
+/// 64 KiB (`scripts/broker-ca conf` sets mosquitto's `max_packet_size`).
+pub const MAX_INCOMING_PACKET: usize = 1 << 20;
+
 impl MqttConfig {
     /// rumqttc options for a client with this id (clean session; callers that need a persistent
     /// session turn it off).
@@ -74,7 +80,7 @@ impl MqttConfig {
             .set_keep_alive(Duration::from_secs(self.keep_alive_secs.max(5)))
             .set_clean_session(true)
             .set_inflight(self.inflight.max(1))
-            .set_max_packet_size(256 * 1024, 256 * 1024);
+            .set_max_packet_size(MAX_INCOMING_PACKET, 256 * 1024);
         let user = self
             .username
             .clone()
