@@ -1,6 +1,15 @@
 //! A beacon with its witnesses: the beacon's rules, each witness's rules against the beacon,
-//! duplicates (the first by timestamp, then id, counts), and the deterministic selection of the
-//! witnesses that earn ([`crate::selection`]).
+//! duplicates (the first by timestamp, then id, counts), fault attributed to the side that
+//! caused it, and the deterministic selection of the witnesses that earn
+//! ([`crate::selection`]).
+//!
+//! Attribution: a witness heard stronger than free space allows from the beacon's stated
+//! power, or outside the beacon's stated time, counts against the witness (towards fraud
+//! suspension) only when it is the exception. When such witnesses are at least two and
+//! outnumber the beacon's valid witnesses, the beacon's own claims are what is wrong (an
+//! understated transmit power, a shifted timestamp: one beaconer could otherwise make every
+//! honest hotspot that hears it look like a forger): the beacon is `beacon_inconsistent` and
+//! its witnesses `witness_no_valid_beacon`, which suspends no one.
 
 use hexproof_proto::{
     PublicKey,
@@ -9,6 +18,7 @@ use hexproof_proto::{
 
 use crate::{
     HotspotInfo, Invalid, Limits, Reason, Report, Verdict,
+    rewards::activity::FRAUD_REASONS,
     rules::{
         self,
         beacon::BeaconContext,
@@ -86,6 +96,37 @@ pub fn judge_group(
             }
         }
     }
+    let blamed = verdicts[1..]
+        .iter()
+        .filter(|v| v.reason.is_some_and(|r| FRAUD_REASONS.contains(&r)))
+        .count();
+    if beacon_valid && blamed >= 2 && blamed > valid.len() {
+        let detail = format!(
+            "{blamed} of its witnesses heard it stronger than its stated power allows or \
+             outside its stated time, {} as stated",
+            valid.len()
+        );
+        verdicts[0] = Verdict::invalid(
+            beacon.id,
+            Invalid::new(Reason::BeaconInconsistent, detail),
+            None,
+        );
+        for v in &mut verdicts[1..] {
+            let blameless = v.reason.is_none_or(|r| FRAUD_REASONS.contains(&r));
+            if blameless {
+                *v = Verdict::invalid(
+                    v.id,
+                    Invalid::new(
+                        Reason::WitnessNoValidBeacon,
+                        "the beacon it heard is invalid (beacon_inconsistent): its stated power \
+                         or time does not match what its witnesses heard",
+                    ),
+                    Some(beacon.id),
+                );
+            }
+        }
+        valid.clear();
+    }
     if let Some(entropy) = ctx.entropy {
         let ids: Vec<[u8; 32]> = valid.iter().map(|&i| verdicts[i].id).collect();
         let chosen = selection::select(
@@ -107,6 +148,7 @@ mod tests {
     //! (extreme integers, garbage bytes, unknown or absent hotspots, any entropy and context).
     //! No panic, one verdict per report in order, selection only among valid witnesses.
 
+    use hexproof_proto::Signed;
     use proptest::prelude::*;
 
     use super::*;
@@ -210,6 +252,114 @@ mod tests {
             -> EntropyRecord {
             EntropyRecord { id, data, timestamp_ns: ts, ttl_secs: ttl }
         }
+    }
+
+    /// Three honest hotspots around the witness's spot, each hearing `beacon` as the medium
+    /// delivers it (the testkit witness's signal), received a second after the beacon.
+    fn honest_witnesses(beacon: &BeaconReport, n: u8) -> Vec<WitnessInput> {
+        (0..n)
+            .map(|i| {
+                let key = hexproof_proto::Keypair::from_secret([10 + i; 32]);
+                let report = WitnessReport {
+                    payload: beacon.payload.clone(),
+                    ..WITNESS.clone()
+                }
+                .signed(&key);
+                let mut info = witness_info();
+                info.pubkey = key.public();
+                info.location = Some(
+                    h3o::LatLng::new(52.54, 13.405 + 0.002 * f64::from(i))
+                        .unwrap()
+                        .to_cell(h3o::Resolution::Twelve),
+                );
+                WitnessInput {
+                    stored: stored(i + 1, Kind::Witness, T0 + 1_000_000_000),
+                    report: Some(report),
+                    witness: Some(info),
+                }
+            })
+            .collect()
+    }
+
+    fn judge_attack(beacon: &BeaconReport, witnesses: &[WitnessInput]) -> Vec<Verdict> {
+        let info = beaconer_info();
+        let entropy = entropy_record();
+        let ctx = BeaconContext {
+            beaconer: Some(&info),
+            entropy: Some(&entropy),
+            nearest_valid_beacon_ns: None,
+            duplicate_packet: false,
+            received_ns: T0 + 1_000_000_000,
+        };
+        judge_group(
+            &stored(0, Kind::Beacon, T0 + 1_000_000_000),
+            beacon,
+            &ctx,
+            witnesses,
+            &Limits::default(),
+        )
+    }
+
+    fn resigned(change: impl FnOnce(&mut BeaconReport)) -> BeaconReport {
+        let mut b = BEACON.clone();
+        change(&mut b);
+        b.signed(&beaconer_key())
+    }
+
+    /// Attack 8 of the anti-gaming issue: a beaconer that understates its transmit power, or
+    /// shifts its timestamp, used to make every honest hotspot that heard it fail a rule that
+    /// counts towards fraud suspension. Now the beacon is the one rejected, and its witnesses'
+    /// verdicts suspend no one.
+    #[test]
+    fn a_beaconer_cannot_make_its_honest_witnesses_look_like_forgers() {
+        let honest = judge_attack(&BEACON, &honest_witnesses(&BEACON, 3));
+        assert!(
+            honest.iter().all(|v| v.status == Status::Valid),
+            "{honest:?}"
+        );
+
+        for (attack, beacon) in [
+            ("understated power", resigned(|b| b.tx_power_ddbm = -1_000)),
+            (
+                "shifted timestamp",
+                resigned(|b| b.timestamp_ns -= 5_000_000_000),
+            ),
+        ] {
+            let verdicts = judge_attack(&beacon, &honest_witnesses(&beacon, 3));
+            assert_eq!(
+                verdicts[0].reason,
+                Some(Reason::BeaconInconsistent),
+                "{attack}: {verdicts:?}"
+            );
+            for w in &verdicts[1..] {
+                assert_eq!(w.reason, Some(Reason::WitnessNoValidBeacon), "{attack}");
+                assert!(!w.reason.is_some_and(|r| FRAUD_REASONS.contains(&r)));
+            }
+        }
+    }
+
+    /// The exception is still the witness's fault: one forged signal among honest witnesses.
+    #[test]
+    fn a_lone_forger_among_honest_witnesses_is_still_blamed() {
+        let mut witnesses = honest_witnesses(&BEACON, 3);
+        let forger = hexproof_proto::Keypair::from_secret([20; 32]);
+        let mut info = witness_info();
+        info.pubkey = forger.public();
+        witnesses.push(WitnessInput {
+            stored: stored(9, Kind::Witness, T0 + 1_000_000_000),
+            report: Some(
+                WitnessReport {
+                    rssi_ddbm: -300,
+                    ..WITNESS.clone()
+                }
+                .signed(&forger),
+            ),
+            witness: Some(info),
+        });
+        let verdicts = judge_attack(&BEACON, &witnesses);
+        assert_eq!(verdicts[0].status, Status::Valid);
+        assert!(verdicts[1..4].iter().all(|v| v.status == Status::Valid));
+        assert_eq!(verdicts[4].reason, Some(Reason::WitnessRssiTooHigh));
     }
 
     proptest! {

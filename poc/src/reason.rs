@@ -38,6 +38,9 @@ pub enum Reason {
     BeaconDuplicate,
     /// The beaconer declares an antenna gain or elevation outside the allowed bounds.
     BeaconAntennaOutOfRange,
+    /// Most of its witnesses heard it stronger than its stated power allows or outside its
+    /// stated time: the beacon's claims, not the witnesses, are wrong.
+    BeaconInconsistent,
 
     // Witnesses.
     WitnessUnknownHotspot,
@@ -89,6 +92,7 @@ impl Reason {
         Reason::BeaconTxPowerTooHigh,
         Reason::BeaconDuplicate,
         Reason::BeaconAntennaOutOfRange,
+        Reason::BeaconInconsistent,
         Reason::WitnessUnknownHotspot,
         Reason::WitnessNoLocation,
         Reason::WitnessSelf,
@@ -127,6 +131,7 @@ impl Reason {
             Reason::BeaconTxPowerTooHigh => "beacon_tx_power_too_high",
             Reason::BeaconDuplicate => "beacon_duplicate",
             Reason::BeaconAntennaOutOfRange => "beacon_antenna_out_of_range",
+            Reason::BeaconInconsistent => "beacon_inconsistent",
             Reason::WitnessUnknownHotspot => "witness_unknown_hotspot",
             Reason::WitnessNoLocation => "witness_no_location",
             Reason::WitnessSelf => "witness_self",
