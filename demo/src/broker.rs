@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 /// The embedded broker: rumqttd on a free loopback port, in its own threads (it has no stop;
-/// it ends with the process).
-pub fn start_embedded_broker() -> anyhow::Result<String> {
+/// it ends with the process). It has no identity or ACL of its own: the demo puts
+/// [`crate::gate`] in front of it.
+pub fn start_embedded_broker() -> anyhow::Result<std::net::SocketAddr> {
     use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -51,7 +52,7 @@ pub fn start_embedded_broker() -> anyhow::Result<String> {
         })?;
     for _ in 0..100 {
         if std::net::TcpStream::connect(listen).is_ok() {
-            return Ok(format!("mqtt://{listen}"));
+            return Ok(listen);
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -12,6 +12,7 @@
 
 pub mod broker;
 pub mod chain;
+pub mod gate;
 pub mod report;
 pub mod run;
 

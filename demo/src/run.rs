@@ -182,9 +182,19 @@ pub async fn run(
     if !key_file.exists() {
         network.oracles[0].keypair()?.write_new_file(&key_file)?;
     }
+    // The embedded broker sits behind the gate (identity and topic ACL); every client logs in
+    // with its key.
+    let gated = opts.broker.is_none();
     let broker = match &opts.broker {
         Some(url) => url.clone(),
-        None => crate::broker::start_embedded_broker()?,
+        None => {
+            let upstream = crate::broker::start_embedded_broker()?;
+            let policy = crate::gate::Policy {
+                hotspots: network.hotspots.iter().map(|h| h.key.pubkey).collect(),
+                oracles: network.oracles.iter().map(|o| o.pubkey).collect(),
+            };
+            format!("mqtt://{}", crate::gate::start(upstream, policy).await?)
+        }
     };
     let database = opts
         .database
@@ -192,7 +202,12 @@ pub async fn run(
         .unwrap_or_else(|| format!("sqlite://{}", opts.state_dir.join("oracle.db").display()));
     let origin_ns = Clock::system().now_ns();
     let clock = Clock::accelerated_from(origin_ns, opts.speed);
-    let config = oracle_config(&opts, &key_file, &broker, &database, origin_ns);
+    let mut config = oracle_config(&opts, &key_file, &broker, &database, origin_ns);
+    if gated {
+        let (user, password) = hexproof_proto::login::credentials(&network.oracles[0].keypair()?);
+        config.mqtt.username = Some(user);
+        config.mqtt.password = Some(password);
+    }
     let rewards = config.rewards.clone();
 
     crate::chain::prepare(&chain, &network, &config).await?;
@@ -213,13 +228,16 @@ pub async fn run(
         })
     };
     let swarm = Swarm::start(
-        SwarmConfig::simulated(
-            network.clone(),
-            &broker,
-            opts.state_dir.join("swarm"),
-            clock,
-            opts.beacon_interval_secs,
-        ),
+        SwarmConfig {
+            signed_login: gated,
+            ..SwarmConfig::simulated(
+                network.clone(),
+                &broker,
+                opts.state_dir.join("swarm"),
+                clock,
+                opts.beacon_interval_secs,
+            )
+        },
         &stop,
     )?;
     let stats: Vec<Arc<Stats>> = swarm.hotspots.iter().map(|(_, s)| s.clone()).collect();

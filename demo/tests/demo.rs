@@ -9,6 +9,8 @@
 //!    lifetime rewards of their hotspots.
 //! 2. adversaries-30: location spoofers and beacon replayers are rejected with their reasons
 //!    and earn nothing, on chain included.
+//! 3. The one-command path: the embedded rumqttd behind its gate; and the gate itself against
+//!    real MQTT clients (signed logins only, each identity kept to its topics).
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -32,13 +34,14 @@ use tokio_util::sync::CancellationToken;
 
 async fn run_demo(network: &str, dir: &std::path::Path) -> (DemoSummary, Arc<Chain>, Mosquitto) {
     let broker = Mosquitto::start().unwrap();
-    let summary_and_chain = demo_through(&broker, network, 2, 1_200, 120, dir).await;
+    let summary_and_chain = demo_through(Some(broker.url()), network, 2, 1_200, 120, dir).await;
     (summary_and_chain.0, summary_and_chain.1, broker)
 }
 
-/// `oracle demo --broker <broker>` for `epochs` epochs of `epoch_secs`.
+/// `oracle demo --broker <broker>` (the embedded, gated broker when `None`) for `epochs`
+/// epochs of `epoch_secs`.
 async fn demo_through(
-    broker: &Mosquitto,
+    broker: Option<String>,
     network: &str,
     epochs: u64,
     epoch_secs: u64,
@@ -54,7 +57,7 @@ async fn demo_through(
         epoch_secs,
         speed,
         beacon_interval_secs: 300,
-        broker: Some(broker.url()),
+        broker,
         database: None,
         state_dir: dir.to_path_buf(),
         explorer: ExplorerConfig {
@@ -261,7 +264,8 @@ async fn a_passive_subscriber_does_not_stall_the_demo() {
     let broker = Mosquitto::start().unwrap();
     let _passive = Subscriber::start_qos(&broker, "hexproof/v1/#", 0).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let (summary, _chain) = demo_through(&broker, "net-200", 1, 600, 60, dir.path()).await;
+    let (summary, _chain) =
+        demo_through(Some(broker.url()), "net-200", 1, 600, 60, dir.path()).await;
     assert!(summary.reports_acknowledged > 2_000, "{summary:?}");
     assert!(
         summary.acknowledged_not_stored.is_empty(),
@@ -271,4 +275,217 @@ async fn a_passive_subscriber_does_not_stall_the_demo() {
     );
     assert_eq!(summary.reports_pending, 0);
     assert!(summary.epochs.iter().all(|e| e.paid > 0 && e.on_chain));
+}
+
+/// The one-command path: the embedded rumqttd behind its gate, every client (agents, the
+/// oracle's ingest and entropy) logged in with its key. Everything acknowledged is stored and
+/// both epochs land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_broker_behind_its_gate_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, _chain) = demo_through(None, "net-25", 2, 1_200, 120, dir.path()).await;
+    assert!(summary.reports_acknowledged > 500, "{summary:?}");
+    assert!(
+        summary.acknowledged_not_stored.is_empty(),
+        "acknowledged but not stored: {:?}",
+        summary.acknowledged_not_stored
+    );
+    assert_eq!(summary.epochs.len(), 2);
+    assert!(summary.epochs.iter().all(|e| e.on_chain && e.paid > 0));
+}
+
+mod gate {
+    use std::time::Duration;
+
+    use hexproof_demo::gate::{self, Policy};
+    use hexproof_proto::{Keypair, login, topics};
+    use rumqttc::{
+        AsyncClient, ConnectReturnCode, ConnectionError, Event, MqttOptions, Packet, QoS,
+    };
+    use tokio::sync::mpsc;
+
+    /// A client through the gate; its events (publishes received, connection end) on a channel.
+    struct Client {
+        client: AsyncClient,
+        events: mpsc::UnboundedReceiver<Result<Packet, String>>,
+    }
+
+    fn connect(addr: std::net::SocketAddr, id: &str, login: Option<(String, String)>) -> Client {
+        let mut options = MqttOptions::new(id, addr.ip().to_string(), addr.port());
+        if let Some((user, password)) = login {
+            options.set_credentials(user, password);
+        }
+        let (client, mut eventloop) = AsyncClient::new(options, 16);
+        let (tx, events) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(p)) => {
+                        let _ = tx.send(Ok(p));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(format!("{e:?}")));
+                        if matches!(e, ConnectionError::ConnectionRefused(_)) {
+                            return;
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        });
+        Client { client, events }
+    }
+
+    impl Client {
+        /// Everything received within `wait`.
+        async fn drain(&mut self, wait: Duration) -> Vec<Result<Packet, String>> {
+            let mut out = Vec::new();
+            let deadline = tokio::time::Instant::now() + wait;
+            while let Ok(Some(e)) = tokio::time::timeout_at(deadline, self.events.recv()).await {
+                out.push(e);
+            }
+            out
+        }
+
+        async fn connected(&mut self) -> bool {
+            self.drain(Duration::from_millis(500)).await.iter().any(
+                |e| matches!(e, Ok(Packet::ConnAck(a)) if a.code == ConnectReturnCode::Success),
+            )
+        }
+    }
+
+    fn published(events: &[Result<Packet, String>]) -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Ok(Packet::Publish(p)) => Some(p.topic.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn dropped(events: &[Result<Packet, String>]) -> bool {
+        events.iter().any(|e| e.is_err())
+    }
+
+    /// The production ACL (`scripts/broker-ca`) on the embedded broker: only signed logins of
+    /// known keys get in; a hotspot publishes only its own report topics and reads only
+    /// entropy; only oracles publish entropy. A client that breaks a rule is disconnected and
+    /// what it sent never reaches anyone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_gate_keeps_every_client_to_its_topics() {
+        let network = hexproof_fixtures::network("net-25").unwrap();
+        let oracle_key = network.oracles[0].keypair().unwrap();
+        let a = network.hotspots[0].key.keypair().unwrap();
+        let b = network.hotspots[1].key.keypair().unwrap();
+        let upstream = hexproof_demo::broker::start_embedded_broker().unwrap();
+        let policy = Policy {
+            hotspots: network.hotspots.iter().map(|h| h.key.pubkey).collect(),
+            oracles: [oracle_key.public()].into(),
+        };
+        let addr = gate::start(upstream, policy).await.unwrap();
+
+        // No login, a stranger's valid login, b's name with a's password: refused.
+        let stranger = Keypair::generate();
+        let (b_user, _) = login::credentials(&b);
+        let (_, a_password) = login::credentials(&a);
+        for (id, creds) in [
+            ("anonymous", None),
+            ("stranger", Some(login::credentials(&stranger))),
+            ("impostor", Some((b_user, a_password))),
+        ] {
+            let mut c = connect(addr, id, creds);
+            let events = c.drain(Duration::from_millis(800)).await;
+            assert!(
+                events
+                    .iter()
+                    .any(|e| matches!(e, Err(s) if s.contains("NotAuthorized"))),
+                "{id}: {events:?}"
+            );
+        }
+
+        // The oracle reads everything of ours; a hotspot reads entropy.
+        let mut oracle = connect(addr, "oracle", Some(login::credentials(&oracle_key)));
+        assert!(oracle.connected().await);
+        oracle
+            .client
+            .subscribe("hexproof/v1/#", QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        let mut listener = connect(addr, "b", Some(login::credentials(&b)));
+        assert!(listener.connected().await);
+        listener
+            .client
+            .subscribe(topics::ENTROPY, QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        // Allowed: a's own beacon; the oracle's entropy.
+        let mut hotspot = connect(addr, "a", Some(login::credentials(&a)));
+        assert!(hotspot.connected().await);
+        let own = topics::beacons(&a.public());
+        hotspot
+            .client
+            .publish(&own, QoS::AtLeastOnce, false, b"mine".to_vec())
+            .await
+            .unwrap();
+        oracle
+            .client
+            .publish(
+                topics::ENTROPY,
+                QoS::AtLeastOnce,
+                false,
+                b"entropy".to_vec(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            published(&oracle.drain(Duration::from_millis(800)).await),
+            [own.clone(), topics::ENTROPY.to_string()]
+        );
+        assert_eq!(
+            published(&listener.drain(Duration::from_millis(300)).await),
+            [topics::ENTROPY]
+        );
+
+        // Refused: a as b, a publishing (retained) entropy, a reading everyone's beacons.
+        for what in [
+            "as another hotspot",
+            "on the entropy topic",
+            "reading beacons",
+        ] {
+            let mut bad = connect(addr, &format!("a-{what}"), Some(login::credentials(&a)));
+            assert!(bad.connected().await, "{what}");
+            let c = &bad.client;
+            match what {
+                "as another hotspot" => {
+                    let topic = topics::witnesses(&b.public());
+                    c.publish(topic, QoS::AtLeastOnce, false, b"forged".to_vec())
+                        .await
+                }
+                "on the entropy topic" => {
+                    c.publish(topics::ENTROPY, QoS::AtLeastOnce, true, b"fake".to_vec())
+                        .await
+                }
+                _ => c.subscribe(topics::BEACONS_FILTER, QoS::AtLeastOnce).await,
+            }
+            .unwrap();
+            let events = bad.drain(Duration::from_millis(800)).await;
+            assert!(dropped(&events), "{what}: not disconnected");
+            assert!(published(&events).is_empty(), "{what}: {events:?}");
+        }
+        // Nothing forged reached the oracle or the hotspot reading entropy; honest traffic flows.
+        hotspot
+            .client
+            .publish(&own, QoS::AtLeastOnce, false, b"again".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(
+            published(&oracle.drain(Duration::from_millis(800)).await),
+            [own]
+        );
+        assert!(published(&listener.drain(Duration::from_millis(300)).await).is_empty());
+    }
 }

@@ -234,6 +234,7 @@ fn main() -> anyhow::Result<()> {
                         medium_seed: 1,
                         sync,
                         record_acks: false,
+                        signed_login: false,
                     },
                     &shutdown,
                 )?;

@@ -41,6 +41,9 @@ pub struct SwarmConfig {
     pub sync: bool,
     /// Record the id of every acknowledged report ([`Swarm::acknowledged_ids`]).
     pub record_acks: bool,
+    /// Log each hotspot in to the broker with its key ([`hexproof_proto::login`]), as the
+    /// demo's gated embedded broker requires.
+    pub signed_login: bool,
 }
 
 impl SwarmConfig {
@@ -74,6 +77,7 @@ impl SwarmConfig {
             medium_seed: 1,
             sync: false,
             record_acks: true,
+            signed_login: false,
         }
     }
 }
@@ -124,6 +128,16 @@ impl Swarm {
                 },
                 256,
             );
+            let mqtt = if config.signed_login {
+                let (user, password) = hexproof_proto::login::credentials(&key);
+                MqttConfig {
+                    username: Some(user),
+                    password: Some(password),
+                    ..config.mqtt.clone()
+                }
+            } else {
+                config.mqtt.clone()
+            };
             let node = NodeConfig {
                 hotspot: Hotspot {
                     key,
@@ -132,7 +146,7 @@ impl Swarm {
                 },
                 oracles: oracles.clone(),
                 beacon: config.beacon.clone(),
-                mqtt: config.mqtt.clone(),
+                mqtt,
                 outbox: OutboxConfig {
                     dir: config.state_dir.join(h.key.pubkey.to_string()),
                     max_reports: 100_000,

@@ -107,6 +107,7 @@ async fn a_full_disk_loses_a_counted_few_and_the_agents_carry_on() {
             medium_seed: 5,
             sync: false,
             record_acks: true,
+            signed_login: false,
         },
         &shutdown,
     )

@@ -25,6 +25,7 @@ pub mod clock;
 #[cfg(feature = "config")]
 pub mod config;
 pub mod keys;
+pub mod login;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
 pub mod region;
