@@ -162,6 +162,7 @@ fn pipeline(
                 nearest_valid_beacon_ns: None,
                 duplicate_packet: false,
                 received_ns: beacon.received_ns,
+                early_witnesses: 0,
             };
             judge_group(&beacon, &report, &ctx, &witnesses, &limits)
                 .iter()

@@ -9,6 +9,9 @@
 //! judges beacons received up to `now − w` and sweeps witnesses received before `now − 3w`,
 //! where `now` never passes what ingest has finished storing ([`Pipeline::settled_ns`]). A
 //! live run (many passes) and a replay of its database (one pass) give the same verdicts.
+//! A beacon received more than `2w` after a witness of its packet was held back
+//! (`beacon_late`): every witness received before `b − w` is stored when it is judged, so this
+//! too depends on stored received times only.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -144,6 +147,7 @@ impl Judge {
             let set: HashSet<[u8; 32]> = beacons.iter().filter_map(|b| b.packet_hash).collect();
             set.into_iter().collect()
         };
+        let receipts = self.store.witness_receipts_of(&packets).await?;
         let mut witnesses: HashMap<[u8; 32], Vec<Report>> = HashMap::new();
         for w in self.store.pending_witnesses_of(&packets).await? {
             if let Some(h) = w.packet_hash {
@@ -234,6 +238,12 @@ impl Judge {
                 ),
                 duplicate_packet: beaconed.contains(&hash),
                 received_ns: beacon.received_ns,
+                early_witnesses: receipts.get(&hash).map_or(0, |times| {
+                    times
+                        .iter()
+                        .filter(|&&t| t.saturating_add(2 * window) < beacon.received_ns)
+                        .count()
+                }),
             };
             let verdicts = judge_group(beacon, &report, &ctx, &inputs, &self.limits);
             if verdicts[0].status == Status::Valid {

@@ -58,7 +58,8 @@ pub fn judge_group(
     };
 
     let mut seen: Vec<PublicKey> = Vec::new();
-    let mut valid: Vec<usize> = Vec::new();
+    // Valid witnesses: the index of their verdict, and their key.
+    let mut valid: Vec<(usize, PublicKey)> = Vec::new();
     for w in witnesses {
         let Some(wr) = &w.report else {
             verdicts.push(Verdict::invalid(
@@ -78,11 +79,18 @@ pub fn judge_group(
         };
         match rules::witness::check(wr, &wctx, limits) {
             Ok(()) => {
+                // A witness passes its rules only with a well-formed key.
                 if let Some(k) = key {
                     seen.push(k);
+                    valid.push((verdicts.len(), k));
+                    verdicts.push(Verdict::valid(w.stored.id, Some(beacon.id)));
+                } else {
+                    verdicts.push(Verdict::invalid(
+                        w.stored.id,
+                        Invalid::new(Reason::WitnessUnknownHotspot, "witness key is not 32 bytes"),
+                        Some(beacon.id),
+                    ));
                 }
-                valid.push(verdicts.len());
-                verdicts.push(Verdict::valid(w.stored.id, Some(beacon.id)));
             }
             Err(e) => {
                 let invalid_beacon = !beacon_valid && e.reason == Reason::WitnessNoValidBeacon;
@@ -128,14 +136,15 @@ pub fn judge_group(
         valid.clear();
     }
     if let Some(entropy) = ctx.entropy {
-        let ids: Vec<[u8; 32]> = valid.iter().map(|&i| verdicts[i].id).collect();
+        let keys: Vec<PublicKey> = valid.iter().map(|&(_, k)| k).collect();
+        let beaconer = ctx.beaconer.map_or(PublicKey::from([0; 32]), |b| b.pubkey);
         let chosen = selection::select(
             &entropy.data,
-            &beacon.id,
-            &ids,
+            &beaconer,
+            &keys,
             limits.max_witnesses_per_beacon,
         );
-        for (&i, chosen) in valid.iter().zip(chosen) {
+        for (&(i, _), chosen) in valid.iter().zip(chosen) {
             verdicts[i].selected = chosen;
         }
     }
@@ -290,6 +299,7 @@ mod tests {
             nearest_valid_beacon_ns: None,
             duplicate_packet: false,
             received_ns: T0 + 1_000_000_000,
+            early_witnesses: 0,
         };
         judge_group(
             &stored(0, Kind::Beacon, T0 + 1_000_000_000),
@@ -336,6 +346,33 @@ mod tests {
                 assert!(!w.reason.is_some_and(|r| FRAUD_REASONS.contains(&r)));
             }
         }
+    }
+
+    /// Attack 10 of the anti-gaming issue: selection used to hash the witness's report id,
+    /// whose bytes the witness chooses, so re-signing with another RSSI or timestamp until
+    /// selected paid off. Now whatever bytes it sends, a witness is selected or not the same.
+    #[test]
+    fn a_witness_cannot_grind_its_way_into_the_selection() {
+        let mut witnesses = honest_witnesses(&BEACON, 20);
+        let grinder = hexproof_proto::Keypair::from_secret([10; 32]); // witness 0
+        let mut outcomes = std::collections::BTreeSet::new();
+        for attempt in 0..40 {
+            witnesses[0].report = Some(
+                WitnessReport {
+                    payload: BEACON.payload.clone(),
+                    rssi_ddbm: -1_100 - attempt,
+                    timestamp_ns: WITNESS.timestamp_ns + attempt as u64,
+                    ..WITNESS.clone()
+                }
+                .signed(&grinder),
+            );
+            witnesses[0].stored.id = [100 + attempt as u8; 32];
+            let verdicts = judge_attack(&BEACON, &witnesses);
+            assert_eq!(verdicts[1].status, Status::Valid);
+            assert_eq!(verdicts.iter().filter(|v| v.selected).count(), 14);
+            outcomes.insert(verdicts[1].selected);
+        }
+        assert_eq!(outcomes.len(), 1, "selection moved with the report's bytes");
     }
 
     /// The exception is still the witness's fault: one forged signal among honest witnesses.
@@ -386,6 +423,7 @@ mod tests {
                 nearest_valid_beacon_ns: nearest,
                 duplicate_packet: duplicate,
                 received_ns: received,
+                early_witnesses: 0,
             };
             let inputs: Vec<WitnessInput> = witnesses
                 .into_iter()

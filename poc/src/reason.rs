@@ -36,6 +36,8 @@ pub enum Reason {
     BeaconTxPowerTooHigh,
     /// The same packet was already beaconed.
     BeaconDuplicate,
+    /// Witnesses of its packet reached the oracle long before it: the beacon was held back.
+    BeaconLate,
     /// The beaconer declares an antenna gain or elevation outside the allowed bounds.
     BeaconAntennaOutOfRange,
     /// Most of its witnesses heard it stronger than its stated power allows or outside its
@@ -91,6 +93,7 @@ impl Reason {
         Reason::BeaconBadDataRate,
         Reason::BeaconTxPowerTooHigh,
         Reason::BeaconDuplicate,
+        Reason::BeaconLate,
         Reason::BeaconAntennaOutOfRange,
         Reason::BeaconInconsistent,
         Reason::WitnessUnknownHotspot,
@@ -130,6 +133,7 @@ impl Reason {
             Reason::BeaconBadDataRate => "beacon_bad_data_rate",
             Reason::BeaconTxPowerTooHigh => "beacon_tx_power_too_high",
             Reason::BeaconDuplicate => "beacon_duplicate",
+            Reason::BeaconLate => "beacon_late",
             Reason::BeaconAntennaOutOfRange => "beacon_antenna_out_of_range",
             Reason::BeaconInconsistent => "beacon_inconsistent",
             Reason::WitnessUnknownHotspot => "witness_unknown_hotspot",

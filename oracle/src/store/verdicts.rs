@@ -106,6 +106,32 @@ impl Store {
         Ok(out)
     }
 
+    /// When each witness of these packets was received, whatever its verdict: what the
+    /// late-beacon rule looks at.
+    pub async fn witness_receipts_of(
+        &self,
+        packets: &[[u8; 32]],
+    ) -> Result<HashMap<[u8; 32], Vec<u64>>> {
+        let mut out: HashMap<[u8; 32], Vec<u64>> = HashMap::new();
+        for chunk in packets.chunks(IN_CHUNK) {
+            // Only numbered placeholders are formatted in; hashes are bound.
+            let sql = format!(
+                "SELECT packet_hash, received_ns FROM reports WHERE kind = 2 AND packet_hash IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for h in chunk {
+                query = query.bind(h.to_vec());
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                out.entry(id32(row.try_get("packet_hash")?)?)
+                    .or_default()
+                    .push(u64_of(row.try_get("received_ns")?));
+            }
+        }
+        Ok(out)
+    }
+
     /// Judged beacons with any of these packets.
     pub async fn judged_beacons_with(&self, packets: &[[u8; 32]]) -> Result<Vec<JudgedBeacon>> {
         let mut out = Vec::new();

@@ -7,7 +7,11 @@
 //! - A valid witness earns only when selected (at most `max_witnesses_per_beacon` per beacon).
 //! - A hotspot with `fraud_suspension_threshold` or more witnesses rejected for reasons that
 //!   point at the witness itself ([`FRAUD_REASONS`]) earns nothing that epoch.
-//! - Each earning hotspot's units are scaled by its hex density ([`super::density`]).
+//! - Reciprocity (HIP-106): witness units count only for a hotspot that itself sent a valid
+//!   beacon someone validly witnessed in the epoch; a receive-only key earns nothing.
+//! - Each earning hotspot's units are scaled by its hex density ([`super::density`]), counted
+//!   over the hotspots active in the epoch (with at least one valid report): dormant keys
+//!   asserted into a rival's hex do not cut its scale.
 
 use std::collections::BTreeMap;
 
@@ -42,7 +46,11 @@ pub fn activity(tallies: &[Tally], hotspots: &[HotspotInfo], config: &RewardConf
     let mut beacons: BTreeMap<PublicKey, u64> = BTreeMap::new();
     let mut witnesses: BTreeMap<PublicKey, u64> = BTreeMap::new();
     let mut fraud: BTreeMap<PublicKey, u64> = BTreeMap::new();
+    let mut active: std::collections::BTreeSet<PublicKey> = Default::default();
     for t in tallies {
+        if t.status == Status::Valid {
+            active.insert(t.hotspot);
+        }
         match (t.kind, t.status) {
             (Kind::Beacon, Status::Valid) if t.witnessed => {
                 *beacons.entry(t.hotspot).or_default() += t.count
@@ -66,7 +74,12 @@ pub fn activity(tallies: &[Tally], hotspots: &[HotspotInfo], config: &RewardConf
             }
         }
     }
-    let cells: Vec<CellIndex> = hotspots.iter().filter_map(|h| h.location).collect();
+    witnesses.retain(|hotspot, _| beacons.contains_key(hotspot));
+    let cells: Vec<CellIndex> = hotspots
+        .iter()
+        .filter(|h| active.contains(&h.pubkey))
+        .filter_map(|h| h.location)
+        .collect();
     let cell_scales = density::scales(&cells, &config.density);
     let scales = hotspots
         .iter()
@@ -107,42 +120,107 @@ mod tests {
         }
     }
 
+    /// A valid beacon of `hotspot` that someone validly witnessed.
+    fn heard_beacon(hotspot: u8) -> Tally {
+        Tally {
+            witnessed: true,
+            ..tally(hotspot, Kind::Beacon, Status::Valid, None)
+        }
+    }
+
+    fn earning_witness(hotspot: u8, count: u64) -> Tally {
+        Tally {
+            selected: true,
+            count,
+            ..tally(hotspot, Kind::Witness, Status::Valid, None)
+        }
+    }
+
     #[test]
     fn beacons_earn_when_witnessed_and_witnesses_when_selected() {
         let tallies = vec![
             Tally {
-                witnessed: true,
                 count: 2,
-                ..tally(1, Kind::Beacon, Status::Valid, None)
+                ..heard_beacon(1)
             },
             Tally {
                 count: 5,
                 ..tally(1, Kind::Beacon, Status::Valid, None)
             },
-            Tally {
-                selected: true,
-                count: 3,
-                ..tally(2, Kind::Witness, Status::Valid, None)
-            },
+            heard_beacon(2),
+            earning_witness(2, 3),
+            heard_beacon(3),
             Tally {
                 count: 9,
                 ..tally(3, Kind::Witness, Status::Valid, None)
             },
         ];
         let a = activity(&tallies, &[], &RewardConfig::default());
-        assert_eq!(a.beacons, [(key(1), 2)].into());
+        assert_eq!(a.beacons, [(key(1), 2), (key(2), 1), (key(3), 1)].into());
         assert_eq!(a.witnesses, [(key(2), 3)].into());
+    }
+
+    /// Attack 6 of the anti-gaming issue: a key that only witnesses (never transmits, or
+    /// transmits where nobody hears it) used to earn from the witness pool. HIP-106: no
+    /// witness units without a witnessed beacon of one's own in the epoch.
+    #[test]
+    fn witness_only_hotspots_earn_nothing() {
+        let tallies = vec![
+            heard_beacon(1),
+            earning_witness(1, 4),
+            earning_witness(2, 40),
+            tally(3, Kind::Beacon, Status::Valid, None), // sent, nobody heard it
+            earning_witness(3, 40),
+        ];
+        let a = activity(&tallies, &[], &RewardConfig::default());
+        assert_eq!(a.witnesses, [(key(1), 4)].into());
+        assert!(!a.scales.contains_key(&key(2)) && !a.scales.contains_key(&key(3)));
+    }
+
+    /// Attack 9 of the anti-gaming issue: dormant keys asserted into a rival's hex used to cut
+    /// its density scale (every registered hotspot counted). Only active hotspots count now.
+    #[test]
+    fn dormant_keys_do_not_cut_a_rivals_scale() {
+        let cell = h3o::LatLng::new(52.52, 13.405)
+            .unwrap()
+            .to_cell(h3o::Resolution::Twelve);
+        let info = |i: u8| HotspotInfo {
+            pubkey: key(i),
+            owner: key(200),
+            location: Some(cell),
+            gain_ddbi: 30,
+            elevation_m: 5,
+            asserted_at_ns: 0,
+            region: &hexproof_proto::region::EU868,
+        };
+        let hotspots: Vec<HotspotInfo> = (1..=30).map(info).collect();
+        let config = RewardConfig::default();
+        let alone = activity(&[heard_beacon(1)], &hotspots[..1], &config);
+        assert_eq!(alone.scales[&key(1)], density::SCALE_ONE);
+        // 29 dormant keys in the same hex: the rival keeps its full scale.
+        let crowded = activity(&[heard_beacon(1)], &hotspots, &config);
+        assert_eq!(crowded.scales[&key(1)], density::SCALE_ONE);
+        // 29 active hotspots in the same hex do share it.
+        let active: Vec<Tally> = (1..=30).map(heard_beacon).collect();
+        let shared = activity(&active, &hotspots, &config);
+        assert!(
+            shared.scales[&key(1)] < density::SCALE_ONE,
+            "{:?}",
+            shared.scales
+        );
     }
 
     #[test]
     fn forged_or_replayed_witnesses_suspend_a_hotspot_but_distance_does_not() {
         let config = RewardConfig::default();
-        let earning = |h| Tally {
-            selected: true,
-            count: 10,
-            ..tally(h, Kind::Witness, Status::Valid, None)
-        };
-        let mut tallies = vec![earning(1), earning(2), earning(3)];
+        let mut tallies = vec![
+            heard_beacon(1),
+            heard_beacon(2),
+            heard_beacon(3),
+            earning_witness(1, 10),
+            earning_witness(2, 10),
+            earning_witness(3, 10),
+        ];
         tallies.push(Tally {
             count: config.fraud_suspension_threshold,
             ..tally(

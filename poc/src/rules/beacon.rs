@@ -21,6 +21,9 @@ pub struct BeaconContext<'a> {
     pub duplicate_packet: bool,
     /// When the oracle received the report, ns.
     pub received_ns: u64,
+    /// Witnesses of the same packet the oracle received more than twice the witness window
+    /// before this beacon (any verdict): the beacon was held back while they waited.
+    pub early_witnesses: usize,
 }
 
 /// Checks one beacon; `Ok` when every rule passes.
@@ -53,6 +56,17 @@ pub fn check(b: &BeaconReport, ctx: &BeaconContext<'_>, limits: &Limits) -> Resu
         BeaconTimestampFuture,
         BeaconTimestampStale,
     )?;
+    if ctx.early_witnesses > 0 {
+        return Err(Invalid::new(
+            BeaconLate,
+            format!(
+                "{} witnesses of its packet reached the oracle more than {} s before it: a \
+                 beacon must be reported as soon as it is sent",
+                ctx.early_witnesses,
+                2 * limits.witness_wait_secs
+            ),
+        ));
+    }
 
     let region = beaconer.region;
     if !region.has_channel(b.frequency_hz) {
@@ -208,6 +222,7 @@ mod tests {
             nearest_valid_beacon_ns: None,
             duplicate_packet: false,
             received_ns: T0 + 2 * NS_PER_SEC,
+            early_witnesses: 0,
         };
         tweak(&mut ctx);
         check(b, &ctx, &Limits::default()).map_err(|e| e.reason)
@@ -222,6 +237,18 @@ mod tests {
     #[test]
     fn a_valid_beacon_passes() {
         assert_eq!(judge(&valid_beacon(), |_| {}), Ok(()));
+    }
+
+    /// Attack 7 of the anti-gaming issue: a beaconer holds its report back until its friends'
+    /// witnesses are in, so the honest witnesses (received right after the transmission) fall
+    /// outside the window and only the friends earn. The oracle saw witnesses of the packet
+    /// long before the beacon: the beacon is late.
+    #[test]
+    fn a_beacon_held_back_behind_its_witnesses_is_late() {
+        assert_eq!(
+            judge(&valid_beacon(), |c| c.early_witnesses = 3),
+            Err(Reason::BeaconLate)
+        );
     }
 
     #[test]
@@ -244,6 +271,7 @@ mod tests {
             nearest_valid_beacon_ns: None,
             duplicate_packet: false,
             received_ns: T0 + NS_PER_SEC,
+            early_witnesses: 0,
         };
         assert_eq!(
             check(&b, &ctx, &Limits::default()).unwrap_err().reason,
@@ -264,6 +292,7 @@ mod tests {
                 nearest_valid_beacon_ns: None,
                 duplicate_packet: false,
                 received_ns: T0 + NS_PER_SEC,
+                early_witnesses: 0,
             };
             assert_eq!(
                 check(&valid_beacon(), &ctx, &Limits::default())
@@ -352,6 +381,7 @@ mod tests {
             nearest_valid_beacon_ns: None,
             duplicate_packet: false,
             received_ns: T0 + NS_PER_SEC,
+            early_witnesses: 0,
         };
         assert_eq!(
             check(&b, &ctx, &Limits::default()).unwrap_err().reason,

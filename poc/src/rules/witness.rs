@@ -125,15 +125,21 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
     // One grid step spans less than three average edges anywhere on the globe, so beyond that
     // bound the cells are far enough apart without walking the grid.
     let cell_rule_reach = f64::from(limits.min_cell_distance) * 3.0 * res.edge_length_m();
-    let cells_apart = if distance as f64 > cell_rule_reach {
-        None
-    } else {
+    // Within reach, a grid the cells cannot be measured on (across a pentagon's distortion)
+    // counts as too close: geometry fails closed.
+    let within_reach = distance as f64 <= cell_rule_reach;
+    let cells_apart = if within_reach {
         match (beacon_cell.parent(res), location.parent(res)) {
             (Some(a), Some(b)) => a.grid_distance(b).ok().map(|d| d.unsigned_abs()),
             _ => None,
         }
+    } else {
+        None
     };
-    if cells_apart.is_some_and(|d| d < limits.min_cell_distance) || distance < limits.min_distance_m
+    let unmeasurable = within_reach && cells_apart.is_none();
+    if unmeasurable
+        || cells_apart.is_some_and(|d| d < limits.min_cell_distance)
+        || distance < limits.min_distance_m
     {
         return Err(Invalid::new(
             WitnessTooClose,
@@ -360,6 +366,41 @@ mod tests {
                 &valid_witness(),
                 Some(&wi),
                 Some((&b, &bi)),
+                false,
+                T0 + NS_PER_SEC
+            ),
+            Err(Reason::WitnessTooClose)
+        );
+    }
+
+    /// Near a pentagon the grid cannot measure some pairs of cells; such a pair used to pass
+    /// as "not too close" whatever the distance. It fails closed now.
+    #[test]
+    fn geometry_that_cannot_be_measured_fails_closed() {
+        let res = Resolution::Eleven;
+        let pentagon = res.pentagons().next().unwrap();
+        // Two cells on either side of the pentagon, a few hundred metres apart, that the grid
+        // cannot measure (searched deterministically around it).
+        let around: Vec<h3o::CellIndex> = pentagon.grid_disk(12);
+        let at = |c: &h3o::CellIndex| c.center_child(Resolution::Twelve).unwrap();
+        let (beacon_cell, unmeasurable) = around
+            .iter()
+            .flat_map(|a| around.iter().map(move |b| (a, b)))
+            .find(|(a, b)| {
+                let d = distance_m(at(a), at(b));
+                a.grid_distance(**b).is_err() && (100..400).contains(&d)
+            })
+            .map(|(a, b)| (at(a), at(b)))
+            .expect("two cells across the pentagon's distortion");
+        let mut bi = beaconer_info();
+        bi.location = Some(beacon_cell);
+        let mut wi = witness_info();
+        wi.location = Some(unmeasurable);
+        assert_eq!(
+            judge_with(
+                &valid_witness(),
+                Some(&wi),
+                Some((&valid_beacon(), &bi)),
                 false,
                 T0 + NS_PER_SEC
             ),
