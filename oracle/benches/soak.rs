@@ -5,7 +5,8 @@
 //! fraction of what the hotspots offered, lost reports (acknowledged to a hotspot, not stored:
 //! by id), RSS at the first minute against the last.
 //!
-//! Run: `cargo bench -p oracle --bench soak -- [--hotspots N] [--minutes M] [--speed S]`
+//! Run: `cargo bench -p oracle --bench soak -- [--hotspots N] [--minutes M] [--speed S]
+//! [--log FILE]`
 //! (defaults 500 hotspots of net-2000, 10 minutes, network clock 60× real time; each hotspot
 //! beacons every 300 network seconds and witnesses what the simulated medium lets it hear).
 
@@ -26,6 +27,8 @@ use oracle::store::Store;
 use tokio_util::sync::CancellationToken;
 
 struct Args {
+    /// Where the oracle's log goes (`RUST_LOG` sets its level); a temporary file by default.
+    log: Option<std::path::PathBuf>,
     hotspots: usize,
     minutes: u64,
     speed: u32,
@@ -33,6 +36,7 @@ struct Args {
 
 fn args() -> Args {
     let mut a = Args {
+        log: None,
         hotspots: 500,
         minutes: 10,
         speed: 60,
@@ -45,6 +49,7 @@ fn args() -> Args {
             "--hotspots" => a.hotspots = value().expect("--hotspots N") as usize,
             "--minutes" => a.minutes = value().expect("--minutes M"),
             "--speed" => a.speed = value().expect("--speed S") as u32,
+            "--log" => a.log = argv.get(i + 1).map(Into::into),
             _ => {
                 i += 1; // cargo bench's own flags (--bench)
                 continue;
@@ -80,6 +85,7 @@ fn start_oracle(
     database: &str,
     broker: &str,
     clock: (u32, u64),
+    log: &Path,
 ) -> std::process::Child {
     let key = dir.join("oracle-key.json");
     network.oracles[0]
@@ -110,9 +116,12 @@ fn start_oracle(
         .arg("run")
         .arg("--config")
         .arg(&path)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join("oracle.log")).unwrap())
+        .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap()
 }
@@ -145,6 +154,7 @@ fn main() {
             &database,
             &broker.url(),
             (args.speed, origin),
+            &args.log.clone().unwrap_or_else(|| dir.path().join("oracle.log")),
         );
         let store = Store::connect(&database).await.unwrap();
         let shutdown = CancellationToken::new();
