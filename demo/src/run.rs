@@ -291,17 +291,24 @@ pub async fn run(
     .await;
     stop.cancel();
     let _ = swarm_task.await;
-    // Let the oracle store and judge everything the broker acknowledged before stopping it.
+    // Let the oracle store and judge everything the broker acknowledged before stopping it:
+    // as long as it makes progress (a loaded machine may need minutes), and 30 s without any.
     let acknowledged = acknowledged();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !oracle.is_finished() && Instant::now() < deadline {
-        let all_stored = store
+    let mut left = (usize::MAX, u64::MAX);
+    let mut progress = Instant::now();
+    while !oracle.is_finished() && progress.elapsed() < Duration::from_secs(30) {
+        let missing = store
             .missing_reports(&acknowledged)
             .await
-            .is_ok_and(|m| m.is_empty());
-        if all_stored && store.pending_count().await.unwrap_or(1) == 0 {
+            .map_or(usize::MAX, |m| m.len());
+        let pending = store.pending_count().await.unwrap_or(u64::MAX);
+        if (missing, pending) == (0, 0) {
             break;
         }
+        if missing < left.0 || pending < left.1 {
+            progress = Instant::now();
+        }
+        left = (missing.min(left.0), pending.min(left.1));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     oracle_stop.cancel();

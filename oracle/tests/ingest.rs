@@ -249,8 +249,9 @@ const SPEED: u32 = 60;
 
 /// Runs every hotspot of net-200 through `broker` with the oracle for `seconds` of real time,
 /// then checks that every acknowledged report was stored and judged and that entropy was
-/// published throughout. Returns the oracle's metrics at the end.
-async fn network_run(broker: &mut Mosquitto, seconds: u64) -> String {
+/// published throughout. Returns the oracle's metrics and how many agents were connected at
+/// the end.
+async fn network_run(broker: &mut Mosquitto, seconds: u64) -> (String, usize) {
     network_run_with(broker, seconds, |_| {}).await
 }
 
@@ -259,7 +260,7 @@ async fn network_run_with(
     broker: &mut Mosquitto,
     seconds: u64,
     midway: impl FnOnce(&mut Mosquitto),
-) -> String {
+) -> (String, usize) {
     let network_file = hexproof_fixtures::fixtures_dir().join("networks/net-200.json");
     let network = Network::load(&network_file).unwrap();
     let watcher = Subscriber::start(&*broker, topics::ENTROPY).unwrap();
@@ -307,11 +308,6 @@ async fn network_run_with(
         .count();
     shutdown.cancel();
     let totals = running.await.unwrap();
-    assert_eq!(
-        connected,
-        stats.len(),
-        "every agent connected at the end: {totals:?}"
-    );
     let acknowledged: Vec<[u8; 32]> = stats.iter().flat_map(|s| s.acknowledged_ids()).collect();
     assert!(
         acknowledged.len() > 2_000,
@@ -332,7 +328,7 @@ async fn network_run_with(
         acknowledged.len(),
         entropy_seen(&watcher)
     );
-    reqwest_metrics(metrics_port).await
+    (reqwest_metrics(metrics_port).await, connected)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -393,11 +389,14 @@ async fn junk_on_every_topic_does_not_stall_ingest() {
     let mut broker = Mosquitto::start().unwrap();
     let network =
         Network::load(&hexproof_fixtures::fixtures_dir().join("networks/net-200.json")).unwrap();
+    let hotspots = network.hotspots.len();
     let stop = CancellationToken::new();
     let junk = tokio::spawn(junk(broker.port, network, stop.clone()));
-    let metrics = network_run(&mut broker, 25).await;
+    let (metrics, connected) = network_run(&mut broker, 25).await;
     stop.cancel();
     let _ = junk.await;
+    // Junk retained on the entropy topic (up to 300 KiB) disconnects no agent.
+    assert_eq!(connected, hotspots, "every agent connected at the end");
     // The junk that reached the oracle was refused or judged, and counted by reason.
     for counted in [
         "hexproof_ingest_refused_total{reason=\"oversized\"}",

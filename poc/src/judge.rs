@@ -5,11 +5,16 @@
 //!
 //! Attribution: a witness heard stronger than free space allows from the beacon's stated
 //! power, or outside the beacon's stated time, counts against the witness (towards fraud
-//! suspension) only when it is the exception. When such witnesses are at least two and
-//! outnumber the beacon's valid witnesses, the beacon's own claims are what is wrong (an
+//! suspension) only when it is the exception. When such witnesses are at least
+//! [`ATTRIBUTION_MIN`], outnumber the beacon's valid witnesses, and heard it at one moment
+//! (their signed times within [`ATTRIBUTION_SPREAD_NS`] of each other: one transmission, not
+//! relays replaying it each with its own delay), the beacon's own claims are the likelier fault (an
 //! understated transmit power, a shifted timestamp: one beaconer could otherwise make every
-//! honest hotspot that hears it look like a forger): the beacon is `beacon_inconsistent` and
-//! its witnesses `witness_no_valid_beacon`, which suspends no one.
+//! honest hotspot that hears it look like a forger): those witnesses are
+//! `witness_beacon_inconsistent`, which earns nothing and suspends no one. The beacon keeps its
+//! verdict (valid, it earns only through valid witnesses, and it has fewer of those than
+//! doubters): so fake witnesses that outnumber a beacon's real ones cannot take its reward
+//! away; they only escape suspension for those reports, which earn them nothing.
 
 use hexproof_proto::{
     PublicKey,
@@ -26,6 +31,13 @@ use crate::{
     },
     selection,
 };
+
+/// How many witnesses must fail the power or time rule together before the beacon, not they,
+/// is blamed.
+pub const ATTRIBUTION_MIN: usize = 3;
+
+/// How close together (signed time, ns) those witnesses must have heard the beacon.
+pub const ATTRIBUTION_SPREAD_NS: u64 = 100_000_000;
 
 /// A pending witness with what it decodes to and who sent it.
 #[derive(Debug, Clone)]
@@ -104,36 +116,33 @@ pub fn judge_group(
             }
         }
     }
-    let blamed = verdicts[1..]
+    // Signed reception times of the witnesses failing the power or time rule.
+    let blamed_times: Vec<u64> = verdicts[1..]
         .iter()
-        .filter(|v| v.reason.is_some_and(|r| FRAUD_REASONS.contains(&r)))
-        .count();
-    if beacon_valid && blamed >= 2 && blamed > valid.len() {
-        let detail = format!(
-            "{blamed} of its witnesses heard it stronger than its stated power allows or \
-             outside its stated time, {} as stated",
-            valid.len()
-        );
-        verdicts[0] = Verdict::invalid(
-            beacon.id,
-            Invalid::new(Reason::BeaconInconsistent, detail),
-            None,
-        );
+        .zip(witnesses)
+        .filter(|(v, _)| v.reason.is_some_and(|r| FRAUD_REASONS.contains(&r)))
+        .filter_map(|(_, w)| w.report.as_ref().map(|r| r.timestamp_ns))
+        .collect();
+    let blamed = blamed_times.len();
+    let coherent = match (blamed_times.iter().min(), blamed_times.iter().max()) {
+        (Some(lo), Some(hi)) => hi - lo <= ATTRIBUTION_SPREAD_NS,
+        _ => false,
+    };
+    if beacon_valid && coherent && blamed >= ATTRIBUTION_MIN && blamed > valid.len() {
         for v in &mut verdicts[1..] {
-            let blameless = v.reason.is_none_or(|r| FRAUD_REASONS.contains(&r));
-            if blameless {
+            if let Some(rule) = v.reason.filter(|r| FRAUD_REASONS.contains(r)) {
+                let detail = format!(
+                    "failed {rule}, as {blamed} of the beacon's witnesses did ({} passed): the \
+                     beacon's stated power or time is the likelier fault",
+                    valid.len()
+                );
                 *v = Verdict::invalid(
                     v.id,
-                    Invalid::new(
-                        Reason::WitnessNoValidBeacon,
-                        "the beacon it heard is invalid (beacon_inconsistent): its stated power \
-                         or time does not match what its witnesses heard",
-                    ),
+                    Invalid::new(Reason::WitnessBeaconInconsistent, detail),
                     Some(beacon.id),
                 );
             }
         }
-        valid.clear();
     }
     if let Some(entropy) = ctx.entropy {
         let keys: Vec<PublicKey> = valid.iter().map(|&(_, k)| k).collect();
@@ -336,13 +345,14 @@ mod tests {
             ),
         ] {
             let verdicts = judge_attack(&beacon, &honest_witnesses(&beacon, 3));
-            assert_eq!(
-                verdicts[0].reason,
-                Some(Reason::BeaconInconsistent),
-                "{attack}: {verdicts:?}"
-            );
+            // The beacon earns nothing: nobody heard it as it claims.
+            assert!(verdicts[1..].iter().all(|w| w.status == Status::Invalid));
             for w in &verdicts[1..] {
-                assert_eq!(w.reason, Some(Reason::WitnessNoValidBeacon), "{attack}");
+                assert_eq!(
+                    w.reason,
+                    Some(Reason::WitnessBeaconInconsistent),
+                    "{attack}: {verdicts:?}"
+                );
                 assert!(!w.reason.is_some_and(|r| FRAUD_REASONS.contains(&r)));
             }
         }
@@ -373,6 +383,72 @@ mod tests {
             outcomes.insert(verdicts[1].selected);
         }
         assert_eq!(outcomes.len(), 1, "selection moved with the report's bytes");
+    }
+
+    /// Relays replaying a beacon, each with its own delay, are not one coherent reception: they
+    /// stay blamed however many they are.
+    #[test]
+    fn replaying_relays_are_still_blamed() {
+        let replays: Vec<WitnessInput> = (0..4u8)
+            .map(|i| {
+                let key = hexproof_proto::Keypair::from_secret([50 + i; 32]);
+                let mut info = witness_info();
+                info.pubkey = key.public();
+                WitnessInput {
+                    stored: stored(60 + i, Kind::Witness, T0 + 1_000_000_000),
+                    report: Some(
+                        WitnessReport {
+                            timestamp_ns: T0 + 5_000_000_000 + u64::from(i) * 3_000_000_000,
+                            ..WITNESS.clone()
+                        }
+                        .signed(&key),
+                    ),
+                    witness: Some(info),
+                }
+            })
+            .collect();
+        let verdicts = judge_attack(&BEACON, &replays);
+        assert!(
+            verdicts[1..]
+                .iter()
+                .all(|v| v.reason == Some(Reason::WitnessTimeWindow)),
+            "{verdicts:?}"
+        );
+    }
+
+    /// Fake witnesses that outnumber a beacon's real ones cannot take its reward away: the
+    /// beacon stays valid, its real witnesses stay valid and selected.
+    #[test]
+    fn outnumbering_fakes_cannot_grief_a_beacon() {
+        let mut witnesses = honest_witnesses(&BEACON, 2);
+        for i in 0..3u8 {
+            let fake = hexproof_proto::Keypair::from_secret([30 + i; 32]);
+            let mut info = witness_info();
+            info.pubkey = fake.public();
+            witnesses.push(WitnessInput {
+                stored: stored(40 + i, Kind::Witness, T0 + 1_000_000_000),
+                report: Some(
+                    WitnessReport {
+                        rssi_ddbm: -300,
+                        ..WITNESS.clone()
+                    }
+                    .signed(&fake),
+                ),
+                witness: Some(info),
+            });
+        }
+        let verdicts = judge_attack(&BEACON, &witnesses);
+        assert_eq!(verdicts[0].status, Status::Valid);
+        assert!(
+            verdicts[1..3]
+                .iter()
+                .all(|v| v.status == Status::Valid && v.selected)
+        );
+        assert!(
+            verdicts[3..]
+                .iter()
+                .all(|v| v.reason == Some(Reason::WitnessBeaconInconsistent))
+        );
     }
 
     /// The exception is still the witness's fault: one forged signal among honest witnesses.

@@ -40,9 +40,6 @@ pub enum Reason {
     BeaconLate,
     /// The beaconer declares an antenna gain or elevation outside the allowed bounds.
     BeaconAntennaOutOfRange,
-    /// Most of its witnesses heard it stronger than its stated power allows or outside its
-    /// stated time: the beacon's claims, not the witnesses, are wrong.
-    BeaconInconsistent,
 
     // Witnesses.
     WitnessUnknownHotspot,
@@ -64,6 +61,9 @@ pub enum Reason {
     WitnessTooFar,
     /// Stronger than free-space propagation allows over the asserted distance.
     WitnessRssiTooHigh,
+    /// Failed the RSSI or time rule as most of the beacon's witnesses did: the beacon's stated
+    /// power or time is the likelier fault, so it does not count towards fraud suspension.
+    WitnessBeaconInconsistent,
     /// Below what the data rate can demodulate.
     WitnessSnrTooLow,
     /// The same hotspot already witnessed this beacon.
@@ -95,7 +95,6 @@ impl Reason {
         Reason::BeaconDuplicate,
         Reason::BeaconLate,
         Reason::BeaconAntennaOutOfRange,
-        Reason::BeaconInconsistent,
         Reason::WitnessUnknownHotspot,
         Reason::WitnessNoLocation,
         Reason::WitnessSelf,
@@ -107,6 +106,7 @@ impl Reason {
         Reason::WitnessTooClose,
         Reason::WitnessTooFar,
         Reason::WitnessRssiTooHigh,
+        Reason::WitnessBeaconInconsistent,
         Reason::WitnessSnrTooLow,
         Reason::WitnessDuplicate,
         Reason::WitnessLocationTooRecent,
@@ -135,7 +135,6 @@ impl Reason {
             Reason::BeaconDuplicate => "beacon_duplicate",
             Reason::BeaconLate => "beacon_late",
             Reason::BeaconAntennaOutOfRange => "beacon_antenna_out_of_range",
-            Reason::BeaconInconsistent => "beacon_inconsistent",
             Reason::WitnessUnknownHotspot => "witness_unknown_hotspot",
             Reason::WitnessNoLocation => "witness_no_location",
             Reason::WitnessSelf => "witness_self",
@@ -147,6 +146,7 @@ impl Reason {
             Reason::WitnessTooClose => "witness_too_close",
             Reason::WitnessTooFar => "witness_too_far",
             Reason::WitnessRssiTooHigh => "witness_rssi_too_high",
+            Reason::WitnessBeaconInconsistent => "witness_beacon_inconsistent",
             Reason::WitnessSnrTooLow => "witness_snr_too_low",
             Reason::WitnessDuplicate => "witness_duplicate",
             Reason::WitnessLocationTooRecent => "witness_location_too_recent",

@@ -190,29 +190,65 @@ impl Store {
     }
 
     /// Records verdicts (each with when it was judged) for pending reports in one transaction;
-    /// a report already judged keeps its verdict.
+    /// a report already judged keeps its verdict (and of two verdicts for one report, the first
+    /// counts). The verdicts go into a temporary table in multi-row statements, then one
+    /// `UPDATE … FROM` applies them: a handful of round trips per batch instead of one per
+    /// verdict.
     pub async fn save_verdicts(&self, verdicts: &[(Verdict, u64)]) -> Result<()> {
+        /// Rows per statement: 7 parameters each, well inside SQLite's and PostgreSQL's limits.
+        const ROWS: usize = 512;
         let mut tx = self.pool.begin().await?;
-        let mut judged = Vec::with_capacity(verdicts.len());
-        for (v, judged_ns) in verdicts {
-            let result = sqlx::query(
-                "UPDATE reports SET status = $1, reason = $2, detail = $3, beacon_id = $4, \
-                 selected = $5, judged_ns = $6 WHERE id = $7 AND status = 0",
-            )
-            .bind(v.status as i64)
-            .bind(v.reason.map(|r| r.code().to_string()))
-            .bind(v.detail.clone())
-            .bind(v.beacon_id.map(|b| b.to_vec()))
-            .bind(i64::from(v.selected))
-            .bind(i64_of(*judged_ns))
-            .bind(v.id.to_vec())
+        sqlx::query(
+            "CREATE TEMP TABLE IF NOT EXISTS verdict_batch (id BYTEA PRIMARY KEY, \
+             status BIGINT NOT NULL, reason TEXT, detail TEXT, beacon_id BYTEA, \
+             selected BIGINT NOT NULL, judged_ns BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM verdict_batch")
             .execute(&mut *tx)
             .await?;
-            if result.rows_affected() > 0 && v.status != Status::Pending {
-                judged.push(v.id);
+        for chunk in verdicts.chunks(ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(i * 7 + 1, 7)))
+                .collect();
+            // Only numbered placeholders are formatted in; every value is bound.
+            let sql = format!(
+                "INSERT INTO verdict_batch (id, status, reason, detail, beacon_id, selected, \
+                 judged_ns) VALUES {} ON CONFLICT (id) DO NOTHING",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (v, judged_ns) in chunk {
+                query = query
+                    .bind(v.id.to_vec())
+                    .bind(v.status as i64)
+                    .bind(v.reason.map(|r| r.code().to_string()))
+                    .bind(v.detail.clone())
+                    .bind(v.beacon_id.map(|b| b.to_vec()))
+                    .bind(i64::from(v.selected))
+                    .bind(i64_of(*judged_ns));
+            }
+            query.execute(&mut *tx).await?;
+        }
+        let updated = sqlx::query(
+            "UPDATE reports SET status = v.status, reason = v.reason, detail = v.detail, \
+             beacon_id = v.beacon_id, selected = v.selected, judged_ns = v.judged_ns \
+             FROM verdict_batch v WHERE reports.id = v.id AND reports.status = 0 \
+             RETURNING reports.id, reports.status",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM verdict_batch")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut judged = Vec::with_capacity(updated.len());
+        for row in &updated {
+            if status_of(row.try_get("status")?)? != Status::Pending {
+                judged.push(id32(row.try_get("id")?)?);
             }
         }
-        tx.commit().await?;
         self.announce(judged);
         Ok(())
     }
