@@ -103,18 +103,20 @@ struct Packet {
     body: usize,
 }
 
-/// Reads one packet; `Ok(None)` at a clean end of stream.
+/// Reads one packet; `Ok(None)` when the connection ends (closed or reset, even mid-packet: that
+/// is the client going away, not a refusal).
 async fn read_packet(r: &mut (impl AsyncRead + Unpin)) -> Result<Option<Packet>, Refusal> {
     let mut first = [0u8; 1];
     match r.read(&mut first).await {
-        Ok(0) => return Ok(None),
+        Ok(0) | Err(_) => return Ok(None),
         Ok(_) => {}
-        Err(_) => return Err(Refusal::Malformed),
     }
     let mut bytes = vec![first[0]];
     let mut length = 0usize;
     for i in 0..4 {
-        let b = r.read_u8().await.map_err(|_| Refusal::Malformed)?;
+        let Ok(b) = r.read_u8().await else {
+            return Ok(None);
+        };
         bytes.push(b);
         length |= usize::from(b & 0x7f) << (7 * i);
         if b & 0x80 == 0 {
@@ -129,9 +131,9 @@ async fn read_packet(r: &mut (impl AsyncRead + Unpin)) -> Result<Option<Packet>,
     }
     let body = bytes.len();
     bytes.resize(body + length, 0);
-    r.read_exact(&mut bytes[body..])
-        .await
-        .map_err(|_| Refusal::Malformed)?;
+    if r.read_exact(&mut bytes[body..]).await.is_err() {
+        return Ok(None);
+    }
     Ok(Some(Packet {
         kind: first[0] >> 4,
         bytes,
@@ -226,28 +228,34 @@ async fn serve(mut client: TcpStream, peer: SocketAddr, upstream: SocketAddr, po
     }
     let (mut client_rx, mut client_tx) = client.into_split();
     let (mut broker_rx, mut broker_tx) = broker.into_split();
-    let down = tokio::spawn(async move {
+    // The broker's side ends the connection too: then the client's side stops at once.
+    let mut down = tokio::spawn(async move {
         let _ = tokio::io::copy(&mut broker_rx, &mut client_tx).await;
     });
-    loop {
-        match read_packet(&mut client_rx).await {
-            Ok(Some(p)) => {
-                if let Err(why) = check(who, &p) {
+    let up = async {
+        loop {
+            match read_packet(&mut client_rx).await {
+                Ok(Some(p)) => {
+                    if let Err(why) = check(who, &p) {
+                        refused(why, peer, Some(who));
+                        break;
+                    }
+                    if broker_tx.write_all(&p.bytes).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(why) => {
                     refused(why, peer, Some(who));
                     break;
                 }
-                if broker_tx.write_all(&p.bytes).await.is_err() {
-                    break;
-                }
-            }
-            Ok(None) => break,
-            Err(why) => {
-                refused(why, peer, Some(who));
-                break;
             }
         }
+    };
+    tokio::select! {
+        () = up => down.abort(),
+        _ = &mut down => {}
     }
-    down.abort();
 }
 
 /// Listens on a free loopback port in front of the broker at `upstream`; returns the gate's
