@@ -284,6 +284,60 @@ pub async fn start(upstream: SocketAddr, policy: Policy) -> std::io::Result<Sock
 mod tests {
     use super::*;
 
+    fn check_bytes(who: Identity, bytes: &[u8]) -> Result<(), Refusal> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut reader = bytes;
+        match runtime.block_on(read_packet(&mut reader))? {
+            Some(p) => check(who, &p),
+            None => Err(Refusal::Malformed), // the stream ended: nothing reached the broker
+        }
+    }
+
+    /// Hostile framing from a logged-in hotspot: a packet announcing more than 64 KiB, a
+    /// remaining length longer than MQTT allows, a topic length pointing past the packet, a
+    /// second CONNECT, a subscription hidden after an allowed one.
+    #[test]
+    fn hostile_framing_is_refused() {
+        let a = PublicKey::from([1; 32]);
+        let hotspot = Identity::Hotspot(a);
+        // PUBLISH announcing 100 KiB: refused before reading it.
+        assert_eq!(
+            check_bytes(hotspot, &[0x30, 0x80, 0x80, 0x06]),
+            Err(Refusal::Oversized)
+        );
+        // A fifth length byte.
+        assert_eq!(
+            check_bytes(hotspot, &[0x30, 0xff, 0xff, 0xff, 0xff, 0x01]),
+            Err(Refusal::Malformed)
+        );
+        // A topic length of 200 in a 4-byte body.
+        assert_eq!(
+            check_bytes(hotspot, &[0x30, 0x04, 0x00, 0xc8, b'a', b'b']),
+            Err(Refusal::Malformed)
+        );
+        // A second CONNECT.
+        assert_eq!(check_bytes(hotspot, &[0x10, 0x00]), Err(Refusal::Malformed));
+        // SUBSCRIBE: entropy (allowed), then every beacon.
+        let mut body = vec![0x00, 0x01];
+        for filter in [topics::ENTROPY, topics::BEACONS_FILTER] {
+            body.extend_from_slice(&(filter.len() as u16).to_be_bytes());
+            body.extend_from_slice(filter.as_bytes());
+            body.push(1);
+        }
+        let mut packet = vec![0x82, body.len() as u8];
+        packet.extend_from_slice(&body);
+        assert_eq!(check_bytes(hotspot, &packet), Err(Refusal::Subscribe));
+        // Its own beacon topic passes.
+        let own = topics::beacons(&a);
+        let mut packet = vec![0x30, (own.len() + 2 + 3) as u8];
+        packet.extend_from_slice(&(own.len() as u16).to_be_bytes());
+        packet.extend_from_slice(own.as_bytes());
+        packet.extend_from_slice(b"abc");
+        assert_eq!(check_bytes(hotspot, &packet), Ok(()));
+    }
+
     #[test]
     fn each_identity_keeps_to_its_topics() {
         let a = PublicKey::from([1; 32]);

@@ -105,6 +105,25 @@ pub struct Totals {
     pub waiting_for_entropy: u64,
 }
 
+impl Totals {
+    /// Sums the counters of `stats` (one per hotspot).
+    pub fn of<'a>(stats: impl IntoIterator<Item = &'a Stats>) -> Totals {
+        let mut t = Totals::default();
+        for s in stats {
+            t.hotspots += 1;
+            t.connected += usize::from(s.connected.load(std::sync::atomic::Ordering::Relaxed));
+            t.beacons += Stats::get(&s.beacons);
+            t.witnesses += Stats::get(&s.witnesses);
+            t.published += Stats::get(&s.published);
+            t.pending += Stats::get(&s.outbox_pending);
+            t.dropped += Stats::get(&s.outbox_dropped);
+            t.lost += Stats::get(&s.outbox_lost);
+            t.waiting_for_entropy += Stats::get(&s.beacons_waiting_for_entropy);
+        }
+        t
+    }
+}
+
 impl Swarm {
     pub fn start(config: SwarmConfig, shutdown: &CancellationToken) -> anyhow::Result<Swarm> {
         let medium = SimMedium::new(config.medium, config.clock, config.medium_seed);
@@ -170,21 +189,7 @@ impl Swarm {
     }
 
     pub fn totals(&self) -> Totals {
-        let mut t = Totals {
-            hotspots: self.hotspots.len(),
-            ..Default::default()
-        };
-        for (_, s) in &self.hotspots {
-            t.connected += usize::from(s.connected.load(std::sync::atomic::Ordering::Relaxed));
-            t.beacons += Stats::get(&s.beacons);
-            t.witnesses += Stats::get(&s.witnesses);
-            t.published += Stats::get(&s.published);
-            t.pending += Stats::get(&s.outbox_pending);
-            t.dropped += Stats::get(&s.outbox_dropped);
-            t.lost += Stats::get(&s.outbox_lost);
-            t.waiting_for_entropy += Stats::get(&s.beacons_waiting_for_entropy);
-        }
-        t
+        Totals::of(self.hotspots.iter().map(|(_, s)| s.as_ref()))
     }
 
     /// Prints a progress line every `every` until `shutdown`, then waits for every task.

@@ -18,8 +18,6 @@ use hexproof_fixtures::servers::Mosquitto;
 use hexproof_proto::{Signed, clock::Clock, topics, v1::Entropy};
 use hotspot_agent::{
     config::BeaconConfig,
-    mqtt::MqttConfig,
-    radio::sim::MediumModel,
     swarm::{Swarm, SwarmConfig, Totals},
 };
 use prost::Message;
@@ -88,26 +86,19 @@ async fn a_full_disk_loses_a_counted_few_and_the_agents_carry_on() {
     let shutdown = CancellationToken::new();
     let swarm = Swarm::start(
         SwarmConfig {
-            network: network.clone(),
-            mqtt: MqttConfig {
-                url: broker.url(),
-                reconnect_min_ms: 100,
-                reconnect_max_ms: 500,
-                ..Default::default()
-            },
-            state_dir: state.path().to_path_buf(),
             beacon: BeaconConfig {
                 enabled: true,
                 interval_secs: 2,
                 jitter_secs: 1,
             },
-            oracles: vec![],
-            clock: Clock::system(),
-            medium: MediumModel::default(),
             medium_seed: 5,
-            sync: false,
-            record_acks: true,
-            signed_login: false,
+            ..SwarmConfig::simulated(
+                network.clone(),
+                &broker.url(),
+                state.path().to_path_buf(),
+                Clock::system(),
+                2,
+            )
         },
         &shutdown,
     )
@@ -115,19 +106,7 @@ async fn a_full_disk_loses_a_counted_few_and_the_agents_carry_on() {
     let stats: Vec<_> = swarm.hotspots.iter().map(|(_, s)| s.clone()).collect();
     let totals = {
         let stats = stats.clone();
-        move || {
-            let mut t = Totals::default();
-            for s in &stats {
-                use std::sync::atomic::Ordering::Relaxed;
-                t.beacons += s.beacons.load(Relaxed);
-                t.witnesses += s.witnesses.load(Relaxed);
-                t.published += s.published.load(Relaxed);
-                t.pending += s.outbox_pending.load(Relaxed);
-                t.lost += s.outbox_lost.load(Relaxed);
-                t.dropped += s.outbox_dropped.load(Relaxed);
-            }
-            t
-        }
+        move || Totals::of(stats.iter().map(|s| s.as_ref()))
     };
     let run = tokio::spawn(swarm.run(Duration::from_secs(1), shutdown.clone()));
 

@@ -79,17 +79,60 @@ async fn on_chain() -> OnChain {
     }
 }
 
+impl OnChain {
+    /// Closes epoch 1 of the recording and moves the cluster's clock to its end (the
+    /// recording's time), so the program takes it.
+    async fn close_epoch(&self) -> hexproof_poc::rewards::epoch::ClosedEpoch {
+        let closed = epochs::close_ready(
+            &self.store,
+            self.registry.as_ref(),
+            &rewards(),
+            &self.oracle_key,
+            T0 + 3_600 * SEC,
+        )
+        .await
+        .unwrap();
+        self.chain
+            .warp_clock(((T0 + 3_600 * SEC) / SEC) as i64)
+            .await
+            .unwrap();
+        closed[0].clone()
+    }
+}
+
+/// Asserts that every owner holds exactly the lifetime rewards of their hotspots in `e`;
+/// returns what they hold together.
+async fn assert_owners_hold_lifetimes(
+    chain: &Chain,
+    network: &hexproof_fixtures::Network,
+    e: &hexproof_poc::rewards::epoch::ClosedEpoch,
+) -> u64 {
+    let mut per_owner: BTreeMap<PublicKey, u64> = BTreeMap::new();
+    for r in &e.rows {
+        let owner = network.hotspot(&r.hotspot).unwrap().owner;
+        *per_owner.entry(owner).or_default() += r.lifetime;
+    }
+    let mut total = 0;
+    for (owner, expected) in &per_owner {
+        let balance = read::token_balance(chain, &pubkey(owner)).await.unwrap();
+        assert_eq!(balance, *expected, "owner {owner}");
+        total += balance;
+    }
+    total
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chain_registry_epoch_submission_and_claims() {
+    let setup = on_chain().await;
+    // Judged with the chain registry, the recorded reports give the golden epoch.
+    let e = &setup.close_epoch().await;
     let OnChain {
         network,
-        oracle_key,
         payer,
         chain,
         registry,
-        store,
-        _dir,
-    } = on_chain().await;
+        ..
+    } = &setup;
     // The registry read back from the chain is the fixture's (regions from locations).
     let fixture = StaticRegistry::from_file(&network.registry(T0)).unwrap();
     for (on_chain, file) in registry.all().iter().zip(fixture.all()) {
@@ -103,53 +146,27 @@ async fn chain_registry_epoch_submission_and_claims() {
         assert_eq!(on_chain.region.name, file.region.name, "{}", file.pubkey);
     }
 
-    // Judged with the chain registry, the recorded reports give the golden epoch.
-    let closed = epochs::close_ready(
-        &store,
-        registry.as_ref(),
-        &rewards(),
-        &oracle_key,
-        T0 + 3_600 * SEC,
-    )
-    .await
-    .unwrap();
-    let e = &closed[0];
     let golden: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(fixtures_dir().join("golden/net-25-epoch-1.json")).unwrap(),
     )
     .unwrap();
     assert_eq!(hex::encode(e.root), golden["merkle_root"].as_str().unwrap());
 
-    // Submitted on chain once the epoch is over on the cluster's clock (the recording's time):
-    // the program holds the oracle's root.
-    chain
-        .warp_clock(((T0 + 3_600 * SEC) / SEC) as i64)
-        .await
-        .unwrap();
-    chain::submit_epoch(&chain, &payer, e, &[]).await.unwrap();
-    let config = read::config(&chain).await.unwrap().unwrap();
+    // Submitted on chain once the epoch is over on the cluster's clock: the program holds the
+    // oracle's root.
+    chain::submit_epoch(chain, payer, e, &[]).await.unwrap();
+    let config = read::config(chain).await.unwrap().unwrap();
     assert_eq!((config.epoch, config.root), (1, e.root));
     assert_eq!(config.lifetime_total, e.lifetime_total);
 
     // Claimed for everyone: each owner holds the lifetime rewards of their hotspots.
-    let done = chain::claim_all(&chain, &payer, e).await.unwrap();
+    let done = chain::claim_all(chain, payer, e).await.unwrap();
     assert_eq!(done.claims, e.rows.len() as u64);
     assert_eq!((done.minted, done.failed), (e.paid, 0));
-    let mut per_owner: BTreeMap<PublicKey, u64> = BTreeMap::new();
-    for r in &e.rows {
-        let owner = network.hotspot(&r.hotspot).unwrap().owner;
-        *per_owner.entry(owner).or_default() += r.lifetime;
-    }
-    for (owner, expected) in &per_owner {
-        assert_eq!(
-            read::token_balance(&chain, &pubkey(owner)).await.unwrap(),
-            *expected,
-            "owner {owner}"
-        );
-    }
+    assert_owners_hold_lifetimes(chain, network, e).await;
     assert!(chain.account(&pda::mint()).await.unwrap().is_some());
     // Nothing left to claim.
-    let again = chain::claim_all(&chain, &payer, e).await.unwrap();
+    let again = chain::claim_all(chain, payer, e).await.unwrap();
     assert_eq!(again.claims, 0);
 }
 
@@ -160,29 +177,15 @@ async fn chain_registry_epoch_submission_and_claims() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flaky_chain_gets_each_epoch_once_and_pays_each_claim_once() {
     use hexproof_client::SendFault::{Dropped, ReplyLost};
+    let setup = on_chain().await;
+    let e = setup.close_epoch().await;
     let OnChain {
         network,
-        oracle_key,
         payer,
         chain,
-        registry,
         store,
-        _dir,
-    } = on_chain().await;
-    let closed = epochs::close_ready(
-        &store,
-        registry.as_ref(),
-        &rewards(),
-        &oracle_key,
-        T0 + 3_600 * SEC,
-    )
-    .await
-    .unwrap();
-    let e = closed[0].clone();
-    chain
-        .warp_clock(((T0 + 3_600 * SEC) / SEC) as i64)
-        .await
-        .unwrap();
+        ..
+    } = setup;
     let chain = Arc::new(chain);
     let duty = epochs::ChainDuty {
         chain: chain.clone(),
@@ -216,17 +219,9 @@ async fn a_flaky_chain_gets_each_epoch_once_and_pays_each_claim_once() {
     let config = read::config(&chain).await.unwrap().unwrap();
     assert_eq!((config.epoch, config.root), (1, e.root));
 
-    let mut per_owner: BTreeMap<PublicKey, u64> = BTreeMap::new();
-    for r in &e.rows {
-        let owner = network.hotspot(&r.hotspot).unwrap().owner;
-        *per_owner.entry(owner).or_default() += r.lifetime;
-    }
-    let mut total = 0;
-    for (owner, expected) in &per_owner {
-        let balance = read::token_balance(&chain, &pubkey(owner)).await.unwrap();
-        assert_eq!(balance, *expected, "owner {owner}");
-        total += balance;
-    }
-    assert_eq!(total, e.paid);
+    assert_eq!(
+        assert_owners_hold_lifetimes(&chain, &network, &e).await,
+        e.paid
+    );
     assert_eq!(read::config(&chain).await.unwrap().unwrap().minted, e.paid);
 }

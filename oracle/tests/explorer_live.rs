@@ -15,7 +15,6 @@ use hexproof_fixtures::{
     Behaviour,
     servers::{Mosquitto, free_port},
 };
-use hexproof_poc::Limits;
 use hexproof_poc::Status;
 use hexproof_proto::{
     clock::Clock,
@@ -76,12 +75,7 @@ async fn watchers_see_every_verdict_as_the_network_runs() {
         speed: SPEED,
         origin_ns,
         metrics_port: free_port(),
-        validation: Limits {
-            beacon_interval_secs: 300,
-            witness_wait_secs: 300,
-            location_min_age_secs: 0,
-            ..Limits::default()
-        },
+        validation: simulation_limits(),
     });
     let spoofer = network
         .hotspots

@@ -278,12 +278,7 @@ async fn network_run_with(
         speed: SPEED,
         origin_ns,
         metrics_port,
-        validation: Limits {
-            beacon_interval_secs: 300,
-            witness_wait_secs: 300,
-            location_min_age_secs: 0,
-            ..Limits::default()
-        },
+        validation: simulation_limits(),
     });
     let shutdown = CancellationToken::new();
     let swarm = Swarm::start(

@@ -16,7 +16,6 @@ use hexproof_fixtures::{
     Behaviour,
     servers::{Mosquitto, Postgres, free_port},
 };
-use hexproof_poc::Limits;
 use hexproof_poc::{Kind, Status};
 use hexproof_proto::clock::Clock;
 use hotspot_agent::swarm::Swarm;
@@ -49,12 +48,7 @@ async fn simulated_hour(database: &str) {
         // Windows in simulated seconds: at 120x, 300 s is 2.5 s of real time for witnesses to
         // join their beacon (and 7.5 s before a witness counts as orphaned), room for a loaded
         // CI machine.
-        validation: Limits {
-            beacon_interval_secs: 300,
-            witness_wait_secs: 300,
-            location_min_age_secs: 0,
-            ..Limits::default()
-        },
+        validation: simulation_limits(),
     });
 
     let shutdown = CancellationToken::new();
@@ -252,12 +246,7 @@ async fn crashes_during_ingest_and_epoch_close_change_nothing() {
         speed: SPEED,
         origin_ns,
         metrics_port: free_port(),
-        validation: Limits {
-            beacon_interval_secs: 300,
-            witness_wait_secs: 300,
-            location_min_age_secs: 0,
-            ..Limits::default()
-        },
+        validation: simulation_limits(),
     };
     // Ten-minute epochs (5 s of real time), closed as soon as every verdict is in.
     let mut config = setup.config();

@@ -205,9 +205,7 @@ impl Store {
         )
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM verdict_batch")
-            .execute(&mut *tx)
-            .await?;
+        // Empty here: it is emptied before every commit, and a failed transaction rolls back.
         for chunk in verdicts.chunks(ROWS) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| format!("({})", placeholders(i * 7 + 1, 7)))

@@ -34,6 +34,18 @@ pub struct OracleSetup<'a> {
     pub validation: hexproof_poc::Limits,
 }
 
+/// Validation windows for live runs on an accelerated clock: beacons every 300 network seconds,
+/// witnesses joining within 300 (2.5 s of real time at 120×, room for a loaded CI machine),
+/// locations usable at once.
+pub fn simulation_limits() -> hexproof_poc::Limits {
+    hexproof_poc::Limits {
+        beacon_interval_secs: 300,
+        witness_wait_secs: 300,
+        location_min_age_secs: 0,
+        ..hexproof_poc::Limits::default()
+    }
+}
+
 impl OracleSetup<'_> {
     /// The oracle's configuration as a value (explorer on free loopback ports, fast reconnects).
     pub fn config(&self) -> oracle::config::Config {
