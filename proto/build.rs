@@ -5,7 +5,11 @@ use std::{env, fs, path::PathBuf};
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["hexproof/v1/poc.proto", "hexproof/v1/explorer.proto"];
+const PROTOS: &[&str] = &[
+    "hexproof/v1/poc.proto",
+    "hexproof/v1/explorer.proto",
+    "hexproof/v1/quorum.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");

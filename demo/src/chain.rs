@@ -1,10 +1,11 @@
 //! The demo's chain bootstrap: the program initialized with the network's first oracle as admin
-//! and sole signer (M = 1), and every hotspot of the fixture network onboarded by its owner.
+//! and its oracle set (one signer, or M of N), and every hotspot of the fixture network
+//! onboarded by its owner.
 
 use anyhow::Context;
 use h3o::CellIndex;
 use hexproof_client::{
-    Chain, Keypair, Signer,
+    Chain, Keypair,
     onboard::{Onboarding, onboard_all},
     read,
 };
@@ -56,18 +57,32 @@ pub async fn onboard_network(
 }
 
 /// Initializes the program (the network's first oracle, the program's upgrade authority in the
-/// embedded runtime, is admin and the one signer, M = 1) unless it is, and onboards the
-/// network's hotspots that are not registered yet.
-pub async fn prepare(chain: &Chain, network: &Network, config: &Config) -> anyhow::Result<()> {
+/// embedded runtime, is admin; its first `oracles` oracles sign, `threshold` of them per
+/// epoch) unless it is, and onboards the network's hotspots that are not registered yet.
+pub async fn prepare(
+    chain: &Chain,
+    network: &Network,
+    config: &Config,
+    oracles: usize,
+    threshold: u8,
+) -> anyhow::Result<()> {
     let oracle = network.oracles[0].keypair()?;
     let payer = solana_keypair(&oracle);
+    let set: Vec<_> = network
+        .oracles
+        .iter()
+        .take(oracles.max(1))
+        .map(|o| o.pubkey)
+        .collect();
     if chain.is_embedded() {
-        chain.fund(&payer.pubkey(), 1_000_000_000_000).await?;
+        for key in &set {
+            chain.fund(&chain::pubkey(key), 1_000_000_000_000).await?;
+        }
     }
     if read::config(chain).await?.is_none() {
         let args = chain::init_args(
-            &[oracle.public()],
-            1,
+            &set,
+            threshold,
             &config.rewards,
             &config.clock,
             &config.validation,

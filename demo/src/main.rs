@@ -74,6 +74,10 @@ struct DemoArgs {
     /// Tables to stderr, and a JSON summary on stdout at the end.
     #[arg(long)]
     json: bool,
+    /// Oracles in the set (up to the network's 3): each with its own key and database, a
+    /// majority signing each epoch; the table shows who proposed and who signed.
+    #[arg(long, default_value_t = 1)]
+    oracles: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -125,6 +129,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             http_listen: Some(args.http_listen),
         },
         progress: true,
+        oracles: args.oracles,
     };
     let chain = Arc::new(match &args.rpc_url {
         Some(url) => Chain::rpc(url),

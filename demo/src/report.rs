@@ -25,6 +25,10 @@ pub struct EpochReport {
     pub merkle_root: String,
     /// The program's newest epoch and root equal this one's.
     pub on_chain: bool,
+    /// In an oracle set: the member (`oracle-<i>`, the network's order) that proposed the
+    /// inputs, and the members whose signatures of this root were seen.
+    pub proposer: Option<String>,
+    pub signers: Vec<String>,
     /// Tokens minted to owners by the claims after this epoch, and in all.
     pub minted: u64,
     pub minted_total: u64,
@@ -80,6 +84,14 @@ pub async fn report_epoch(
     let on = read::config(chain)
         .await?
         .context("program not initialized")?;
+    let quorum = store.epoch_quorum(n).await?;
+    let name = |key: &hexproof_proto::PublicKey| {
+        network
+            .oracles
+            .iter()
+            .position(|o| o.pubkey == *key)
+            .map_or_else(|| key.to_string(), |i| format!("oracle-{i}"))
+    };
     Ok(EpochReport {
         epoch: n,
         hotspots_active,
@@ -90,6 +102,8 @@ pub async fn report_epoch(
         paid: e.paid,
         merkle_root: hex::encode(e.root),
         on_chain: on.epoch == n && on.root == e.root,
+        proposer: quorum.proposer.as_ref().map(name),
+        signers: quorum.signatures.iter().map(|(k, _)| name(k)).collect(),
         minted: on.minted.saturating_sub(minted_before),
         minted_total: on.minted,
     })
@@ -120,6 +134,13 @@ pub fn print_epoch(r: &EpochReport) {
     );
     for (name, key, amount) in &r.top_earners {
         println!("   {amount:>14}  {name:<24} {}…", &key[..8.min(key.len())]);
+    }
+    if let Some(proposer) = &r.proposer {
+        println!(
+            "   quorum: proposed by {proposer} · signed by {} ({})",
+            r.signers.join(", "),
+            r.signers.len()
+        );
     }
     println!(
         "   on chain: {} · minted to owners {} (total {})",

@@ -46,6 +46,10 @@ pub struct DemoOptions {
     pub explorer: ExplorerConfig,
     /// Print a progress line to stderr while an epoch runs.
     pub progress: bool,
+    /// Oracles in the set (at most the network's; a majority signs each epoch). The first
+    /// uses `database` and `explorer`; the others SQLite in `state_dir` and free loopback
+    /// ports for their gRPC.
+    pub oracles: usize,
 }
 
 /// The whole run.
@@ -107,6 +111,77 @@ pub fn oracle_config(
     config.chain.submit = true;
     config.chain.claim = true;
     config
+}
+
+/// Each member's configuration: the first as [`oracle_config`] gives it; in a set, the others
+/// with their own key, SQLite database and gRPC port, everyone listing the others as peers, a
+/// majority signing, the first claiming for owners.
+fn member_configs(
+    opts: &DemoOptions,
+    network: &Network,
+    key_files: &[PathBuf],
+    broker: &str,
+    database: &str,
+    origin_ns: u64,
+    gated: bool,
+) -> anyhow::Result<Vec<Config>> {
+    let n = key_files.len();
+    let mut configs = Vec::new();
+    for (i, key) in key_files.iter().enumerate() {
+        // Peers need a member's real gRPC port: a free one where none (or port 0) is set.
+        let free_grpc = || -> anyhow::Result<std::net::SocketAddr> {
+            Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+        };
+        let mut config = if i == 0 {
+            let mut c = oracle_config(opts, key, broker, database, origin_ns);
+            if n > 1 && c.explorer.grpc_listen.is_none_or(|a| a.port() == 0) {
+                c.explorer.grpc_listen = Some(free_grpc()?);
+            }
+            c
+        } else {
+            let db = format!(
+                "sqlite://{}",
+                opts.state_dir.join(format!("oracle-{i}.db")).display()
+            );
+            let mut c = oracle_config(opts, key, broker, &db, origin_ns);
+            c.explorer.grpc_listen = Some(free_grpc()?);
+            c.explorer.http_listen = None;
+            c.metrics_listen = None;
+            c.chain.claim = false;
+            c
+        };
+        if gated {
+            let (user, password) =
+                hexproof_proto::login::credentials(&network.oracles[i].keypair()?);
+            config.mqtt.username = Some(user);
+            config.mqtt.password = Some(password);
+        }
+        config.quorum.threshold = (n / 2 + 1) as u8;
+        config.quorum.round_secs = 5;
+        configs.push(config);
+    }
+    if n > 1 {
+        let peers: Vec<oracle::quorum::Peer> = configs
+            .iter()
+            .zip(&network.oracles)
+            .map(|(c, o)| {
+                let addr = c.explorer.grpc_listen.context("a member without gRPC")?;
+                Ok(oracle::quorum::Peer {
+                    key: o.pubkey,
+                    url: format!("http://{addr}"),
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        for (i, c) in configs.iter_mut().enumerate() {
+            c.quorum.peers = peers
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, p)| p.clone())
+                .collect();
+        }
+    }
+    Ok(configs)
 }
 
 /// A deployment value of this run's own: signatures of one demo never count in another.
@@ -178,9 +253,18 @@ pub async fn run(
     let started = Instant::now();
     let network = Network::load(&opts.network_file)?;
     std::fs::create_dir_all(&opts.state_dir)?;
-    let key_file = opts.state_dir.join("oracle-key.json");
-    if !key_file.exists() {
-        network.oracles[0].keypair()?.write_new_file(&key_file)?;
+    let members = opts.oracles.clamp(1, network.oracles.len().max(1));
+    let mut key_files = Vec::new();
+    for (i, o) in network.oracles.iter().take(members).enumerate() {
+        let file = if i == 0 {
+            opts.state_dir.join("oracle-key.json")
+        } else {
+            opts.state_dir.join(format!("oracle-{i}-key.json"))
+        };
+        if !file.exists() {
+            o.keypair()?.write_new_file(&file)?;
+        }
+        key_files.push(file);
     }
     // The embedded broker sits behind the gate (identity and topic ACL); every client logs in
     // with its key.
@@ -202,31 +286,35 @@ pub async fn run(
         .unwrap_or_else(|| format!("sqlite://{}", opts.state_dir.join("oracle.db").display()));
     let origin_ns = Clock::system().now_ns();
     let clock = Clock::accelerated_from(origin_ns, opts.speed);
-    let mut config = oracle_config(&opts, &key_file, &broker, &database, origin_ns);
-    if gated {
-        let (user, password) = hexproof_proto::login::credentials(&network.oracles[0].keypair()?);
-        config.mqtt.username = Some(user);
-        config.mqtt.password = Some(password);
-    }
-    let rewards = config.rewards.clone();
+    let configs = member_configs(
+        &opts, &network, &key_files, &broker, &database, origin_ns, gated,
+    )?;
+    let rewards = configs[0].rewards.clone();
+    let threshold = configs[0].quorum.threshold;
 
-    crate::chain::prepare(&chain, &network, &config).await?;
-    // Migrate before the oracle starts (two first connections would both migrate).
+    crate::chain::prepare(&chain, &network, &configs[0], members, threshold).await?;
+    // Migrate before the oracles start (two first connections would both migrate).
     let store = Store::connect(&database).await?;
+    for c in &configs[1..] {
+        Store::connect(&c.database).await?;
+    }
 
-    // The swarm stops first; the oracle once it stored what the swarm published.
+    // The swarm stops first; the oracles once they stored what the swarm published.
     let stop = shutdown.child_token();
     let oracle_stop = CancellationToken::new();
-    let oracle = {
-        let (chain, stop) = (chain.clone(), oracle_stop.clone());
-        tokio::spawn(async move {
-            let result = oracle::service::run_with_chain(config, Some(chain), stop).await;
-            if let Err(e) = &result {
-                tracing::error!("oracle: {e:#}");
-            }
-            result
+    let oracles: Vec<_> = configs
+        .into_iter()
+        .map(|config| {
+            let (chain, stop) = (chain.clone(), oracle_stop.clone());
+            tokio::spawn(async move {
+                let result = oracle::service::run_with_chain(config, Some(chain), stop).await;
+                if let Err(e) = &result {
+                    tracing::error!("oracle: {e:#}");
+                }
+                result
+            })
         })
-    };
+        .collect();
     let swarm = Swarm::start(
         SwarmConfig {
             signed_login: gated,
@@ -260,8 +348,8 @@ pub async fn run(
                 () = shutdown.cancelled() => return Ok(()),
                 () = tokio::time::sleep(Duration::from_millis(250)) => {}
             }
-            if oracle.is_finished() {
-                anyhow::bail!("the oracle stopped (its error is logged above)");
+            if oracles.iter().any(|o| o.is_finished()) {
+                anyhow::bail!("an oracle stopped (its error is logged above)");
             }
             let closed = store.last_closed_epoch().await?.unwrap_or(0);
             if closed >= next {
@@ -296,7 +384,7 @@ pub async fn run(
     let acknowledged = acknowledged();
     let mut left = (usize::MAX, u64::MAX);
     let mut progress = Instant::now();
-    while !oracle.is_finished() && progress.elapsed() < Duration::from_secs(30) {
+    while !oracles[0].is_finished() && progress.elapsed() < Duration::from_secs(30) {
         let missing = store
             .missing_reports(&acknowledged)
             .await
@@ -312,7 +400,9 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     oracle_stop.cancel();
-    let _ = oracle.await;
+    for o in oracles {
+        let _ = o.await;
+    }
     result?;
     let missing = store.missing_reports(&acknowledged).await?;
     Ok(DemoSummary {

@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 async fn run_demo(network: &str, dir: &std::path::Path) -> (DemoSummary, Arc<Chain>, Mosquitto) {
     let broker = Mosquitto::start().unwrap();
-    let summary_and_chain = demo_through(Some(broker.url()), network, 2, 1_200, 120, dir).await;
+    let summary_and_chain = demo_through(Some(broker.url()), network, 2, 1_200, 120, 1, dir).await;
     (summary_and_chain.0, summary_and_chain.1, broker)
 }
 
@@ -46,6 +46,7 @@ async fn demo_through(
     epochs: u64,
     epoch_secs: u64,
     speed: u32,
+    oracles: usize,
     dir: &std::path::Path,
 ) -> (DemoSummary, Arc<Chain>) {
     let network_file = fixtures_dir().join(format!("networks/{network}.json"));
@@ -65,6 +66,7 @@ async fn demo_through(
             http_listen: Some("127.0.0.1:0".parse().unwrap()),
         },
         progress: false,
+        oracles,
     };
     let summary = demo::run(
         opts,
@@ -265,7 +267,7 @@ async fn a_passive_subscriber_does_not_stall_the_demo() {
     let _passive = Subscriber::start_qos(&broker, "hexproof/v1/#", 0).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (summary, _chain) =
-        demo_through(Some(broker.url()), "net-200", 1, 600, 60, dir.path()).await;
+        demo_through(Some(broker.url()), "net-200", 1, 600, 60, 1, dir.path()).await;
     assert!(summary.reports_acknowledged > 2_000, "{summary:?}");
     assert!(
         summary.acknowledged_not_stored.is_empty(),
@@ -283,7 +285,8 @@ async fn a_passive_subscriber_does_not_stall_the_demo() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_broker_behind_its_gate_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (summary, _chain) = demo_through(None, "net-25", 2, 1_200, 120, dir.path()).await;
+    // Three oracles behind the gate, two of them signing each epoch.
+    let (summary, _chain) = demo_through(None, "net-25", 2, 1_200, 120, 3, dir.path()).await;
     assert!(summary.reports_acknowledged > 500, "{summary:?}");
     assert!(
         summary.acknowledged_not_stored.is_empty(),
@@ -292,6 +295,10 @@ async fn the_embedded_broker_behind_its_gate_loses_nothing() {
     );
     assert_eq!(summary.epochs.len(), 2);
     assert!(summary.epochs.iter().all(|e| e.on_chain && e.paid > 0));
+    for e in &summary.epochs {
+        assert!(e.proposer.is_some(), "epoch {}: who proposed", e.epoch);
+        assert!(e.signers.len() >= 2, "epoch {}: {:?}", e.epoch, e.signers);
+    }
 }
 
 mod gate {

@@ -14,6 +14,7 @@ use hexproof_poc::{Limits, rewards::RewardConfig};
 
 use crate::{
     chain::ChainConfig, entropy::EntropyConfig, explorer::ExplorerConfig, ingest::IngestConfig,
+    quorum::QuorumConfig,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -32,6 +33,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub rewards: RewardConfig,
     pub chain: ChainConfig,
+    /// The oracle set this oracle is a member of (alone by default).
+    pub quorum: QuorumConfig,
     pub explorer: ExplorerConfig,
     /// Prometheus metrics endpoint (`/metrics`); none when absent.
     pub metrics_listen: Option<SocketAddr>,
@@ -79,6 +82,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             rewards: RewardConfig::default(),
             chain: ChainConfig::default(),
+            quorum: QuorumConfig::default(),
             explorer: ExplorerConfig::default(),
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             clock: ClockConfig::default(),

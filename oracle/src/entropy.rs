@@ -2,6 +2,11 @@
 //! message, stores it (the history beacons are checked against) and publishes it on
 //! `hexproof/v1/entropy` as a retained message, so an agent that connects gets the newest one.
 //!
+//! In an oracle set every member publishes its own entropy on the same topic, and records what
+//! the others publish (signed by a member, checked here): a beacon built on any member's
+//! entropy is judged the same by all. Ids are unique across the set: the publication time in
+//! milliseconds shifted left by 8 bits, the member's position in the set in the low byte.
+//!
 //! It publishes over an MQTT connection of its own (client id `<oracle>-entropy`, clean
 //! session): entropy lives for minutes, and must not queue behind the acknowledgements of a
 //! busy ingest.
@@ -9,7 +14,7 @@
 use std::time::Duration;
 
 use hexproof_proto::mqtt::MqttConfig;
-use hexproof_proto::{Keypair, Signed, clock::Clock, topics, v1::Entropy};
+use hexproof_proto::{Keypair, PublicKey, Signed, clock::Clock, topics, v1::Entropy};
 use prost::Message;
 use rand::RngCore;
 use rumqttc::{AsyncClient, EventLoop, QoS};
@@ -39,17 +44,24 @@ impl Default for EntropyConfig {
     }
 }
 
-/// A new signed entropy message following `previous_id`.
-pub fn make(
-    key: &Keypair,
-    previous_id: u64,
-    now_ns: u64,
-    ttl_secs: u32,
-) -> (EntropyRecord, Entropy) {
+/// The id of entropy published at `now_ns` by the set member at `index`, after `previous`
+/// (its own newest): unique across the set, increasing for each member.
+pub fn entropy_id(now_ns: u64, index: u8, previous: u64) -> u64 {
+    let id = ((now_ns / 1_000_000) << 8) | u64::from(index);
+    if id > previous {
+        id
+    } else {
+        // A clock that went back: the next id of this member after its newest.
+        ((previous >> 8) + 1) << 8 | u64::from(index)
+    }
+}
+
+/// A new signed entropy message with id `id`.
+pub fn make(key: &Keypair, id: u64, now_ns: u64, ttl_secs: u32) -> (EntropyRecord, Entropy) {
     let mut data = vec![0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut data);
     let record = EntropyRecord {
-        id: previous_id + 1,
+        id,
         data: data.clone(),
         timestamp_ns: now_ns,
         ttl_secs,
@@ -65,13 +77,62 @@ pub fn make(
     (record, message)
 }
 
-/// Keeps the entropy connection up until `shutdown`.
-async fn drive(mut eventloop: EventLoop, shutdown: CancellationToken) {
+/// Records entropy another member of the set published, when it is signed by one.
+async fn record_peer_entropy(store: &Store, peers: &[PublicKey], payload: &[u8]) {
+    let Ok(e) = Entropy::decode(payload) else {
+        metrics::counter!("hexproof_entropy_refused_total", "reason" => "undecodable").increment(1);
+        return;
+    };
+    match e.verify() {
+        Ok(signer) if peers.contains(&signer) => {
+            let record = EntropyRecord {
+                id: e.id,
+                data: e.data.clone(),
+                timestamp_ns: e.timestamp_ns,
+                ttl_secs: e.ttl_secs,
+            };
+            if let Err(err) = store.insert_entropy(&record, payload).await {
+                tracing::warn!(%err, "storing a peer's entropy");
+            }
+        }
+        Ok(_) => {
+            metrics::counter!("hexproof_entropy_refused_total", "reason" => "not_a_member")
+                .increment(1);
+        }
+        Err(_) => {
+            metrics::counter!("hexproof_entropy_refused_total", "reason" => "bad_signature")
+                .increment(1);
+        }
+    }
+}
+
+/// Keeps the entropy connection up until `shutdown`; with `peers`, subscribes to the entropy
+/// topic and records theirs.
+async fn drive(
+    client: AsyncClient,
+    mut eventloop: EventLoop,
+    store: Store,
+    peers: Vec<PublicKey>,
+    shutdown: CancellationToken,
+) {
+    use rumqttc::{Event, Packet};
     let mut failures = 0u32;
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
             event = eventloop.poll() => match event {
+                Ok(Event::Incoming(Packet::ConnAck(_))) if !peers.is_empty() => {
+                    failures = 0;
+                    if let Err(e) = client.try_subscribe(topics::ENTROPY, QoS::AtLeastOnce) {
+                        tracing::warn!(%e, "subscribing to the set's entropy");
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    failures = 0;
+                    if p.topic == topics::ENTROPY {
+                        record_peer_entropy(&store, &peers, &p.payload).await;
+                    }
+                }
                 Ok(_) => failures = 0,
                 Err(e) => {
                     failures += 1;
@@ -89,16 +150,26 @@ async fn drive(mut eventloop: EventLoop, shutdown: CancellationToken) {
     }
 }
 
+/// Who publishes: the oracle's key, its position in the oracle set (0 alone) and the other
+/// members, whose entropy it records.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    pub key: Keypair,
+    pub index: u8,
+    pub peers: Vec<PublicKey>,
+}
+
 /// Publishes entropy until `shutdown`. Stores each before publishing it, so nothing a hotspot
 /// can use is missing from the history.
 pub async fn run(
-    key: Keypair,
+    publisher: Publisher,
     store: Store,
     mqtt: MqttConfig,
     config: EntropyConfig,
     clock: Clock,
     shutdown: CancellationToken,
 ) {
+    let Publisher { key, index, peers } = publisher;
     let client_id = format!("hexproof-oracle-{}-entropy", key.public());
     let (client, eventloop) = match mqtt.options(&client_id) {
         Ok(options) => AsyncClient::new(options, 16),
@@ -107,11 +178,17 @@ pub async fn run(
             return;
         }
     };
-    let driver = tokio::spawn(drive(eventloop, shutdown.clone()));
+    let driver = tokio::spawn(drive(
+        client.clone(),
+        eventloop,
+        store.clone(),
+        peers,
+        shutdown.clone(),
+    ));
     let interval = clock.real(Duration::from_secs(config.interval_secs.max(1)));
     loop {
         let now = clock.now_ns();
-        let latest = match store.latest_entropy().await {
+        let latest = match store.latest_entropy_of(index).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!(%e, "reading entropy history");
@@ -129,7 +206,8 @@ pub async fn run(
             }
             None => {
                 let previous = latest.map_or(0, |(e, _)| e.id);
-                let (record, message) = make(&key, previous, now, config.ttl_secs);
+                let id = entropy_id(now, index, previous);
+                let (record, message) = make(&key, id, now, config.ttl_secs);
                 let bytes = message.encode_to_vec();
                 if let Err(e) = store.insert_entropy(&record, &bytes).await {
                     tracing::error!(%e, "storing entropy; not publishing it");

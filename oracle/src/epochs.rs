@@ -32,10 +32,22 @@ pub async fn recompute(
     } else {
         BTreeMap::new()
     };
+    compute(store, registry, config, epoch, &previous, oracle).await
+}
+
+/// An epoch from the verdicts `store` holds and the given lifetime amounts before it.
+pub async fn compute(
+    store: &Store,
+    registry: &dyn Registry,
+    config: &RewardConfig,
+    epoch: u64,
+    previous: &BTreeMap<hexproof_proto::PublicKey, u64>,
+    oracle: &Keypair,
+) -> Result<ClosedEpoch> {
     let (start, end) = config.bounds(epoch);
     let tallies = store.epoch_tallies(start, end).await?;
     let activity = activity::activity(&tallies, &registry.all(), config);
-    Ok(build(epoch, config, &activity, &previous, oracle))
+    Ok(build(epoch, config, &activity, previous, oracle))
 }
 
 /// Whether an epoch may close at `now_ns`: its end plus the close delay has passed and no report

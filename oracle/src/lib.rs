@@ -9,7 +9,8 @@
 //! Prometheus metrics. At each epoch's end [`epochs`] tallies the verdicts, lets
 //! [`hexproof_poc::rewards`] turn them into token amounts, lifetime totals and a signed Merkle
 //! root, and hands it to [`chain`] (submission, relayed claims). The [`explorer`] serves all of
-//! it read-only: gRPC, a web map and JSON. [`audit`] exports and re-judges recorded reports;
+//! it read-only: gRPC, a web map and JSON. In an oracle set, [`quorum`] replaces the lone
+//! close: the members agree on each epoch's inputs over gRPC and land it with M signatures. [`audit`] exports and re-judges recorded reports;
 //! [`service`] wires the tasks of `oracle run` together; [`crash`] holds the named crash
 //! points fault-injection tests arm.
 
@@ -23,6 +24,7 @@ pub mod epochs;
 pub mod explorer;
 pub mod ingest;
 pub mod judging;
+pub mod quorum;
 pub mod registry;
 pub mod service;
 pub mod store;

@@ -39,15 +39,14 @@ async fn registry(
     let Some(chain) = chain.filter(|_| config.chain.read_registry) else {
         return Ok(Arc::new(StaticRegistry::load(&config.registry_file)?));
     };
-    let registry = Arc::new(ChainRegistry::new(config.chain.region.as_deref())?);
+    let registry = Arc::new(ChainRegistry::new(config.chain.region.as_deref(), clock)?);
     let n = registry
-        .refresh(chain, clock.now_ns())
+        .refresh(chain)
         .await
         .context("reading the hotspot registry from the chain")?;
     tracing::info!(hotspots = n, "hotspot registry read from the chain");
     tasks.spawn(registry.clone().keep_fresh(
         chain.clone(),
-        clock,
         Duration::from_secs(config.chain.refresh_secs.max(1)),
         shutdown.clone(),
     ));
@@ -101,11 +100,28 @@ pub async fn run_with_chain(
     let (client, eventloop) = ingest::connect(&config.mqtt, &client_id, &config.ingest)?;
     tracing::info!(oracle = %key.public(), database = %redact(&config.database), broker = %config.mqtt.url, "oracle starting");
 
+    // A member of an oracle set agrees on epochs with the others (and needs the chain to land
+    // them); alone, it closes and signs them itself.
+    let in_set = !config.quorum.peers.is_empty();
+    anyhow::ensure!(
+        !in_set || chain.is_some(),
+        "a member of an oracle set needs a chain ([chain] rpc_url) to land epochs on"
+    );
+    let board = in_set.then(|| {
+        crate::quorum::Board::new(
+            store.clone(),
+            key.clone(),
+            config.rewards.clone(),
+            config.validation.clone(),
+            clock,
+        )
+    });
     // The explorer first: it counts every verdict written from here on.
     crate::explorer::start(
         &config.explorer,
         store.clone(),
         registry.clone(),
+        board.clone(),
         &mut tasks,
         shutdown.clone(),
     )
@@ -123,8 +139,18 @@ pub async fn run_with_chain(
         },
         shutdown.clone(),
     ));
+    let me = key.public();
     tasks.spawn(entropy::run(
-        key.clone(),
+        entropy::Publisher {
+            key: key.clone(),
+            index: config.quorum.index(&me),
+            peers: config
+                .quorum
+                .set(&me)
+                .into_iter()
+                .filter(|k| *k != me)
+                .collect(),
+        },
         store.clone(),
         config.mqtt.clone(),
         config.entropy.clone(),
@@ -139,20 +165,41 @@ pub async fn run_with_chain(
             .after_ingest(pipeline)
             .run(clock, every, shutdown.clone()),
     );
-    tasks.spawn(epochs::run(
-        store,
-        registry,
-        config.rewards.clone(),
-        key,
-        chain.map(|chain| epochs::ChainDuty {
-            chain,
-            payer: crate::chain::solana_keypair(&payer),
-            submit: config.chain.submit,
-            claim: config.chain.claim,
-        }),
-        clock,
-        shutdown.clone(),
-    ));
+    let payer = crate::chain::solana_keypair(&payer);
+    match (board, chain) {
+        (Some(board), Some(chain)) => {
+            let member = crate::quorum::Member {
+                store,
+                registry,
+                limits: config.validation.clone(),
+                rewards: config.rewards.clone(),
+                key,
+                config: config.quorum.clone(),
+                chain,
+                payer,
+                claim: config.chain.claim,
+                clock,
+                board,
+            };
+            tasks.spawn(member.run(shutdown.clone()));
+        }
+        (_, chain) => {
+            tasks.spawn(epochs::run(
+                store,
+                registry,
+                config.rewards.clone(),
+                key,
+                chain.map(|chain| epochs::ChainDuty {
+                    chain,
+                    payer,
+                    submit: config.chain.submit,
+                    claim: config.chain.claim,
+                }),
+                clock,
+                shutdown.clone(),
+            ));
+        }
+    }
     // Every task stops at the shutdown token; give them a moment to finish what they hold
     // (nothing is lost if one is cut short: reports are acknowledged only once stored, verdicts
     // and epochs are written in transactions).

@@ -5,17 +5,19 @@
 
 mod common;
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::sync::Arc;
 
-use common::golden::{SEC, T0, limits, rewards};
+use common::{
+    golden::{SEC, T0, limits, rewards},
+    owner_balances_mismatch,
+};
 
 use hexproof_client::{Chain, Signer, pda, read};
 use hexproof_demo::chain::onboard_network;
 use hexproof_fixtures::fixtures_dir;
-use hexproof_proto::PublicKey;
 use oracle::{
     audit,
-    chain::{self, pubkey, solana_keypair},
+    chain::{self, solana_keypair},
     config::ClockConfig,
     epochs,
     registry::{Registry, StaticRegistry, chain::ChainRegistry},
@@ -56,8 +58,9 @@ async fn on_chain() -> OnChain {
     assert_eq!(added, network.hotspots.len());
     // Onboarding again adds nothing.
     assert_eq!(onboard_network(&chain, &network, 0).await.unwrap(), 0);
-    let registry = Arc::new(ChainRegistry::new(None).unwrap());
-    assert_eq!(registry.refresh(&chain, T0).await.unwrap(), 25);
+    let registry =
+        Arc::new(ChainRegistry::new(None, hexproof_proto::clock::Clock::system()).unwrap());
+    assert_eq!(registry.refresh(&chain).await.unwrap(), 25);
 
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("c.db").display()))
@@ -107,18 +110,8 @@ async fn assert_owners_hold_lifetimes(
     network: &hexproof_fixtures::Network,
     e: &hexproof_poc::rewards::epoch::ClosedEpoch,
 ) -> u64 {
-    let mut per_owner: BTreeMap<PublicKey, u64> = BTreeMap::new();
-    for r in &e.rows {
-        let owner = network.hotspot(&r.hotspot).unwrap().owner;
-        *per_owner.entry(owner).or_default() += r.lifetime;
-    }
-    let mut total = 0;
-    for (owner, expected) in &per_owner {
-        let balance = read::token_balance(chain, &pubkey(owner)).await.unwrap();
-        assert_eq!(balance, *expected, "owner {owner}");
-        total += balance;
-    }
-    total
+    assert_eq!(owner_balances_mismatch(chain, network, e).await, None);
+    e.rows.iter().map(|r| r.lifetime).sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

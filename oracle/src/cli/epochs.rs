@@ -13,6 +13,11 @@ pub async fn epoch(command: EpochCommand) -> anyhow::Result<()> {
             json,
         } => {
             let (config, store, registry, key) = open(config.as_deref()).await?;
+            anyhow::ensure!(
+                config.quorum.peers.is_empty(),
+                "this oracle is a member of an oracle set ([quorum] peers): its epochs close \
+                 when the set agrees (`oracle run`), not by hand"
+            );
             let now = at_ns.unwrap_or_else(|| config.clock.clock().now_ns());
             let closed = epochs::close_ready(&store, &registry, &config.rewards, &key, now).await?;
             for e in &closed {

@@ -274,6 +274,16 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) {
+    serve_with(explorer, None, listener, shutdown).await
+}
+
+/// [`serve`], and with `quorum` the oracle set's `hexproof.v1.Quorum` service beside it.
+pub async fn serve_with(
+    explorer: Arc<Explorer>,
+    quorum: Option<Arc<crate::quorum::Board>>,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) {
     let reflection = match tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(hexproof_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
@@ -296,6 +306,7 @@ pub async fn serve(
         )))
         .add_service(reflection)
         .add_optional_service(reflection_alpha)
+        .add_optional_service(quorum.map(crate::quorum::board::server))
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await;
     if let Err(e) = result {

@@ -100,21 +100,32 @@ pub struct LiveVerdict {
 }
 
 /// Starts the explorer's servers (those configured) and its follower; they stop at `shutdown`.
+/// A member of an oracle set serves its `quorum` board on the gRPC address too.
 pub async fn start(
     config: &ExplorerConfig,
     store: Store,
     registry: Arc<dyn Registry>,
+    quorum: Option<Arc<crate::quorum::Board>>,
     tasks: &mut tokio::task::JoinSet<()>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Arc<Explorer>> {
     let (explorer, verdicts) = Explorer::load(store, registry, shutdown.clone()).await?;
     tasks.spawn(explorer.clone().follow(verdicts, shutdown.clone()));
+    anyhow::ensure!(
+        quorum.is_none() || config.grpc_listen.is_some(),
+        "a member of an oracle set needs [explorer] grpc_listen: its peers ask it there"
+    );
     if let Some(addr) = config.grpc_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("gRPC explorer on {addr}: {e}"))?;
         tracing::info!(addr = %listener.local_addr()?, "explorer gRPC listening");
-        tasks.spawn(grpc::serve(explorer.clone(), listener, shutdown.clone()));
+        tasks.spawn(grpc::serve_with(
+            explorer.clone(),
+            quorum,
+            listener,
+            shutdown.clone(),
+        ));
     }
     if let Some(addr) = config.http_listen {
         let listener = tokio::net::TcpListener::bind(addr)

@@ -295,9 +295,20 @@ impl Explorer {
             .ok_or_else(|| QueryError::NotFound(format!("epoch {n} is not closed")))
     }
 
-    /// A closed epoch's header (0: the newest).
+    /// A closed epoch's header (0: the newest), with its signatures: the oracle set's when it
+    /// was agreed by several, else this oracle's own.
     pub async fn get_epoch(&self, n: u64) -> Result<EpochView> {
         let e = self.closed_epoch(n).await?;
+        let quorum = self.store.epoch_quorum(e.epoch).await?;
+        let signatures = if quorum.signatures.is_empty() {
+            vec![(e.oracle.to_bytes(), e.signature)]
+        } else {
+            quorum
+                .signatures
+                .iter()
+                .map(|(k, s)| (k.to_bytes(), *s))
+                .collect()
+        };
         Ok(EpochView {
             epoch: e.epoch,
             start_ns: e.start_ns,
@@ -307,7 +318,7 @@ impl Explorer {
             paid: e.paid,
             dust: e.dust,
             hotspot_count: e.rows.len() as u32,
-            signatures: vec![(e.oracle.to_bytes(), e.signature)],
+            signatures,
         })
     }
 

@@ -11,7 +11,7 @@ use anyhow::Context;
 use h3o::CellIndex;
 use hexproof_client::{Chain, read};
 use hexproof_poc::HotspotInfo;
-use hexproof_proto::{PublicKey, region::RegionPlan};
+use hexproof_proto::{PublicKey, clock::Clock, region::RegionPlan};
 use tokio_util::sync::CancellationToken;
 
 use super::Registry;
@@ -19,22 +19,30 @@ use super::Registry;
 /// The on-chain hotspot registry, held in memory and re-read by [`ChainRegistry::refresh`].
 #[derive(Debug)]
 pub struct ChainRegistry {
-    hotspots: RwLock<HashMap<PublicKey, Registered>>,
+    hotspots: RwLock<HashMap<PublicKey, HotspotInfo>>,
     region: Option<&'static RegionPlan>,
+    clock: Clock,
 }
 
-#[derive(Debug, Clone)]
-struct Registered {
-    asserted_at_slot: u64,
-    info: HotspotInfo,
+/// Network time (ns) of a cluster timestamp (seconds): the same clock mapping the oracle runs
+/// on (an accelerated simulation's network time is `origin + (wall − origin) × speed`).
+pub fn network_ns_of(cluster_ts: i64, clock: &Clock) -> u64 {
+    let wall = u64::try_from(cluster_ts)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000);
+    let origin = clock.origin_ns();
+    let speed = u64::from(clock.speed());
+    if wall >= origin {
+        origin.saturating_add((wall - origin).saturating_mul(speed))
+    } else {
+        origin.saturating_sub((origin - wall).saturating_mul(speed))
+    }
 }
-
-/// Slot length the assertion times are estimated with (Solana's target).
-const SLOT_NS: u64 = 400_000_000;
 
 impl ChainRegistry {
-    /// `region`: one plan for every hotspot, or by location when `None`.
-    pub fn new(region: Option<&str>) -> anyhow::Result<Self> {
+    /// `region`: one plan for every hotspot, or by location when `None`; `clock`: the
+    /// oracle's, which dates each assertion from the cluster time the program recorded.
+    pub fn new(region: Option<&str>, clock: Clock) -> anyhow::Result<Self> {
         let region = match region {
             Some(name) => Some(
                 RegionPlan::by_name(name).with_context(|| format!("unknown region plan {name}"))?,
@@ -44,13 +52,14 @@ impl ChainRegistry {
         Ok(ChainRegistry {
             hotspots: RwLock::new(HashMap::new()),
             region,
+            clock,
         })
     }
 
-    /// Re-reads every hotspot record; `now_ns` dates the assertions (slots back from now).
-    /// Returns how many hotspots are registered. Records that do not decode are skipped.
-    pub async fn refresh(&self, chain: &Chain, now_ns: u64) -> anyhow::Result<usize> {
-        let slot = chain.slot().await?;
+    /// Re-reads every hotspot record. Returns how many hotspots are registered. Records that
+    /// do not decode are skipped. Each assertion is dated by the cluster time the program
+    /// recorded with it, so every oracle of a set dates it the same.
+    pub async fn refresh(&self, chain: &Chain) -> anyhow::Result<usize> {
         let records = read::hotspots(chain).await?;
         let mut fresh = HashMap::with_capacity(records.len());
         for h in records {
@@ -59,35 +68,19 @@ impl ChainRegistry {
                 continue;
             };
             let key = PublicKey::from(h.hotspot.to_bytes());
-            // Date an assertion once, when first seen at its slot: later refreshes keep the
-            // date (re-deriving it from "now" would move it whenever the clocks differ, e.g.
-            // a simulation's accelerated clock against real slots).
-            let known = self
-                .hotspots
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&key)
-                .filter(|old| old.asserted_at_slot == h.asserted_at_slot)
-                .map(|old| old.info.asserted_at_ns);
-            let age_ns = slot
-                .saturating_sub(h.asserted_at_slot)
-                .saturating_mul(SLOT_NS);
             fresh.insert(
                 key,
-                Registered {
-                    asserted_at_slot: h.asserted_at_slot,
-                    info: HotspotInfo {
-                        pubkey: key,
-                        owner: PublicKey::from(h.owner.to_bytes()),
-                        location: Some(location),
-                        gain_ddbi: h.gain_ddbi,
-                        elevation_m: h.elevation_m,
-                        asserted_at_ns: known.unwrap_or_else(|| now_ns.saturating_sub(age_ns)),
-                        region: self.region.unwrap_or_else(|| {
-                            let at = h3o::LatLng::from(location);
-                            RegionPlan::for_location(at.lat(), at.lng())
-                        }),
-                    },
+                HotspotInfo {
+                    pubkey: key,
+                    owner: PublicKey::from(h.owner.to_bytes()),
+                    location: Some(location),
+                    gain_ddbi: h.gain_ddbi,
+                    elevation_m: h.elevation_m,
+                    asserted_at_ns: network_ns_of(h.asserted_at_ts, &self.clock),
+                    region: self.region.unwrap_or_else(|| {
+                        let at = h3o::LatLng::from(location);
+                        RegionPlan::for_location(at.lat(), at.lng())
+                    }),
                 },
             );
         }
@@ -101,7 +94,6 @@ impl ChainRegistry {
     pub async fn keep_fresh(
         self: Arc<Self>,
         chain: Arc<Chain>,
-        clock: hexproof_proto::clock::Clock,
         every: Duration,
         shutdown: CancellationToken,
     ) {
@@ -110,7 +102,7 @@ impl ChainRegistry {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(every) => {}
             }
-            if let Err(e) = self.refresh(&chain, clock.now_ns()).await {
+            if let Err(e) = self.refresh(&chain).await {
                 tracing::warn!(error = %e, "reading the chain registry; keeping the last one");
             }
         }
@@ -123,7 +115,7 @@ impl Registry for ChainRegistry {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(key)
-            .map(|r| r.info.clone())
+            .cloned()
     }
 
     fn all(&self) -> Vec<HotspotInfo> {
@@ -132,7 +124,7 @@ impl Registry for ChainRegistry {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .values()
-            .map(|r| r.info.clone())
+            .cloned()
             .collect();
         all.sort_by_key(|h| h.pubkey);
         all

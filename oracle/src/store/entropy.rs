@@ -1,4 +1,5 @@
-//! The entropy history: every entropy this oracle published, as signed.
+//! The entropy history: every entropy this oracle and the other members of its oracle set
+//! published, as signed. An entropy id's low byte is its publisher's position in the set.
 
 use hexproof_poc::EntropyRecord;
 use sqlx::{Row, any::AnyRow};
@@ -52,6 +53,35 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| entropy_row(&r)).transpose()
+    }
+
+    /// The newest entropy published by the set member at `index` (the ids' low byte).
+    pub async fn latest_entropy_of(&self, index: u8) -> Result<Option<(EntropyRecord, Vec<u8>)>> {
+        let row = sqlx::query(
+            "SELECT id, data, timestamp_ns, ttl_secs, message FROM entropy \
+             WHERE id % 256 = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(i64::from(index))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| entropy_row(&r)).transpose()
+    }
+
+    /// Entropy published in `[from_ns, to_ns)`, with its signed messages, oldest first.
+    pub async fn entropy_between(
+        &self,
+        from_ns: u64,
+        to_ns: u64,
+    ) -> Result<Vec<(EntropyRecord, Vec<u8>)>> {
+        let rows = sqlx::query(
+            "SELECT id, data, timestamp_ns, ttl_secs, message FROM entropy \
+             WHERE timestamp_ns >= $1 AND timestamp_ns < $2 ORDER BY timestamp_ns, id",
+        )
+        .bind(i64_of(from_ns))
+        .bind(i64_of(to_ns))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(entropy_row).collect()
     }
 
     /// Every entropy with its signed message, oldest first.

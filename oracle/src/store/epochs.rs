@@ -16,6 +16,13 @@ use sqlx::Row;
 
 use super::{Result, Store, StoreError, hash32, i64_of, id32, kind_of, status_of, u64_of};
 
+/// How an epoch of an oracle set was agreed: [`Store::epoch_quorum`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EpochQuorum {
+    pub proposer: Option<PublicKey>,
+    pub signatures: Vec<(PublicKey, [u8; 64])>,
+}
+
 /// One epoch a hotspot earned in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HotspotEpoch {
@@ -220,5 +227,68 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Records which set member proposed a closed epoch and the signatures it landed with
+    /// (repeating it changes nothing).
+    pub async fn save_quorum(
+        &self,
+        epoch: u64,
+        proposer: &PublicKey,
+        signatures: &[(PublicKey, [u8; 64])],
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE epochs SET proposer = $1 WHERE epoch = $2")
+            .bind(proposer.to_bytes().to_vec())
+            .bind(i64_of(epoch))
+            .execute(&mut *tx)
+            .await?;
+        for (oracle, signature) in signatures {
+            sqlx::query(
+                "INSERT INTO epoch_signatures (epoch, oracle, signature) VALUES ($1, $2, $3) \
+                 ON CONFLICT (epoch, oracle) DO NOTHING",
+            )
+            .bind(i64_of(epoch))
+            .bind(oracle.to_bytes().to_vec())
+            .bind(signature.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Who proposed a closed epoch (none for a single oracle's) and the signatures it landed
+    /// with, by oracle key.
+    pub async fn epoch_quorum(&self, epoch: u64) -> Result<EpochQuorum> {
+        let proposer: Option<Vec<u8>> = sqlx::query("SELECT proposer FROM epochs WHERE epoch = $1")
+            .bind(i64_of(epoch))
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("proposer"))
+            .transpose()?
+            .flatten();
+        let rows = sqlx::query(
+            "SELECT oracle, signature FROM epoch_signatures WHERE epoch = $1 ORDER BY oracle",
+        )
+        .bind(i64_of(epoch))
+        .fetch_all(&self.pool)
+        .await?;
+        let signatures = rows
+            .iter()
+            .map(|r| {
+                let signature: Vec<u8> = r.try_get("signature")?;
+                Ok((
+                    PublicKey::from(id32(r.try_get("oracle")?)?),
+                    signature
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("signature"))?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(EpochQuorum {
+            proposer: proposer.map(id32).transpose()?.map(PublicKey::from),
+            signatures,
+        })
     }
 }

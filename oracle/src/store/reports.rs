@@ -62,6 +62,7 @@ pub struct ReportView {
 /// A stored report's bytes as it was received (what `oracle export` writes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedReport {
+    pub id: [u8; 32],
     pub kind: Kind,
     pub hotspot: String,
     pub payload: Vec<u8>,
@@ -111,6 +112,16 @@ fn report_view(row: &AnyRow) -> Result<ReportView> {
         rssi_ddbm: small("rssi_ddbm")?,
         snr_ddb: small("snr_ddb")?,
         frequency_hz: row.try_get::<Option<i64>, _>("frequency_hz")?.map(u64_of),
+    })
+}
+
+fn received_report(r: &AnyRow) -> Result<ReceivedReport> {
+    Ok(ReceivedReport {
+        id: id32(r.try_get("id")?)?,
+        kind: kind_of(r.try_get("kind")?)?,
+        hotspot: r.try_get("hotspot")?,
+        payload: r.try_get("payload")?,
+        received_ns: u64_of(r.try_get("received_ns")?),
     })
 }
 
@@ -227,20 +238,31 @@ impl Store {
     /// Every report's bytes in the order received (then id).
     pub async fn received_reports(&self) -> Result<Vec<ReceivedReport>> {
         let rows = sqlx::query(
-            "SELECT kind, hotspot, payload, received_ns FROM reports ORDER BY received_ns, id",
+            "SELECT id, kind, hotspot, payload, received_ns FROM reports \
+             ORDER BY received_ns, id",
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ReceivedReport {
-                    kind: kind_of(r.try_get("kind")?)?,
-                    hotspot: r.try_get("hotspot")?,
-                    payload: r.try_get("payload")?,
-                    received_ns: u64_of(r.try_get("received_ns")?),
-                })
-            })
-            .collect()
+        rows.iter().map(received_report).collect()
+    }
+
+    /// The decodable reports stamped in `[start_ns, end_ns)`, in the order received (then id):
+    /// an epoch's inputs as this oracle holds them.
+    pub async fn received_reports_stamped(
+        &self,
+        start_ns: u64,
+        end_ns: u64,
+    ) -> Result<Vec<ReceivedReport>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, hotspot, payload, received_ns FROM reports \
+             WHERE kind <> 0 AND timestamp_ns >= $1 AND timestamp_ns < $2 \
+             ORDER BY received_ns, id",
+        )
+        .bind(i64_of(start_ns))
+        .bind(i64_of(end_ns))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(received_report).collect()
     }
 
     /// Reports with their verdicts, by id (unknown ids are left out).

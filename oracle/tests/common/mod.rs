@@ -229,3 +229,27 @@ pub fn swarm_config(
         )
     }
 }
+
+/// The first owner (with its balance and what it should hold) whose token balance is not the
+/// sum of its hotspots' lifetime amounts in `e`; `None` when every owner holds exactly that.
+pub async fn owner_balances_mismatch(
+    chain: &hexproof_client::Chain,
+    network: &Network,
+    e: &hexproof_poc::rewards::epoch::ClosedEpoch,
+) -> Option<(hexproof_proto::PublicKey, u64, u64)> {
+    let mut per_owner: std::collections::BTreeMap<hexproof_proto::PublicKey, u64> =
+        Default::default();
+    for r in &e.rows {
+        let owner = network.hotspot(&r.hotspot)?.owner;
+        *per_owner.entry(owner).or_default() += r.lifetime;
+    }
+    for (owner, expected) in per_owner {
+        let balance = hexproof_client::read::token_balance(chain, &oracle::chain::pubkey(&owner))
+            .await
+            .ok()?;
+        if balance != expected {
+            return Some((owner, balance, expected));
+        }
+    }
+    None
+}

@@ -1,0 +1,678 @@
+//! Several independent oracles signing the same epochs (M of N).
+//!
+//! Each member of an oracle set has its own key, database and broker session, so each holds a
+//! slightly different picture: reports received a few milliseconds apart, or not at all while
+//! it was down. Members therefore do not sign what they computed alone; for each epoch they
+//! agree on its *inputs*:
+//!
+//! 1. When the epoch is ready (its end plus the close delay has passed, every report has a
+//!    verdict), the member at position `(epoch + round) mod N` of the sorted set proposes.
+//!    Rounds last `round_secs` of real time on the network clock (then twice, four and eight
+//!    times that, so members too slow for a round get longer ones), so members agree on whose
+//!    turn it is; a proposer that is down or refused simply lets the next round come. It asks
+//!    every peer for what it holds of the epoch's input window (`GetReports`: reports, entropy
+//!    and a signed attestation of when it received each report; a broker drops messages for a
+//!    slow or absent session, so every member misses different ones) and proposes the union
+//!    ([`inputs::propose`]): each report received at the lower median of the attested times
+//!    ([`attest`]), every attestation included.
+//! 2. The others fetch the proposal over gRPC ([`board`]), check it ([`inputs::check`]: the
+//!    attestations are members', theirs is in when they gave one, every time is the median,
+//!    nothing they received before the cut-off and no entropy they hold is left out), replay
+//!    it from scratch ([`inputs::replay`]) and endorse (sign) the root only when they
+//!    reproduce the proposer's.
+//! 3. The proposer, once it holds `threshold` endorsements of its root, submits them in one
+//!    transaction; the program accepts the first and refuses any later root for that epoch.
+//!    The chain is the arbiter: every member adopts the root that landed (its own candidate,
+//!    or inputs of that root fetched from a peer and replayed), stores it as its closed epoch,
+//!    and takes the reports and entropy it missed ([`inputs::catch_up`]).
+//!
+//! Since the inputs fix every received time, rules that rest on an oracle's own received time
+//! give the same verdicts on every member, and a member whose session lagged does not block
+//! the others (its times are outvoted, not refused). Reports are signed by hotspots, so a
+//! proposer can leave some out (refused) but never invent or change one; with every honest
+//! member's attestation in, the median lies within honest times. Nothing is lost or paid twice
+//! when no quorum forms: the epoch waits, the next round proposes again, and the program takes
+//! an epoch only once.
+
+pub mod attest;
+pub mod board;
+pub mod inputs;
+mod rogue;
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use hexproof_client::{Chain, read};
+use hexproof_poc::{
+    Limits,
+    rewards::{RewardConfig, epoch::ClosedEpoch},
+};
+use hexproof_proto::{Keypair, PublicKey, clock::Clock, v1};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::{registry::Registry, store::Store};
+pub use board::Board;
+use board::Peers;
+pub use rogue::Rogue;
+
+/// `[quorum]` in the oracle's configuration: the other members of its oracle set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuorumConfig {
+    /// The other members and where their gRPC API answers (their `[explorer] grpc_listen`).
+    /// Empty: this oracle is alone and signs what it computes.
+    pub peers: Vec<Peer>,
+    /// Signatures an epoch needs (the program's threshold).
+    pub threshold: u8,
+    /// How long each member's turn to propose lasts, seconds of real time.
+    pub round_secs: u64,
+    /// Slack between members' clocks and sessions, milliseconds of real time (an accelerated
+    /// simulation scales it like every other window): a report this member received this long
+    /// before a proposal's cut-off must be in it, and a cut-off may be this far ahead of our
+    /// clock.
+    pub received_tolerance_ms: u64,
+    /// Test and demo hook: this member cheats as told. Never read from a file.
+    #[serde(skip)]
+    pub rogue: Option<Rogue>,
+}
+
+impl Default for QuorumConfig {
+    fn default() -> Self {
+        QuorumConfig {
+            peers: Vec::new(),
+            threshold: 1,
+            round_secs: 30,
+            received_tolerance_ms: 1_000,
+            rogue: None,
+        }
+    }
+}
+
+/// Another member of the set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Peer {
+    pub key: PublicKey,
+    /// `http://host:port` of its gRPC API.
+    pub url: String,
+}
+
+impl QuorumConfig {
+    /// The set, sorted: this member and its peers.
+    pub fn set(&self, me: &PublicKey) -> Vec<PublicKey> {
+        let mut set: Vec<PublicKey> = self.peers.iter().map(|p| p.key).collect();
+        set.push(*me);
+        set.sort();
+        set.dedup();
+        set
+    }
+
+    /// This member's position in the sorted set (the low byte of its entropy ids).
+    pub fn index(&self, me: &PublicKey) -> u8 {
+        let set = self.set(me);
+        set.iter().position(|k| k == me).unwrap_or(0) as u8
+    }
+}
+
+/// The round `elapsed` ns after an epoch became ready, with rounds of `base`, `2 base`,
+/// `4 base`, then `8 base` each: a set whose members are too slow to finish a round (gather,
+/// replay, check, replay) in `base` gets longer ones until they do.
+pub fn round_at(elapsed: u64, base: u64) -> u64 {
+    let base = base.max(1);
+    let mut start = 0u64;
+    for r in 0..3 {
+        let len = base << r;
+        if elapsed < start + len {
+            return r;
+        }
+        start += len;
+    }
+    3 + (elapsed - start) / (base << 3)
+}
+
+/// One member's duty: agree on each epoch, land it, claim for owners.
+#[derive(Debug)]
+pub struct Member {
+    pub store: Store,
+    pub registry: Arc<dyn Registry>,
+    pub limits: Limits,
+    pub rewards: RewardConfig,
+    pub key: Keypair,
+    pub config: QuorumConfig,
+    pub chain: Arc<Chain>,
+    pub payer: hexproof_client::Keypair,
+    pub claim: bool,
+    pub clock: Clock,
+    pub board: Arc<Board>,
+}
+
+/// This member's candidate for an epoch in one round.
+#[derive(Debug, Clone)]
+struct Candidate {
+    round: u64,
+    proposer: PublicKey,
+    proposal: Arc<v1::Proposal>,
+    /// `None`: the proposal was refused.
+    closed: Option<ClosedEpoch>,
+}
+
+/// Members' signatures of one epoch message, by member.
+type Signatures = Vec<(PublicKey, [u8; 64])>;
+
+/// The running state of [`Member::run`].
+struct Progress {
+    set: Vec<PublicKey>,
+    peers: Peers,
+    deployment: hexproof_commitment::Deployment,
+    candidate: Option<(u64, Candidate)>,
+    /// The epoch this member landed, its root and the signatures it went with.
+    landed: Option<(u64, [u8; 32], Signatures)>,
+    /// Since when this member waits for the signatures of a landed epoch.
+    adopting: Option<(u64, std::time::Instant)>,
+    claim_due: Option<u64>,
+}
+
+impl Member {
+    fn round_ns(&self) -> u64 {
+        self.config
+            .round_secs
+            .max(1)
+            .saturating_mul(1_000_000_000)
+            .saturating_mul(u64::from(self.clock.speed()))
+    }
+
+    /// Whose turn it is to propose `epoch` at `now_ns`, and which round that is.
+    pub fn turn(&self, set: &[PublicKey], epoch: u64, now_ns: u64) -> (u64, PublicKey) {
+        let (_, end) = self.rewards.bounds(epoch);
+        let ready = end + self.rewards.close_delay_secs * 1_000_000_000;
+        let round = round_at(now_ns.saturating_sub(ready), self.round_ns());
+        let n = set.len().max(1) as u64;
+        (round, set[((epoch + round) % n) as usize])
+    }
+
+    fn rules(&self, set: &[PublicKey]) -> (Arc<dyn Registry>, Vec<PublicKey>) {
+        (self.registry.clone(), set.to_vec())
+    }
+
+    /// Agrees on epochs until `shutdown`.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let set = self.config.set(&self.key.public());
+        let peers: Vec<(PublicKey, String)> = self
+            .config
+            .peers
+            .iter()
+            .map(|p| (p.key, p.url.clone()))
+            .collect();
+        let peers = match Peers::new(&peers) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "quorum peers; no epochs will close");
+                return;
+            }
+        };
+        let mut progress = Progress {
+            set,
+            peers,
+            deployment: hexproof_commitment::Deployment {
+                program_id: self.rewards.program_id.to_bytes(),
+                id: self.rewards.deployment.0,
+            },
+            candidate: None,
+            landed: None,
+            adopting: None,
+            claim_due: None,
+        };
+        let mut next = None;
+        let mut failures = 0u32;
+        loop {
+            let step = async {
+                let e = match next {
+                    Some(e) => e,
+                    None => match self.first_epoch().await? {
+                        Some(e) => e,
+                        None => return Ok(false),
+                    },
+                };
+                next = Some(e);
+                self.claims(&mut progress).await;
+                self.step(&mut progress, e).await
+            };
+            match step.await {
+                Ok(true) => {
+                    failures = 0;
+                    next = next.map(|e| e + 1);
+                    continue;
+                }
+                Ok(false) => failures = 0,
+                Err(e) => {
+                    failures += 1;
+                    if failures == 1 || failures.is_multiple_of(20) {
+                        tracing::warn!(error = %format!("{e:#}"), "quorum; will retry");
+                    }
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
+    }
+
+    /// The first epoch to agree on: after the newest this member closed; else the newest on
+    /// chain (adopted, so lifetimes continue from it); else the epoch of the first report.
+    async fn first_epoch(&self) -> anyhow::Result<Option<u64>> {
+        if let Some(e) = self.store.last_closed_epoch().await? {
+            return Ok(Some(e + 1));
+        }
+        let on_chain = read::config(&self.chain)
+            .await?
+            .context("the program is not initialized")?;
+        if on_chain.epoch > 0 {
+            return Ok(Some(on_chain.epoch));
+        }
+        Ok(self
+            .store
+            .first_report_ns()
+            .await?
+            .map(|t| self.rewards.epoch_of(t).max(1)))
+    }
+
+    /// One look at `epoch`; `true` once this member stored it as landed.
+    async fn step(&self, p: &mut Progress, epoch: u64) -> anyhow::Result<bool> {
+        if self.store.closed_epoch(epoch).await?.is_some() {
+            return Ok(true);
+        }
+        let on_chain = read::config(&self.chain)
+            .await?
+            .context("the program is not initialized")?;
+        if on_chain.epoch >= epoch {
+            let landed = (on_chain.epoch == epoch).then_some(on_chain.root);
+            return self.adopt(p, epoch, landed).await;
+        }
+        let now = self.clock.now_ns();
+        if !crate::epochs::ready(&self.store, &self.rewards, epoch, now).await? {
+            return Ok(false);
+        }
+        let (round, proposer) = self.turn(&p.set, epoch, now);
+        let current = p
+            .candidate
+            .as_ref()
+            .is_some_and(|(e, c)| *e == epoch && c.round == round);
+        if !current {
+            match self.candidate(p, epoch, round, proposer, now).await? {
+                Some(c) => p.candidate = Some((epoch, c)),
+                None => return Ok(false),
+            }
+        }
+        let Some((_, c)) = &p.candidate else {
+            return Ok(false);
+        };
+        let Some(closed) = &c.closed else {
+            return Ok(false);
+        };
+        // The proposer gathers its round's endorsements and lands the epoch.
+        if c.proposer != self.key.public() {
+            return Ok(false);
+        }
+        let signatures = self.endorsements_of(p, closed).await;
+        if 1 + signatures.len() >= usize::from(self.config.threshold) {
+            match crate::chain::submit_epoch(&self.chain, &self.payer, closed, &signatures).await {
+                Ok(signature) => {
+                    tracing::info!(epoch, round, signers = 1 + signatures.len(), %signature, "epoch landed");
+                    // What it landed with, for the others to record.
+                    let mut all = signatures.clone();
+                    all.push((self.key.public(), closed.signature));
+                    all.sort();
+                    let mut agreed = (*c.proposal).clone();
+                    agreed.agreed = true;
+                    agreed.signatures = all
+                        .iter()
+                        .map(|(k, s)| v1::Endorsement {
+                            epoch,
+                            root: closed.root.to_vec(),
+                            lifetime_total: closed.lifetime_total,
+                            oracle: k.to_bytes().to_vec(),
+                            signature: s.to_vec(),
+                        })
+                        .collect();
+                    self.board.propose(Arc::new(agreed));
+                    p.landed = Some((epoch, closed.root, all));
+                }
+                Err(e) => tracing::warn!(epoch, error = %format!("{e:#}"), "submitting the epoch"),
+            }
+        } else if self.config.rogue.is_some() {
+            // A rogue member tries its own root alone: the program must refuse it.
+            if let Err(e) = crate::chain::submit_epoch(&self.chain, &self.payer, closed, &[]).await
+            {
+                tracing::info!(epoch, error = %format!("{e:#}"), "rogue submission refused");
+            }
+        }
+        Ok(false)
+    }
+
+    /// The other members' valid endorsements of exactly `closed`'s root and total.
+    async fn endorsements_of(&self, p: &Progress, closed: &ClosedEpoch) -> Signatures {
+        let mut signatures = Vec::new();
+        for key in p.peers.keys() {
+            if let Some(e) = p.peers.endorsement(key, closed.epoch, &p.deployment).await
+                && e.root == closed.root
+                && e.lifetime_total == closed.lifetime_total
+                && let Ok(signature) = <[u8; 64]>::try_from(e.signature.as_slice())
+            {
+                signatures.push((*key, signature));
+            }
+        }
+        signatures
+    }
+
+    async fn previous(&self, epoch: u64) -> anyhow::Result<BTreeMap<PublicKey, u64>> {
+        Ok(if epoch > 1 {
+            self.store.lifetime_after(epoch - 1).await?
+        } else {
+            BTreeMap::new()
+        })
+    }
+
+    /// This member's candidate for `epoch` in `round`: its own proposal, or the proposer's
+    /// checked and replayed. `None` while the proposer has nothing to show.
+    async fn candidate(
+        &self,
+        p: &Progress,
+        epoch: u64,
+        round: u64,
+        proposer: PublicKey,
+        now: u64,
+    ) -> anyhow::Result<Option<Candidate>> {
+        let (registry, set) = self.rules(&p.set);
+        let rules = inputs::Rules {
+            registry,
+            limits: &self.limits,
+            rewards: &self.rewards,
+            set: &set,
+        };
+        let previous = self.previous(epoch).await?;
+        if proposer == self.key.public() {
+            // Everyone's holdings (what our session missed, another's may hold), attested.
+            let mut holdings = vec![self.board.holdings(epoch).await?];
+            for key in p.peers.keys() {
+                if let Some(held) = p.peers.reports(key, epoch).await {
+                    holdings.push(held);
+                }
+            }
+            let now = self.clock.now_ns();
+            let mut proposal = inputs::propose(&holdings, epoch, round, &proposer, now, &p.set);
+            let mut closed = inputs::replay(&proposal, &rules, &previous, &self.key).await?;
+            if let Some(rogue) = &self.config.rogue {
+                rogue.cheat(&mut closed, &self.key);
+            }
+            proposal.root = closed.root.to_vec();
+            proposal.lifetime_total = closed.lifetime_total;
+            let proposal = Arc::new(proposal);
+            self.board.propose(proposal.clone());
+            self.board.endorse(board::endorsement_of(&closed));
+            tracing::info!(epoch, round, reports = proposal.reports.len(), root = %hex::encode(closed.root), "proposed");
+            return Ok(Some(Candidate {
+                round,
+                proposer,
+                proposal,
+                closed: Some(closed),
+            }));
+        }
+        let Some(proposal) = p.peers.proposal(&proposer, epoch).await else {
+            return Ok(None);
+        };
+        if proposal.agreed || proposal.round != round || proposal.proposer != proposer.to_bytes() {
+            return Ok(None); // another round's: wait for this one's
+        }
+        let proposal = Arc::new(proposal);
+        let tolerance = self
+            .config
+            .received_tolerance_ms
+            .saturating_mul(1_000_000)
+            .saturating_mul(u64::from(self.clock.speed()));
+        let mut verdict = inputs::check(
+            &proposal,
+            &self.store,
+            &self.rewards,
+            &self.limits,
+            &p.set,
+            &self.key.public(),
+            self.board.attested(epoch),
+            tolerance,
+            now,
+        )
+        .await?;
+        let mut closed = None;
+        if verdict.is_ok() {
+            let mut ours = inputs::replay(&proposal, &rules, &previous, &self.key).await?;
+            if let Some(rogue) = &self.config.rogue {
+                rogue.cheat(&mut ours, &self.key);
+            } else if ours.root.as_slice() != proposal.root.as_slice()
+                || ours.lifetime_total != proposal.lifetime_total
+            {
+                verdict = Err(inputs::Refusal::Root {
+                    ours: hex::encode(ours.root),
+                    theirs: hex::encode(&proposal.root),
+                });
+            }
+            if verdict.is_ok() {
+                self.board.endorse(board::endorsement_of(&ours));
+                tracing::info!(epoch, round, %proposer, root = %hex::encode(ours.root), "endorsed");
+                closed = Some(ours);
+            }
+        }
+        if let Err(refusal) = &verdict {
+            metrics::counter!("hexproof_quorum_refused_total", "reason" => refusal.code())
+                .increment(1);
+            tracing::warn!(epoch, round, %proposer, reason = refusal.code(), %refusal, "proposal refused");
+        }
+        Ok(Some(Candidate {
+            round,
+            proposer,
+            proposal,
+            closed,
+        }))
+    }
+
+    /// The signatures an agreed proposal says its epoch landed with, when they are `threshold`
+    /// valid signatures of distinct members over `root`.
+    fn landed_with(
+        &self,
+        p: &Progress,
+        proposal: &v1::Proposal,
+        root: &[u8],
+    ) -> Option<Signatures> {
+        let mut signatures: BTreeMap<PublicKey, [u8; 64]> = BTreeMap::new();
+        for e in &proposal.signatures {
+            let key = PublicKey::from(<[u8; 32]>::try_from(e.oracle.as_slice()).ok()?);
+            if e.root == root
+                && e.epoch == proposal.epoch
+                && e.lifetime_total == proposal.lifetime_total
+                && p.set.contains(&key)
+                && board::valid(e, &key, &p.deployment)
+            {
+                signatures.insert(key, <[u8; 64]>::try_from(e.signature.as_slice()).ok()?);
+            }
+        }
+        (proposal.agreed
+            && proposal.root == root
+            && signatures.len() >= usize::from(self.config.threshold))
+        .then(|| signatures.into_iter().collect())
+    }
+
+    /// Stores the epoch that landed: `landed` is its root when the chain holds it as its newest;
+    /// `None` when the chain has moved past it, then the root an agreed proposal of a peer
+    /// carries `threshold` signatures of. The signatures recorded are the ones it landed with,
+    /// as the member that landed it published them (after a grace period without them: the
+    /// members' endorsements of that root that can still be seen).
+    async fn adopt(
+        &self,
+        p: &mut Progress,
+        epoch: u64,
+        landed: Option<[u8; 32]>,
+    ) -> anyhow::Result<bool> {
+        let mut proposals = Vec::new();
+        for key in p.peers.keys() {
+            if let Some(proposal) = p.peers.proposal(key, epoch).await {
+                proposals.push(proposal);
+            }
+        }
+        let target = match landed {
+            Some(root) => root.to_vec(),
+            None => match proposals
+                .iter()
+                .find(|x| self.landed_with(p, x, &x.root).is_some())
+            {
+                Some(x) => x.root.clone(),
+                None => return Ok(false),
+            },
+        };
+        let mut signatures = match &p.landed {
+            Some((e, root, sigs)) if *e == epoch && root.as_slice() == target => Some(sigs.clone()),
+            _ => proposals
+                .iter()
+                .find_map(|x| self.landed_with(p, x, &target)),
+        };
+        if signatures.is_none() {
+            let since = *p.adopting.get_or_insert((epoch, std::time::Instant::now()));
+            if since.0 == epoch && since.1.elapsed() < Duration::from_secs(10) {
+                return Ok(false); // the member that landed it publishes them in a moment
+            }
+        }
+        // Our own candidate, else inputs of that root from whoever has them.
+        let mut found = p
+            .candidate
+            .as_ref()
+            .filter(|(e, c)| {
+                *e == epoch
+                    && c.closed
+                        .as_ref()
+                        .is_some_and(|x| x.root.as_slice() == target)
+            })
+            .map(|(_, c)| (c.proposal.clone(), c.closed.clone(), c.proposer));
+        let endorsed_it = found.is_some();
+        if found.is_none() {
+            let (registry, set) = self.rules(&p.set);
+            let rules = inputs::Rules {
+                registry,
+                limits: &self.limits,
+                rewards: &self.rewards,
+                set: &set,
+            };
+            let previous = self.previous(epoch).await?;
+            for proposal in proposals.into_iter().filter(|x| x.root == target) {
+                let closed = inputs::replay(&proposal, &rules, &previous, &self.key).await?;
+                if closed.root.as_slice() == target {
+                    let proposer = PublicKey::from(
+                        <[u8; 32]>::try_from(proposal.proposer.as_slice()).unwrap_or_default(),
+                    );
+                    found = Some((Arc::new(proposal), Some(closed), proposer));
+                    break;
+                }
+            }
+        }
+        let Some((proposal, Some(closed), proposer)) = found else {
+            tracing::debug!(epoch, "waiting for the inputs of the landed root");
+            return Ok(false);
+        };
+        let signatures = match signatures.take() {
+            Some(s) => s,
+            None => {
+                let mut seen = Vec::new();
+                for key in p.peers.keys() {
+                    if let Some(e) = p.peers.endorsement(key, epoch, &p.deployment).await
+                        && e.root == target
+                        && let Ok(signature) = <[u8; 64]>::try_from(e.signature.as_slice())
+                    {
+                        seen.push((*key, signature));
+                    }
+                }
+                if endorsed_it {
+                    seen.push((self.key.public(), closed.signature));
+                }
+                seen.sort();
+                seen
+            }
+        };
+        self.store
+            .save_closed_epoch(&closed, self.clock.now_ns())
+            .await?;
+        self.store
+            .save_quorum(epoch, &proposer, &signatures)
+            .await?;
+        let new = inputs::catch_up(&self.store, &proposal, self.registry.as_ref(), &p.set).await?;
+        let mut agreed = (*proposal).clone();
+        agreed.agreed = true;
+        agreed.signatures = signatures
+            .iter()
+            .map(|(k, s)| v1::Endorsement {
+                epoch,
+                root: closed.root.to_vec(),
+                lifetime_total: closed.lifetime_total,
+                oracle: k.to_bytes().to_vec(),
+                signature: s.to_vec(),
+            })
+            .collect();
+        self.board.propose(Arc::new(agreed));
+        p.adopting = None;
+        metrics::counter!("hexproof_epochs_closed_total").increment(1);
+        tracing::info!(epoch, %proposer, signers = signatures.len(), caught_up = new, paid = closed.paid, root = %hex::encode(closed.root), "epoch agreed");
+        if self.claim {
+            p.claim_due = Some(epoch);
+        }
+        Ok(true)
+    }
+
+    /// Claims for owners after the newest landed epoch; retried until every claim went.
+    async fn claims(&self, p: &mut Progress) {
+        let Some(epoch) = p.claim_due else {
+            return;
+        };
+        let result = async {
+            let closed = self
+                .store
+                .closed_epoch(epoch)
+                .await?
+                .context("closed epoch vanished")?;
+            let on_chain = read::config(&self.chain)
+                .await?
+                .context("the program is not initialized")?;
+            if on_chain.epoch != epoch || on_chain.root != closed.root {
+                return anyhow::Ok(true); // a newer epoch landed: its claims supersede
+            }
+            let claims = crate::chain::claim_all(&self.chain, &self.payer, &closed).await?;
+            if claims.claims > 0 {
+                tracing::info!(
+                    epoch,
+                    claims = claims.claims,
+                    minted = claims.minted,
+                    "claimed for owners"
+                );
+            }
+            Ok(claims.failed == 0)
+        }
+        .await;
+        match result {
+            Ok(true) => p.claim_due = None,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(epoch, error = %format!("{e:#}"), "claims; will retry"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::round_at;
+
+    #[test]
+    fn rounds_grow_to_eight_times_the_first() {
+        let b = 10;
+        let starts: Vec<u64> = (0..200)
+            .filter(|&t| round_at(t, b) != round_at(t.wrapping_sub(1), b) || t == 0)
+            .collect();
+        assert_eq!(starts, vec![0, 10, 30, 70, 150]);
+        assert_eq!(round_at(69, b), 2);
+        assert_eq!(round_at(70 + 80 * 5, b), 8);
+    }
+}
