@@ -103,7 +103,11 @@ pub async fn report_epoch(
         merkle_root: hex::encode(e.root),
         on_chain: on.epoch == n && on.root == e.root,
         proposer: quorum.proposer.as_ref().map(name),
-        signers: quorum.signatures.iter().map(|(k, _)| name(k)).collect(),
+        signers: {
+            let mut names: Vec<String> = quorum.signatures.iter().map(|(k, _)| name(k)).collect();
+            names.sort();
+            names
+        },
         minted: on.minted.saturating_sub(minted_before),
         minted_total: on.minted,
     })

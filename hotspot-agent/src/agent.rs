@@ -200,7 +200,13 @@ impl Agent {
             }
             Err(e) => {
                 Stats::add(&self.stats.entropy_rejected, 1);
-                tracing::warn!(reason = %e, len = bytes.len(), "ignored an entropy message");
+                // Several oracles publish on one retained topic: an older one arriving after a
+                // newer is routine, not a problem.
+                if matches!(e, crate::entropy::EntropyRejected::NotNewer(..)) {
+                    tracing::debug!(reason = %e, "ignored an older entropy message");
+                } else {
+                    tracing::warn!(reason = %e, len = bytes.len(), "ignored an entropy message");
+                }
             }
         }
     }

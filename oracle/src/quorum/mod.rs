@@ -291,7 +291,9 @@ impl Member {
             return self.adopt(p, epoch, landed).await;
         }
         let now = self.clock.now_ns();
-        if !crate::epochs::ready(&self.store, &self.rewards, epoch, now).await? {
+        if !crate::epochs::ready(&self.store, &self.rewards, epoch, now).await?
+            || !self.stream_past(epoch, now).await?
+        {
             return Ok(false);
         }
         let (round, proposer) = self.turn(&p.set, epoch, now);
@@ -316,6 +318,12 @@ impl Member {
             return Ok(false);
         }
         let signatures = self.endorsements_of(p, closed).await;
+        let landed = read::config(&self.chain)
+            .await?
+            .is_some_and(|c| c.epoch >= epoch);
+        if landed {
+            return Ok(false); // adopted at the next step
+        }
         if 1 + signatures.len() >= usize::from(self.config.threshold) {
             match crate::chain::submit_epoch(&self.chain, &self.payer, closed, &signatures).await {
                 Ok(signature) => {
@@ -349,6 +357,25 @@ impl Member {
             }
         }
         Ok(false)
+    }
+
+    /// Whether this member's stored reports have come past `epoch`'s end plus the close delay
+    /// (a report stamped later is stored), or reports of the epoch can only be stale by now:
+    /// a member whose ingest lags (the broker still queues for it) neither proposes nor checks
+    /// an epoch whose reports it has not received yet.
+    async fn stream_past(&self, epoch: u64, now: u64) -> anyhow::Result<bool> {
+        let (_, end) = self.rewards.bounds(epoch);
+        let past = end + self.rewards.close_delay_secs * 1_000_000_000;
+        let stale = past + self.limits.max_report_age_secs * 1_000_000_000;
+        if now >= stale {
+            return Ok(true);
+        }
+        let skew = self.limits.max_future_skew_secs * 1_000_000_000;
+        Ok(self
+            .store
+            .newest_report_ns(skew)
+            .await?
+            .is_some_and(|t| t >= past))
     }
 
     /// The other members' valid endorsements of exactly `closed`'s root and total.

@@ -86,6 +86,21 @@ impl Store {
         Ok(n.map(u64_of))
     }
 
+    /// The latest timestamp of a stored report that was not stamped more than `skew_ns` after
+    /// it was received (a hotspot's clock running ahead does not count): how far the stream
+    /// of reports this oracle has stored has come.
+    pub async fn newest_report_ns(&self, skew_ns: u64) -> Result<Option<u64>> {
+        let t: Option<i64> = sqlx::query(
+            "SELECT MAX(timestamp_ns) AS t FROM reports \
+             WHERE kind <> 0 AND timestamp_ns <= received_ns + $1",
+        )
+        .bind(i64_of(skew_ns))
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("t")?;
+        Ok(t.map(u64_of))
+    }
+
     /// The earliest report timestamp stored (undecodable reports have none).
     pub async fn first_report_ns(&self) -> Result<Option<u64>> {
         let t: Option<i64> =
