@@ -223,6 +223,7 @@ impl Member {
             adopting: None,
             claim_due: None,
         };
+        self.check_set_on_chain(&progress.set).await;
         let mut next = None;
         let mut failures = 0u32;
         loop {
@@ -256,6 +257,33 @@ impl Member {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep(Duration::from_millis(250)) => {}
             }
+        }
+    }
+
+    /// Says loudly when `[quorum]` and the program disagree about the set or its threshold:
+    /// signatures of keys outside the program's set do not count, and a threshold below the
+    /// program's lands nothing.
+    async fn check_set_on_chain(&self, set: &[PublicKey]) {
+        match read::config(&self.chain).await {
+            Ok(Some(on_chain)) => {
+                let mut chain_set: Vec<PublicKey> = on_chain
+                    .oracles
+                    .iter()
+                    .map(|k| PublicKey::from(k.to_bytes()))
+                    .collect();
+                chain_set.sort();
+                if chain_set != set || on_chain.threshold != self.config.threshold {
+                    tracing::error!(
+                        configured = set.len(),
+                        configured_threshold = self.config.threshold,
+                        on_chain = chain_set.len(),
+                        on_chain_threshold = on_chain.threshold,
+                        "[quorum] does not match the program's oracle set; epochs may never land"
+                    );
+                }
+            }
+            Ok(None) => tracing::warn!("the program is not initialized yet"),
+            Err(e) => tracing::warn!(error = %e, "reading the program's oracle set"),
         }
     }
 
