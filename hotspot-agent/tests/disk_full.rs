@@ -1,4 +1,4 @@
-//! A full disk: 25 agents on the simulated medium keep their outboxes on a 512 KiB tmpfs; the
+//! A full disk: 25 agents on the simulated medium keep their outboxes on a 4 MiB tmpfs; the
 //! broker goes away, the outboxes fill the file system, and reports that cannot be written are
 //! lost and counted (nothing panics, no agent stops). When the broker is back the outboxes
 //! drain, and from then on nothing more is lost. Every report is accounted for by identity:
@@ -49,7 +49,7 @@ impl Drop for Tmpfs {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_loses_a_counted_few_and_the_agents_carry_on() {
     let state = tempfile::tempdir().unwrap();
-    let Some(_tmpfs) = Tmpfs::mount(state.path(), 512) else {
+    let Some(_tmpfs) = Tmpfs::mount(state.path(), 4_096) else {
         assert!(
             std::env::var_os(REEXEC).is_none(),
             "cannot mount a tmpfs even in a user namespace"
