@@ -172,13 +172,8 @@ fn member_configs(
                 })
             })
             .collect::<anyhow::Result<_>>()?;
-        for (i, c) in configs.iter_mut().enumerate() {
-            c.quorum.peers = peers
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| *j != i)
-                .map(|(_, p)| p.clone())
-                .collect();
+        for (c, o) in configs.iter_mut().zip(&network.oracles) {
+            c.quorum.peers = oracle::quorum::QuorumConfig::others(&peers, &o.pubkey);
         }
     }
     Ok(configs)

@@ -7,3 +7,7 @@ CREATE TABLE epoch_signatures (
     signature BYTEA NOT NULL,
     PRIMARY KEY (epoch, oracle)
 );
+
+-- Reports by their own timestamp: an epoch's window (tallies, an oracle set's inputs) and
+-- whether the stream has come past a moment are range reads, not scans.
+CREATE INDEX reports_timestamp ON reports (timestamp_ns);

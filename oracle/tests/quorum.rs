@@ -23,7 +23,7 @@ use hotspot_agent::swarm::Swarm;
 use oracle::{
     chain::{self, solana_keypair},
     config::Config,
-    quorum::{Peer, Rogue, board},
+    quorum::{Peer, QuorumConfig, Rogue, board},
     store::Store,
 };
 use tokio::task::JoinHandle;
@@ -138,13 +138,8 @@ async fn three_oracles(queue: usize, rogue: Option<usize>) -> Set {
             url: format!("http://{}", c.explorer.grpc_listen.unwrap()),
         })
         .collect();
-    for (i, config) in configs.iter_mut().enumerate() {
-        config.quorum.peers = peers
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, p)| p.clone())
-            .collect();
+    for (config, key) in configs.iter_mut().zip(&keys) {
+        config.quorum.peers = QuorumConfig::others(&peers, &key.public());
     }
 
     // The first oracle deployed the program; the set and its threshold are on chain.
@@ -309,16 +304,7 @@ async fn assert_agreed(set: &Set, honest: &[usize], first: u64, last: u64) -> Ve
             .signatures
             .iter()
             .filter(|(k, s)| {
-                keys.contains(k)
-                    && board::valid(
-                        &board::endorsement_of(&ClosedEpoch {
-                            oracle: *k,
-                            signature: *s,
-                            ..e.clone()
-                        }),
-                        k,
-                        &deployment,
-                    )
+                keys.contains(k) && board::valid(&board::endorsement(&e, k, s), k, &deployment)
             })
             .map(|(k, _)| *k)
             .collect();

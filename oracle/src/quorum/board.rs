@@ -26,7 +26,6 @@ const MAX_MESSAGE: usize = 1 << 30;
 pub struct Board {
     store: Store,
     key: hexproof_proto::Keypair,
-    me: PublicKey,
     rewards: hexproof_poc::rewards::RewardConfig,
     limits: hexproof_poc::Limits,
     clock: hexproof_proto::clock::Clock,
@@ -46,7 +45,6 @@ impl Board {
     ) -> Arc<Board> {
         Arc::new(Board {
             store,
-            me: key.public(),
             key,
             rewards,
             limits,
@@ -118,7 +116,8 @@ impl Board {
             return Ok(Some(e.clone()));
         }
         let quorum = self.store.epoch_quorum(epoch).await.map_err(unavailable)?;
-        if !quorum.signatures.iter().any(|(k, _)| *k == self.me) {
+        let me = self.key.public();
+        if !quorum.signatures.iter().any(|(k, _)| *k == me) {
             return Ok(None);
         }
         let closed = self.store.closed_epoch(epoch).await.map_err(unavailable)?;
@@ -133,12 +132,21 @@ fn unavailable(e: impl std::fmt::Display) -> Status {
 
 /// A closed epoch's signature as an endorsement.
 pub fn endorsement_of(e: &hexproof_poc::rewards::epoch::ClosedEpoch) -> v1::Endorsement {
+    endorsement(e, &e.oracle, &e.signature)
+}
+
+/// `oracle`'s `signature` of a closed epoch's message as an endorsement.
+pub fn endorsement(
+    e: &hexproof_poc::rewards::epoch::ClosedEpoch,
+    oracle: &PublicKey,
+    signature: &[u8; 64],
+) -> v1::Endorsement {
     v1::Endorsement {
         epoch: e.epoch,
         root: e.root.to_vec(),
         lifetime_total: e.lifetime_total,
-        oracle: e.oracle.to_bytes().to_vec(),
-        signature: e.signature.to_vec(),
+        oracle: oracle.to_bytes().to_vec(),
+        signature: signature.to_vec(),
     }
 }
 

@@ -99,6 +99,11 @@ pub struct Peer {
 }
 
 impl QuorumConfig {
+    /// Every member's peers from the list of all members: the others.
+    pub fn others(all: &[Peer], me: &PublicKey) -> Vec<Peer> {
+        all.iter().filter(|p| p.key != *me).cloned().collect()
+    }
+
     /// The set, sorted: this member and its peers.
     pub fn set(&self, me: &PublicKey) -> Vec<PublicKey> {
         let mut set: Vec<PublicKey> = self.peers.iter().map(|p| p.key).collect();
@@ -157,6 +162,22 @@ struct Candidate {
     closed: Option<ClosedEpoch>,
 }
 
+/// Inputs as agreed: `proposal` marked agreed, carrying the signatures its epoch landed with.
+fn agreed_inputs(
+    proposal: &v1::Proposal,
+    closed: &ClosedEpoch,
+    signatures: &Signatures,
+) -> v1::Proposal {
+    v1::Proposal {
+        agreed: true,
+        signatures: signatures
+            .iter()
+            .map(|(k, s)| board::endorsement(closed, k, s))
+            .collect(),
+        ..proposal.clone()
+    }
+}
+
 /// Members' signatures of one epoch message, by member.
 type Signatures = Vec<(PublicKey, [u8; 64])>;
 
@@ -191,8 +212,14 @@ impl Member {
         (round, set[((epoch + round) % n) as usize])
     }
 
-    fn rules(&self, set: &[PublicKey]) -> (Arc<dyn Registry>, Vec<PublicKey>) {
-        (self.registry.clone(), set.to_vec())
+    /// What a replay needs: the same for every member.
+    fn rules<'a>(&'a self, set: &'a [PublicKey]) -> inputs::Rules<'a> {
+        inputs::Rules {
+            registry: self.registry.clone(),
+            limits: &self.limits,
+            rewards: &self.rewards,
+            set,
+        }
     }
 
     /// Agrees on epochs until `shutdown`.
@@ -360,18 +387,7 @@ impl Member {
                     let mut all = signatures.clone();
                     all.push((self.key.public(), closed.signature));
                     all.sort();
-                    let mut agreed = (*c.proposal).clone();
-                    agreed.agreed = true;
-                    agreed.signatures = all
-                        .iter()
-                        .map(|(k, s)| v1::Endorsement {
-                            epoch,
-                            root: closed.root.to_vec(),
-                            lifetime_total: closed.lifetime_total,
-                            oracle: k.to_bytes().to_vec(),
-                            signature: s.to_vec(),
-                        })
-                        .collect();
+                    let agreed = agreed_inputs(&c.proposal, closed, &all);
                     self.board.propose(Arc::new(agreed));
                     p.landed = Some((epoch, closed.root, all));
                 }
@@ -399,11 +415,7 @@ impl Member {
             return Ok(true);
         }
         let skew = self.limits.max_future_skew_secs * 1_000_000_000;
-        Ok(self
-            .store
-            .newest_report_ns(skew)
-            .await?
-            .is_some_and(|t| t >= past))
+        Ok(self.store.stored_stamped_since(past, skew).await?)
     }
 
     /// The other members' valid endorsements of exactly `closed`'s root and total.
@@ -439,13 +451,7 @@ impl Member {
         proposer: PublicKey,
         now: u64,
     ) -> anyhow::Result<Option<Candidate>> {
-        let (registry, set) = self.rules(&p.set);
-        let rules = inputs::Rules {
-            registry,
-            limits: &self.limits,
-            rewards: &self.rewards,
-            set: &set,
-        };
+        let rules = self.rules(&p.set);
         let previous = self.previous(epoch).await?;
         if proposer == self.key.public() {
             // Everyone's holdings (what our session missed, another's may hold), attested.
@@ -608,13 +614,8 @@ impl Member {
             .map(|(_, c)| (c.proposal.clone(), c.closed.clone(), c.proposer));
         let endorsed_it = found.is_some();
         if found.is_none() {
-            let (registry, set) = self.rules(&p.set);
-            let rules = inputs::Rules {
-                registry,
-                limits: &self.limits,
-                rewards: &self.rewards,
-                set: &set,
-            };
+            let set = p.set.clone();
+            let rules = self.rules(&set);
             let previous = self.previous(epoch).await?;
             for proposal in proposals.into_iter().filter(|x| x.root == target) {
                 let closed = inputs::replay(&proposal, &rules, &previous, &self.key).await?;
@@ -657,18 +658,7 @@ impl Member {
             .save_quorum(epoch, &proposer, &signatures)
             .await?;
         let new = inputs::catch_up(&self.store, &proposal, self.registry.as_ref(), &p.set).await?;
-        let mut agreed = (*proposal).clone();
-        agreed.agreed = true;
-        agreed.signatures = signatures
-            .iter()
-            .map(|(k, s)| v1::Endorsement {
-                epoch,
-                root: closed.root.to_vec(),
-                lifetime_total: closed.lifetime_total,
-                oracle: k.to_bytes().to_vec(),
-                signature: s.to_vec(),
-            })
-            .collect();
+        let agreed = agreed_inputs(&proposal, &closed, &signatures);
         self.board.propose(Arc::new(agreed));
         p.adopting = None;
         metrics::counter!("hexproof_epochs_closed_total").increment(1);

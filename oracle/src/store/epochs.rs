@@ -86,19 +86,21 @@ impl Store {
         Ok(n.map(u64_of))
     }
 
-    /// The latest timestamp of a stored report that was not stamped more than `skew_ns` after
-    /// it was received (a hotspot's clock running ahead does not count): how far the stream
-    /// of reports this oracle has stored has come.
-    pub async fn newest_report_ns(&self, skew_ns: u64) -> Result<Option<u64>> {
-        let t: Option<i64> = sqlx::query(
-            "SELECT MAX(timestamp_ns) AS t FROM reports \
-             WHERE kind <> 0 AND timestamp_ns <= received_ns + $1",
+    /// Whether a report stamped at or after `at_ns` is stored, not counting reports stamped
+    /// more than `skew_ns` after they were received (a hotspot's clock running ahead): how far
+    /// the stream of reports this oracle has stored has come. A range read on the timestamp
+    /// index, not a scan.
+    pub async fn stored_stamped_since(&self, at_ns: u64, skew_ns: u64) -> Result<bool> {
+        let found = sqlx::query(
+            "SELECT 1 AS one FROM reports \
+             WHERE timestamp_ns >= $1 AND kind <> 0 AND timestamp_ns <= received_ns + $2 \
+             LIMIT 1",
         )
+        .bind(i64_of(at_ns))
         .bind(i64_of(skew_ns))
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("t")?;
-        Ok(t.map(u64_of))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
     }
 
     /// The earliest report timestamp stored (undecodable reports have none).
