@@ -8,6 +8,9 @@
 //! file; it leaves as an [`EpochReport`] per closed epoch and a [`DemoSummary`], which accounts
 //! by report id for everything the broker acknowledged to the hotspots.
 //!
+//! [`scorecard`] runs an anti-gaming scenario twice (with and without its adversaries) and
+//! scores what the oracle paid and found.
+//!
 //! Nothing here is part of the production oracle: the `oracle` binary links none of it.
 
 pub mod broker;
@@ -15,5 +18,6 @@ pub mod chain;
 pub mod gate;
 pub mod report;
 pub mod run;
+pub mod scorecard;
 
 pub use run::{DemoOptions, DemoSummary, EpochReport, print_epoch, run};

@@ -4,6 +4,8 @@
 //!   every hotspot of a fixture network on the simulated medium, an embedded Solana runtime.
 //! - `hexproof-demo onboard-network --network FILE --rpc-url URL`: register a fixture network's
 //!   hotspots on a cluster (their test keys sign).
+//! - `hexproof-demo scorecard [--scenario FILE] [--json]`: an anti-gaming scenario run with and
+//!   without its adversaries, scored (`hexproof_demo::scorecard`).
 //!
 //! Data enters as flags; tables go to stdout (to stderr with `--json`, which prints a JSON
 //! summary on stdout at the end).
@@ -36,6 +38,24 @@ enum Command {
         rpc_url: String,
         #[arg(long, default_value_t = 0)]
         fund_lamports: u64,
+    },
+    /// Run an anti-gaming scenario twice (with and without its adversaries) through the whole
+    /// pipeline and score it: adversaries' share of rewards, honest loss, false positives, per
+    /// adversary kind its reward against a fair share, detection and cost. Exits 1 when a bound
+    /// of the scenario is not met.
+    Scorecard {
+        /// Scenario file (default: fixtures/scenarios/default.toml).
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+        /// Override the scenario's number of epochs.
+        #[arg(long)]
+        epochs: Option<u64>,
+        /// Where both runs keep their state (a temporary directory by default).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// The scorecard as JSON on stdout (progress on stderr).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -106,6 +126,12 @@ fn main() -> anyhow::Result<()> {
                 println!("onboarded {n} hotspots");
                 Ok(())
             }
+            Some(Command::Scorecard {
+                scenario,
+                epochs,
+                state_dir,
+                json,
+            }) => scorecard(scenario, epochs, state_dir, json).await,
             None => demo(cli.demo).await,
         }
     })
@@ -130,6 +156,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         },
         progress: true,
         oracles: args.oracles,
+        metrics: true,
     };
     let chain = Arc::new(match &args.rpc_url {
         Some(url) => Chain::rpc(url),
@@ -163,6 +190,39 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         println!("{}", done_line(&summary));
+    }
+    Ok(())
+}
+
+async fn scorecard(
+    scenario: Option<PathBuf>,
+    epochs: Option<u64>,
+    state_dir: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let path = scenario
+        .unwrap_or_else(|| hexproof_fixtures::fixtures_dir().join("scenarios/default.toml"));
+    let mut scenario = hexproof_fixtures::Scenario::load(&path)?;
+    if let Some(n) = epochs {
+        scenario.run.epochs = n;
+    }
+    let temp = tempfile::tempdir()?;
+    let shutdown = CancellationToken::new();
+    oracle::service::stop_on_signals(shutdown.clone());
+    let card = hexproof_demo::scorecard::run(
+        &scenario,
+        state_dir.unwrap_or_else(|| temp.path().to_path_buf()),
+        !json,
+        shutdown,
+    )
+    .await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&card)?);
+    } else {
+        hexproof_demo::scorecard::print(&card);
+    }
+    if !card.pass {
+        std::process::exit(1);
     }
     Ok(())
 }

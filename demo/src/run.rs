@@ -50,6 +50,9 @@ pub struct DemoOptions {
     /// uses `database` and `explorer`; the others SQLite in `state_dir` and free loopback
     /// ports for their gRPC.
     pub oracles: usize,
+    /// Serve the first oracle's Prometheus metrics (on the oracle's default address). One
+    /// process can serve them once: runs after the first in a process (the scorecard) do not.
+    pub metrics: bool,
 }
 
 /// The whole run.
@@ -110,6 +113,9 @@ pub fn oracle_config(
     config.chain.read_registry = true;
     config.chain.submit = true;
     config.chain.claim = true;
+    if !opts.metrics {
+        config.metrics_listen = None;
+    }
     config
 }
 

@@ -67,6 +67,7 @@ async fn demo_through(
         },
         progress: false,
         oracles,
+        metrics: true,
     };
     let summary = demo::run(
         opts,

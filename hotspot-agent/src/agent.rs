@@ -37,10 +37,21 @@ pub struct Hotspot {
     pub gain_ddbi: i32,
 }
 
+/// How a hotspot departs from the protocol: nothing for a real one. Simulations set it for the
+/// adversaries of the anti-gaming scenarios (see `hexproof_fixtures::Behaviour`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Conduct {
+    /// dB x 10 subtracted from the transmit power a beacon report states (a griefer).
+    pub understate_power_ddb: i32,
+    /// Network seconds a beacon report is held back after the beacon went out.
+    pub hold_beacons_secs: u64,
+}
+
 /// A running hotspot's state.
 #[derive(Debug)]
 pub struct Agent {
     hotspot: Hotspot,
+    conduct: Conduct,
     beacon: BeaconConfig,
     clock: Clock,
     entropy: EntropyStore,
@@ -67,6 +78,37 @@ pub fn witness_report(key: &Keypair, rx: &RxPacket) -> Option<WitnessReport> {
     })
 }
 
+/// Puts a signed report in the outbox and wakes the MQTT link; a report that cannot be written
+/// is lost and counted.
+fn store_report(
+    outbox: &Mutex<Outbox>,
+    notify: &Notify,
+    stats: &Stats,
+    topic: &str,
+    payload: &[u8],
+) {
+    let mut outbox = outbox.lock().unwrap_or_else(|e| e.into_inner());
+    let dropped_before = outbox.dropped();
+    match outbox.push(topic, payload) {
+        Ok(_) => {
+            Stats::add(&stats.outbox_dropped, outbox.dropped() - dropped_before);
+            stats
+                .outbox_pending
+                .store(outbox.len() as u64, Ordering::Relaxed);
+            drop(outbox);
+            notify.notify_one();
+        }
+        Err(e) => {
+            Stats::add(&stats.outbox_lost, 1);
+            tracing::error!(
+                %e,
+                lost_total = Stats::get(&stats.outbox_lost),
+                "could not store a report: it is lost"
+            );
+        }
+    }
+}
+
 impl Agent {
     pub fn new(
         hotspot: Hotspot,
@@ -87,7 +129,14 @@ impl Agent {
             stats,
             rng: StdRng::from_entropy(),
             last_beacon_packet: None,
+            conduct: Conduct::default(),
         }
+    }
+
+    /// The agent departing from the protocol as `conduct` says (simulated adversaries).
+    pub fn with_conduct(mut self, conduct: Conduct) -> Self {
+        self.conduct = conduct;
+        self
     }
 
     /// Clock time until the next beacon: the interval plus random jitter.
@@ -102,29 +151,13 @@ impl Agent {
     }
 
     fn store(&self, topic: String, payload: Vec<u8>) {
-        let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
-        let dropped_before = outbox.dropped();
-        match outbox.push(&topic, &payload) {
-            Ok(_) => {
-                Stats::add(
-                    &self.stats.outbox_dropped,
-                    outbox.dropped() - dropped_before,
-                );
-                self.stats
-                    .outbox_pending
-                    .store(outbox.len() as u64, Ordering::Relaxed);
-                drop(outbox);
-                self.new_reports.notify_one();
-            }
-            Err(e) => {
-                Stats::add(&self.stats.outbox_lost, 1);
-                tracing::error!(
-                    %e,
-                    lost_total = Stats::get(&self.stats.outbox_lost),
-                    "could not store a report: it is lost"
-                );
-            }
-        }
+        store_report(
+            &self.outbox,
+            &self.new_reports,
+            &self.stats,
+            &topic,
+            &payload,
+        );
     }
 
     fn witness(&mut self, rx: &RxPacket) {
@@ -170,12 +203,28 @@ impl Agent {
                     payload: tx.payload,
                     frequency_hz: tx.frequency_hz,
                     data_rate: tx.data_rate as i32,
-                    tx_power_ddbm: receipt.power_ddbm,
+                    tx_power_ddbm: receipt.power_ddbm - self.conduct.understate_power_ddb,
                     timestamp_ns: receipt.at_ns,
                     ..Default::default()
                 }
                 .signed(&self.hotspot.key);
-                self.store(topics::beacons(&key), report.encode_to_vec());
+                if self.conduct.hold_beacons_secs > 0 {
+                    let hold = self
+                        .clock
+                        .real(Duration::from_secs(self.conduct.hold_beacons_secs));
+                    let (outbox, notify, stats) = (
+                        self.outbox.clone(),
+                        self.new_reports.clone(),
+                        self.stats.clone(),
+                    );
+                    tokio::spawn(async move {
+                        tokio::time::sleep(hold).await;
+                        let payload = report.encode_to_vec();
+                        store_report(&outbox, &notify, &stats, &topics::beacons(&key), &payload);
+                    });
+                } else {
+                    self.store(topics::beacons(&key), report.encode_to_vec());
+                }
                 Stats::add(&self.stats.beacons, 1);
                 tracing::info!(
                     entropy = entropy.id,

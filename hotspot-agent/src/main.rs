@@ -138,6 +138,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             outbox: config.outbox,
             clock,
             record_acks: false,
+            conduct: Default::default(),
         },
         radio,
         &mut tasks,

@@ -8,7 +8,7 @@ use tokio::{sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    agent::{Agent, Hotspot},
+    agent::{Agent, Conduct, Hotspot},
     config::{BeaconConfig, OutboxConfig},
     entropy::EntropyStore,
     mqtt::{self, MqttConfig},
@@ -28,6 +28,8 @@ pub struct NodeConfig {
     pub clock: Clock,
     /// Record the id of every report the broker acknowledged ([`Stats::acknowledged_ids`]).
     pub record_acks: bool,
+    /// Departures from the protocol (simulated adversaries only; default none).
+    pub conduct: Conduct,
 }
 
 /// Starts a hotspot's tasks on `tasks`; they stop when `shutdown` is cancelled.
@@ -68,7 +70,8 @@ pub fn spawn(
         outbox.clone(),
         new_reports.clone(),
         stats.clone(),
-    );
+    )
+    .with_conduct(config.conduct);
     tasks.spawn(agent.run(radio, entropy_rx, shutdown.clone()));
     tasks.spawn(mqtt::run(
         config.mqtt,

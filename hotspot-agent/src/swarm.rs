@@ -1,6 +1,11 @@
 //! Swarm mode: every hotspot of a fixture network as its own agent in one process, on one
 //! simulated radio medium, each with its own key, outbox and MQTT connection (what separate
 //! machines would do), for demos, load tests and attack scenarios.
+//!
+//! Each fixture [`Behaviour`] maps to the radio and conduct that plays it: replayers and
+//! forging relays hear through [`Hearing`], a key farm's keys share one radio, a ring's members
+//! sit on a private medium (no RF, measurements forged from the model), witness-only hotspots
+//! never beacon, griefers understate their power, delayed beaconers hold their reports back.
 
 use hexproof_proto::clock::Clock;
 use std::{
@@ -16,11 +21,11 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    agent::Hotspot,
+    agent::{Conduct, Hotspot},
     config::{BeaconConfig, OutboxConfig},
     mqtt::MqttConfig,
     node::{self, NodeConfig},
-    radio::sim::{MediumModel, Placement, SimMedium},
+    radio::sim::{Hearing, MediumModel, Placement, SimMedium},
     stats::Stats,
 };
 
@@ -127,6 +132,10 @@ impl Totals {
 impl Swarm {
     pub fn start(config: SwarmConfig, shutdown: &CancellationToken) -> anyhow::Result<Swarm> {
         let medium = SimMedium::new(config.medium, config.clock, config.medium_seed);
+        // A ring has no radio: its members reach each other over MQTT only, on a medium of
+        // their own where each "hears" the others as the path-loss model says from their
+        // asserted places, with no shadowing (forged measurements).
+        let mut rings: std::collections::BTreeMap<u32, SimMedium> = Default::default();
         let oracles = if config.oracles.is_empty() {
             config.network.oracles.iter().map(|o| o.pubkey).collect()
         } else {
@@ -138,15 +147,44 @@ impl Swarm {
             let key = h.key.keypair()?;
             let region = RegionPlan::by_name(&h.region)
                 .with_context(|| format!("hotspot {}: unknown region {}", h.name, h.region))?;
-            let radio = medium.attach(
-                Placement {
-                    lat: h.true_lat_e7 as f64 / 1e7,
-                    lon: h.true_lon_e7 as f64 / 1e7,
-                    gain_ddbi: h.gain_ddbi,
-                    replays_everything: h.behaviour == Behaviour::BeaconReplayer,
+            let placement = Placement {
+                hearing: match h.behaviour {
+                    Behaviour::BeaconReplayer => Hearing::ReplaysEverything,
+                    Behaviour::ForgingRelay => Hearing::ForgingRelay,
+                    _ => Hearing::Physical,
                 },
-                256,
-            );
+                radio: h.group.filter(|_| h.behaviour == Behaviour::KeyFarm),
+                ..Placement::at(
+                    h.true_lat_e7 as f64 / 1e7,
+                    h.true_lon_e7 as f64 / 1e7,
+                    h.gain_ddbi,
+                )
+            };
+            let radio = match (h.behaviour, h.group) {
+                (Behaviour::Ring, Some(ring)) => {
+                    let seed = config.medium_seed ^ (u64::from(ring) + 1) << 32;
+                    let private = MediumModel {
+                        shadowing_db: 0.0,
+                        ..config.medium
+                    };
+                    rings
+                        .entry(ring)
+                        .or_insert_with(|| SimMedium::new(private, config.clock, seed))
+                        .attach(placement, 256)
+                }
+                _ => medium.attach(placement, 256),
+            };
+            let conduct = match h.behaviour {
+                Behaviour::Griefer => Conduct {
+                    understate_power_ddb: 200,
+                    ..Conduct::default()
+                },
+                Behaviour::DelayedBeaconer => Conduct {
+                    hold_beacons_secs: 600,
+                    ..Conduct::default()
+                },
+                _ => Conduct::default(),
+            };
             let mqtt = if config.signed_login {
                 let (user, password) = hexproof_proto::login::credentials(&key);
                 MqttConfig {
@@ -164,7 +202,10 @@ impl Swarm {
                     gain_ddbi: h.gain_ddbi,
                 },
                 oracles: oracles.clone(),
-                beacon: config.beacon.clone(),
+                beacon: BeaconConfig {
+                    enabled: config.beacon.enabled && h.behaviour != Behaviour::WitnessOnly,
+                    ..config.beacon.clone()
+                },
                 mqtt,
                 outbox: OutboxConfig {
                     dir: config.state_dir.join(h.key.pubkey.to_string()),
@@ -173,6 +214,7 @@ impl Swarm {
                 },
                 clock: config.clock,
                 record_acks: config.record_acks,
+                conduct,
             };
             let stats = node::spawn(node, radio, &mut tasks, shutdown)?;
             hotspots.push((h.key.pubkey, stats));

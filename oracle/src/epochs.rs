@@ -9,7 +9,11 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use hexproof_client::Chain;
-use hexproof_poc::rewards::{RewardConfig, activity, epoch::ClosedEpoch, epoch::build};
+use hexproof_poc::{
+    Kind, Status,
+    detect::{self, Finding},
+    rewards::{RewardConfig, activity, epoch::ClosedEpoch, epoch::build},
+};
 use hexproof_proto::{Keypair, clock::Clock};
 use tokio_util::sync::CancellationToken;
 
@@ -19,6 +23,13 @@ use crate::{
     store::{Result, Store},
 };
 
+/// A computed epoch and what detection found in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Computed {
+    pub epoch: ClosedEpoch,
+    pub findings: Vec<Finding>,
+}
+
 /// Recomputes an epoch from stored verdicts and the previous epoch's lifetime amounts.
 pub async fn recompute(
     store: &Store,
@@ -26,7 +37,7 @@ pub async fn recompute(
     config: &RewardConfig,
     epoch: u64,
     oracle: &Keypair,
-) -> Result<ClosedEpoch> {
+) -> Result<Computed> {
     let previous = if epoch > 1 {
         store.lifetime_after(epoch - 1).await?
     } else {
@@ -35,7 +46,8 @@ pub async fn recompute(
     compute(store, registry, config, epoch, &previous, oracle).await
 }
 
-/// An epoch from the verdicts `store` holds and the given lifetime amounts before it.
+/// An epoch from the verdicts `store` holds and the given lifetime amounts before it:
+/// detection over the epoch's receptions ([`hexproof_poc::detect`]), then the reward rules.
 pub async fn compute(
     store: &Store,
     registry: &dyn Registry,
@@ -43,11 +55,23 @@ pub async fn compute(
     epoch: u64,
     previous: &BTreeMap<hexproof_proto::PublicKey, u64>,
     oracle: &Keypair,
-) -> Result<ClosedEpoch> {
+) -> Result<Computed> {
     let (start, end) = config.bounds(epoch);
     let tallies = store.epoch_tallies(start, end).await?;
-    let activity = activity::activity(&tallies, &registry.all(), config);
-    Ok(build(epoch, config, &activity, previous, oracle))
+    let receptions = store.epoch_receptions(start, end).await?;
+    let hotspots = registry.all();
+    let mut valid_beacons: BTreeMap<hexproof_proto::PublicKey, u64> = BTreeMap::new();
+    for t in &tallies {
+        if (t.kind, t.status) == (Kind::Beacon, Status::Valid) {
+            *valid_beacons.entry(t.hotspot).or_default() += t.count;
+        }
+    }
+    let detection = detect::detect(&receptions, &hotspots, &valid_beacons);
+    let activity = activity::activity(&tallies, &hotspots, config, &detection);
+    Ok(Computed {
+        epoch: build(epoch, config, &activity, previous, oracle),
+        findings: detection.findings,
+    })
 }
 
 /// Whether an epoch may close at `now_ns`: its end plus the close delay has passed and no report
@@ -79,8 +103,11 @@ pub async fn close_ready(
         },
     };
     while ready(store, config, next, now_ns).await? {
-        let e = recompute(store, registry, config, next, oracle).await?;
+        let Computed { epoch: e, findings } =
+            recompute(store, registry, config, next, oracle).await?;
         crate::crash::point("epoch.before_save");
+        // Findings first: a crash between the two stores them again, unchanged.
+        store.save_findings(e.epoch, &findings).await?;
         store.save_closed_epoch(&e, now_ns).await?;
         crate::crash::point("epoch.after_save");
         metrics::counter!("hexproof_epochs_closed_total").increment(1);

@@ -536,3 +536,85 @@ async fn the_map_draws_hexes_and_shows_a_hotspots_verdicts() {
     let missing = common::http_get(s.http, "/api/hotspots/nope").unwrap();
     assert!(missing.contains("error"), "{missing}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_are_served_with_their_evidence_to_the_owner() {
+    use hexproof_poc::detect::{Code as Finding, Finding as Found};
+    let s = serve().await;
+    // The honest golden network: detection found nothing.
+    let mut c = client(s.grpc).await;
+    let none = c
+        .list_findings(v1::ListFindingsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(none.findings.is_empty(), "{:?}", none.findings);
+
+    let (a, b) = (
+        s.network.hotspots[1].key.pubkey,
+        s.network.hotspots[2].key.pubkey,
+    );
+    let found = [
+        Found {
+            hotspot: a,
+            code: Finding::OneRadioManyKeys,
+            evidence: "as witnesses, it and … agree to 0.0 dB".into(),
+        },
+        Found {
+            hotspot: b,
+            code: Finding::NoReciprocity,
+            evidence: "witnessed 9 beacons validly but …".into(),
+        },
+    ];
+    s.store.save_findings(1, &found).await.unwrap();
+    s.store.save_findings(1, &found).await.unwrap(); // stored once
+
+    let mine = c
+        .list_findings(v1::ListFindingsRequest {
+            hotspot: a.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(mine.findings.len(), 1);
+    let f = &mine.findings[0];
+    assert_eq!(
+        (f.epoch, f.code.as_str(), f.suspended),
+        (1, "one_radio_many_keys", true)
+    );
+    assert!(f.evidence.starts_with("as witnesses"));
+    let epoch = c
+        .list_findings(v1::ListFindingsRequest {
+            epoch: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(epoch.findings.len(), 2);
+    assert!(
+        epoch
+            .findings
+            .iter()
+            .any(|f| f.code == "no_reciprocity" && !f.suspended)
+    );
+    assert_eq!(
+        code(
+            c.list_findings(v1::ListFindingsRequest {
+                hotspot: "not-a-key".into(),
+                ..Default::default()
+            })
+            .await
+        ),
+        Code::InvalidArgument
+    );
+
+    // The same over HTTP.
+    let body: serde_json::Value = serde_json::from_str(
+        &common::http_get(s.http, &format!("/api/findings?hotspot={b}")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(body["findings"][0]["code"], "no_reciprocity");
+    assert_eq!(body["findings"][0]["epoch"], 1);
+}

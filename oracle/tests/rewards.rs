@@ -78,12 +78,11 @@ fn record(network: &Network) -> Vec<Line> {
             b.encode_to_vec(),
             ts + SEC,
         ));
-        let from = Placement {
-            lat: h.true_lat_e7 as f64 / 1e7,
-            lon: h.true_lon_e7 as f64 / 1e7,
-            gain_ddbi: h.gain_ddbi,
-            replays_everything: false,
-        };
+        let from = Placement::at(
+            h.true_lat_e7 as f64 / 1e7,
+            h.true_lon_e7 as f64 / 1e7,
+            h.gain_ddbi,
+        );
         let packet = TxPacket {
             payload: b.payload.clone(),
             frequency_hz: b.frequency_hz,
@@ -94,12 +93,11 @@ fn record(network: &Network) -> Vec<Line> {
             if i == j {
                 continue;
             }
-            let to = Placement {
-                lat: w.true_lat_e7 as f64 / 1e7,
-                lon: w.true_lon_e7 as f64 / 1e7,
-                gain_ddbi: w.gain_ddbi,
-                replays_everything: false,
-            };
+            let to = Placement::at(
+                w.true_lat_e7 as f64 / 1e7,
+                w.true_lon_e7 as f64 / 1e7,
+                w.gain_ddbi,
+            );
             let Some((rssi, snr)) = reception(&model, &from, &to, &packet, 0.0) else {
                 continue;
             };
@@ -253,7 +251,8 @@ async fn closing_twice_and_replaying_give_the_same_epoch() {
     store.save_closed_epoch(&first[0], 1).await.unwrap();
     let again = epochs::recompute(&store, &registry, &config(), 1, &key)
         .await
-        .unwrap();
+        .unwrap()
+        .epoch;
     assert_eq!(again, first[0]);
     assert_eq!(store.closed_epoch(1).await.unwrap().unwrap(), first[0]);
     // Epoch 2 had no activity: lifetime amounts carry over, the whole emission is dust.

@@ -9,6 +9,9 @@
 //! - [`rules`]: the per-report beacon and witness rules, one [`Reason`] each.
 //! - [`judge`]: a beacon with its witnesses: the rules, duplicates, and [`selection`] of the
 //!   witnesses that earn.
+//! - [`detect`]: what a whole epoch of receptions says about a hotspot that no single report
+//!   can (signal against asserted geometry, one radio behind several keys, beacons nobody
+//!   nearby hears), as findings with evidence that suspend the hotspot for the epoch.
 //! - [`rewards`]: what an epoch's verdicts earn ([`rewards::activity`]), hex density scaling
 //!   ([`rewards::density`], HIP-17), the reward split and the closed epoch
 //!   ([`rewards::epoch`]).
@@ -17,6 +20,7 @@
 //! root on any machine, which is what lets independent oracles agree and anyone re-check an
 //! epoch. Integers only wherever a result is committed.
 
+pub mod detect;
 pub mod judge;
 pub mod limits;
 pub mod model;

@@ -43,6 +43,12 @@ pub fn fspl_cdb(distance_m: u64, frequency_hz: u64) -> i64 {
     cdb as i64 + FSPL_CONSTANT_CDB
 }
 
+/// log10(x) in thousandths (x at least 1), rounded: integer arithmetic only.
+pub fn log10_milli(x: u64) -> i64 {
+    let l = u128::from(log2_q32(x.max(1)));
+    ((l * LOG10_2_Q32 * 1000 + (1u128 << 63)) >> 64) as i64
+}
+
 /// Free-space path loss in dB (floating point, for simulation).
 pub fn fspl_db(distance_m: f64, frequency_hz: f64) -> f64 {
     let d = distance_m.max(1.0);

@@ -4,10 +4,14 @@
 //! floor, and the demodulation limit of the data rate (packets below it are not heard). A radio
 //! does not hear itself.
 //!
-//! A radio attached with `replays_everything` stands for an adversary that obtains other
+//! Adversaries ([`Hearing`]): a radio that [`Hearing::ReplaysEverything`] obtains other
 //! hotspots' beacons by other means (a colluder, a relay) and reports them as heard: it gets
 //! every packet in the network, late (5–25 s after it was sent, as a relay is) and with a strong
-//! made-up signal.
+//! made-up signal. A [`Hearing::ForgingRelay`] hears what its radio hears and, relayed from
+//! elsewhere, every other packet sent within 100 km, stamped with the time it was sent and a
+//! made-up signal just above the demodulation limit.
+//! Radios of one [`Placement::radio`] are one radio with several keys (a key farm): they do not
+//! hear each other, and every packet reaches all of them with one measurement.
 
 use std::sync::{Arc, Mutex};
 
@@ -46,8 +50,39 @@ pub struct Placement {
     pub lon: f64,
     /// Antenna gain, dBi x 10.
     pub gain_ddbi: i32,
-    pub replays_everything: bool,
+    pub hearing: Hearing,
+    /// Stations sharing one physical radio (a key farm) carry the same number.
+    pub radio: Option<u32>,
 }
+
+impl Placement {
+    /// An ordinary radio at a place.
+    pub fn at(lat: f64, lon: f64, gain_ddbi: i32) -> Self {
+        Placement {
+            lat,
+            lon,
+            gain_ddbi,
+            hearing: Hearing::Physical,
+            radio: None,
+        }
+    }
+}
+
+/// How a station comes by the packets it reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hearing {
+    /// As physics allows.
+    #[default]
+    Physical,
+    /// Every packet in the network, 5–25 s late (by its own time stamp), a made-up strong signal.
+    ReplaysEverything,
+    /// What physics allows, plus every other packet within [`RELAY_REACH_M`] (relayed),
+    /// stamped with its send time and a signal just above the demodulation limit.
+    ForgingRelay,
+}
+
+/// How far a forging relay's network reaches.
+pub const RELAY_REACH_M: f64 = 100_000.0;
 
 #[derive(Debug)]
 struct Station {
@@ -123,31 +158,53 @@ impl SimMedium {
         let MediumState { stations, rng } = &mut *state;
         let source = stations[from].placement;
         let mut heard = 0;
+        // One measurement per physical radio (key farms).
+        let mut by_radio: std::collections::BTreeMap<u32, Option<(i32, i32)>> = Default::default();
         for (i, station) in stations.iter().enumerate() {
-            if i == from {
+            let to = station.placement;
+            if i == from || (to.radio.is_some() && to.radio == source.radio) {
                 continue;
             }
-            let to = station.placement;
             let mut delay_ns = 0;
-            let measured = if to.replays_everything {
-                delay_ns = rng.gen_range(5_000_000_000..25_000_000_000u64);
-                Some((-500 + rng.gen_range(-50..50), 80 + rng.gen_range(-20..20)))
-            } else {
-                // Box–Muller: one standard normal draw.
-                let (u1, u2): (f64, f64) = (rng.r#gen::<f64>().max(1e-12), rng.r#gen());
-                let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-                reception(
-                    &self.model,
-                    &source,
-                    &to,
-                    packet,
-                    normal * self.model.shadowing_db,
-                )
+            let distance = rf::distance_m(source.lat, source.lon, to.lat, to.lon);
+            let shared = to.radio.and_then(|r| by_radio.get(&r).copied());
+            let measured = match (shared, to.hearing) {
+                (Some(m), _) => m,
+                (None, Hearing::ReplaysEverything) => {
+                    delay_ns = rng.gen_range(5_000_000_000..25_000_000_000u64);
+                    Some((-500 + rng.gen_range(-50..50), 80 + rng.gen_range(-20..20)))
+                }
+                (None, hearing) => {
+                    // Box–Muller: one standard normal draw.
+                    let (u1, u2): (f64, f64) = (rng.r#gen::<f64>().max(1e-12), rng.r#gen());
+                    let normal = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                    let physical = reception(
+                        &self.model,
+                        &source,
+                        &to,
+                        packet,
+                        normal * self.model.shadowing_db,
+                    );
+                    match (physical, hearing) {
+                        (None, Hearing::ForgingRelay) if distance <= RELAY_REACH_M => {
+                            // Not heard: forged just above what the data rate demodulates.
+                            let noise = rf::noise_floor_dbm(
+                                packet.data_rate.bandwidth_hz(),
+                                self.model.noise_figure_db,
+                            );
+                            let snr = packet.data_rate.min_snr_ddb() + rng.gen_range(20..60);
+                            Some(((noise * 10.0).round() as i32 + snr, snr))
+                        }
+                        (physical, _) => physical,
+                    }
+                }
             };
+            if let Some(r) = to.radio {
+                by_radio.insert(r, measured);
+            }
             let Some((rssi_ddbm, snr_ddb)) = measured else {
                 continue;
             };
-            let distance = rf::distance_m(source.lat, source.lon, to.lat, to.lon);
             let rx = RxPacket {
                 payload: packet.payload.clone(),
                 timestamp_ns: now + (distance / rf::SPEED_OF_LIGHT * 1e9) as u64 + delay_ns,
@@ -205,12 +262,7 @@ mod tests {
     use hexproof_proto::v1::DataRate;
 
     fn at(lat: f64, lon: f64) -> Placement {
-        Placement {
-            lat,
-            lon,
-            gain_ddbi: 30,
-            replays_everything: false,
-        }
+        Placement::at(lat, lon, 30)
     }
 
     fn packet() -> TxPacket {

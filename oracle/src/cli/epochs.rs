@@ -57,7 +57,9 @@ pub async fn rewards(command: RewardsCommand) -> anyhow::Result<()> {
         } => {
             let (config, store, registry, key) = open(config.as_deref()).await?;
             let stored = closed_epoch(&store, Some(epoch)).await?;
-            let again = epochs::recompute(&store, &registry, &config.rewards, epoch, &key).await?;
+            let again = epochs::recompute(&store, &registry, &config.rewards, epoch, &key)
+                .await?
+                .epoch;
             let same = stored.root == again.root && stored.rows == again.rows;
             let (a, b) = (hex::encode(stored.root), hex::encode(again.root));
             if json {

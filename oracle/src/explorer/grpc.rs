@@ -229,6 +229,29 @@ impl explorer_server::Explorer for ExplorerService {
         )))
     }
 
+    async fn list_findings(
+        &self,
+        r: Request<v1::ListFindingsRequest>,
+    ) -> Result<Response<v1::ListFindingsResponse>, Status> {
+        let r = r.get_ref();
+        let list = self
+            .0
+            .list_findings(&r.hotspot, r.epoch, r.page_size)
+            .await?;
+        Ok(Response::new(v1::ListFindingsResponse {
+            findings: list
+                .into_iter()
+                .map(|f| v1::Finding {
+                    epoch: f.epoch,
+                    hotspot: f.finding.hotspot.to_string(),
+                    code: f.finding.code.code().to_string(),
+                    evidence: f.finding.evidence,
+                    suspended: f.finding.code.suspends(),
+                })
+                .collect(),
+        }))
+    }
+
     async fn get_network_stats(
         &self,
         _: Request<v1::GetNetworkStatsRequest>,

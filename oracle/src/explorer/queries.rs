@@ -345,6 +345,26 @@ impl Explorer {
         })
     }
 
+    /// What detection found: for one hotspot (`hotspot` not empty), one epoch (`epoch` not 0),
+    /// or both; newest epoch first, at most `page_size` (default and cap as for reports).
+    pub async fn list_findings(
+        &self,
+        hotspot: &str,
+        epoch: u64,
+        page_size: u32,
+    ) -> Result<Vec<crate::store::findings::EpochFinding>> {
+        let key = if hotspot.is_empty() {
+            None
+        } else {
+            Some(parse_key(hotspot)?)
+        };
+        let epoch = (epoch > 0).then_some(epoch);
+        Ok(self
+            .store
+            .findings(epoch, key.as_ref(), super::page_size(page_size)? as u32)
+            .await?)
+    }
+
     pub async fn get_reward_proof(&self, hotspot: &str, n: u64) -> Result<ProofView> {
         let key = parse_key(hotspot)?;
         let e = self.closed_epoch(n).await?;

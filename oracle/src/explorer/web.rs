@@ -193,6 +193,27 @@ async fn rewards(State(x): State<Arc<Explorer>>, Path(key): Path<String>) -> Api
     })))
 }
 
+#[derive(Debug, Deserialize, Default)]
+struct FindingsQuery {
+    #[serde(default)]
+    hotspot: String,
+    #[serde(default)]
+    epoch: u64,
+    #[serde(default)]
+    page_size: u32,
+}
+
+async fn findings(State(x): State<Arc<Explorer>>, Query(q): Query<FindingsQuery>) -> Api {
+    let list = x.list_findings(&q.hotspot, q.epoch, q.page_size).await?;
+    Ok(Json(json!({
+        "findings": list.iter().map(|f| json!({
+            "epoch": f.epoch, "hotspot": f.finding.hotspot.to_string(),
+            "code": f.finding.code.code(), "evidence": f.finding.evidence,
+            "suspended": f.finding.code.suspends(),
+        })).collect::<Vec<_>>(),
+    })))
+}
+
 async fn epoch(State(x): State<Arc<Explorer>>, Path(n): Path<u64>) -> Api {
     let e = x.get_epoch(n).await?;
     Ok(Json(json!({
@@ -245,6 +266,7 @@ pub fn router(explorer: Arc<Explorer>) -> Router {
         .route("/api/hotspots/{key}/reports", get(reports))
         .route("/api/hotspots/{key}/rewards", get(rewards))
         .route("/api/epochs/{n}", get(epoch))
+        .route("/api/findings", get(findings))
         .route("/api/events", get(events))
         .with_state(explorer)
 }

@@ -15,10 +15,7 @@ use std::{
 };
 
 use anyhow::Context;
-use hexproof_poc::{
-    EntropyRecord, Limits,
-    rewards::{RewardConfig, epoch::ClosedEpoch},
-};
+use hexproof_poc::{EntropyRecord, Limits, rewards::RewardConfig};
 use hexproof_proto::{Keypair, PublicKey, Signed, topics, v1};
 use prost::Message;
 
@@ -318,7 +315,7 @@ pub async fn replay(
     rules: &Rules<'_>,
     previous: &BTreeMap<PublicKey, u64>,
     key: &Keypair,
-) -> anyhow::Result<ClosedEpoch> {
+) -> anyhow::Result<crate::epochs::Computed> {
     let dir = tempfile::tempdir()?;
     let scratch = Store::connect(&format!(
         "sqlite://{}",

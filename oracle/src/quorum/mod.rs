@@ -51,7 +51,7 @@ use hexproof_proto::{Keypair, PublicKey, clock::Clock, v1};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::{registry::Registry, store::Store};
+use crate::{epochs::Computed, registry::Registry, store::Store};
 pub use board::Board;
 use board::Peers;
 pub use rogue::Rogue;
@@ -159,7 +159,7 @@ struct Candidate {
     proposer: PublicKey,
     proposal: Arc<v1::Proposal>,
     /// `None`: the proposal was refused.
-    closed: Option<ClosedEpoch>,
+    closed: Option<Computed>,
 }
 
 /// Inputs as agreed: `proposal` marked agreed, carrying the signatures its epoch landed with.
@@ -365,7 +365,7 @@ impl Member {
         let Some((_, c)) = &p.candidate else {
             return Ok(false);
         };
-        let Some(closed) = &c.closed else {
+        let Some(Computed { epoch: closed, .. }) = &c.closed else {
             return Ok(false);
         };
         // The proposer gathers its round's endorsements and lands the epoch.
@@ -463,21 +463,22 @@ impl Member {
             }
             let now = self.clock.now_ns();
             let mut proposal = inputs::propose(&holdings, epoch, round, &proposer, now, &p.set);
-            let mut closed = inputs::replay(&proposal, &rules, &previous, &self.key).await?;
+            let mut computed = inputs::replay(&proposal, &rules, &previous, &self.key).await?;
             if let Some(rogue) = &self.config.rogue {
-                rogue.cheat(&mut closed, &self.key);
+                rogue.cheat(&mut computed.epoch, &self.key);
             }
+            let closed = &computed.epoch;
             proposal.root = closed.root.to_vec();
             proposal.lifetime_total = closed.lifetime_total;
             let proposal = Arc::new(proposal);
             self.board.propose(proposal.clone());
-            self.board.endorse(board::endorsement_of(&closed));
+            self.board.endorse(board::endorsement_of(closed));
             tracing::info!(epoch, round, reports = proposal.reports.len(), root = %hex::encode(closed.root), "proposed");
             return Ok(Some(Candidate {
                 round,
                 proposer,
                 proposal,
-                closed: Some(closed),
+                closed: Some(computed),
             }));
         }
         let Some(proposal) = p.peers.proposal(&proposer, epoch).await else {
@@ -506,9 +507,10 @@ impl Member {
         .await?;
         let mut closed = None;
         if verdict.is_ok() {
-            let mut ours = inputs::replay(&proposal, &rules, &previous, &self.key).await?;
+            let mut computed = inputs::replay(&proposal, &rules, &previous, &self.key).await?;
+            let ours = &mut computed.epoch;
             if let Some(rogue) = &self.config.rogue {
-                rogue.cheat(&mut ours, &self.key);
+                rogue.cheat(ours, &self.key);
             } else if ours.root.as_slice() != proposal.root.as_slice()
                 || ours.lifetime_total != proposal.lifetime_total
             {
@@ -518,9 +520,9 @@ impl Member {
                 });
             }
             if verdict.is_ok() {
-                self.board.endorse(board::endorsement_of(&ours));
+                self.board.endorse(board::endorsement_of(ours));
                 tracing::info!(epoch, round, %proposer, root = %hex::encode(ours.root), "endorsed");
-                closed = Some(ours);
+                closed = Some(computed);
             }
         }
         if let Err(refusal) = &verdict {
@@ -609,7 +611,7 @@ impl Member {
                 *e == epoch
                     && c.closed
                         .as_ref()
-                        .is_some_and(|x| x.root.as_slice() == target)
+                        .is_some_and(|x| x.epoch.root.as_slice() == target)
             })
             .map(|(_, c)| (c.proposal.clone(), c.closed.clone(), c.proposer));
         let endorsed_it = found.is_some();
@@ -619,7 +621,7 @@ impl Member {
             let previous = self.previous(epoch).await?;
             for proposal in proposals.into_iter().filter(|x| x.root == target) {
                 let closed = inputs::replay(&proposal, &rules, &previous, &self.key).await?;
-                if closed.root.as_slice() == target {
+                if closed.epoch.root.as_slice() == target {
                     let proposer = PublicKey::from(
                         <[u8; 32]>::try_from(proposal.proposer.as_slice()).unwrap_or_default(),
                     );
@@ -628,7 +630,15 @@ impl Member {
                 }
             }
         }
-        let Some((proposal, Some(closed), proposer)) = found else {
+        let Some((
+            proposal,
+            Some(Computed {
+                epoch: closed,
+                findings,
+            }),
+            proposer,
+        )) = found
+        else {
             tracing::debug!(epoch, "waiting for the inputs of the landed root");
             return Ok(false);
         };
@@ -651,6 +661,7 @@ impl Member {
                 seen
             }
         };
+        self.store.save_findings(epoch, &findings).await?;
         self.store
             .save_closed_epoch(&closed, self.clock.now_ns())
             .await?;

@@ -14,6 +14,7 @@
 
 pub mod entropy;
 pub mod epochs;
+pub mod findings;
 pub mod reports;
 pub mod verdicts;
 

@@ -9,9 +9,10 @@
 //!   point at the witness itself ([`FRAUD_REASONS`]) earns nothing that epoch.
 //! - Reciprocity (HIP-106): witness units count only for a hotspot that itself sent a valid
 //!   beacon someone validly witnessed in the epoch; a receive-only key earns nothing.
+//! - A hotspot that detection ([`crate::detect`]) found cheating earns nothing that epoch.
 //! - Each earning hotspot's units are scaled by its hex density ([`super::density`]), counted
-//!   over the hotspots active in the epoch (with at least one valid report): dormant keys
-//!   asserted into a rival's hex do not cut its scale.
+//!   over the hotspots that earn in the epoch (units left after every rule above): dormant keys
+//!   asserted into a rival's hex, and keys found cheating there, do not cut its scale.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +20,7 @@ use h3o::CellIndex;
 use hexproof_proto::PublicKey;
 
 use super::{Activity, RewardConfig, density};
-use crate::{HotspotInfo, Kind, Reason, Status};
+use crate::{HotspotInfo, Kind, Reason, Status, detect::Detection};
 
 /// Witness rejections that point at the witness itself: a replayed packet (heard outside the
 /// time window) or a forged signal (stronger than free space allows). `witness_too_far` is not
@@ -41,16 +42,19 @@ pub struct Tally {
     pub count: u64,
 }
 
-/// The epoch's activity from its tallies and the hotspots' asserted locations (for density).
-pub fn activity(tallies: &[Tally], hotspots: &[HotspotInfo], config: &RewardConfig) -> Activity {
+/// The epoch's activity from its tallies, the hotspots' asserted locations (for density) and
+/// what detection found ([`crate::detect`]: suspended hotspots earn nothing; pardoned
+/// `witness_rssi_too_high` verdicts do not count towards fraud suspension).
+pub fn activity(
+    tallies: &[Tally],
+    hotspots: &[HotspotInfo],
+    config: &RewardConfig,
+    detection: &Detection,
+) -> Activity {
     let mut beacons: BTreeMap<PublicKey, u64> = BTreeMap::new();
     let mut witnesses: BTreeMap<PublicKey, u64> = BTreeMap::new();
     let mut fraud: BTreeMap<PublicKey, u64> = BTreeMap::new();
-    let mut active: std::collections::BTreeSet<PublicKey> = Default::default();
     for t in tallies {
-        if t.status == Status::Valid {
-            active.insert(t.hotspot);
-        }
         match (t.kind, t.status) {
             (Kind::Beacon, Status::Valid) if t.witnessed => {
                 *beacons.entry(t.hotspot).or_default() += t.count
@@ -66,8 +70,13 @@ pub fn activity(tallies: &[Tally], hotspots: &[HotspotInfo], config: &RewardConf
             _ => {}
         }
     }
+    for hotspot in &detection.suspended {
+        beacons.remove(hotspot);
+        witnesses.remove(hotspot);
+    }
     if config.fraud_suspension_threshold > 0 {
         for (hotspot, n) in fraud {
+            let n = n.saturating_sub(detection.pardoned.get(&hotspot).copied().unwrap_or(0));
             if n >= config.fraud_suspension_threshold {
                 beacons.remove(&hotspot);
                 witnesses.remove(&hotspot);
@@ -77,7 +86,7 @@ pub fn activity(tallies: &[Tally], hotspots: &[HotspotInfo], config: &RewardConf
     witnesses.retain(|hotspot, _| beacons.contains_key(hotspot));
     let cells: Vec<CellIndex> = hotspots
         .iter()
-        .filter(|h| active.contains(&h.pubkey))
+        .filter(|h| beacons.contains_key(&h.pubkey) || witnesses.contains_key(&h.pubkey))
         .filter_map(|h| h.location)
         .collect();
     let cell_scales = density::scales(&cells, &config.density);
@@ -155,7 +164,12 @@ mod tests {
                 ..tally(3, Kind::Witness, Status::Valid, None)
             },
         ];
-        let a = activity(&tallies, &[], &RewardConfig::default());
+        let a = activity(
+            &tallies,
+            &[],
+            &RewardConfig::default(),
+            &Detection::default(),
+        );
         assert_eq!(a.beacons, [(key(1), 2), (key(2), 1), (key(3), 1)].into());
         assert_eq!(a.witnesses, [(key(2), 3)].into());
     }
@@ -172,13 +186,18 @@ mod tests {
             tally(3, Kind::Beacon, Status::Valid, None), // sent, nobody heard it
             earning_witness(3, 40),
         ];
-        let a = activity(&tallies, &[], &RewardConfig::default());
+        let a = activity(
+            &tallies,
+            &[],
+            &RewardConfig::default(),
+            &Detection::default(),
+        );
         assert_eq!(a.witnesses, [(key(1), 4)].into());
         assert!(!a.scales.contains_key(&key(2)) && !a.scales.contains_key(&key(3)));
     }
 
     /// Attack 9 of the anti-gaming issue: dormant keys asserted into a rival's hex used to cut
-    /// its density scale (every registered hotspot counted). Only active hotspots count now.
+    /// its density scale (every registered hotspot counted). Only hotspots that earn count now.
     #[test]
     fn dormant_keys_do_not_cut_a_rivals_scale() {
         let cell = h3o::LatLng::new(52.52, 13.405)
@@ -195,19 +214,36 @@ mod tests {
         };
         let hotspots: Vec<HotspotInfo> = (1..=30).map(info).collect();
         let config = RewardConfig::default();
-        let alone = activity(&[heard_beacon(1)], &hotspots[..1], &config);
+        let alone = activity(
+            &[heard_beacon(1)],
+            &hotspots[..1],
+            &config,
+            &Detection::default(),
+        );
         assert_eq!(alone.scales[&key(1)], density::SCALE_ONE);
         // 29 dormant keys in the same hex: the rival keeps its full scale.
-        let crowded = activity(&[heard_beacon(1)], &hotspots, &config);
+        let crowded = activity(
+            &[heard_beacon(1)],
+            &hotspots,
+            &config,
+            &Detection::default(),
+        );
         assert_eq!(crowded.scales[&key(1)], density::SCALE_ONE);
-        // 29 active hotspots in the same hex do share it.
+        // 29 earning hotspots in the same hex do share it.
         let active: Vec<Tally> = (1..=30).map(heard_beacon).collect();
-        let shared = activity(&active, &hotspots, &config);
+        let shared = activity(&active, &hotspots, &config, &Detection::default());
         assert!(
             shared.scales[&key(1)] < density::SCALE_ONE,
             "{:?}",
             shared.scales
         );
+        // 29 active keys found cheating (suspended) do not.
+        let found = Detection {
+            suspended: (2..=30).map(key).collect(),
+            ..Detection::default()
+        };
+        let cheated = activity(&active, &hotspots, &config, &found);
+        assert_eq!(cheated.scales[&key(1)], density::SCALE_ONE);
     }
 
     #[test]
@@ -248,9 +284,41 @@ mod tests {
                 Some(Reason::WitnessTooFar),
             )
         });
-        let a = activity(&tallies, &[], &config);
+        let a = activity(&tallies, &[], &config, &Detection::default());
         assert!(!a.witnesses.contains_key(&key(1)), "suspended");
         assert_eq!(a.witnesses[&key(2)], 10, "below the threshold");
         assert_eq!(a.witnesses[&key(3)], 10, "too far is not fraud");
+    }
+
+    #[test]
+    fn detection_suspends_the_found_and_pardons_the_griefed() {
+        let config = RewardConfig::default();
+        let mut tallies = vec![
+            heard_beacon(1),
+            heard_beacon(2),
+            earning_witness(1, 10),
+            earning_witness(2, 10),
+        ];
+        // Witness 2 was "too loud" on a griefer's beacons, enough to be suspended.
+        tallies.push(Tally {
+            count: config.fraud_suspension_threshold,
+            ..tally(
+                2,
+                Kind::Witness,
+                Status::Invalid,
+                Some(Reason::WitnessRssiTooHigh),
+            )
+        });
+        let plain = activity(&tallies, &[], &config, &Detection::default());
+        assert!(plain.witnesses.contains_key(&key(1)));
+        assert!(!plain.witnesses.contains_key(&key(2)));
+        let detection = Detection {
+            suspended: [key(1)].into(),
+            pardoned: [(key(2), config.fraud_suspension_threshold)].into(),
+            ..Detection::default()
+        };
+        let a = activity(&tallies, &[], &config, &detection);
+        assert!(!a.beacons.contains_key(&key(1)) && !a.witnesses.contains_key(&key(1)));
+        assert_eq!(a.witnesses[&key(2)], 10, "pardoned: the beaconer lied");
     }
 }

@@ -1,0 +1,93 @@
+//! The committed default scenario (`fixtures/scenarios/default.toml`: one city, 26 % adversaries
+//! of every kind the simulator plays) through the whole pipeline, with and without its
+//! adversaries: the scorecard meets the scenario's bounds (adversaries under 2 % of rewards,
+//! honest hotspots losing under 2 %, honest false positives under 1 %), every adversary kind
+//! is caught with its code, and no honest neighbour of an adversary is hit.
+//!
+//! Each kind also has a test of its own where its rule or detection lives (a synthetic epoch
+//! per kind in `hexproof_poc::detect::tests`, the per-report rules in `hexproof_poc::rules`).
+
+use hexproof_fixtures::{Scenario, fixtures_dir};
+use tokio_util::sync::CancellationToken;
+
+/// The code each kind must be caught with: a finding (`finding/…`) or a rejection of its own
+/// reports (`kind/reason`).
+const CAUGHT_WITH: &[(&str, &[&str])] = &[
+    (
+        "near_spoofer",
+        &[
+            "finding/signal_inconsistent_with_location",
+            "finding/beacons_louder_than_claimed",
+            "finding/hears_beyond_range",
+        ],
+    ),
+    ("witness_only", &["finding/no_reciprocity"]),
+    ("griefer", &["finding/beacons_louder_than_claimed"]),
+    ("delayed_beaconer", &["beacon/beacon_late"]),
+    ("forging_relay", &["finding/hears_beyond_range"]),
+    ("key_farm", &["finding/one_radio_many_keys"]),
+    ("ring", &["finding/missing_expected_witnesses"]),
+    ("location_spoofer", &["witness/witness_too_far"]),
+    ("beacon_replayer", &["witness/witness_time_window"]),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_scenario_meets_its_bounds_and_every_kind_is_caught() {
+    let scenario = Scenario::load(&fixtures_dir().join("scenarios/default.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let card = hexproof_demo::scorecard::run(
+        &scenario,
+        dir.path().to_path_buf(),
+        false,
+        CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    hexproof_demo::scorecard::print(&card);
+
+    assert_eq!(card.epochs.len() as u64, scenario.run.epochs);
+    assert!(card.paid > 0, "nothing was paid");
+    assert!(
+        card.adversary_share_bps < scenario.bounds.max_adversary_share_bps,
+        "adversaries took {} bps",
+        card.adversary_share_bps
+    );
+    assert!(
+        card.honest_loss_bps < scenario.bounds.max_honest_loss_bps as i64,
+        "honest hotspots lost {} bps",
+        card.honest_loss_bps
+    );
+    assert!(
+        card.false_positive_bps < scenario.bounds.max_false_positive_bps,
+        "false positives: {:?}",
+        card.false_positives
+    );
+    assert!(
+        card.neighbours > 0,
+        "the scenario puts honest hotspots next to adversaries"
+    );
+    assert_eq!(
+        card.neighbour_false_positives, 0,
+        "{:?}",
+        card.false_positives
+    );
+    assert!(card.pass);
+
+    // Every kind of the scenario, every key of it, caught with its code.
+    assert_eq!(card.kinds.len(), CAUGHT_WITH.len());
+    for (kind, codes) in CAUGHT_WITH {
+        let k = card
+            .kinds
+            .iter()
+            .find(|k| k.kind == *kind)
+            .unwrap_or_else(|| panic!("{kind} is not in the scenario"));
+        assert_eq!(k.caught, k.keys, "{kind}: {k:?}");
+        assert!(
+            codes.iter().any(|c| k.codes.contains_key(*c)),
+            "{kind} was not caught with {codes:?}: {:?}",
+            k.codes
+        );
+        assert!(k.epochs_to_detection.is_some(), "{kind}");
+        assert!(k.rent_lamports > 0, "{kind}: onboarding costs rent");
+    }
+}
