@@ -43,6 +43,8 @@ pub struct KindScore {
     pub reward_over_fair_share: f64,
     /// Keys caught: a finding, or rejected reports and nothing earned, in some epoch.
     pub caught: usize,
+    /// Keys of which the oracle stored nothing at all (dormant, or refused by the broker).
+    pub inert: usize,
     /// Findings and rejection reasons on the kind's own reports, with counts.
     pub codes: BTreeMap<String, u64>,
     /// Epochs until every key of the kind was caught (1: the first epoch); `None` when one
@@ -95,6 +97,8 @@ struct Outcome {
     rejected: BTreeMap<(PublicKey, usize), BTreeMap<String, u64>>,
     /// (hotspot, epoch index) → fraud-reason rejections.
     fraud: BTreeMap<(PublicKey, usize), u64>,
+    /// Hotspots with any judged report.
+    seen: BTreeSet<PublicKey>,
 }
 
 impl Outcome {
@@ -121,6 +125,7 @@ impl Outcome {
             }
             let (start, end) = rewards.bounds(n);
             for t in store.epoch_tallies(start, end).await? {
+                o.seen.insert(t.hotspot);
                 if t.status != Status::Invalid {
                     continue;
                 }
@@ -321,7 +326,7 @@ async fn score(
     // Radios: honest one each; per kind as played.
     let radios_of = |kind: Behaviour, keys: &[&hexproof_fixtures::Hotspot]| -> usize {
         match kind {
-            Behaviour::Ring => 0,
+            Behaviour::Ring | Behaviour::Dormant | Behaviour::MqttWitnessFarm => 0,
             Behaviour::KeyFarm => keys
                 .iter()
                 .filter_map(|h| h.group)
@@ -347,6 +352,10 @@ async fn score(
         let mut codes: BTreeMap<String, u64> = BTreeMap::new();
         let mut rent = 0;
         let mut caught = 0;
+        let inert = keys
+            .iter()
+            .filter(|h| !a.seen.contains(&h.key.pubkey))
+            .count();
         let mut last: Option<usize> = Some(0);
         for h in keys {
             let k = h.key.pubkey;
@@ -380,6 +389,7 @@ async fn score(
             paid: kind_paid,
             reward_over_fair_share: kind_paid as f64 / (per_radio * radios.max(1) as f64).max(1.0),
             caught,
+            inert,
             codes,
             epochs_to_detection: last.map(|l| l as u64),
             rent_lamports: rent,
@@ -458,13 +468,13 @@ pub fn print(s: &Scorecard) {
         s.neighbours
     );
     println!(
-        "   {:<18} {:>4} {:>6} {:>10} {:>8} {:>7} {:>9} {:>12}  codes",
-        "kind", "keys", "radios", "paid", "÷ fair", "caught", "epochs", "rent (SOL)"
+        "   {:<18} {:>4} {:>6} {:>10} {:>8} {:>7} {:>5} {:>9} {:>12}  codes",
+        "kind", "keys", "radios", "paid", "÷ fair", "caught", "inert", "epochs", "rent (SOL)"
     );
     for k in &s.kinds {
         let codes: Vec<String> = k.codes.iter().map(|(c, n)| format!("{c}×{n}")).collect();
         println!(
-            "   {:<18} {:>4} {:>6} {:>10} {:>8.2} {:>4}/{:<2} {:>9} {:>12.4}  {}",
+            "   {:<18} {:>4} {:>6} {:>10} {:>8.2} {:>4}/{:<2} {:>5} {:>9} {:>12.4}  {}",
             k.kind,
             k.keys,
             k.radios,
@@ -472,6 +482,7 @@ pub fn print(s: &Scorecard) {
             k.reward_over_fair_share,
             k.caught,
             k.keys,
+            k.inert,
             k.epochs_to_detection
                 .map_or("never".to_string(), |e| e.to_string()),
             k.rent_lamports as f64 / 1e9,

@@ -268,7 +268,7 @@ async fn a_passive_subscriber_does_not_stall_the_demo() {
     let _passive = Subscriber::start_qos(&broker, "hexproof/v1/#", 0).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (summary, _chain) =
-        demo_through(Some(broker.url()), "net-200", 1, 600, 60, 1, dir.path()).await;
+        demo_through(Some(broker.url()), "net-200", 1, 1_200, 60, 1, dir.path()).await;
     assert!(summary.reports_acknowledged > 2_000, "{summary:?}");
     assert!(
         summary.acknowledged_not_stored.is_empty(),

@@ -1,4 +1,4 @@
-//! The committed default scenario (`fixtures/scenarios/default.toml`: one city, 26 % adversaries
+//! The committed default scenario (`fixtures/scenarios/default.toml`: one city, 32 % adversaries
 //! of every kind the simulator plays) through the whole pipeline, with and without its
 //! adversaries: the scorecard meets the scenario's bounds (adversaries under 2 % of rewards,
 //! honest hotspots losing under 2 %, honest false positives under 1 %), every adversary kind
@@ -30,6 +30,12 @@ const CAUGHT_WITH: &[(&str, &[&str])] = &[
     ("location_spoofer", &["witness/witness_too_far"]),
     ("beacon_replayer", &["witness/witness_time_window"]),
 ];
+
+/// Kinds with nothing to catch: the oracle must store nothing of them, and pay them nothing
+/// (dormant keys never run; the gate refuses the MQTT-only farm the beacon topics, so it never
+/// sees a beacon to copy). Dormant keys sit in honest hotspots' cells: the honest-loss bound
+/// says they did not cut those hotspots' density scale.
+const INERT: &[&str] = &["dormant", "mqtt_witness_farm"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_scenario_meets_its_bounds_and_every_kind_is_caught() {
@@ -74,7 +80,15 @@ async fn the_default_scenario_meets_its_bounds_and_every_kind_is_caught() {
     assert!(card.pass);
 
     // Every kind of the scenario, every key of it, caught with its code.
-    assert_eq!(card.kinds.len(), CAUGHT_WITH.len());
+    assert_eq!(card.kinds.len(), CAUGHT_WITH.len() + INERT.len());
+    for kind in INERT {
+        let k = card
+            .kinds
+            .iter()
+            .find(|k| k.kind == *kind)
+            .unwrap_or_else(|| panic!("{kind} is not in the scenario"));
+        assert_eq!((k.inert, k.paid), (k.keys, 0), "{kind}: {k:?}");
+    }
     for (kind, codes) in CAUGHT_WITH {
         let k = card
             .kinds

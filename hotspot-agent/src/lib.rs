@@ -22,3 +22,4 @@ pub mod outbox;
 pub mod radio;
 pub mod stats;
 pub mod swarm;
+pub mod witness_farm;

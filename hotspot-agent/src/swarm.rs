@@ -5,7 +5,9 @@
 //! Each fixture [`Behaviour`] maps to the radio and conduct that plays it: replayers and
 //! forging relays hear through [`Hearing`], a key farm's keys share one radio, a ring's members
 //! sit on a private medium (no RF, measurements forged from the model), witness-only hotspots
-//! never beacon, griefers understate their power, delayed beaconers hold their reports back.
+//! never beacon, griefers understate their power, delayed beaconers hold their reports back;
+//! dormant keys never run and MQTT-only witness farms run [`crate::witness_farm`] instead of a
+//! hotspot.
 
 use hexproof_proto::clock::Clock;
 use std::{
@@ -144,9 +146,33 @@ impl Swarm {
         let mut tasks = JoinSet::new();
         let mut hotspots = Vec::new();
         for h in &config.network.hotspots {
+            if h.behaviour == Behaviour::Dormant {
+                continue; // registered, never runs
+            }
             let key = h.key.keypair()?;
             let region = RegionPlan::by_name(&h.region)
                 .with_context(|| format!("hotspot {}: unknown region {}", h.name, h.region))?;
+            let mqtt = if config.signed_login {
+                let (user, password) = hexproof_proto::login::credentials(&key);
+                MqttConfig {
+                    username: Some(user),
+                    password: Some(password),
+                    ..config.mqtt.clone()
+                }
+            } else {
+                config.mqtt.clone()
+            };
+            if h.behaviour == Behaviour::MqttWitnessFarm {
+                let stats = Arc::new(Stats::default());
+                tasks.spawn(crate::witness_farm::run(
+                    key,
+                    mqtt,
+                    stats.clone(),
+                    shutdown.clone(),
+                ));
+                hotspots.push((h.key.pubkey, stats));
+                continue;
+            }
             let placement = Placement {
                 hearing: match h.behaviour {
                     Behaviour::BeaconReplayer => Hearing::ReplaysEverything,
@@ -184,16 +210,6 @@ impl Swarm {
                     ..Conduct::default()
                 },
                 _ => Conduct::default(),
-            };
-            let mqtt = if config.signed_login {
-                let (user, password) = hexproof_proto::login::credentials(&key);
-                MqttConfig {
-                    username: Some(user),
-                    password: Some(password),
-                    ..config.mqtt.clone()
-                }
-            } else {
-                config.mqtt.clone()
             };
             let node = NodeConfig {
                 hotspot: Hotspot {
