@@ -218,7 +218,7 @@ pub fn swarm_config(
     clock: hexproof_proto::clock::Clock,
     medium_seed: u64,
 ) -> hotspot_agent::swarm::SwarmConfig {
-    hotspot_agent::swarm::SwarmConfig {
+    let mut config = hotspot_agent::swarm::SwarmConfig {
         medium_seed,
         ..hotspot_agent::swarm::SwarmConfig::simulated(
             network.clone(),
@@ -227,7 +227,12 @@ pub fn swarm_config(
             clock,
             300,
         )
-    }
+    };
+    // Tests assert every outbox is empty after the swarm stops: give the last reports (made
+    // just before the stop, behind a broker still busy with a restarted oracle's backlog) time
+    // to be acknowledged. A link that holds nothing stops at once.
+    config.mqtt.flush_on_shutdown_ms = 10_000;
+    config
 }
 
 /// The first owner (with its balance and what it should hold) whose token balance is not the
