@@ -68,10 +68,12 @@ impl Pair {
 }
 
 /// Keys found sharing a radio with another, with the evidence.
+/// `excess`: [`super::excess_by_pair`].
 pub fn flags(
     model: &Model,
     points: &[Point],
     receptions: &[&Reception],
+    excess: &BTreeMap<(PublicKey, PublicKey), (i64, i64)>,
 ) -> Vec<(PublicKey, String)> {
     // Hotspots by index (key order).
     let mut keys: Vec<PublicKey> = receptions
@@ -113,7 +115,7 @@ pub fn flags(
             }
         }
     }
-    let misfits = misfits(model, points, receptions);
+    let misfits = misfits(model, excess);
     for (a, b) in candidates {
         let (ha, hb) = (&heard_by[&a], &heard_by[&b]);
         let mut pair = Pair::default();
@@ -200,17 +202,13 @@ pub fn flags(
 
 /// Keys whose counterparts' mean receptions miss their asserted place, at the median, by
 /// [`MISFIT_OF_FADING`] times the network's fading, as beaconer.
-fn misfits(model: &Model, points: &[Point], receptions: &[&Reception]) -> BTreeSet<PublicKey> {
-    let mut per_pair: BTreeMap<(PublicKey, PublicKey), (i64, i64)> = BTreeMap::new();
-    for p in points {
-        let r = receptions[p.index];
-        let m = per_pair.entry((r.beaconer, r.witness)).or_default();
-        m.0 += model.predict(p.x) - p.loss;
-        m.1 += 1;
-    }
+fn misfits(
+    model: &Model,
+    excess: &BTreeMap<(PublicKey, PublicKey), (i64, i64)>,
+) -> BTreeSet<PublicKey> {
     let mut fit: BTreeMap<PublicKey, Vec<i64>> = BTreeMap::new();
-    for ((k, _), (sum, n)) in per_pair {
-        fit.entry(k).or_default().push((sum / n).abs());
+    for ((k, _), (sum, n)) in excess {
+        fit.entry(*k).or_default().push((sum / n).abs());
     }
     fit.into_iter()
         .filter(|(_, v)| !v.is_empty())

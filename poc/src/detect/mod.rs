@@ -48,6 +48,9 @@ use crate::{HotspotInfo, distance_m};
 /// How loud beyond the fitted law (dB x 10, a counterpart's mean) counts as too loud.
 pub const LOUD_DDB: i64 = 120;
 
+/// The largest path loss (dB x 10) a reception is taken to imply; claims beyond it count as it.
+pub const MAX_LOSS_DDB: i64 = 4_000;
+
 /// Loud counterparts (distinct witnesses, or beaconers heard) a signal flag needs.
 pub const MIN_COUNTERPARTS: usize = 3;
 
@@ -180,8 +183,12 @@ pub fn detect(
             let b = info.get(&r.beaconer)?;
             let w = info.get(&r.witness)?;
             let d = distance_m(b.location?, w.location?);
-            let loss = i64::from(r.tx_power_ddbm) + i64::from(b.gain_ddbi) + i64::from(w.gain_ddbi)
-                - i64::from(r.rssi_ddbm);
+            // Signed by hotspots, so bounded to what any radio link can be (0–400 dB): sums
+            // and squares of losses then stay far inside i64 whatever a report claims.
+            let loss =
+                (i64::from(r.tx_power_ddbm) + i64::from(b.gain_ddbi) + i64::from(w.gain_ddbi)
+                    - i64::from(r.rssi_ddbm))
+                .clamp(0, MAX_LOSS_DDB);
             Some(Point {
                 index,
                 x: log_milli(d),
@@ -193,10 +200,11 @@ pub fn detect(
     let mut found: BTreeMap<(PublicKey, Code), String> = BTreeMap::new();
     let model = signal::Model::fit(&points, &receptions);
     if let Some(model) = &model {
-        for (k, code, evidence) in signal::flags(model, &points, &receptions) {
+        let excess = excess_by_pair(model, &points, &receptions);
+        for (k, code, evidence) in signal::flags(model, &excess) {
             found.entry((k, code)).or_insert(evidence);
         }
-        for (k, evidence) in fingerprint::flags(model, &points, &receptions) {
+        for (k, evidence) in fingerprint::flags(model, &points, &receptions, &excess) {
             found.entry((k, Code::OneRadioManyKeys)).or_insert(evidence);
         }
         for (k, evidence) in expected::flags(model, &receptions, &info, valid_beacons) {
@@ -267,6 +275,23 @@ pub fn detect(
         suspended,
         pardoned,
     }
+}
+
+/// Per (beaconer, witness): the summed excess loudness (predicted loss − observed, dB x 10) of
+/// their receptions and how many there were. What the signal and fingerprint tests both read.
+pub(crate) fn excess_by_pair(
+    model: &signal::Model,
+    points: &[Point],
+    receptions: &[&Reception],
+) -> BTreeMap<(PublicKey, PublicKey), (i64, i64)> {
+    let mut pairs: BTreeMap<(PublicKey, PublicKey), (i64, i64)> = BTreeMap::new();
+    for p in points {
+        let r = receptions[p.index];
+        let e = pairs.entry((r.beaconer, r.witness)).or_default();
+        e.0 += model.predict(p.x) - p.loss;
+        e.1 += 1;
+    }
+    pairs
 }
 
 /// The lower median of `values` (not empty).

@@ -153,19 +153,12 @@ fn fold(pairs: &BTreeMap<(PublicKey, PublicKey), (i64, i64)>) -> BTreeMap<Public
 /// are mostly honest). As witness, one in ten of the beaconers it heard, leaving out those
 /// already found loud as beaconers: their lies are theirs, not the witness's, and an honest
 /// witness is otherwise never loud beyond its fading.
+/// `by_beaconer`: [`super::excess_by_pair`].
 pub fn flags(
     model: &Model,
-    points: &[Point],
-    receptions: &[&Reception],
+    by_beaconer: &BTreeMap<(PublicKey, PublicKey), (i64, i64)>,
 ) -> Vec<(PublicKey, Code, String)> {
-    let mut by_beaconer: BTreeMap<(PublicKey, PublicKey), (i64, i64)> = BTreeMap::new();
-    for p in points {
-        let r = receptions[p.index];
-        let e = by_beaconer.entry((r.beaconer, r.witness)).or_default();
-        e.0 += model.predict(p.x) - p.loss;
-        e.1 += 1;
-    }
-    let tx = fold(&by_beaconer);
+    let tx = fold(by_beaconer);
     let tx_flagged: BTreeMap<PublicKey, Score> =
         tx.into_iter().filter(|(_, s)| s.flagged(4)).collect();
     let by_witness: BTreeMap<(PublicKey, PublicKey), (i64, i64)> = by_beaconer

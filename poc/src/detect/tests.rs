@@ -391,8 +391,36 @@ fn findings_do_not_depend_on_the_order_of_receptions() {
     w.add(100, grid(3, 3), (ORIGIN.0 + 0.32, ORIGIN.1 + 0.58), 100);
     w.air(|_| POWER_DDBM, &[]);
     let a = w.detect();
+    assert!(!a.findings.is_empty(), "the spoofer is found either way");
     w.receptions.reverse();
     assert_eq!(a, w.detect());
+}
+
+/// Hostile hotspots sign whatever they like: a valid witness report may claim any RSSI or
+/// SNR, a valid beacon any power below the limit. Detection takes them without a panic
+/// (overflow checks on in tests) and still finds the near spoofer among them.
+#[test]
+fn extreme_claims_do_not_break_detection() {
+    let mut w = World::honest();
+    let truth = (ORIGIN.0 + 3.5 * STEP.0, ORIGIN.1 + 3.5 * STEP.1);
+    let spoofer = w.add(100, truth, (ORIGIN.0 + 0.32, ORIGIN.1 + 0.58), 100);
+    let liars: Vec<PublicKey> = (0..3)
+        .map(|i| w.add(200 + i, grid(i, 6), grid(i, 6), 200 + i))
+        .collect();
+    w.air(|_| POWER_DDBM, &[]);
+    let extremes = [i32::MIN, i32::MAX, 0, -1];
+    for (n, r) in w.receptions.iter_mut().enumerate() {
+        if liars.contains(&r.witness) {
+            r.rssi_ddbm = extremes[n % 4];
+            r.snr_ddb = extremes[(n + 1) % 4];
+        }
+        if liars.contains(&r.beaconer) {
+            r.tx_power_ddbm = extremes[(n + 2) % 4];
+        }
+    }
+    let d = w.detect();
+    assert!(codes_of(&d, &spoofer).contains(&Code::SignalInconsistentWithLocation));
+    assert_honest_clear(&w, &d);
 }
 
 #[test]
