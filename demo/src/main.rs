@@ -158,15 +158,18 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         oracles: args.oracles,
         metrics: true,
     };
-    let chain = Arc::new(match &args.rpc_url {
-        Some(url) => Chain::rpc(url),
-        None => {
-            // The demo's admin (the network's first oracle) deployed the embedded program.
-            let network = hexproof_fixtures::Network::load(&opts.network_file)?;
-            let admin = oracle::chain::pubkey(&network.oracles[0].pubkey);
-            Chain::embedded(&admin).await
+    let chain = Arc::new(
+        match &args.rpc_url {
+            Some(url) => Chain::rpc(url),
+            None => {
+                // The demo's admin (the network's first oracle) deployed the embedded program.
+                let network = hexproof_fixtures::Network::load(&opts.network_file)?;
+                let admin = oracle::chain::pubkey(&network.oracles[0].pubkey);
+                Chain::embedded(&admin).await
+            }
         }
-    });
+        .with_priority_fee(oracle::chain::DEFAULT_PRIORITY_FEE),
+    );
     let shutdown = CancellationToken::new();
     oracle::service::stop_on_signals(shutdown.clone());
     eprintln!(

@@ -208,7 +208,11 @@ async fn run_once(
     let file = dir.join("network.json");
     std::fs::write(&file, network.to_json())?;
     let admin = oracle::chain::pubkey(&network.oracles[0].pubkey);
-    let chain = Arc::new(Chain::embedded(&admin).await);
+    let chain = Arc::new(
+        Chain::embedded(&admin)
+            .await
+            .with_priority_fee(oracle::chain::DEFAULT_PRIORITY_FEE),
+    );
     let database = format!("sqlite://{}", dir.join("oracle.db").display());
     let opts = DemoOptions {
         network_file: file,

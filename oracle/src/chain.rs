@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use hexproof_client::{
-    Chain, Pubkey, Signer,
+    Chain, HexproofError, Pubkey, Signer,
     instructions::{self, AntennaBounds, InitializeArgs},
     read,
 };
@@ -39,7 +39,13 @@ pub struct ChainConfig {
     pub submit: bool,
     /// Claim for every owner after each submitted epoch (the oracle pays the fees).
     pub claim: bool,
+    /// Compute-unit price every transaction offers, micro-lamports per CU (a priority fee;
+    /// 0: none). At the default a transaction costs about 200 lamports more.
+    pub priority_fee: u64,
 }
+
+/// The default priority fee, micro-lamports per compute unit.
+pub const DEFAULT_PRIORITY_FEE: u64 = 1_000;
 
 impl Default for ChainConfig {
     fn default() -> Self {
@@ -51,6 +57,7 @@ impl Default for ChainConfig {
             refresh_secs: 30,
             submit: true,
             claim: false,
+            priority_fee: DEFAULT_PRIORITY_FEE,
         }
     }
 }
@@ -127,7 +134,9 @@ pub async fn initialize(
     Ok(())
 }
 
-/// Submits a closed epoch with its own signature and any `others` (oracle key, signature).
+/// Submits a closed epoch with its own signature and any `others` (oracle key, signature):
+/// the caller passes as many as the threshold needs, no more (each costs 110 bytes of the
+/// 1,232-byte packet).
 pub async fn submit_epoch(
     chain: &Chain,
     payer: &hexproof_client::Keypair,
@@ -141,7 +150,6 @@ pub async fn submit_epoch(
         id: epoch.deployment.0,
     };
     let ixs = instructions::submit_epoch(
-        &payer.pubkey(),
         &deployment,
         epoch.epoch,
         epoch.root,
@@ -168,7 +176,9 @@ pub struct Claims {
 }
 
 /// Claims, for every hotspot of `epoch` with more lifetime reward than it was paid, the
-/// difference to its registered owner. The epoch must be the newest one on chain.
+/// difference to the owner its ledger names (its owner, or after decommissioning the owner who
+/// earned it). The epoch must be the newest one on chain. A claim may pay part of what is owed
+/// (the mint window's room); the rest is paid by the next round of claims.
 pub async fn claim_all(
     chain: &Chain,
     payer: &hexproof_client::Keypair,
@@ -176,34 +186,51 @@ pub async fn claim_all(
 ) -> anyhow::Result<Claims> {
     let tree = epoch.tree();
     let mut done = Claims::default();
+    // Once the window (or the cap) has no room, the rest of the round would be refused too.
+    let mut no_room = false;
     for (i, row) in epoch.rows.iter().enumerate() {
         let key = pubkey(&row.hotspot);
-        let claimed = read::claimed(chain, &key).await?;
-        if row.lifetime <= claimed {
+        let Some(ledger) = read::ledger(chain, &key).await? else {
+            continue; // never onboarded
+        };
+        let proof = || {
+            tree.proof(i)
+                .with_context(|| format!("no proof for leaf {i}"))
+        };
+        if row.lifetime <= ledger.claimed {
+            // Paid beyond this leaf by a superseded root: record it, so that the cap leaves
+            // honest owners their due (`sync_ledger`).
+            let excess = ledger.claimed - row.lifetime;
+            if excess != ledger.excess {
+                let ix = instructions::sync_ledger(&key, row.lifetime, proof()?);
+                if let Err(e) = chain.send(&[ix], payer, &[]).await {
+                    tracing::warn!(hotspot = %row.hotspot, error = %e, "recording an overpayment");
+                }
+            }
             continue;
         }
-        let Some(record) = read::hotspot(chain, &key).await? else {
-            continue; // decommissioned: its owner re-onboards to claim
-        };
+        if no_room {
+            continue;
+        }
         if chain
-            .account(&hexproof_client::pda::owner_tokens(&record.owner))
+            .account(&hexproof_client::pda::owner_tokens(&ledger.owner))
             .await?
             .is_none()
         {
             done.waiting += 1;
             continue;
         }
-        let proof = tree
-            .proof(i)
-            .with_context(|| format!("no proof for leaf {i}"))?;
-        let ix = instructions::claim(&key, &record.owner, row.lifetime, proof);
+        let ix = instructions::claim(&key, &ledger.owner, row.lifetime, proof()?);
         match chain.send(&[ix], payer, &[]).await {
             Ok(_) => {
                 done.claims += 1;
-                done.minted += row.lifetime - claimed;
+                let now = read::claimed(chain, &key).await?;
+                done.minted += now.saturating_sub(ledger.claimed);
             }
             Err(e) => {
                 done.failed += 1;
+                no_room =
+                    e.is(HexproofError::MintWindowExceeded) || e.is(HexproofError::OverMintCap);
                 tracing::warn!(hotspot = %row.hotspot, error = %e, "claim failed");
             }
         }

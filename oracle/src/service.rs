@@ -24,7 +24,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> anyhow::Result<
         .chain
         .rpc_url
         .as_deref()
-        .map(|url| Arc::new(Chain::rpc(url)));
+        .map(|url| Arc::new(Chain::rpc(url).with_priority_fee(config.chain.priority_fee)));
     run_with_chain(config, chain, shutdown).await
 }
 
@@ -59,8 +59,8 @@ async fn check_deployment(chain: &Chain, config: &Config) -> anyhow::Result<()> 
     match hexproof_client::read::config(chain).await? {
         Some(on_chain) => anyhow::ensure!(
             on_chain.deployment == config.rewards.deployment.0,
-            "the program's deployment value is {}, [rewards] deployment is {}: set it to the \
-             program's (`oracle chain show`)",
+            "the program's deployment value is {}, [rewards] deployment is {} (unset when all \
+             zeros): set it to the program's (`oracle chain show`)",
             hex::encode(on_chain.deployment),
             config.rewards.deployment
         ),

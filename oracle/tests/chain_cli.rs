@@ -277,6 +277,10 @@ async fn the_chain_commands_work_over_json_rpc() {
         &fixtures_dir().join("networks/net-25.json"),
         &format!("sqlite://{}", dir.path().join("oracle.db").display()),
     );
+    // A fresh deployment: no value chosen yet (`chain init` draws one).
+    let mut unset = Config::load(Some(&config)).unwrap();
+    unset.rewards.deployment = Default::default();
+    std::fs::write(&config, toml::to_string(&unset).unwrap()).unwrap();
     let config = config.to_str().unwrap();
     bank.call(
         "requestAirdrop",
@@ -314,6 +318,17 @@ async fn the_chain_commands_work_over_json_rpc() {
     .await
     .unwrap();
     assert!(out.contains("initialized"), "{out}");
+    // The config left the deployment unset: `init` drew one, and every oracle is told to use it.
+    let drawn = out
+        .split_whitespace()
+        .skip_while(|w| *w != "deployment")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no deployment printed: {out}"));
+    let mut c = Config::load(Some(Path::new(config))).unwrap();
+    assert_eq!(c.rewards.deployment.0, [0; 32], "the config had none");
+    c.rewards.deployment = drawn.trim_end_matches(':').parse().unwrap();
+    assert_ne!(c.rewards.deployment.0, [0; 32]);
+    std::fs::write(config, toml::to_string(&c).unwrap()).unwrap();
     // The fixture network's owners onboard their hotspots (their test keys sign).
     let chain = hexproof_client::Chain::rpc(&rpc);
     let added = hexproof_demo::chain::onboard_network(&chain, &network, 1_000_000_000)

@@ -48,10 +48,28 @@ pub enum ChainCommand {
         #[arg(long)]
         threshold: u8,
     },
-    /// Apply a proposed oracle set whose delay has passed (anyone may; the payer signs).
+    /// Sign the pending oracle set's approval with a current member's key, once it is exactly
+    /// the set and threshold you expect; prints `ORACLE_KEY:SIGNATURE` for
+    /// `apply-oracles --approval`.
+    ApproveOracles {
+        /// A member of the current oracle set.
+        #[arg(long)]
+        key: PathBuf,
+        /// A key you expect in the proposed set (repeat for each; order matters).
+        #[arg(long = "oracle", required = true)]
+        oracles: Vec<PublicKey>,
+        /// The threshold you expect the proposal to set.
+        #[arg(long)]
+        threshold: u8,
+    },
+    /// Apply a proposed oracle set whose delay has passed, with the approvals of at least the
+    /// current threshold of current members (anyone may send it; the payer signs).
     ApplyOracles {
         #[arg(long)]
         payer: PathBuf,
+        /// A current member's approval, `ORACLE_KEY:SIGNATURE` (from `approve-oracles`).
+        #[arg(long = "approval")]
+        approvals: Vec<String>,
     },
     /// Propose a new admin (the admin signs); the new admin accepts after the delay.
     ProposeAdmin {
@@ -83,7 +101,8 @@ pub enum ChainCommand {
         #[command(flatten)]
         site: Site,
     },
-    /// Hand a hotspot to a new owner (the owner signs).
+    /// Offer a hotspot to a new owner (the owner signs); nothing changes hands until the new
+    /// owner accepts.
     Transfer {
         #[arg(long)]
         owner: PathBuf,
@@ -91,6 +110,13 @@ pub enum ChainCommand {
         hotspot: PublicKey,
         #[arg(long)]
         to: PublicKey,
+    },
+    /// Take a hotspot offered to you (you sign and pay for your token account if missing).
+    AcceptTransfer {
+        #[arg(long)]
+        new_owner: PathBuf,
+        #[arg(long)]
+        hotspot: PublicKey,
     },
     /// Retire a hotspot (rent back to the owner; its claim ledger stays).
     Decommission {
@@ -167,8 +193,8 @@ fn payer(config: &Config) -> anyhow::Result<hexproof_client::Keypair> {
     key(config.chain.payer.as_ref().unwrap_or(&config.key))
 }
 
-pub async fn run(rpc_url: &str, command: ChainCommand) -> anyhow::Result<()> {
-    let chain = Chain::rpc(rpc_url);
+pub async fn run(rpc_url: &str, priority_fee: u64, command: ChainCommand) -> anyhow::Result<()> {
+    let chain = Chain::rpc(rpc_url).with_priority_fee(priority_fee);
     match command {
         ChainCommand::Init {
             admin,
@@ -190,8 +216,20 @@ pub async fn run(rpc_url: &str, command: ChainCommand) -> anyhow::Result<()> {
             if let Some(limit) = mint_window_limit {
                 args.mint_window_limit = limit;
             }
-            chain::initialize(&chain, &key(&admin)?, args).await?;
+            let chosen = args.deployment == [0; 32];
+            if chosen {
+                // A value of this deployment's own: no other cluster accepts its epochs.
+                args.deployment = rand::random();
+            }
+            chain::initialize(&chain, &key(&admin)?, args.clone()).await?;
             println!("initialized: config {}", hexproof_client::pda::config());
+            if chosen {
+                println!(
+                    "deployment {}: set [rewards] deployment = \"{}\" in every oracle's config",
+                    hex::encode(args.deployment),
+                    hex::encode(args.deployment)
+                );
+            }
         }
         ChainCommand::ProposeOracles {
             admin,
@@ -206,14 +244,47 @@ pub async fn run(rpc_url: &str, command: ChainCommand) -> anyhow::Result<()> {
             );
             println!("{}", chain.send(&[ix], &a, &[]).await?);
         }
-        ChainCommand::ApplyOracles { payer } => {
-            let p = key(&payer)?;
-            println!(
-                "{}",
-                chain
-                    .send(&[instructions::apply_oracles()], &p, &[])
-                    .await?
+        ChainCommand::ApproveOracles {
+            key: path,
+            oracles,
+            threshold,
+        } => {
+            let c = read::config(&chain)
+                .await?
+                .context("the program is not initialized")?;
+            anyhow::ensure!(!c.pending_oracles.is_empty(), "no oracle set is pending");
+            let proposed: Vec<String> = c.pending_oracles.iter().map(|k| k.to_string()).collect();
+            eprintln!(
+                "pending: oracles {proposed:?}, threshold {}, applicable from {} (lapses a week later)",
+                c.pending_threshold, c.pending_oracles_at
             );
+            let expected: Vec<hexproof_client::Pubkey> = oracles.iter().map(pubkey).collect();
+            anyhow::ensure!(
+                c.pending_oracles == expected && c.pending_threshold == threshold,
+                "the pending proposal is not the set and threshold you expect: not signed"
+            );
+            let k = Keypair::read_file(&path)?;
+            anyhow::ensure!(
+                c.oracles.contains(&pubkey(&k.public())),
+                "{} is not a member of the current set: its approval would not count",
+                k.public()
+            );
+            let message = instructions::oracle_set_approval(&c);
+            let signature = k.sign(&message);
+            println!("{}:{}", k.public(), bs58::encode(signature).into_string());
+        }
+        ChainCommand::ApplyOracles { payer, approvals } => {
+            let p = key(&payer)?;
+            let c = read::config(&chain)
+                .await?
+                .context("the program is not initialized")?;
+            let approvals = approvals
+                .iter()
+                .map(|s| parse_signature(s).map(|(k, sig)| (pubkey(&k), sig)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let message = instructions::oracle_set_approval(&c);
+            let ixs = instructions::apply_oracles(&message, &approvals);
+            println!("{}", chain.send(&ixs, &p, &[]).await?);
         }
         ChainCommand::ProposeAdmin { admin, new_admin } => {
             let a = key(&admin)?;
@@ -259,6 +330,11 @@ pub async fn run(rpc_url: &str, command: ChainCommand) -> anyhow::Result<()> {
             let o = key(&owner)?;
             let ix = instructions::transfer_hotspot(&o.pubkey(), &pubkey(&hotspot), &pubkey(&to));
             println!("{}", chain.send(&[ix], &o, &[]).await?);
+        }
+        ChainCommand::AcceptTransfer { new_owner, hotspot } => {
+            let n = key(&new_owner)?;
+            let ix = instructions::accept_hotspot(&n.pubkey(), &pubkey(&hotspot));
+            println!("{}", chain.send(&[ix], &n, &[]).await?);
         }
         ChainCommand::Decommission { owner, hotspot } => {
             let o = key(&owner)?;
@@ -318,19 +394,30 @@ pub async fn run(rpc_url: &str, command: ChainCommand) -> anyhow::Result<()> {
             }
             Some(h) => {
                 let key = pubkey(&h);
-                let r = read::hotspot(&chain, &key)
+                // A decommissioned key has no record but keeps its ledger: who claims pay and
+                // what was paid.
+                let ledger = read::ledger(&chain, &key)
                     .await?
-                    .context("hotspot not registered")?;
-                let json = serde_json::json!({
+                    .context("hotspot never onboarded")?;
+                let mut json = serde_json::json!({
                     "hotspot": h.to_string(),
-                    "owner": r.owner.to_string(),
-                    "location": format!("{:x}", r.location),
-                    "gain_ddbi": r.gain_ddbi,
-                    "elevation_m": r.elevation_m,
-                    "asserted_at_slot": r.asserted_at_slot,
-                    "claimed": read::claimed(&chain, &key).await?,
-                    "owner_balance": read::token_balance(&chain, &r.owner).await?,
+                    "registered": false,
+                    "owner": ledger.owner.to_string(),
+                    "claimed": ledger.claimed,
+                    "overpaid": ledger.excess,
+                    "owner_balance": read::token_balance(&chain, &ledger.owner).await?,
                 });
+                if let Some(r) = read::hotspot(&chain, &key).await? {
+                    json["registered"] = true.into();
+                    json["location"] = format!("{:x}", r.location).into();
+                    json["gain_ddbi"] = r.gain_ddbi.into();
+                    json["elevation_m"] = r.elevation_m.into();
+                    json["asserted_at_slot"] = r.asserted_at_slot.into();
+                    if r.pending_owner != hexproof_client::Pubkey::default() {
+                        json["offered_to"] = r.pending_owner.to_string().into();
+                        json["offer_until"] = r.pending_owner_until.into();
+                    }
+                }
                 println!("{json:#}");
             }
         },

@@ -80,6 +80,9 @@ pub enum Command {
             global = true
         )]
         rpc_url: String,
+        /// Compute-unit price every transaction offers (micro-lamports per CU; 0: none).
+        #[arg(long, env = "HEXPROOF_PRIORITY_FEE", default_value_t = oracle::chain::DEFAULT_PRIORITY_FEE, global = true)]
+        priority_fee: u64,
         #[command(subcommand)]
         command: chain::ChainCommand,
     },
@@ -176,7 +179,11 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
         Command::Status { database, json } => audit::status(&database, json).await,
         Command::Epoch(c) => epochs::epoch(c).await,
         Command::Rewards(c) => epochs::rewards(c).await,
-        Command::Chain { rpc_url, command } => chain::run(&rpc_url, command).await,
+        Command::Chain {
+            rpc_url,
+            priority_fee,
+            command,
+        } => chain::run(&rpc_url, priority_fee, command).await,
     }
 }
 

@@ -372,14 +372,19 @@ impl Member {
         if c.proposer != self.key.public() {
             return Ok(false);
         }
-        let signatures = self.endorsements_of(p, closed).await;
+        let mut signatures = self.endorsements_of(p, closed).await;
+        // Exactly the program's threshold, from keys of the program's set: signatures the
+        // program would not count only take packet room (seven fit, with a priority fee).
+        signatures.retain(|(k, _)| on_chain.oracles.contains(&crate::chain::pubkey(k)));
+        signatures.sort();
+        signatures.truncate(usize::from(on_chain.threshold).saturating_sub(1));
         let landed = read::config(&self.chain)
             .await?
             .is_some_and(|c| c.epoch >= epoch);
         if landed {
             return Ok(false); // adopted at the next step
         }
-        if 1 + signatures.len() >= usize::from(self.config.threshold) {
+        if 1 + signatures.len() >= usize::from(on_chain.threshold) {
             match crate::chain::submit_epoch(&self.chain, &self.payer, closed, &signatures).await {
                 Ok(signature) => {
                     tracing::info!(epoch, round, signers = 1 + signatures.len(), %signature, "epoch landed");

@@ -1,7 +1,10 @@
 //! The settings of the recorded net-25 reports (`fixtures/reports/net-25.jsonl`) and their
 //! golden epoch 1: one definition for every test that replays them.
 
-use hexproof_poc::{Limits, rewards::RewardConfig};
+use hexproof_poc::{
+    Limits,
+    rewards::{DeploymentId, RewardConfig},
+};
 
 /// When the recording starts, and a second, in ns.
 pub const T0: u64 = 1_800_000_000_000_000_000;
@@ -14,6 +17,7 @@ pub fn rewards() -> RewardConfig {
         genesis_ns: T0 - 10 * SEC,
         close_delay_secs: 0,
         initial_emission: 1_000_000_000,
+        deployment: DeploymentId([0x60; 32]),
         ..RewardConfig::default()
     }
 }

@@ -62,6 +62,8 @@ impl OracleSetup<'_> {
         config.mqtt.reconnect_max_ms = 500;
         config.clock.speed = self.speed;
         config.clock.origin_ns = Some(self.origin_ns);
+        // A deployment value of this run's own (the program refuses zeros).
+        config.rewards.deployment = hexproof_demo::run::demo_deployment(self.origin_ns);
         config.explorer.grpc_listen =
             Some(([127, 0, 0, 1], hexproof_fixtures::servers::free_port()).into());
         config.explorer.http_listen =

@@ -97,6 +97,11 @@ impl ChainError {
         let start = shown.find("Custom(")? + "Custom(".len();
         shown[start..].split(')').next()?.parse().ok()
     }
+
+    /// Whether the transaction failed with this error of the program.
+    pub fn is(&self, e: hexproof_program::errors::HexproofError) -> bool {
+        self.program_error() == Some(6000 + e as u32)
+    }
 }
 
 impl From<RpcError> for ChainError {
@@ -115,6 +120,8 @@ impl From<BanksClientError> for ChainError {
 /// A Solana cluster holding the hexproof program.
 pub struct Chain {
     backend: Backend,
+    /// Compute-unit price every transaction offers (micro-lamports per CU; 0: none).
+    priority_fee: u64,
 }
 
 enum Backend {
@@ -208,7 +215,16 @@ impl Chain {
                 url.to_string(),
                 CommitmentConfig::confirmed(),
             ))),
+            priority_fee: 0,
         }
+    }
+
+    /// Every transaction sent from now on offers this compute-unit price (micro-lamports per
+    /// CU) in a `SetComputeUnitPrice` instruction before its own: a priority fee, what a busy
+    /// cluster needs to include it. Every transaction the client builds fits the packet with it.
+    pub fn with_priority_fee(mut self, micro_lamports_per_cu: u64) -> Chain {
+        self.priority_fee = micro_lamports_per_cu;
+        self
     }
 
     /// A fresh embedded runtime with the program loaded (and SPL Token, Associated Token),
@@ -223,6 +239,7 @@ impl Chain {
                 seen: Default::default(),
                 faults: Default::default(),
             },
+            priority_fee: 0,
         }
     }
 
@@ -270,6 +287,15 @@ impl Chain {
     ) -> Result<Signature, ChainError> {
         let mut all: Vec<&Keypair> = vec![payer];
         all.extend(signers.iter().filter(|s| s.pubkey() != payer.pubkey()));
+        let with_fee: Vec<Instruction>;
+        let ixs = if self.priority_fee > 0 {
+            with_fee = std::iter::once(crate::instructions::priority_fee(self.priority_fee))
+                .chain(ixs.iter().cloned())
+                .collect();
+            &with_fee[..]
+        } else {
+            ixs
+        };
         match &self.backend {
             Backend::Rpc(rpc) => {
                 let blockhash = rpc.get_latest_blockhash().await?;

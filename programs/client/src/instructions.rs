@@ -45,11 +45,25 @@ pub fn onboard_hotspot(
     gain_ddbi: i32,
     elevation_m: i32,
 ) -> Instruction {
+    reonboard_hotspot(hotspot_key, owner, None, location, gain_ddbi, elevation_m)
+}
+
+/// [`onboard_hotspot`] of a decommissioned key under a new owner: `previous_owner` (the owner
+/// its ledger names) signs too, handing over what it has not claimed.
+pub fn reonboard_hotspot(
+    hotspot_key: &Pubkey,
+    owner: &Pubkey,
+    previous_owner: Option<&Pubkey>,
+    location: u64,
+    gain_ddbi: i32,
+    elevation_m: i32,
+) -> Instruction {
     build(
         accounts::OnboardHotspot {
             config: pda::config(),
             hotspot_key: *hotspot_key,
             owner: *owner,
+            previous_owner: previous_owner.copied(),
             hotspot: pda::hotspot(hotspot_key),
             ledger: pda::ledger(hotspot_key),
             mint: pda::mint(),
@@ -88,7 +102,8 @@ pub fn assert_location(
     )
 }
 
-/// Hands a hotspot to a new owner; the current owner signs.
+/// Offers a hotspot to a new owner (who accepts with [`accept_hotspot`]); the current owner
+/// signs.
 pub fn transfer_hotspot(owner: &Pubkey, hotspot_key: &Pubkey, new_owner: &Pubkey) -> Instruction {
     build(
         accounts::TransferHotspot {
@@ -99,6 +114,24 @@ pub fn transfer_hotspot(owner: &Pubkey, hotspot_key: &Pubkey, new_owner: &Pubkey
         instruction::TransferHotspot {
             new_owner: *new_owner,
         },
+    )
+}
+
+/// Takes a hotspot offered to `new_owner`, who signs and pays for its token account if missing.
+pub fn accept_hotspot(new_owner: &Pubkey, hotspot_key: &Pubkey) -> Instruction {
+    build(
+        accounts::AcceptHotspot {
+            config: pda::config(),
+            new_owner: *new_owner,
+            hotspot: pda::hotspot(hotspot_key),
+            ledger: pda::ledger(hotspot_key),
+            mint: pda::mint(),
+            new_owner_tokens: pda::owner_tokens(new_owner),
+            token_program: anchor_spl::token::ID,
+            associated_token_program: anchor_spl::associated_token::ID,
+            system_program: anchor_lang::system_program::ID,
+        },
+        instruction::AcceptHotspot {},
     )
 }
 
@@ -153,9 +186,9 @@ pub fn ed25519_signatures(message: &[u8], signatures: &[(Pubkey, [u8; 64])]) -> 
 }
 
 /// The Ed25519 instruction carrying every oracle signature over the epoch message, then
-/// `submit_epoch`: what one transaction must carry. `signatures` are (oracle key, signature).
+/// `submit_epoch`: what one transaction must carry. `signatures` are (oracle key, signature);
+/// any fee payer may send it.
 pub fn submit_epoch(
-    submitter: &Pubkey,
     deployment: &Deployment,
     epoch: u64,
     root: [u8; 32],
@@ -171,7 +204,6 @@ pub fn submit_epoch(
         accounts::SubmitEpoch {
             config: pda::config(),
             instructions: solana_sdk_ids::sysvar::instructions::ID,
-            submitter: *submitter,
         },
         instruction::SubmitEpoch {
             epoch,
@@ -182,7 +214,8 @@ pub fn submit_epoch(
     ixs
 }
 
-/// Mints a hotspot's unclaimed reward to its owner's token account (which must exist); the
+/// Mints a hotspot's unclaimed reward (as much as the program's bounds allow now) to the
+/// owner its ledger names, into that owner's token account (which must exist); the
 /// transaction's fee payer may be anyone.
 pub fn claim(
     hotspot_key: &Pubkey,
@@ -193,7 +226,6 @@ pub fn claim(
     build(
         accounts::Claim {
             config: pda::config(),
-            hotspot: pda::hotspot(hotspot_key),
             ledger: pda::ledger(hotspot_key),
             owner: *owner,
             mint: pda::mint(),
@@ -201,6 +233,25 @@ pub fn claim(
             token_program: anchor_spl::token::ID,
         },
         instruction::Claim {
+            lifetime_amount,
+            proof,
+        },
+    )
+}
+
+/// Records that a hotspot's leaf in the newest root is below what it was paid (a superseded
+/// root overpaid it), so that the cap does not leave honest owners short; anyone may send it.
+pub fn sync_ledger(
+    hotspot_key: &Pubkey,
+    lifetime_amount: u64,
+    proof: Vec<[u8; 32]>,
+) -> Instruction {
+    build(
+        accounts::SyncLedger {
+            config: pda::config(),
+            ledger: pda::ledger(hotspot_key),
+        },
+        instruction::SyncLedger {
             lifetime_amount,
             proof,
         },
@@ -222,14 +273,38 @@ pub fn propose_oracles(admin_key: &Pubkey, oracles: Vec<Pubkey>, threshold: u8) 
     )
 }
 
-/// Applies a proposed oracle set once due; anyone may send it.
-pub fn apply_oracles() -> Instruction {
-    build(
-        accounts::Apply {
+/// What the current set's members sign to approve the pending oracle set of `config`.
+pub fn oracle_set_approval(config: &hexproof_program::state::Config) -> Vec<u8> {
+    let keys: Vec<[u8; 32]> = config
+        .pending_oracles
+        .iter()
+        .map(|k| k.to_bytes())
+        .collect();
+    hexproof_commitment::oracle_set_message(
+        &config.deployment(),
+        &keys,
+        config.pending_threshold,
+        config.pending_oracles_at,
+    )
+    .to_vec()
+}
+
+/// Applies a proposed oracle set once due, with the current set's `approvals` (oracle key,
+/// signature over [`oracle_set_approval`]'s `message`) in an Ed25519 instruction before it;
+/// anyone may send it.
+pub fn apply_oracles(message: &[u8], approvals: &[(Pubkey, [u8; 64])]) -> Vec<Instruction> {
+    let mut ixs = Vec::with_capacity(2);
+    if !approvals.is_empty() {
+        ixs.push(ed25519_signatures(message, approvals));
+    }
+    ixs.push(build(
+        accounts::ApplyOracles {
             config: pda::config(),
+            instructions: solana_sdk_ids::sysvar::instructions::ID,
         },
         instruction::ApplyOracles {},
-    )
+    ));
+    ixs
 }
 
 /// Proposes a new admin (who accepts after the delay); the admin signs.
@@ -261,6 +336,15 @@ pub fn cancel_changes(admin_key: &Pubkey) -> Instruction {
 /// Pauses or resumes onboarding, assertions, transfers, submissions and claims.
 pub fn set_paused(admin_key: &Pubkey, paused: bool) -> Instruction {
     build(admin(admin_key), instruction::SetPaused { paused })
+}
+
+/// The compute-unit price a transaction offers (a priority fee, micro-lamports per compute
+/// unit): what a busy cluster needs to include it. Every transaction the client builds has room
+/// for it ([`crate::chain::Chain::send`] adds it when set).
+pub fn priority_fee(micro_lamports_per_cu: u64) -> Instruction {
+    solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(
+        micro_lamports_per_cu,
+    )
 }
 
 /// Creates `owner`'s token account of the reward mint (idempotent), paid by `payer`: what an

@@ -19,6 +19,7 @@ pub use chain::SendFault;
 pub use chain::{Chain, ChainError};
 pub use hexproof_program::{
     ID as PROGRAM_ID,
+    errors::HexproofError,
     state::{Config, Hotspot, Ledger},
 };
 pub use solana_keypair::Keypair;

@@ -15,12 +15,14 @@ pub async fn hotspot(chain: &Chain, hotspot_key: &Pubkey) -> Result<Option<Hotsp
     chain.program_account(&pda::hotspot(hotspot_key)).await
 }
 
+/// A hotspot key's claim ledger (who claims pay, what was paid), if it was ever onboarded.
+pub async fn ledger(chain: &Chain, hotspot_key: &Pubkey) -> Result<Option<Ledger>, ChainError> {
+    chain.program_account(&pda::ledger(hotspot_key)).await
+}
+
 /// What a hotspot has been paid so far (0 if it never claimed or is unknown).
 pub async fn claimed(chain: &Chain, hotspot_key: &Pubkey) -> Result<u64, ChainError> {
-    Ok(chain
-        .program_account::<Ledger>(&pda::ledger(hotspot_key))
-        .await?
-        .map_or(0, |l| l.claimed))
+    Ok(ledger(chain, hotspot_key).await?.map_or(0, |l| l.claimed))
 }
 
 /// Every registered hotspot, sorted by record address.

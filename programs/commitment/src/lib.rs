@@ -2,7 +2,8 @@
 //!
 //! - [`epoch_message`]: the exact bytes each oracle signs with ed25519 for an epoch (bound to
 //!   one [`Deployment`]), and that the program finds in the Ed25519 signature-verification
-//!   instruction of a submission.
+//!   instruction of a submission; [`oracle_set_message`]: what the current set signs to approve
+//!   its successor.
 //! - [`leaf`], [`node`], [`MerkleTree`], [`verify_proof`]: the reward tree. Leaves are
 //!   `(hotspot, lifetime amount)`, sorted by hotspot key; hashing is domain separated (0x00 for
 //!   leaves, 0x01 for nodes) and nodes hash their children in sorted order, so a proof is just the
@@ -18,9 +19,15 @@ use solana_sha256_hasher::hashv;
 pub type Hash = [u8; 32];
 
 /// Prefix of the signed epoch message: names the protocol and the layout version.
-pub const EPOCH_MESSAGE_DOMAIN: &[u8; 16] = b"hexproof-epoch/2";
-/// Length of [`epoch_message`]: domain, program id, deployment, epoch, root, lifetime total.
-pub const EPOCH_MESSAGE_LEN: usize = 16 + 32 + 32 + 8 + 32 + 8;
+pub const EPOCH_MESSAGE_DOMAIN: &[u8; 16] = b"hexproof-epoch/3";
+/// Prefix of the message with which an oracle set approves its successor.
+pub const ORACLE_SET_MESSAGE_DOMAIN: &[u8; 16] = b"hexproof-oset/1\0";
+/// Length of every signed message: a 16-byte domain, then a 32-byte digest of the fields. The
+/// fields are hashed rather than spelled out so that the Ed25519 instruction carrying seven
+/// signatures, and a priority-fee instruction beside it, stay inside Solana's 1,232-byte packet.
+pub const SIGNED_MESSAGE_LEN: usize = 16 + 32;
+/// Length of [`epoch_message`].
+pub const EPOCH_MESSAGE_LEN: usize = SIGNED_MESSAGE_LEN;
 /// Proofs longer than this are refused: 2^24 leaves (16.7 million hotspots), and the longest
 /// claim transaction still fits Solana's 1,232-byte packet.
 pub const MAX_PROOF_LEN: usize = 24;
@@ -34,37 +41,62 @@ pub struct Deployment {
     pub id: [u8; 32],
 }
 
-/// The bytes an oracle signs for an epoch: `domain || program id || deployment id || epoch
-/// (u64 LE) || Merkle root || lifetime total (u64 LE)`.
+fn signed_message(domain: &[u8; 16], fields: &[&[u8]]) -> [u8; SIGNED_MESSAGE_LEN] {
+    let mut m = [0u8; SIGNED_MESSAGE_LEN];
+    m[..16].copy_from_slice(domain);
+    let mut parts: [&[u8]; 12] = [&[]; 12];
+    parts[0] = domain;
+    let n = fields.len().min(parts.len() - 1);
+    parts[1..=n].copy_from_slice(&fields[..n]);
+    m[16..].copy_from_slice(&hashv(&parts[..=n]).to_bytes());
+    m
+}
+
+/// The bytes an oracle signs for an epoch: `domain || sha256(domain || program id ||
+/// deployment id || epoch (u64 LE) || Merkle root || lifetime total (u64 LE))`.
 pub fn epoch_message(
     deployment: &Deployment,
     epoch: u64,
     root: &Hash,
     lifetime_total: u64,
 ) -> [u8; EPOCH_MESSAGE_LEN] {
-    let mut m = [0u8; EPOCH_MESSAGE_LEN];
-    m[..16].copy_from_slice(EPOCH_MESSAGE_DOMAIN);
-    m[16..48].copy_from_slice(&deployment.program_id);
-    m[48..80].copy_from_slice(&deployment.id);
-    m[80..88].copy_from_slice(&epoch.to_le_bytes());
-    m[88..120].copy_from_slice(root);
-    m[120..128].copy_from_slice(&lifetime_total.to_le_bytes());
-    m
+    signed_message(
+        EPOCH_MESSAGE_DOMAIN,
+        &[
+            &deployment.program_id,
+            &deployment.id,
+            &epoch.to_le_bytes(),
+            root,
+            &lifetime_total.to_le_bytes(),
+        ],
+    )
 }
 
-/// The fields of an epoch message, if `bytes` is one.
-pub fn parse_epoch_message(bytes: &[u8]) -> Option<(Deployment, u64, Hash, u64)> {
-    if bytes.len() != EPOCH_MESSAGE_LEN || &bytes[..16] != EPOCH_MESSAGE_DOMAIN {
-        return None;
+/// The bytes each member of the current oracle set signs to approve a proposed successor:
+/// `domain || sha256(domain || program id || deployment id || threshold || n || key₁ … keyₙ ||
+/// effective-at (i64 LE))`. Binding the proposal's effective time means an approval counts for
+/// that one proposal only, not for the same set proposed again later.
+pub fn oracle_set_message(
+    deployment: &Deployment,
+    oracles: &[[u8; 32]],
+    threshold: u8,
+    effective_at: i64,
+) -> [u8; SIGNED_MESSAGE_LEN] {
+    let mut keys = [0u8; 32 * 8];
+    let n = oracles.len().min(8);
+    for (i, k) in oracles[..n].iter().enumerate() {
+        keys[32 * i..32 * (i + 1)].copy_from_slice(k);
     }
-    let deployment = Deployment {
-        program_id: bytes[16..48].try_into().ok()?,
-        id: bytes[48..80].try_into().ok()?,
-    };
-    let epoch = u64::from_le_bytes(bytes[80..88].try_into().ok()?);
-    let root: Hash = bytes[88..120].try_into().ok()?;
-    let total = u64::from_le_bytes(bytes[120..128].try_into().ok()?);
-    Some((deployment, epoch, root, total))
+    signed_message(
+        ORACLE_SET_MESSAGE_DOMAIN,
+        &[
+            &deployment.program_id,
+            &deployment.id,
+            &[threshold, n as u8],
+            &keys[..32 * n],
+            &effective_at.to_le_bytes(),
+        ],
+    )
 }
 
 /// A leaf: `sha256(0x00 || hotspot || lifetime amount (u64 LE))`.
@@ -211,7 +243,9 @@ impl EpochClock {
         if now <= self.genesis_ts {
             return 0;
         }
-        ((now - self.genesis_ts) / self.epoch_secs.max(1)) as u64
+        // In i128: `now − genesis` of two extreme i64 values does not fit an i64.
+        let elapsed = i128::from(now) - i128::from(self.genesis_ts);
+        (elapsed / i128::from(self.epoch_secs.max(1))).min(i128::from(u64::MAX)) as u64
     }
 }
 
@@ -220,19 +254,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn epoch_message_round_trips() {
+    fn signed_messages_bind_every_field() {
         let d = Deployment {
             program_id: [1; 32],
             id: [3; 32],
         };
         let m = epoch_message(&d, 7, &[2; 32], 1_000);
-        assert_eq!(parse_epoch_message(&m), Some((d, 7, [2; 32], 1_000)));
-        let other = Deployment { id: [4; 32], ..d };
-        assert_ne!(epoch_message(&other, 7, &[2; 32], 1_000), m);
-        assert_eq!(parse_epoch_message(&m[1..]), None);
-        let mut other = m;
-        other[0] ^= 1;
-        assert_eq!(parse_epoch_message(&other), None);
+        assert_eq!(&m[..16], EPOCH_MESSAGE_DOMAIN);
+        for other in [
+            epoch_message(&Deployment { id: [4; 32], ..d }, 7, &[2; 32], 1_000),
+            epoch_message(
+                &Deployment {
+                    program_id: [4; 32],
+                    ..d
+                },
+                7,
+                &[2; 32],
+                1_000,
+            ),
+            epoch_message(&d, 8, &[2; 32], 1_000),
+            epoch_message(&d, 7, &[3; 32], 1_000),
+            epoch_message(&d, 7, &[2; 32], 1_001),
+        ] {
+            assert_ne!(other, m);
+        }
+        let set = oracle_set_message(&d, &[[5; 32], [6; 32]], 2, 100);
+        assert_eq!(&set[..16], ORACLE_SET_MESSAGE_DOMAIN);
+        for other in [
+            oracle_set_message(&d, &[[5; 32], [6; 32]], 1, 100),
+            oracle_set_message(&d, &[[5; 32]], 2, 100),
+            oracle_set_message(&d, &[[6; 32], [5; 32]], 2, 100),
+            oracle_set_message(&d, &[[5; 32], [6; 32]], 2, 101),
+            oracle_set_message(
+                &Deployment { id: [4; 32], ..d },
+                &[[5; 32], [6; 32]],
+                2,
+                100,
+            ),
+        ] {
+            assert_ne!(other, set);
+        }
+        assert_ne!(&set[16..], &m[16..]);
     }
 
     #[test]
@@ -276,6 +338,11 @@ mod tests {
         assert_eq!(c.completed(1_059), 0);
         assert_eq!(c.completed(1_060), 1);
         assert_eq!(c.completed(1_185), 3);
+        let extreme = EpochClock {
+            genesis_ts: i64::MIN,
+            epoch_secs: 1,
+        };
+        assert_eq!(extreme.completed(i64::MAX), u64::MAX, "no overflow");
         for e in 1..50u64 {
             assert_eq!(c.completed(c.end_of(e).unwrap()), e);
             assert_eq!(c.completed(c.end_of(e).unwrap() - 1), e - 1);

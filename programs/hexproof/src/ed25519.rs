@@ -6,6 +6,41 @@
 //! `u16::MAX`): offsets pointing into another instruction are the classic way to make a program
 //! believe something was signed that was not.
 
+use anchor_lang::prelude::{AccountInfo, Pubkey, Result};
+use solana_instructions_sysvar::{load_current_index_checked, load_instruction_at_checked};
+
+/// Instructions of one transaction the program looks through, at most.
+pub const MAX_INSTRUCTIONS: usize = 32;
+
+/// The distinct keys of `allowed` whose signature over exactly `message` the Ed25519 precompile
+/// verified in the current transaction (read through the instructions sysvar, which the caller
+/// checked by address).
+pub fn signers_of(sysvar: &AccountInfo, message: &[u8], allowed: &[Pubkey]) -> Result<Vec<Pubkey>> {
+    let current = load_current_index_checked(sysvar)? as usize;
+    let mut signed: Vec<Pubkey> = Vec::new();
+    for index in 0..MAX_INSTRUCTIONS {
+        if index == current {
+            continue;
+        }
+        let Ok(ix) = load_instruction_at_checked(index, sysvar) else {
+            break;
+        };
+        if ix.program_id != solana_sdk_ids::ed25519_program::ID {
+            continue;
+        }
+        let Some(signatures) = verified_signatures(&ix.data) else {
+            continue;
+        };
+        for s in signatures {
+            let key = Pubkey::new_from_array(*s.pubkey);
+            if s.message == message && allowed.contains(&key) && !signed.contains(&key) {
+                signed.push(key);
+            }
+        }
+    }
+    Ok(signed)
+}
+
 /// One signature the precompile checked: the public key and the signed message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verified<'a> {

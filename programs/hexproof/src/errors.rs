@@ -14,7 +14,9 @@ pub enum HexproofError {
     StaleEpoch,
     #[msg("lifetime total is above what the emission schedule allows up to this epoch")]
     OverEmissionCap,
-    #[msg("lifetime total may not decrease")]
+    /// Retired: a lower total than the previous epoch's is accepted (an inflated total must not
+    /// freeze later honest epochs). Kept so that the codes after it do not move.
+    #[msg("lifetime total may not decrease (no longer returned)")]
     LifetimeDecreased,
     #[msg("fewer distinct configured oracles signed this epoch than the threshold")]
     NotEnoughOracleSignatures,
@@ -44,4 +46,10 @@ pub enum HexproofError {
     ElevationOutOfRange,
     #[msg("a configuration value is out of its allowed range")]
     BadConfig,
+    #[msg("the pending change lapsed: it was not applied within a week of becoming due")]
+    ChangeExpired,
+    #[msg("not a usable new owner, or no transfer to this owner is pending")]
+    BadTransfer,
+    #[msg("the hotspot's rewards belong to another owner: that owner must sign the re-onboarding")]
+    PreviousOwnerMustSign,
 }

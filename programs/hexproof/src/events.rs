@@ -54,3 +54,20 @@ pub struct Claimed {
     pub amount: u64,
     pub lifetime_amount: u64,
 }
+
+/// A hotspot offered to a new owner (default: the offer withdrawn).
+#[event]
+pub struct TransferProposed {
+    pub hotspot: Pubkey,
+    pub owner: Pubkey,
+    pub new_owner: Pubkey,
+}
+
+/// An oracle-set change approved by the current set and applied.
+#[event]
+pub struct OracleSetApplied {
+    pub oracles: Vec<Pubkey>,
+    pub threshold: u8,
+    /// The members of the previous set whose signatures approved it.
+    pub approved_by: Vec<Pubkey>,
+}

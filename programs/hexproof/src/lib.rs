@@ -10,7 +10,10 @@
 //!
 //! What minting can never exceed, whoever holds which key: the newest lifetime total a quorum
 //! signed, the schedule of the epochs that have ended on the cluster clock, and the windowed
-//! mint limit. Admin changes wait a configured delay; only the upgrade authority initializes.
+//! mint limit. What an owner earned is always collectable: claims mint what those bounds leave
+//! room for and pay the rest later. Admin changes wait a configured delay and lapse a week
+//! after; a new oracle set also needs a quorum of the current one; only the upgrade authority
+//! initializes.
 #![allow(unexpected_cfgs)]
 
 use anchor_lang::prelude::*;
@@ -55,6 +58,10 @@ pub mod hexproof {
         instructions::transfer_hotspot::handler(ctx, new_owner)
     }
 
+    pub fn accept_hotspot(ctx: Context<AcceptHotspot>) -> Result<()> {
+        instructions::accept_hotspot::handler(ctx)
+    }
+
     pub fn decommission_hotspot(ctx: Context<DecommissionHotspot>) -> Result<()> {
         instructions::decommission_hotspot::handler(ctx)
     }
@@ -72,11 +79,19 @@ pub mod hexproof {
         instructions::claim::handler(ctx, lifetime_amount, proof)
     }
 
+    pub fn sync_ledger(
+        ctx: Context<SyncLedger>,
+        lifetime_amount: u64,
+        proof: Vec<[u8; 32]>,
+    ) -> Result<()> {
+        instructions::sync_ledger::handler(ctx, lifetime_amount, proof)
+    }
+
     pub fn propose_oracles(ctx: Context<Admin>, oracles: Vec<Pubkey>, threshold: u8) -> Result<()> {
         instructions::propose_oracles::handler(ctx, oracles, threshold)
     }
 
-    pub fn apply_oracles(ctx: Context<Apply>) -> Result<()> {
+    pub fn apply_oracles(ctx: Context<ApplyOracles>) -> Result<()> {
         instructions::apply_oracles::handler(ctx)
     }
 

@@ -4,17 +4,29 @@ use anchor_lang::prelude::*;
 use hexproof_commitment::{Deployment, EmissionSchedule, EpochClock};
 
 /// Most oracles a configuration holds: with one Ed25519 instruction carrying every signature
-/// over the shared message, a submission signed by all seven is 1,228 bytes, inside Solana's
-/// 1,232-byte packet (the client's tests check every size).
+/// over the shared 48-byte message, a submission carrying seven signatures and a priority fee
+/// stays inside Solana's 1,232-byte packet (`tests/attacks.rs` checks every client transaction).
 pub const MAX_ORACLES: usize = 7;
 
-/// Bounds on the shortest delay of admin changes (oracle set, admin hand-over): at least a
-/// day, so that a change is visible on chain long enough for anyone to react.
+/// Bounds on the delay of admin changes (oracle set, admin hand-over): at least a day, so that
+/// a change is visible on chain long enough for anyone to react; at most 90 days.
 pub const MIN_CHANGE_DELAY_SECS: i64 = 86_400;
+pub const MAX_CHANGE_DELAY_SECS: i64 = 90 * 86_400;
+/// A pending change not applied within this long after it became due lapses: an old
+/// proposal cannot be sprung on the network months later.
+pub const PENDING_CHANGE_TTL_SECS: i64 = 7 * 86_400;
+/// The cluster clock range a genesis may lie in (1970 to about 5138): `now − genesis` and
+/// `genesis + n × epoch` stay far from overflowing.
+pub const MAX_GENESIS_TS: i64 = 100_000_000_000;
+/// Longest epoch and mint window: a year.
+pub const MAX_PERIOD_SECS: i64 = 366 * 86_400;
 
 /// A windowed mint limit (a circuit breaker): what was minted decays linearly to nothing over
 /// `window_secs`; a mint that would lift the decayed total above `limit` is refused. It holds
-/// whoever signs: even with every key stolen, at most about `limit` leaves per window.
+/// whoever signs: even with every key stolen, whatever is minted within `d < W` seconds is at
+/// most `limit × W / (W − d)`, so up to about `2 × limit` within one window and `limit` per
+/// window in the long run. Claims mint what the window has room for and record it, so an owner
+/// who waits is paid later, never locked out.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
 pub struct MintWindow {
     pub window_secs: i64,
@@ -36,6 +48,11 @@ impl MintWindow {
         (u128::from(self.value) * left / window as u128) as u64
     }
 
+    /// What may be minted at `now` without exceeding the limit.
+    pub fn room(&self, now: i64) -> u64 {
+        self.limit.saturating_sub(self.decayed(now))
+    }
+
     /// Records `amount` minted at `now`; `None` (nothing recorded) when it would exceed the
     /// limit.
     pub fn admit(&mut self, amount: u64, now: i64) -> Option<()> {
@@ -44,7 +61,8 @@ impl MintWindow {
             return None;
         }
         self.value = total;
-        self.updated_ts = now;
+        // Never backwards: a clock that steps back must not revive decayed mints' room.
+        self.updated_ts = self.updated_ts.max(now);
         Some(())
     }
 }
@@ -107,6 +125,11 @@ pub struct Config {
     pub lifetime_total: u64,
     /// Everything claimed so far.
     pub minted: u64,
+    /// What ledgers were paid beyond their leaf in the newest root each was proven against:
+    /// the overpayment of a root since superseded (a bad quorum's), recorded by
+    /// `sync_ledger` and released by a later claim. The cap counts it on top of the newest
+    /// total, so honest owners are not short of what a superseded root overpaid others.
+    pub excess: u64,
     pub breaker: MintWindow,
     pub antenna: AntennaBounds,
     pub paused: bool,
@@ -137,12 +160,28 @@ impl Config {
     }
 
     /// The most that may have been minted at `now`: the newest signed lifetime total, and what
-    /// the schedule lets the epochs that have ended by the cluster clock emit.
+    /// the schedule lets the epochs that have ended by the cluster clock emit. A signed total
+    /// may be lower than the one before (an inflated total followed by an honest one): the cap
+    /// then follows the newest, and the program keeps accepting epochs.
     pub fn mint_cap(&self, now: i64) -> u64 {
         let by_clock = self
             .schedule()
             .cumulative(self.epoch_clock().completed(now));
-        self.lifetime_total.min(by_clock)
+        self.lifetime_total
+            .saturating_add(self.excess)
+            .min(by_clock)
+    }
+
+    /// Records that `ledger`'s hotspot has lifetime `leaf` in the newest root: what it was paid
+    /// beyond that is its excess (counted in [`Config::excess`]); a leaf at or above what it
+    /// was paid releases it.
+    pub fn record_leaf(&mut self, ledger: &mut Ledger, leaf: u64) {
+        let excess = ledger.claimed.saturating_sub(leaf);
+        self.excess = self
+            .excess
+            .saturating_sub(ledger.excess)
+            .saturating_add(excess);
+        ledger.excess = excess;
     }
 }
 
@@ -161,6 +200,10 @@ pub struct Hotspot {
     /// Slot and cluster time of the newest location assertion.
     pub asserted_at_slot: u64,
     pub asserted_at_ts: i64,
+    /// A transfer in progress: the proposed new owner (default: none), who may accept it
+    /// until `pending_owner_until` (a week after the offer).
+    pub pending_owner: Pubkey,
+    pub pending_owner_until: i64,
     pub bump: u8,
 }
 
@@ -171,8 +214,15 @@ pub struct Hotspot {
 #[derive(InitSpace, Debug)]
 pub struct Ledger {
     pub hotspot: Pubkey,
+    /// Who claims pay: the hotspot's owner, kept after decommissioning so that the owner who
+    /// earned a backlog still collects it, and changed only with that owner's signature (an
+    /// accepted transfer, or re-onboarding that the owner co-signs).
+    pub owner: Pubkey,
     /// Lifetime reward already minted for this hotspot.
     pub claimed: u64,
+    /// How far `claimed` exceeds the hotspot's leaf in the newest root it was proven against
+    /// (part of [`Config::excess`]).
+    pub excess: u64,
     pub bump: u8,
 }
 
@@ -232,5 +282,9 @@ mod tests {
         assert_eq!(w.admit(1, 50), None);
         assert_eq!(w.decayed(150), 0);
         assert_eq!(w.admit(u64::MAX, 200), None, "no overflow");
+        assert_eq!(w.room(200), 1_000);
+        assert_eq!(w.admit(400, 200), Some(()));
+        assert_eq!(w.room(200), 600);
+        assert_eq!(w.room(250), 800);
     }
 }

@@ -1,6 +1,6 @@
 //! The program in a real Solana runtime (see `common`): the instructions' happy paths and the
-//! Sealevel attack categories. The attacks of the program-promises issue are in `attacks.rs`,
-//! transaction sizes in `packet_limits.rs`, the minting bound in `minting_bound.rs`.
+//! Sealevel attack categories. The attacks of the program-promises issues are in `attacks.rs`
+//! (with every transaction's size) and `promises.rs`, the minting bound in `minting_bound.rs`.
 #![allow(deprecated)]
 
 mod common;
@@ -11,7 +11,7 @@ use anchor_lang::prelude::Pubkey;
 use common::*;
 use hexproof_client::{instructions, pda};
 use hexproof_poc::rewards;
-use hexproof_program::state::HOTSPOT_SEED;
+use hexproof_program::state::LEDGER_SEED;
 use hexproof_proto::PublicKey;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -82,10 +82,9 @@ async fn too_few_duplicated_or_wrong_signatures_are_refused() {
         NOT_ENOUGH_ORACLE_SIGNATURES
     );
     // Signatures over another epoch.
-    let payer = net.ctx.payer.pubkey();
     let ixs = vec![
         signatures(&[&net.oracles[0], &net.oracles[1]], &message(9, &root, 10)),
-        submit_ix(1, root, 10, &payer),
+        submit_ix(1, root, 10),
     ];
     assert_eq!(
         code(send(&mut net.ctx, &ixs, &[]).await),
@@ -95,7 +94,7 @@ async fn too_few_duplicated_or_wrong_signatures_are_refused() {
     let stranger = ed25519_dalek::SigningKey::from_bytes(&[99; 32]);
     let ixs = vec![
         signatures(&[&net.oracles[0], &stranger], &message(1, &root, 10)),
-        submit_ix(1, root, 10, &payer),
+        submit_ix(1, root, 10),
     ];
     assert_eq!(
         code(send(&mut net.ctx, &ixs, &[]).await),
@@ -105,7 +104,7 @@ async fn too_few_duplicated_or_wrong_signatures_are_refused() {
     let ixs = vec![
         signatures(&[&net.oracles[0]], &message(1, &root, 10)),
         signatures(&[&net.oracles[0]], &message(1, &root, 10)),
-        submit_ix(1, root, 10, &payer),
+        submit_ix(1, root, 10),
     ];
     assert_eq!(
         code(send(&mut net.ctx, &ixs, &[]).await),
@@ -115,7 +114,7 @@ async fn too_few_duplicated_or_wrong_signatures_are_refused() {
     let mut forged = signatures(&[&net.oracles[0], &net.oracles[1]], &message(1, &root, 10));
     let last = forged.data.len() - 1;
     forged.data[last] ^= 1;
-    let forged = send(&mut net.ctx, &[forged, submit_ix(1, root, 10, &payer)], &[]).await;
+    let forged = send(&mut net.ctx, &[forged, submit_ix(1, root, 10)], &[]).await;
     // It fails in instruction 0, the precompile, before our program runs.
     assert!(
         format!("{forged:?}").contains("InstructionError(0, "),
@@ -184,7 +183,7 @@ async fn claims_need_a_proof_go_once_and_stop_while_paused() {
 async fn a_fake_instructions_sysvar_is_refused() {
     let mut net = start(1).await;
     let payer = net.ctx.payer.pubkey();
-    let mut ix = submit_ix(1, [1; 32], 10, &payer);
+    let mut ix = submit_ix(1, [1; 32], 10);
     // Point the instructions account at an ordinary account.
     ix.accounts[1].pubkey = payer;
     let result = send(&mut net.ctx, &[ix], &[]).await;
@@ -215,7 +214,7 @@ async fn sealevel_pitfalls_are_closed() {
 
     // Type cosplay: a Hotspot account passed where the Config belongs.
     let hotspot_pda = pda::hotspot(&h.pubkey());
-    let mut ix = submit_ix(1, [1; 32], 10, &net.ctx.payer.pubkey());
+    let mut ix = submit_ix(1, [1; 32], 10);
     ix.accounts[0].pubkey = hotspot_pda;
     // AccountDiscriminatorMismatch (3002).
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3002));
@@ -237,12 +236,12 @@ async fn sealevel_pitfalls_are_closed() {
     // InvalidProgramId (3008).
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3008));
 
-    // Wrong account owner: a byte-for-byte copy of the hotspot record, owned by another
-    // program, at the record's place in a claim: AccountOwnedByWrongProgram (3007).
+    // Wrong account owner: a byte-for-byte copy of the claim ledger, owned by another
+    // program, at the ledger's place in a claim: AccountOwnedByWrongProgram (3007).
     let real = net
         .ctx
         .banks_client
-        .get_account(pda::hotspot(&h.pubkey()))
+        .get_account(pda::ledger(&h.pubkey()))
         .await
         .unwrap()
         .unwrap();
@@ -258,12 +257,12 @@ async fn sealevel_pitfalls_are_closed() {
     ix.accounts[1].pubkey = forged;
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3007));
 
-    // Non-canonical PDA: a hotspot account at another bump of the same seeds is refused.
+    // Non-canonical PDA: a ledger at another bump of the same seeds is refused.
     let (_, canonical) =
-        Pubkey::find_program_address(&[HOTSPOT_SEED, h.pubkey().as_ref()], &hexproof_program::ID);
+        Pubkey::find_program_address(&[LEDGER_SEED, h.pubkey().as_ref()], &hexproof_program::ID);
     if let Some(other) = (0..canonical).rev().find_map(|b| {
         Pubkey::create_program_address(
-            &[HOTSPOT_SEED, h.pubkey().as_ref(), &[b]],
+            &[LEDGER_SEED, h.pubkey().as_ref(), &[b]],
             &hexproof_program::ID,
         )
         .ok()
@@ -336,9 +335,12 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
     assert!(state.asserted_at_slot >= 500);
     assert_eq!(state.asserted_at_ts, NOW + 60);
 
-    // Transfer: the new owner receives future claims.
+    // Transfer: offered, then accepted by the new owner, who receives future claims.
     let transfer = instructions::transfer_hotspot(&o.pubkey(), &h.pubkey(), &new_owner.pubkey());
     send(&mut net.ctx, &[transfer], &[&o]).await.unwrap();
+    fund(&mut net.ctx, &new_owner.pubkey()).await;
+    let accept = instructions::accept_hotspot(&new_owner.pubkey(), &h.pubkey());
+    send(&mut net.ctx, &[accept], &[&new_owner]).await.unwrap();
     let state = read(
         net.ctx
             .banks_client
@@ -351,7 +353,7 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
     assert_eq!(state.owner, new_owner.pubkey());
 
     // Rotating the oracle set: only the admin proposes; the change waits for its delay, then
-    // anyone applies it and the old oracles no longer count.
+    // anyone applies it with the current set's approval and the old oracles no longer count.
     let fresh: Vec<ed25519_dalek::SigningKey> = (10..12u8)
         .map(|i| ed25519_dalek::SigningKey::from_bytes(&[i; 32]))
         .collect();
@@ -367,16 +369,15 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
     send(&mut net.ctx, &[rotate(admin.pubkey())], &[&admin])
         .await
         .unwrap();
+    let approve = approve_pending(&mut net, &[0, 1]).await;
     assert_eq!(
-        code(send(&mut net.ctx, &[instructions::apply_oracles()], &[]).await),
+        code(send(&mut net.ctx, &approve, &[]).await),
         named(E::ChangeNotDue)
     );
     // Meanwhile the old set still signs.
     submit(&mut net, 1, [3; 32], 10, &[0, 1]).await.unwrap();
     set_time(&net.ctx, NOW + CHANGE_DELAY).await;
-    send(&mut net.ctx, &[instructions::apply_oracles()], &[])
-        .await
-        .unwrap();
+    send(&mut net.ctx, &approve, &[]).await.unwrap();
     assert_eq!(
         code(submit(&mut net, 2, [4; 32], 20, &[0, 1]).await),
         NOT_ENOUGH_ORACLE_SIGNATURES
@@ -457,10 +458,9 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
         by(&oracle_keys[0], &elsewhere),
         by(&oracle_keys[2], &elsewhere),
     );
-    let payer = net.ctx.payer.pubkey();
     let ixs = vec![
         precompile(&[&x, &y]),
-        submit_ix(1, x.root, x.lifetime_total, &payer),
+        submit_ix(1, x.root, x.lifetime_total),
     ];
     assert_eq!(
         code(send(&mut net.ctx, &ixs, &[]).await),
@@ -470,7 +470,7 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
     // Over another root than the one signed.
     let ixs = vec![
         precompile(&[&a, &b]),
-        submit_ix(1, [0xAB; 32], a.lifetime_total, &payer),
+        submit_ix(1, [0xAB; 32], a.lifetime_total),
     ];
     assert_eq!(
         code(send(&mut net.ctx, &ixs, &[]).await),
@@ -479,7 +479,7 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
 
     let ixs = vec![
         precompile(&[&a, &b]),
-        submit_ix(1, a.root, a.lifetime_total, &payer),
+        submit_ix(1, a.root, a.lifetime_total),
     ];
     send(&mut net.ctx, &ixs, &[]).await.unwrap();
     let row = a
@@ -539,12 +539,13 @@ async fn one_hotspots_accounts_never_serve_another() {
     let ix = claim_ix(&a.0.pubkey(), &b.1.pubkey(), a.2, a.3.clone());
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(2001));
 
-    // Claim A's leaf against B's claim ledger (shared-PDA attempt): ConstraintSeeds (2006).
+    // Claim A's leaf against B's claim ledger (shared-PDA attempt): B's ledger names B's
+    // owner, not A's: ConstraintHasOne (2001).
     let mut ix = claim_ix(&a.0.pubkey(), &a.1.pubkey(), a.2, a.3.clone());
-    ix.accounts[2].pubkey = pda::ledger(&b.0.pubkey());
-    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(2006));
+    ix.accounts[1].pubkey = pda::ledger(&b.0.pubkey());
+    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(2001));
 
-    // B's record with A's leaf: the leaf is bound to A's key, so the proof fails.
+    // B's ledger with A's leaf: the leaf is bound to A's key, so the proof fails.
     let ix = claim_ix(&b.0.pubkey(), &b.1.pubkey(), a.2, a.3.clone());
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), BAD_PROOF);
 
@@ -571,13 +572,13 @@ async fn the_same_account_in_two_writable_slots_is_refused() {
     let (mut net, paid) = two_paid_hotspots().await;
     let (h, o, amount, proof) = &paid[0];
     let mut ix = claim_ix(&h.pubkey(), &o.pubkey(), *amount, proof.clone());
-    assert!(ix.accounts[0].is_writable && ix.accounts[2].is_writable);
-    ix.accounts[2].pubkey = ix.accounts[0].pubkey;
+    assert!(ix.accounts[0].is_writable && ix.accounts[1].is_writable);
+    ix.accounts[1].pubkey = ix.accounts[0].pubkey;
     // AccountDiscriminatorMismatch (3002): a Config is not a Ledger.
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3002));
     // The mint in the owner's token account slot: refused before any CPI.
     let mut ix = claim_ix(&h.pubkey(), &o.pubkey(), *amount, proof.clone());
-    ix.accounts[5].pubkey = ix.accounts[4].pubkey;
+    ix.accounts[4].pubkey = ix.accounts[3].pubkey;
     assert!(send(&mut net.ctx, &[ix], &[]).await.is_err());
     assert_eq!(balance(&mut net.ctx, &o.pubkey()).await, 0);
 }
@@ -608,12 +609,13 @@ async fn decommissioned_hotspots_are_not_revived_or_paid_twice() {
         Some(2001)
     );
 
-    // Close, refund the rent to the closed address, then use it: the refunded address belongs
-    // to the system program now (AccountOwnedByWrongProgram, 3007); the whole transaction fails.
+    // Close, refund the rent to the closed address, then use it as a hotspot record: the
+    // refunded address belongs to the system program now (AccountOwnedByWrongProgram, 3007);
+    // the whole transaction fails.
     let revive = vec![
         instructions::decommission_hotspot(&o.pubkey(), &h.pubkey()),
         anchor_lang::solana_program::system_instruction::transfer(&o.pubkey(), &record, rent),
-        claim_ix(&h.pubkey(), &o.pubkey(), *amount, proof.clone()),
+        instructions::assert_location(&o.pubkey(), &h.pubkey(), res12(), 30, 5),
     ];
     assert_eq!(
         code(send(&mut net.ctx, &revive, &[&owner]).await),
@@ -638,7 +640,7 @@ async fn decommissioned_hotspots_are_not_revived_or_paid_twice() {
     );
     net.ctx.get_new_latest_blockhash().await.unwrap();
     let ix = claim_ix(&h.pubkey(), &o.pubkey(), *amount, proof.clone());
-    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), Some(3012));
+    assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), NOTHING_TO_CLAIM);
 
     // Onboarded again: the ledger remembers the claim, the same leaf pays nothing.
     onboard(&mut net, h, o).await.unwrap();

@@ -12,13 +12,6 @@ pub struct Admin<'info> {
     pub admin: Signer<'info>,
 }
 
-/// A change anyone may trigger once it is due.
-#[derive(Accounts)]
-pub struct Apply<'info> {
-    #[account(mut, seeds = [CONFIG_SEED], bump = config.bump)]
-    pub config: Account<'info, Config>,
-}
-
 /// The proposed admin takes over.
 #[derive(Accounts)]
 pub struct AcceptAdmin<'info> {

@@ -5,25 +5,27 @@ use hexproof_commitment::{MAX_PROOF_LEN, leaf, verify_proof};
 use crate::{
     errors::HexproofError,
     events::Claimed,
-    state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot, LEDGER_SEED, Ledger, MINT_SEED},
+    state::{CONFIG_SEED, Config, LEDGER_SEED, Ledger, MINT_SEED},
 };
 
-/// Mints a hotspot's unclaimed lifetime reward to its registered owner's token account, which
-/// must exist (created at onboarding, by the owner): anyone may send a claim and pay its fee,
-/// nobody pays rent for it, and the tokens only ever go to the owner.
+/// Mints a hotspot's unclaimed lifetime reward to the owner its ledger names (the hotspot's
+/// owner; after decommissioning, the owner who earned it), into that owner's existing token
+/// account: anyone may send a claim and pay its fee, nobody pays rent for it, and the tokens
+/// only ever go to the owner.
 ///
 /// What may be minted in all is bounded three ways: by the newest lifetime total the oracles
 /// signed, by the emission schedule of the epochs that have ended on the cluster clock, and by
-/// the windowed mint limit.
+/// the windowed mint limit. A claim mints as much of what is owed as those bounds leave room
+/// for now and records it; the rest is paid by a later claim. So an owner who waits many
+/// epochs, or whose claims meet a window others filled, is paid in instalments, never refused
+/// for good.
 #[derive(Accounts)]
 pub struct Claim<'info> {
     #[account(mut, seeds = [CONFIG_SEED], bump = config.bump, has_one = mint, constraint = !config.paused @ HexproofError::Paused)]
     pub config: Account<'info, Config>,
-    #[account(seeds = [HOTSPOT_SEED, hotspot.hotspot.as_ref()], bump = hotspot.bump, has_one = owner)]
-    pub hotspot: Account<'info, Hotspot>,
-    #[account(mut, seeds = [LEDGER_SEED, hotspot.hotspot.as_ref()], bump = ledger.bump)]
+    #[account(mut, seeds = [LEDGER_SEED, ledger.hotspot.as_ref()], bump = ledger.bump, has_one = owner)]
     pub ledger: Account<'info, Ledger>,
-    /// CHECK: only compared with the hotspot's registered owner (has_one above).
+    /// CHECK: only compared with the ledger's owner (has_one above).
     pub owner: UncheckedAccount<'info>,
     #[account(mut, seeds = [MINT_SEED], bump = config.mint_bump)]
     pub mint: InterfaceAccount<'info, Mint>,
@@ -39,7 +41,7 @@ pub struct Claim<'info> {
 
 pub fn handler(ctx: Context<Claim>, lifetime_amount: u64, proof: Vec<[u8; 32]>) -> Result<()> {
     require!(proof.len() <= MAX_PROOF_LEN, HexproofError::ProofTooLong);
-    let hotspot_key = ctx.accounts.hotspot.hotspot;
+    let hotspot_key = ctx.accounts.ledger.hotspot;
     require!(
         verify_proof(
             &ctx.accounts.config.root,
@@ -50,20 +52,25 @@ pub fn handler(ctx: Context<Claim>, lifetime_amount: u64, proof: Vec<[u8; 32]>) 
     );
     let claimed = ctx.accounts.ledger.claimed;
     require!(lifetime_amount > claimed, HexproofError::NothingToClaim);
-    let amount = lifetime_amount - claimed;
+    let owed = lifetime_amount - claimed;
 
     let now = Clock::get()?.unix_timestamp;
     let config = &mut ctx.accounts.config;
-    let minted = config
+    // The leaf is above what was paid: any excess this ledger carried is released.
+    config.record_leaf(&mut ctx.accounts.ledger, lifetime_amount);
+    let under_cap = config.mint_cap(now).saturating_sub(config.minted);
+    require!(under_cap > 0, HexproofError::OverMintCap);
+    let room = config.breaker.room(now);
+    require!(room > 0, HexproofError::MintWindowExceeded);
+    let amount = owed.min(under_cap).min(room);
+    config
+        .breaker
+        .admit(amount, now)
+        .ok_or(HexproofError::MintWindowExceeded)?;
+    config.minted = config
         .minted
         .checked_add(amount)
         .ok_or(HexproofError::Overflow)?;
-    require!(minted <= config.mint_cap(now), HexproofError::OverMintCap);
-    require!(
-        config.breaker.admit(amount, now).is_some(),
-        HexproofError::MintWindowExceeded
-    );
-    config.minted = minted;
 
     let bump = [config.bump];
     let seeds: &[&[u8]] = &[CONFIG_SEED, &bump];
@@ -80,12 +87,13 @@ pub fn handler(ctx: Context<Claim>, lifetime_amount: u64, proof: Vec<[u8; 32]>) 
         ),
         amount,
     )?;
-    ctx.accounts.ledger.claimed = lifetime_amount;
+    let ledger = &mut ctx.accounts.ledger;
+    ledger.claimed = claimed + amount;
     emit!(Claimed {
         hotspot: hotspot_key,
         owner: ctx.accounts.owner.key(),
         amount,
-        lifetime_amount
+        lifetime_amount: ledger.claimed,
     });
     Ok(())
 }

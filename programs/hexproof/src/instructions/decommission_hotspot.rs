@@ -6,8 +6,10 @@ use crate::{
 };
 
 /// The owner retires a hotspot: its record is closed and the rent returned to the owner. Its
-/// ledger stays, so the key can be onboarded again without claiming anything twice. Allowed
-/// while paused (it only gives the owner's rent back).
+/// ledger stays and still names this owner, so the rewards the hotspot earned up to now (in
+/// roots signed later, too) are claimed to this owner, and the key can be onboarded again
+/// without claiming anything twice; under another owner only with this owner's signature.
+/// Allowed while paused (it only gives the owner's rent back).
 #[derive(Accounts)]
 pub struct DecommissionHotspot<'info> {
     #[account(mut)]

@@ -5,8 +5,8 @@ use crate::{
     errors::HexproofError,
     events::ConfigChanged,
     state::{
-        AntennaBounds, CONFIG_SEED, Config, MAX_ORACLES, MIN_CHANGE_DELAY_SECS, MINT_SEED,
-        MintWindow,
+        AntennaBounds, CONFIG_SEED, Config, MAX_CHANGE_DELAY_SECS, MAX_GENESIS_TS, MAX_ORACLES,
+        MAX_PERIOD_SECS, MIN_CHANGE_DELAY_SECS, MINT_SEED, MintWindow,
     },
 };
 
@@ -20,11 +20,13 @@ pub struct InitializeArgs {
     /// Epoch n ends at `genesis_ts + n × epoch_secs` (cluster time, seconds).
     pub genesis_ts: i64,
     pub epoch_secs: i64,
-    /// This deployment's value in every signed epoch message.
+    /// This deployment's value in every signed epoch message: random per deployment (never
+    /// all zeros), so that two clusters never accept each other's epochs.
     pub deployment: [u8; 32],
-    /// Delay of admin changes, seconds (at least a day).
+    /// Delay of admin changes, seconds (a day to 90 days).
     pub change_delay_secs: i64,
-    /// The windowed mint limit.
+    /// The windowed mint limit: at most a year's window, and a limit that lets at least the
+    /// first epochs' emission through per epoch (or owners' rewards would pile up unpaid).
     pub mint_window_secs: i64,
     pub mint_window_limit: u64,
     pub antenna: AntennaBounds,
@@ -79,18 +81,36 @@ pub fn check_oracle_set(oracles: &[Pubkey], threshold: u8) -> Result<()> {
     Ok(())
 }
 
-pub fn handler(ctx: Context<Initialize>, args: InitializeArgs) -> Result<()> {
+/// Checks the parameters of a deployment: ranges that keep the clock arithmetic far from
+/// overflow, a deployment value that is not all zeros, and a mint window that can pay out the
+/// emission as fast as it accrues (liveness: every owner is eventually paid in full).
+pub fn check_args(args: &InitializeArgs) -> Result<()> {
     check_oracle_set(&args.oracles, args.threshold)?;
     let a = args.antenna;
+    let period = 1..=MAX_PERIOD_SECS;
+    // Per second, the window pays out `limit / window`; the schedule emits at most
+    // `initial_emission / epoch`.
+    let keeps_up = u128::from(args.mint_window_limit) * args.epoch_secs.max(1) as u128
+        >= u128::from(args.initial_emission) * args.mint_window_secs.max(1) as u128;
     require!(
-        args.epoch_secs > 0
+        period.contains(&args.epoch_secs)
+            && period.contains(&args.mint_window_secs)
+            && (0..=MAX_GENESIS_TS).contains(&args.genesis_ts)
             && args.halving_interval > 0
-            && args.change_delay_secs >= MIN_CHANGE_DELAY_SECS
-            && args.mint_window_secs > 0
+            && args.initial_emission > 0
+            && (MIN_CHANGE_DELAY_SECS..=MAX_CHANGE_DELAY_SECS).contains(&args.change_delay_secs)
+            && args.mint_window_limit > 0
+            && keeps_up
+            && args.deployment != [0; 32]
             && a.min_gain_ddbi <= a.max_gain_ddbi
             && a.min_elevation_m <= a.max_elevation_m,
         HexproofError::BadConfig
     );
+    Ok(())
+}
+
+pub fn handler(ctx: Context<Initialize>, args: InitializeArgs) -> Result<()> {
+    check_args(&args)?;
     let config = &mut ctx.accounts.config;
     config.admin = ctx.accounts.admin.key();
     config.pending_admin = Pubkey::default();
@@ -111,6 +131,7 @@ pub fn handler(ctx: Context<Initialize>, args: InitializeArgs) -> Result<()> {
     config.root = [0; 32];
     config.lifetime_total = 0;
     config.minted = 0;
+    config.excess = 0;
     config.breaker = MintWindow {
         window_secs: args.mint_window_secs,
         limit: args.mint_window_limit,

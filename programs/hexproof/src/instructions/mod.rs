@@ -1,4 +1,5 @@
 pub mod accept_admin;
+pub mod accept_hotspot;
 pub mod admin;
 pub mod apply_oracles;
 pub mod assert_location;
@@ -11,12 +12,17 @@ pub mod propose_admin;
 pub mod propose_oracles;
 pub mod set_paused;
 pub mod submit_epoch;
+pub mod sync_ledger;
 pub mod transfer_hotspot;
 
 // Each module's `handler` collides under the globs; Anchor's #[program] needs the globs for
 // the account structs and their generated client modules (Anchor's own template does this).
 #[allow(ambiguous_glob_reexports)]
+pub use accept_hotspot::*;
+#[allow(ambiguous_glob_reexports)]
 pub use admin::*;
+#[allow(ambiguous_glob_reexports)]
+pub use apply_oracles::*;
 #[allow(ambiguous_glob_reexports)]
 pub use assert_location::*;
 #[allow(ambiguous_glob_reexports)]
@@ -29,5 +35,7 @@ pub use initialize::*;
 pub use onboard_hotspot::*;
 #[allow(ambiguous_glob_reexports)]
 pub use submit_epoch::*;
+#[allow(ambiguous_glob_reexports)]
+pub use sync_ledger::*;
 #[allow(ambiguous_glob_reexports)]
 pub use transfer_hotspot::*;

@@ -20,6 +20,9 @@ pub struct OnboardHotspot<'info> {
     pub hotspot_key: Signer<'info>,
     #[account(mut)]
     pub owner: Signer<'info>,
+    /// The owner the key's ledger names, when re-onboarding under someone else: its rewards
+    /// (and any backlog it has not claimed yet) pass to the new owner only with its signature.
+    pub previous_owner: Option<Signer<'info>>,
     #[account(
         init,
         payer = owner,
@@ -52,11 +55,33 @@ pub struct OnboardHotspot<'info> {
     pub system_program: Program<'info, System>,
 }
 
-/// An H3 index of a resolution-12 cell: mode 1 (cell), resolution bits 12.
+/// The twelve H3 base cells that are pentagons (they have no digit-1 "K" axis).
+const PENTAGON_BASE_CELLS: [u64; 12] = [4, 14, 24, 38, 49, 58, 63, 72, 83, 97, 107, 117];
+
+/// An H3 index of a real resolution-12 cell: reserved bits clear, mode 1 (cell), resolution
+/// 12, a base cell of the 122, twelve digits 0–6 and three unused digits 7, and no deleted
+/// K-axis subsequence under a pentagon base cell (what `h3o::CellIndex::try_from` accepts for
+/// resolution 12; the unit test compares them).
 pub fn is_res12_cell(index: u64) -> bool {
+    const RES: u32 = 12;
     let mode = (index >> 59) & 0xF;
+    let reserved = (index >> 56) & 0x7;
     let resolution = (index >> 52) & 0xF;
-    mode == 1 && resolution == 12 && index >> 63 == 0
+    let base_cell = (index >> 45) & 0x7F;
+    if index >> 63 != 0 || mode != 1 || reserved != 0 || resolution != 12 || base_cell >= 122 {
+        return false;
+    }
+    let digit = |r: u32| (index >> ((15 - r) * 3)) & 0x7;
+    if (1..=RES).any(|r| digit(r) == 7) || (RES + 1..=15).any(|r| digit(r) != 7) {
+        return false;
+    }
+    if PENTAGON_BASE_CELLS.contains(&base_cell) {
+        // The first non-zero digit of a pentagon's descendants is never 1.
+        if let Some(first) = (1..=RES).map(digit).find(|d| *d != 0) {
+            return first != 1;
+        }
+    }
+    true
 }
 
 /// Checks a location and antenna against the configuration.
@@ -91,12 +116,75 @@ pub fn handler(
         clock.slot,
         clock.unix_timestamp,
     );
+    hotspot.pending_owner = Pubkey::default();
+    hotspot.pending_owner_until = 0;
     hotspot.bump = ctx.bumps.hotspot;
     emit!(hotspot.changed());
+    let owner = ctx.accounts.owner.key();
     let ledger = &mut ctx.accounts.ledger;
     if ledger.hotspot == Pubkey::default() {
         ledger.hotspot = ctx.accounts.hotspot_key.key();
         ledger.bump = ctx.bumps.ledger;
+    } else if ledger.owner != owner {
+        // Re-onboarding under another owner: the backlog the ledger's owner earned (and may
+        // not have claimed yet) is that owner's to hand over.
+        let consented = ctx
+            .accounts
+            .previous_owner
+            .as_ref()
+            .is_some_and(|p| p.key() == ledger.owner);
+        require!(consented, HexproofError::PreviousOwnerMustSign);
     }
+    ledger.owner = owner;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_res12_cell;
+
+    /// Agrees with h3o on real cells, on every corruption of one, and on random bits.
+    #[test]
+    fn res12_cells_are_what_h3o_accepts() {
+        use h3o::{CellIndex, LatLng, Resolution};
+        let accepts =
+            |i: u64| CellIndex::try_from(i).is_ok_and(|c| c.resolution() == Resolution::Twelve);
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut cells = Vec::new();
+        for i in 0..2_000 {
+            let lat = (next() % 18_000) as f64 / 100.0 - 90.0;
+            let lng = (next() % 36_000) as f64 / 100.0 - 180.0;
+            cells.push(u64::from(
+                LatLng::new(lat, lng).unwrap().to_cell(Resolution::Twelve),
+            ));
+            // Every pentagon's neighbourhood too.
+            if i < 12 {
+                let p = CellIndex::base_cells()
+                    .filter(|c| c.is_pentagon())
+                    .nth(i)
+                    .unwrap();
+                cells.extend(p.children(Resolution::Twelve).take(50).map(u64::from));
+            }
+        }
+        for &c in &cells {
+            assert!(is_res12_cell(c), "{c:x}");
+            for bit in 0..64 {
+                let x = c ^ (1 << bit);
+                assert_eq!(is_res12_cell(x), accepts(x), "{x:x}");
+            }
+        }
+        for _ in 0..200_000 {
+            // Mode 1, resolution 12, digits 13–15 unused: base cells and digits at random.
+            let x = (next() & ((1 << 52) - 1) & !0x1FF) | (1 << 59) | (12 << 52) | 0x1FF;
+            assert_eq!(is_res12_cell(x), accepts(x), "{x:x}");
+        }
+        assert!(!is_res12_cell(0));
+        assert!(!is_res12_cell(u64::MAX));
+    }
 }

@@ -5,8 +5,8 @@ use crate::{
 };
 
 /// The admin proposes a new oracle set and threshold. It takes effect no sooner than the
-/// configured delay later ([`super::apply_oracles`]), visible on chain meanwhile: a stolen admin
-/// key cannot install its own signers and mint in one transaction.
+/// configured delay later, visible on chain meanwhile, and only with the approval of a quorum of
+/// the current set ([`super::apply_oracles`]): a stolen admin key cannot install its own signers.
 pub fn handler(ctx: Context<Admin>, oracles: Vec<Pubkey>, threshold: u8) -> Result<()> {
     check_oracle_set(&oracles, threshold)?;
     let now = Clock::get()?.unix_timestamp;

@@ -197,6 +197,22 @@ pub async fn onboard(
     send(&mut net.ctx, &[ix], &[hotspot, owner]).await
 }
 
+/// A hotspot with its owner, onboarded (the owner's token account created with it).
+pub async fn hotspot(net: &mut Net) -> (Keypair, Keypair) {
+    let (hotspot, owner) = (Keypair::new(), Keypair::new());
+    onboard(net, &hotspot, &owner).await.unwrap();
+    (hotspot, owner)
+}
+
+/// The one-leaf tree paying `hotspot` a lifetime `amount`: its root and the leaf's proof.
+pub fn one_leaf(hotspot: &Pubkey, amount: u64) -> ([u8; 32], Vec<[u8; 32]>) {
+    let tree = hexproof_commitment::MerkleTree::new(vec![hexproof_commitment::leaf(
+        &hotspot.to_bytes(),
+        amount,
+    )]);
+    (tree.root(), tree.proof(0).unwrap())
+}
+
 pub fn onboard_ix(hotspot: &Pubkey, owner: &Pubkey) -> Instruction {
     instructions::onboard_hotspot(hotspot, owner, res12(), 30, 5)
 }
@@ -213,8 +229,8 @@ pub fn signatures(oracles: &[&ed25519_dalek::SigningKey], message: &[u8]) -> Ins
 }
 
 /// `submit_epoch` alone (its signatures come from [`signatures`]).
-pub fn submit_ix(epoch: u64, root: [u8; 32], total: u64, submitter: &Pubkey) -> Instruction {
-    instructions::submit_epoch(submitter, &deployment(), epoch, root, total, &[])
+pub fn submit_ix(epoch: u64, root: [u8; 32], total: u64) -> Instruction {
+    instructions::submit_epoch(&deployment(), epoch, root, total, &[])
         .pop()
         .expect("submit_epoch")
 }
@@ -232,12 +248,23 @@ pub async fn submit(
 ) -> Result<(), BanksClientError> {
     let message = message(epoch, &root, total);
     let keys: Vec<&ed25519_dalek::SigningKey> = by.iter().map(|&i| &net.oracles[i]).collect();
-    let payer = net.ctx.payer.pubkey();
-    let ixs = vec![
-        signatures(&keys, &message),
-        submit_ix(epoch, root, total, &payer),
-    ];
+    let ixs = vec![signatures(&keys, &message), submit_ix(epoch, root, total)];
     send(&mut net.ctx, &ixs, &[]).await
+}
+
+/// `apply_oracles` with the approvals of the current oracles `by` over the pending set.
+pub async fn approve_pending(net: &mut Net, by: &[usize]) -> Vec<Instruction> {
+    use ed25519_dalek::Signer as _;
+    let c = config(&mut net.ctx).await;
+    let message = instructions::oracle_set_approval(&c);
+    let approvals: Vec<(Pubkey, [u8; 64])> = by
+        .iter()
+        .map(|&i| {
+            let k = &net.oracles[i];
+            (pubkey_of(k), k.sign(&message).to_bytes())
+        })
+        .collect();
+    instructions::apply_oracles(&message, &approvals)
 }
 
 pub fn claim_ix(
