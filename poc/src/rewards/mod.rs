@@ -152,11 +152,15 @@ impl RewardConfig {
         }
     }
 
-    /// `[start, end)` of an epoch, ns.
+    /// `[start, end)` of an epoch, ns; saturating at `u64::MAX` (an epoch number from the
+    /// network, say epoch 2^64 − 1 in a peer's request, is an empty window far in the future,
+    /// never an overflow).
     pub fn bounds(&self, epoch: u64) -> (u64, u64) {
-        let len = self.epoch_secs.max(1) * 1_000_000_000;
-        let start = self.genesis_ns + (epoch.max(1) - 1) * len;
-        (start, start + len)
+        let len = self.epoch_secs.max(1).saturating_mul(1_000_000_000);
+        let start = self
+            .genesis_ns
+            .saturating_add((epoch.max(1) - 1).saturating_mul(len));
+        (start, start.saturating_add(len))
     }
 }
 
@@ -396,6 +400,9 @@ mod tests {
         assert_eq!(c.epoch_of(1_059_999_999_999), 1);
         assert_eq!(c.epoch_of(1_060_000_000_000), 2);
         assert_eq!(c.bounds(2), (1_060_000_000_000, 1_120_000_000_000));
+        // Epochs named by a peer or a caller: no overflow at either end.
+        assert_eq!(c.bounds(0), c.bounds(1));
+        assert_eq!(c.bounds(u64::MAX), (u64::MAX, u64::MAX));
         assert_eq!(
             RewardConfig::default().program_id.to_string(),
             DEFAULT_PROGRAM_ID
