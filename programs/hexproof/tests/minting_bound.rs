@@ -16,7 +16,8 @@
 //! honest but for totals sometimes inflated up to the schedule and roots that sometimes overpay
 //! one hotspot (superseded by the next honest root, the overpayment recorded by
 //! `sync_ledger`), owners who wait many epochs, a window others fill, transfers, pauses,
-//! decommissioning and admin grabs, every hotspot is eventually paid exactly its honest
+//! decommissioning and re-onboarding under another owner (refused without the previous owner's
+//! signature, then signed) and admin grabs, every hotspot is eventually paid exactly its honest
 //! lifetime amount (the overpaid one: what it was overpaid), each claim to the owner of
 //! record, and nothing more exists.
 #![allow(deprecated)] // solana-program-test: "Agave Unstable"
@@ -73,8 +74,10 @@ enum Op {
     },
     /// The hotspot's owner offers it to owner `to`, who accepts.
     Transfer { hotspot: usize, to: usize },
-    /// The owner decommissions the hotspot (re-onboarded by the same owner if it was already).
-    Decommission { hotspot: usize },
+    /// The owner decommissions the hotspot; if it was already, the key is onboarded again by
+    /// owner `to`: without the previous owner's signature first (refused when `to` is another
+    /// owner), then with it.
+    Decommission { hotspot: usize, to: usize },
     /// The admin pauses or resumes.
     Pause(bool),
     /// The admin proposes itself as the only oracle and, later, applies it without the
@@ -107,6 +110,8 @@ fn op(honest: bool) -> impl Strategy<Value = Op> {
     } else {
         signers().boxed()
     };
+    // The liveness property decommissions and re-onboards (under other owners) more often.
+    let decommissions = if honest { 2 } else { 1 };
     let submit = (
         prop_oneof![3 => -2i64..=0, 1 => 1i64..=2],
         earned,
@@ -125,7 +130,7 @@ fn op(honest: bool) -> impl Strategy<Value = Op> {
         6 => (0..HOTSPOTS, prop_oneof![3 => Just(0usize), 1 => 1usize..3], proptest::bool::weighted(0.25))
             .prop_map(|(hotspot, tree, any)| Op::Claim { hotspot, tree, any }),
         1 => (0..HOTSPOTS, 0usize..OWNERS).prop_map(|(hotspot, to)| Op::Transfer { hotspot, to }),
-        1 => (0..HOTSPOTS).prop_map(|hotspot| Op::Decommission { hotspot }),
+        decommissions => (0..HOTSPOTS, 0usize..OWNERS).prop_map(|(hotspot, to)| Op::Decommission { hotspot, to }),
         1 => proptest::bool::ANY.prop_map(Op::Pause),
         1 => Just(Op::AdminGrab),
     ]
@@ -363,19 +368,40 @@ async fn apply(w: &mut World, op: &Op, honest: bool) -> Option<u32> {
                 w.owner_of[*hotspot] = *to;
             }
         }
-        Op::Decommission { hotspot } => {
+        Op::Decommission { hotspot, to } => {
             let owner = w.owners[w.owner_of[*hotspot]].insecure_clone();
             let h = w.hotspots[*hotspot].insecure_clone();
-            let sent = if w.registered[*hotspot] {
+            if w.registered[*hotspot] {
                 let ix = instructions::decommission_hotspot(&owner.pubkey(), &h.pubkey());
-                send(&mut w.net.ctx, &[ix], &[&owner]).await
-            } else {
-                let ix = onboard_ix(&h.pubkey(), &owner.pubkey());
-                send(&mut w.net.ctx, &[ix], &[&owner, &h]).await
-            };
-            if sent.is_ok() {
-                w.registered[*hotspot] = !w.registered[*hotspot];
+                if send(&mut w.net.ctx, &[ix], &[&owner]).await.is_ok() {
+                    w.registered[*hotspot] = false;
+                }
+                return None;
             }
+            if config(&mut w.net.ctx).await.paused {
+                return None; // onboarding waits for the pause to end
+            }
+            let taker = w.owners[*to].insecure_clone();
+            let ix = onboard_ix(&h.pubkey(), &taker.pubkey());
+            let alone = send(&mut w.net.ctx, &[ix], &[&taker, &h]).await;
+            if *to != w.owner_of[*hotspot] {
+                assert_eq!(code(alone), named(E::PreviousOwnerMustSign));
+                let ix = instructions::reonboard_hotspot(
+                    &h.pubkey(),
+                    &taker.pubkey(),
+                    Some(&owner.pubkey()),
+                    res12(),
+                    30,
+                    5,
+                );
+                send(&mut w.net.ctx, &[ix], &[&taker, &h, &owner])
+                    .await
+                    .unwrap();
+            } else {
+                alone.unwrap();
+            }
+            w.owner_of[*hotspot] = *to;
+            w.registered[*hotspot] = true;
         }
         Op::Pause(paused) => {
             let admin = w.net.admin.insecure_clone();
