@@ -467,6 +467,17 @@ fn every_transaction_the_client_builds_fits_a_packet() {
             ),
         ),
         (
+            "sync_ledger, longest proof".into(),
+            size(
+                &[instructions::sync_ledger(
+                    &h.pubkey(),
+                    u64::MAX,
+                    vec![[7; 32]; hexproof_commitment::MAX_PROOF_LEN],
+                )],
+                &[],
+            ),
+        ),
+        (
             "propose_oracles, 7".into(),
             size(
                 &[instructions::propose_oracles(
