@@ -218,3 +218,59 @@ async fn a_flaky_chain_gets_each_epoch_once_and_pays_each_claim_once() {
     );
     assert_eq!(read::config(&chain).await.unwrap().unwrap().minted, e.paid);
 }
+
+/// A root that overpaid one hotspot (a rogue quorum's), claimed by it at once, then the honest
+/// root of the next epoch: the oracle's claim round records the overpayment (`sync_ledger`)
+/// before it claims for the others, so every honest owner is still paid in full (without it
+/// the last claimers would be short by the overpayment for good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overpaying_root_leaves_every_honest_owner_paid() {
+    let setup = on_chain().await;
+    let honest = setup.close_epoch().await;
+    let OnChain {
+        payer,
+        chain,
+        oracle_key,
+        ..
+    } = &setup;
+    let mut bad = honest.clone();
+    oracle::quorum::Rogue::Inflate.cheat(&mut bad, oracle_key);
+    let extra = bad.lifetime_total - honest.lifetime_total;
+    chain::submit_epoch(chain, payer, &bad, &[]).await.unwrap();
+    // The friend claims its inflated leaf at once; nobody else claims yet.
+    let friend = &bad.rows[0];
+    let key = chain::pubkey(&friend.hotspot);
+    let owner = read::ledger(chain, &key).await.unwrap().unwrap().owner;
+    let proof = bad.tree().proof(0).unwrap();
+    let ix = hexproof_client::instructions::claim(&key, &owner, friend.lifetime, proof);
+    chain.send(&[ix], payer, &[]).await.unwrap();
+
+    // Epoch 2: the honest amounts again, signed and landed once the epoch is over.
+    let mut next = honest.clone();
+    next.epoch = 2;
+    next.signature = oracle_key.sign(&next.message());
+    chain
+        .warp_clock(((T0 + 2 * 3_600 * SEC) / SEC) as i64)
+        .await
+        .unwrap();
+    chain::submit_epoch(chain, payer, &next, &[]).await.unwrap();
+    let done = chain::claim_all(chain, payer, &next).await.unwrap();
+    assert_eq!(done.failed, 0, "{done:?}");
+    assert_eq!(read::config(chain).await.unwrap().unwrap().excess, extra);
+    for row in &next.rows {
+        let paid = read::claimed(chain, &chain::pubkey(&row.hotspot))
+            .await
+            .unwrap();
+        let expected = row.lifetime
+            + if row.hotspot == friend.hotspot {
+                extra
+            } else {
+                0
+            };
+        assert_eq!(paid, expected, "{}", row.hotspot);
+    }
+    assert_eq!(
+        read::config(chain).await.unwrap().unwrap().minted,
+        honest.paid + extra
+    );
+}
