@@ -2,11 +2,20 @@
 
 use std::time::Duration;
 
+use rand::RngCore;
+
+use crate::gate::Upstream;
+
 /// The embedded broker: rumqttd on a free loopback port, in its own threads (it has no stop;
 /// it ends with the process). It has no identity or ACL of its own: the demo puts
-/// [`crate::gate`] in front of it.
-pub fn start_embedded_broker() -> anyhow::Result<std::net::SocketAddr> {
+/// [`crate::gate`] in front of it, and rumqttd takes only the credentials returned here
+/// (random for each run, held by the gate), so a local process that skips the gate is refused.
+pub fn start_embedded_broker() -> anyhow::Result<Upstream> {
     use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let username = "hexproof-gate".to_string();
+    let password = hex::encode(secret);
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -32,7 +41,7 @@ pub fn start_embedded_broker() -> anyhow::Result<std::net::SocketAddr> {
                         connection_timeout_ms: 60_000,
                         max_payload_size: 1 << 20,
                         max_inflight_count: 1_000,
-                        auth: None,
+                        auth: Some([(username.clone(), password.clone())].into()),
                         external_auth: None,
                         dynamic_filters: true,
                     },
@@ -52,7 +61,11 @@ pub fn start_embedded_broker() -> anyhow::Result<std::net::SocketAddr> {
         })?;
     for _ in 0..100 {
         if std::net::TcpStream::connect(listen).is_ok() {
-            return Ok(listen);
+            return Ok(Upstream {
+                addr: listen,
+                username,
+                password,
+            });
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -153,6 +153,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         explorer: ExplorerConfig {
             grpc_listen: Some(args.grpc_listen),
             http_listen: Some(args.http_listen),
+            ..Default::default()
         },
         progress: true,
         oracles: args.oracles,

@@ -129,39 +129,29 @@ fn member_configs(
     broker: &str,
     database: &str,
     origin_ns: u64,
-    gated: bool,
+    login_broker: Option<&str>,
 ) -> anyhow::Result<Vec<Config>> {
     let n = key_files.len();
     let mut configs = Vec::new();
     for (i, key) in key_files.iter().enumerate() {
-        // Peers need a member's real gRPC port: a free one where none (or port 0) is set.
-        let free_grpc = || -> anyhow::Result<std::net::SocketAddr> {
-            Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
-        };
         let mut config = if i == 0 {
-            let mut c = oracle_config(opts, key, broker, database, origin_ns);
-            if n > 1 && c.explorer.grpc_listen.is_none_or(|a| a.port() == 0) {
-                c.explorer.grpc_listen = Some(free_grpc()?);
-            }
-            c
+            oracle_config(opts, key, broker, database, origin_ns)
         } else {
             let db = format!(
                 "sqlite://{}",
                 opts.state_dir.join(format!("oracle-{i}.db")).display()
             );
             let mut c = oracle_config(opts, key, broker, &db, origin_ns);
-            c.explorer.grpc_listen = Some(free_grpc()?);
+            c.explorer.grpc_listen = None;
             c.explorer.http_listen = None;
             c.metrics_listen = None;
             c.chain.claim = false;
             c
         };
-        if gated {
-            let (user, password) =
-                hexproof_proto::login::credentials(&network.oracles[i].keypair()?);
-            config.mqtt.username = Some(user);
-            config.mqtt.password = Some(password);
-        }
+        // Behind the gate, each connection logs in with the member's key, signed afresh.
+        config.mqtt.login_broker = login_broker.map(str::to_string);
+        // Peers reach a member's Quorum service on a port of its own.
+        config.quorum.listen = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         config.quorum.threshold = (n / 2 + 1) as u8;
         config.quorum.round_secs = 5;
         configs.push(config);
@@ -170,14 +160,11 @@ fn member_configs(
         let peers: Vec<oracle::quorum::Peer> = configs
             .iter()
             .zip(&network.oracles)
-            .map(|(c, o)| {
-                let addr = c.explorer.grpc_listen.context("a member without gRPC")?;
-                Ok(oracle::quorum::Peer {
-                    key: o.pubkey,
-                    url: format!("http://{addr}"),
-                })
+            .map(|(c, o)| oracle::quorum::Peer {
+                key: o.pubkey,
+                url: format!("http://{}", c.quorum.listen),
             })
-            .collect::<anyhow::Result<_>>()?;
+            .collect();
         for (c, o) in configs.iter_mut().zip(&network.oracles) {
             c.quorum.peers = oracle::quorum::QuorumConfig::others(&peers, &o.pubkey);
         }
@@ -268,17 +255,18 @@ pub async fn run(
         key_files.push(file);
     }
     // The embedded broker sits behind the gate (identity and topic ACL); every client logs in
-    // with its key.
-    let gated = opts.broker.is_none();
-    let broker = match &opts.broker {
-        Some(url) => url.clone(),
+    // with its key, for the gate's name.
+    let (broker, login_broker) = match &opts.broker {
+        Some(url) => (url.clone(), None),
         None => {
             let upstream = crate::broker::start_embedded_broker()?;
             let policy = crate::gate::Policy {
                 hotspots: network.hotspots.iter().map(|h| h.key.pubkey).collect(),
                 oracles: network.oracles.iter().map(|o| o.pubkey).collect(),
             };
-            format!("mqtt://{}", crate::gate::start(upstream, policy).await?)
+            let gate =
+                crate::gate::start(upstream, policy, crate::gate::GateConfig::default()).await?;
+            (format!("mqtt://{}", gate.addr), Some(gate.name))
         }
     };
     let database = opts
@@ -288,7 +276,13 @@ pub async fn run(
     let origin_ns = Clock::system().now_ns();
     let clock = Clock::accelerated_from(origin_ns, opts.speed);
     let configs = member_configs(
-        &opts, &network, &key_files, &broker, &database, origin_ns, gated,
+        &opts,
+        &network,
+        &key_files,
+        &broker,
+        &database,
+        origin_ns,
+        login_broker.as_deref(),
     )?;
     let rewards = configs[0].rewards.clone();
     let threshold = configs[0].quorum.threshold;
@@ -316,19 +310,15 @@ pub async fn run(
             })
         })
         .collect();
-    let swarm = Swarm::start(
-        SwarmConfig {
-            signed_login: gated,
-            ..SwarmConfig::simulated(
-                network.clone(),
-                &broker,
-                opts.state_dir.join("swarm"),
-                clock,
-                opts.beacon_interval_secs,
-            )
-        },
-        &stop,
-    )?;
+    let mut swarm_config = SwarmConfig::simulated(
+        network.clone(),
+        &broker,
+        opts.state_dir.join("swarm"),
+        clock,
+        opts.beacon_interval_secs,
+    );
+    swarm_config.mqtt.login_broker = login_broker;
+    let swarm = Swarm::start(swarm_config, &stop)?;
     let stats: Vec<Arc<Stats>> = swarm.hotspots.iter().map(|(_, s)| s.clone()).collect();
     let acknowledged =
         || -> Vec<[u8; 32]> { stats.iter().flat_map(|s| s.acknowledged_ids()).collect() };

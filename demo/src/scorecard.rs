@@ -226,6 +226,7 @@ async fn run_once(
         explorer: ExplorerConfig {
             grpc_listen: None,
             http_listen: None,
+            ..Default::default()
         },
         progress,
         oracles: 1,

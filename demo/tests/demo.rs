@@ -10,7 +10,10 @@
 //! 2. adversaries-30: location spoofers and beacon replayers are rejected with their reasons
 //!    and earn nothing, on chain included.
 //! 3. The one-command path: the embedded rumqttd behind its gate; and the gate itself against
-//!    real MQTT clients (signed logins only, each identity kept to its topics).
+//!    real MQTT clients: signed logins only, each good once, at this gate, for minutes; each
+//!    identity kept to its topics and its own client ids (no session takeover); wills held to
+//!    the same rules; rumqttd reachable only through the gate; silent sockets closed and
+//!    connections capped.
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -64,6 +67,7 @@ async fn demo_through(
         explorer: ExplorerConfig {
             grpc_listen: Some("127.0.0.1:0".parse().unwrap()),
             http_listen: Some("127.0.0.1:0".parse().unwrap()),
+            ..Default::default()
         },
         progress: false,
         oracles,
@@ -303,29 +307,67 @@ async fn the_embedded_broker_behind_its_gate_loses_nothing() {
 }
 
 mod gate {
-    use std::time::Duration;
-
-    use hexproof_demo::gate::{self, Policy};
-    use hexproof_proto::{Keypair, login, topics};
-    use rumqttc::{
-        AsyncClient, ConnectReturnCode, ConnectionError, Event, MqttOptions, Packet, QoS,
+    use std::{
+        io::Read,
+        time::{Duration, SystemTime, UNIX_EPOCH},
     };
+
+    use hexproof_demo::gate::{self, Gate, GateConfig, Policy, Upstream};
+    use hexproof_proto::{Keypair, login, topics};
+    use rumqttc::{AsyncClient, ConnectReturnCode, Event, LastWill, MqttOptions, Packet, QoS};
     use tokio::sync::mpsc;
 
-    /// A client through the gate; its events (publishes received, connection end) on a channel.
+    fn now_ns() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    }
+
+    /// `key`'s login to `gate`, signed now.
+    fn creds(key: &Keypair, gate: &Gate) -> (String, String) {
+        login::credentials(key, &gate.name, now_ns())
+    }
+
+    /// The embedded broker behind a gate for net-25 (oracle: its first oracle key).
+    async fn start(config: GateConfig) -> (Gate, Upstream, hexproof_fixtures::Network) {
+        let network = hexproof_fixtures::network("net-25").unwrap();
+        let upstream = hexproof_demo::broker::start_embedded_broker().unwrap();
+        let policy = Policy {
+            hotspots: network.hotspots.iter().map(|h| h.key.pubkey).collect(),
+            oracles: [network.oracles[0].pubkey].into(),
+        };
+        let gate = gate::start(upstream.clone(), policy, config).await.unwrap();
+        (gate, upstream, network)
+    }
+
+    /// A client; its events (packets received, the connection's end) on a channel. It does not
+    /// reconnect: its task ends with the connection (aborting the task drops the socket without
+    /// DISCONNECT, so the broker publishes its will).
     struct Client {
         client: AsyncClient,
         events: mpsc::UnboundedReceiver<Result<Packet, String>>,
+        task: tokio::task::JoinHandle<()>,
     }
 
-    fn connect(addr: std::net::SocketAddr, id: &str, login: Option<(String, String)>) -> Client {
+    fn connect_with(
+        addr: std::net::SocketAddr,
+        id: &str,
+        login: Option<(String, String)>,
+        clean: bool,
+        will: Option<LastWill>,
+    ) -> Client {
         let mut options = MqttOptions::new(id, addr.ip().to_string(), addr.port());
+        options.set_clean_session(clean);
         if let Some((user, password)) = login {
             options.set_credentials(user, password);
         }
+        if let Some(will) = will {
+            options.set_last_will(will);
+        }
         let (client, mut eventloop) = AsyncClient::new(options, 16);
         let (tx, events) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 match eventloop.poll().await {
                     Ok(Event::Incoming(p)) => {
@@ -334,15 +376,20 @@ mod gate {
                     Ok(_) => {}
                     Err(e) => {
                         let _ = tx.send(Err(format!("{e:?}")));
-                        if matches!(e, ConnectionError::ConnectionRefused(_)) {
-                            return;
-                        }
-                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        return;
                     }
                 }
             }
         });
-        Client { client, events }
+        Client {
+            client,
+            events,
+            task,
+        }
+    }
+
+    fn connect(addr: std::net::SocketAddr, id: &str, login: Option<(String, String)>) -> Client {
+        connect_with(addr, id, login, true, None)
     }
 
     impl Client {
@@ -377,51 +424,51 @@ mod gate {
         events.iter().any(|e| e.is_err())
     }
 
+    /// Refused at CONNECT with this return code (rumqttc: `ConnectionRefused(code)`).
+    fn refused_with(events: &[Result<Packet, String>], code: &str) -> bool {
+        events
+            .iter()
+            .any(|e| matches!(e, Err(s) if s.contains(&format!("ConnectionRefused({code})"))))
+    }
+
     /// The production ACL (`scripts/broker-ca`) on the embedded broker: only signed logins of
     /// known keys get in; a hotspot publishes only its own report topics and reads only
     /// entropy; only oracles publish entropy. A client that breaks a rule is disconnected and
     /// what it sent never reaches anyone.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_gate_keeps_every_client_to_its_topics() {
-        let network = hexproof_fixtures::network("net-25").unwrap();
+        let (gate, _upstream, network) = start(GateConfig::default()).await;
+        let addr = gate.addr;
         let oracle_key = network.oracles[0].keypair().unwrap();
         let a = network.hotspots[0].key.keypair().unwrap();
         let b = network.hotspots[1].key.keypair().unwrap();
-        let upstream = hexproof_demo::broker::start_embedded_broker().unwrap();
-        let policy = Policy {
-            hotspots: network.hotspots.iter().map(|h| h.key.pubkey).collect(),
-            oracles: [oracle_key.public()].into(),
-        };
-        let addr = gate::start(upstream, policy).await.unwrap();
 
         // No login, a stranger's valid login, b's name with a's password: refused.
         let stranger = Keypair::generate();
-        let (b_user, _) = login::credentials(&b);
-        let (_, a_password) = login::credentials(&a);
-        for (id, creds) in [
+        let (b_user, _) = creds(&b, &gate);
+        let (_, a_password) = creds(&a, &gate);
+        let a_id = login::hotspot_client_id(&a.public());
+        for (what, creds) in [
             ("anonymous", None),
-            ("stranger", Some(login::credentials(&stranger))),
+            ("stranger", Some(creds(&stranger, &gate))),
             ("impostor", Some((b_user, a_password))),
         ] {
-            let mut c = connect(addr, id, creds);
+            let mut c = connect(addr, &a_id, creds);
             let events = c.drain(Duration::from_millis(800)).await;
-            assert!(
-                events
-                    .iter()
-                    .any(|e| matches!(e, Err(s) if s.contains("NotAuthorized"))),
-                "{id}: {events:?}"
-            );
+            assert!(refused_with(&events, "NotAuthorized"), "{what}: {events:?}");
         }
 
         // The oracle reads everything of ours; a hotspot reads entropy.
-        let mut oracle = connect(addr, "oracle", Some(login::credentials(&oracle_key)));
+        let oracle_id = login::oracle_client_id(&oracle_key.public());
+        let mut oracle = connect(addr, &oracle_id, Some(creds(&oracle_key, &gate)));
         assert!(oracle.connected().await);
         oracle
             .client
             .subscribe("hexproof/v1/#", QoS::AtLeastOnce)
             .await
             .unwrap();
-        let mut listener = connect(addr, "b", Some(login::credentials(&b)));
+        let b_id = login::hotspot_client_id(&b.public());
+        let mut listener = connect(addr, &b_id, Some(creds(&b, &gate)));
         assert!(listener.connected().await);
         listener
             .client
@@ -431,7 +478,7 @@ mod gate {
         tokio::time::sleep(Duration::from_millis(300)).await;
 
         // Allowed: a's own beacon; the oracle's entropy.
-        let mut hotspot = connect(addr, "a", Some(login::credentials(&a)));
+        let mut hotspot = connect(addr, &a_id, Some(creds(&a, &gate)));
         assert!(hotspot.connected().await);
         let own = topics::beacons(&a.public());
         hotspot
@@ -460,13 +507,19 @@ mod gate {
             [topics::ENTROPY]
         );
 
-        // Refused: a as b, a publishing (retained) entropy, a reading everyone's beacons.
-        for what in [
+        // Refused: hotspots (others than a, each under its own id) publishing as b, publishing
+        // retained entropy, reading everyone's beacons.
+        for (i, what) in [
             "as another hotspot",
             "on the entropy topic",
             "reading beacons",
-        ] {
-            let mut bad = connect(addr, &format!("a-{what}"), Some(login::credentials(&a)));
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let c_key = network.hotspots[2 + i].key.keypair().unwrap();
+            let c_id = login::hotspot_client_id(&c_key.public());
+            let mut bad = connect(addr, &c_id, Some(creds(&c_key, &gate)));
             assert!(bad.connected().await, "{what}");
             let c = &bad.client;
             match what {
@@ -497,5 +550,259 @@ mod gate {
             [own]
         );
         assert!(published(&listener.drain(Duration::from_millis(300)).await).is_empty());
+    }
+
+    /// Issue 27 item 9: a registered hotspot connecting with an oracle's client id (its own,
+    /// valid login) is refused ("identifier rejected"): it neither ends the oracle's connection
+    /// nor takes its persistent session and the reports queued in it. (Before, the gate ignored
+    /// the client id: the hotspot kicked the oracle and was handed its queued beacons.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hotspot_cannot_take_over_an_oracles_session() {
+        let (gate, _upstream, network) = start(GateConfig::default()).await;
+        let addr = gate.addr;
+        let oracle_key = network.oracles[0].keypair().unwrap();
+        let a = network.hotspots[0].key.keypair().unwrap();
+        let b = network.hotspots[1].key.keypair().unwrap();
+        let oracle_id = login::oracle_client_id(&oracle_key.public());
+
+        // The oracle's persistent session, subscribed to beacons; it goes away.
+        let mut oracle = connect_with(
+            addr,
+            &oracle_id,
+            Some(creds(&oracle_key, &gate)),
+            false,
+            None,
+        );
+        assert!(oracle.connected().await);
+        oracle
+            .client
+            .subscribe(topics::BEACONS_FILTER, QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        oracle.client.disconnect().await.unwrap();
+        let _ = oracle.drain(Duration::from_millis(300)).await;
+
+        // a reports three beacons, queued in the oracle's session.
+        let a_id = login::hotspot_client_id(&a.public());
+        let mut hotspot = connect(addr, &a_id, Some(creds(&a, &gate)));
+        assert!(hotspot.connected().await);
+        for i in 0..3u8 {
+            hotspot
+                .client
+                .publish(
+                    topics::beacons(&a.public()),
+                    QoS::AtLeastOnce,
+                    false,
+                    vec![i],
+                )
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        // b, with its own valid login, asks for the oracle's ingest and entropy client ids.
+        for id in [
+            oracle_id.clone(),
+            login::oracle_entropy_client_id(&oracle_key.public()),
+        ] {
+            let mut thief = connect_with(addr, &id, Some(creds(&b, &gate)), false, None);
+            let events = thief.drain(Duration::from_millis(800)).await;
+            assert!(refused_with(&events, "BadClientId"), "{id}: {events:?}");
+            assert!(published(&events).is_empty(), "{id}: handed {events:?}");
+        }
+
+        // The oracle comes back to its session: every queued beacon is there, and b asking for
+        // its id again while it is connected does not end its connection.
+        let mut oracle = connect_with(
+            addr,
+            &oracle_id,
+            Some(creds(&oracle_key, &gate)),
+            false,
+            None,
+        );
+        let events = oracle.drain(Duration::from_millis(1_000)).await;
+        assert_eq!(published(&events).len(), 3, "{events:?}");
+        let mut thief = connect_with(addr, &oracle_id, Some(creds(&b, &gate)), false, None);
+        assert!(refused_with(
+            &thief.drain(Duration::from_millis(800)).await,
+            "BadClientId"
+        ));
+        assert!(!dropped(&oracle.drain(Duration::from_millis(300)).await));
+    }
+
+    /// Issue 27 item 10 at the gate: a will is a publish, held to the same rules. A hotspot's
+    /// will on another hotspot's witness topic, or retained on the entropy topic, is refused at
+    /// CONNECT and never published; a plain will on its own topic is. (Before, the broker
+    /// published any will.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn wills_keep_to_the_topic_rules() {
+        let (gate, _upstream, network) = start(GateConfig::default()).await;
+        let addr = gate.addr;
+        let oracle_key = network.oracles[0].keypair().unwrap();
+        let a = network.hotspots[0].key.keypair().unwrap();
+        let b = network.hotspots[1].key.keypair().unwrap();
+        let mut oracle = connect(
+            addr,
+            &login::oracle_client_id(&oracle_key.public()),
+            Some(creds(&oracle_key, &gate)),
+        );
+        assert!(oracle.connected().await);
+        oracle
+            .client
+            .subscribe("hexproof/v1/#", QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        let a_id = login::hotspot_client_id(&a.public());
+        for (topic, retain) in [
+            (topics::witnesses(&b.public()), false),
+            (topics::ENTROPY.to_string(), true),
+            (topics::ENTROPY.to_string(), false),
+        ] {
+            let will = LastWill::new(&topic, b"junk".to_vec(), QoS::AtLeastOnce, retain);
+            let mut c = connect_with(addr, &a_id, Some(creds(&a, &gate)), true, Some(will));
+            let events = c.drain(Duration::from_millis(500)).await;
+            assert!(
+                refused_with(&events, "NotAuthorized"),
+                "{topic}: {events:?}"
+            );
+            c.task.abort();
+        }
+        // Its own topic: admitted, and published when it goes without DISCONNECT.
+        let own = topics::witnesses(&a.public());
+        let will = LastWill::new(&own, b"gone".to_vec(), QoS::AtLeastOnce, false);
+        let mut c = connect_with(addr, &a_id, Some(creds(&a, &gate)), true, Some(will));
+        assert!(c.connected().await);
+        c.task.abort();
+        let events = oracle.drain(Duration::from_millis(1_500)).await;
+        assert_eq!(published(&events), [own], "only the will on its own topic");
+        // No retained junk waits on the entropy topic.
+        let b_id = login::hotspot_client_id(&b.public());
+        let mut reader = connect(addr, &b_id, Some(creds(&b, &gate)));
+        assert!(reader.connected().await);
+        reader
+            .client
+            .subscribe(topics::ENTROPY, QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        assert!(published(&reader.drain(Duration::from_millis(800)).await).is_empty());
+    }
+
+    /// Issue 27 item 11: the embedded rumqttd takes only the gate's per-run credentials. A local
+    /// process that connects to it directly (anonymous, or with a hotspot's valid login) gets
+    /// no session and no report. (Before, an anonymous `#` subscriber read every report.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_embedded_broker_takes_only_the_gate() {
+        let (gate, upstream, network) = start(GateConfig::default()).await;
+        let a = network.hotspots[0].key.keypair().unwrap();
+        let a_id = login::hotspot_client_id(&a.public());
+        let mut spies = vec![
+            connect(upstream.addr, "spy", None),
+            connect(upstream.addr, &a_id, Some(creds(&a, &gate))),
+            connect(
+                upstream.addr,
+                "guess",
+                Some((upstream.username.clone(), "password".into())),
+            ),
+        ];
+        for spy in &spies {
+            // Queued until a connection exists; it never does (an error once the client gave up).
+            let _ = spy.client.subscribe("#", QoS::AtLeastOnce).await;
+        }
+        let mut hotspot = connect(gate.addr, &a_id, Some(creds(&a, &gate)));
+        assert!(hotspot.connected().await);
+        for i in 0..100u8 {
+            hotspot
+                .client
+                .publish(
+                    topics::beacons(&a.public()),
+                    QoS::AtLeastOnce,
+                    false,
+                    vec![i],
+                )
+                .await
+                .unwrap();
+        }
+        for (i, spy) in spies.iter_mut().enumerate() {
+            let events = spy.drain(Duration::from_millis(1_500)).await;
+            assert!(
+                !events.iter().any(|e| matches!(e, Ok(Packet::ConnAck(_)))),
+                "spy {i} connected: {events:?}"
+            );
+            assert!(published(&events).is_empty(), "spy {i} read reports");
+            assert!(dropped(&events), "spy {i}: {events:?}");
+        }
+    }
+
+    /// Issue 27 item 12: a login is good once, at this gate, for minutes. The same password
+    /// again (a captured login), one signed for another broker and one signed an hour ago are
+    /// refused; a socket that sends no CONNECT is closed after the timeout (here 3 s), and
+    /// beyond the connection cap (here 150) sockets are closed at once; afterwards honest
+    /// clients connect. (Before, the password was one fixed signature, valid forever, and 200
+    /// silent sockets stayed open.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn logins_are_fresh_and_silent_sockets_are_closed() {
+        let config = GateConfig {
+            connect_timeout: Duration::from_secs(3),
+            max_connections: 150,
+            ..GateConfig::default()
+        };
+        let (gate, _upstream, network) = start(config).await;
+        let a = network.hotspots[0].key.keypair().unwrap();
+        let a_id = login::hotspot_client_id(&a.public());
+
+        let captured = creds(&a, &gate);
+        let mut first = connect(gate.addr, &a_id, Some(captured.clone()));
+        assert!(first.connected().await);
+        first.client.disconnect().await.unwrap();
+        let _ = first.drain(Duration::from_millis(300)).await;
+        let hour_ns = 3_600_000_000_000;
+        for (what, login) in [
+            ("replayed", captured),
+            (
+                "another broker",
+                login::credentials(&a, "127.0.0.1:1", now_ns()),
+            ),
+            (
+                "an hour old",
+                login::credentials(&a, &gate.name, now_ns() - hour_ns),
+            ),
+            (
+                "an hour ahead",
+                login::credentials(&a, &gate.name, now_ns() + hour_ns),
+            ),
+        ] {
+            let mut c = connect(gate.addr, &a_id, Some(login));
+            let events = c.drain(Duration::from_millis(800)).await;
+            assert!(refused_with(&events, "NotAuthorized"), "{what}: {events:?}");
+        }
+
+        // 200 sockets that never send CONNECT.
+        let sockets: Vec<std::net::TcpStream> = (0..200)
+            .map(|_| std::net::TcpStream::connect(gate.addr).unwrap())
+            .collect();
+        // Closed: the read says end of stream (or reset); open: it would block.
+        let closed = || {
+            sockets
+                .iter()
+                .filter(|s| {
+                    let mut s: &std::net::TcpStream = s;
+                    s.set_nonblocking(true).unwrap();
+                    match s.read(&mut [0u8; 8]) {
+                        Ok(0) => true,
+                        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+                        Ok(_) => false,
+                    }
+                })
+                .count()
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(closed(), 50, "beyond the cap: closed at once");
+        tokio::time::sleep(Duration::from_millis(3_500)).await;
+        assert_eq!(closed(), 200, "closed after the CONNECT timeout");
+        let mut honest = connect(gate.addr, &a_id, Some(creds(&a, &gate)));
+        assert!(honest.connected().await);
     }
 }

@@ -1,5 +1,7 @@
 //! The oracle entropy the agent beacons with: accepts only well-formed entropy signed by a
-//! configured oracle, and hands out the newest one still valid.
+//! configured oracle, and hands out the newest one still valid. Newest is by timestamp (never
+//! more than [`MAX_FUTURE_NS`] ahead), not by id: ids are the oracles' to choose, and one
+//! member publishing an id far ahead would otherwise make every real one after look old.
 
 use hexproof_proto::{PublicKey, Signed, v1::Entropy};
 use prost::Message;
@@ -12,7 +14,9 @@ pub const ENTROPY_LEN: usize = 32;
 /// oracle while it is still valid.
 pub const EXPIRY_MARGIN_NS: u64 = 5_000_000_000;
 /// Entropy claiming to come from further in the future than this is refused (clock skew, ns).
-pub const MAX_FUTURE_NS: u64 = 30_000_000_000;
+/// Below the oracles' own skew allowance (`entropy_skew_secs`, 10 s): entropy the agent takes as
+/// newest is entropy the oracles take too, so no oracle can pin agents to entropy stamped ahead.
+pub const MAX_FUTURE_NS: u64 = 5_000_000_000;
 
 /// Why an entropy message was ignored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,7 +35,7 @@ pub enum EntropyRejected {
     Future,
     #[error("already expired")]
     Expired,
-    #[error("id {0} is not newer than the current {1}")]
+    #[error("entropy {0} is not newer than the current {1}")]
     NotNewer(u64, u64),
 }
 
@@ -71,7 +75,7 @@ impl EntropyStore {
             return Err(EntropyRejected::Expired);
         }
         if let Some(current) = &self.newest
-            && entropy.id <= current.id
+            && (entropy.timestamp_ns, entropy.id) <= (current.timestamp_ns, current.id)
         {
             return Err(EntropyRejected::NotNewer(entropy.id, current.id));
         }
@@ -181,5 +185,24 @@ mod tests {
         );
         // Nothing bad displaced the good one.
         assert_eq!(store.fresh(NOW).unwrap().id, 5);
+    }
+
+    /// An oracle's id far ahead (near `i64::MAX`) is taken while newest, and the next real
+    /// entropy, published later with an ordinary id, replaces it; entropy stamped more than a
+    /// few seconds ahead (which would hold off the real ones by timestamp) is refused.
+    #[test]
+    fn an_id_far_ahead_does_not_hold_off_later_entropy() {
+        let mut store = EntropyStore::new(vec![oracle().public()]);
+        let ahead = (i64::MAX as u64 >> 8) << 8;
+        store.accept(&entropy(ahead, NOW, &oracle()), NOW).unwrap();
+        let later = NOW + 60_000_000_000;
+        store.accept(&entropy(7, later, &oracle()), later).unwrap();
+        assert_eq!(store.fresh(later).unwrap().id, 7);
+        assert_eq!(
+            store
+                .accept(&entropy(8, later + 6_000_000_000, &oracle()), later)
+                .unwrap_err(),
+            EntropyRejected::Future
+        );
     }
 }

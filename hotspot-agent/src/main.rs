@@ -235,7 +235,6 @@ fn main() -> anyhow::Result<()> {
                         medium_seed: 1,
                         sync,
                         record_acks: false,
-                        signed_login: false,
                     },
                     &shutdown,
                 )?;

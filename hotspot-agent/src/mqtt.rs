@@ -3,7 +3,8 @@
 //!
 //! The connection uses a clean session: after any reconnect, whatever was in flight is simply
 //! published again from the outbox (the oracle de-duplicates by report id), so the outbox on
-//! disk is the only state that matters. Reconnects back off exponentially with jitter.
+//! disk is the only state that matters. Reconnects back off exponentially with jitter. With a
+//! signed login (`[mqtt] login_broker`), each connection attempt logs in with a fresh one.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -11,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-pub use hexproof_proto::mqtt::MqttConfig;
+pub use hexproof_proto::mqtt::{MqttConfig, SignedLogin};
 use hexproof_proto::topics;
 use rand::Rng;
 use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
@@ -22,9 +23,12 @@ use crate::{outbox::Outbox, stats::Stats};
 
 /// Publishes the outbox; forwards entropy messages to `entropy`. Once `shutdown` is cancelled
 /// it keeps publishing what it holds for up to `flush_on_shutdown_ms`, then disconnects.
+/// `login`: signs a fresh login before each connection attempt.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     config: MqttConfig,
     options: MqttOptions,
+    login: Option<SignedLogin>,
     outbox: Arc<Mutex<Outbox>>,
     new_reports: Arc<Notify>,
     entropy: mpsc::Sender<Vec<u8>>,
@@ -43,7 +47,7 @@ pub async fn run(
         inflight: HashMap::new(),
         window,
     };
-    link.drive(eventloop, &config, new_reports, entropy, shutdown)
+    link.drive(eventloop, &config, login, new_reports, entropy, shutdown)
         .await;
 }
 
@@ -142,6 +146,7 @@ impl Link {
         &mut self,
         mut eventloop: EventLoop,
         config: &MqttConfig,
+        login: Option<SignedLogin>,
         new_reports: Arc<Notify>,
         entropy: mpsc::Sender<Vec<u8>>,
         shutdown: CancellationToken,
@@ -158,6 +163,9 @@ impl Link {
                 break;
             }
             let flush_deadline = flush_until.unwrap_or_else(tokio::time::Instant::now);
+            if let Some(login) = &login {
+                login.refresh(&mut eventloop);
+            }
             tokio::select! {
                 () = shutdown.cancelled(), if flush_until.is_none() => {
                     flush_until = Some(

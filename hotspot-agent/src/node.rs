@@ -59,7 +59,10 @@ pub fn spawn(
     let outbox = Arc::new(Mutex::new(outbox));
     let new_reports = Arc::new(Notify::new());
     let (entropy_tx, entropy_rx) = tokio::sync::mpsc::channel(8);
-    let options = config.mqtt.options(&format!("hotspot-{pubkey}"))?;
+    let options = config
+        .mqtt
+        .options(&hexproof_proto::login::hotspot_client_id(&pubkey))?;
+    let login = config.mqtt.signed_login(&config.hotspot.key);
 
     let radio = radio.start(shutdown.clone());
     let agent = Agent::new(
@@ -76,6 +79,7 @@ pub fn spawn(
     tasks.spawn(mqtt::run(
         config.mqtt,
         options,
+        login,
         outbox,
         new_reports,
         entropy_tx,

@@ -48,9 +48,6 @@ pub struct SwarmConfig {
     pub sync: bool,
     /// Record the id of every acknowledged report ([`Swarm::acknowledged_ids`]).
     pub record_acks: bool,
-    /// Log each hotspot in to the broker with its key ([`hexproof_proto::login`]), as the
-    /// demo's gated embedded broker requires.
-    pub signed_login: bool,
 }
 
 impl SwarmConfig {
@@ -84,7 +81,6 @@ impl SwarmConfig {
             medium_seed: 1,
             sync: false,
             record_acks: true,
-            signed_login: false,
         }
     }
 }
@@ -152,16 +148,8 @@ impl Swarm {
             let key = h.key.keypair()?;
             let region = RegionPlan::by_name(&h.region)
                 .with_context(|| format!("hotspot {}: unknown region {}", h.name, h.region))?;
-            let mqtt = if config.signed_login {
-                let (user, password) = hexproof_proto::login::credentials(&key);
-                MqttConfig {
-                    username: Some(user),
-                    password: Some(password),
-                    ..config.mqtt.clone()
-                }
-            } else {
-                config.mqtt.clone()
-            };
+            // With `mqtt.login_broker` (the demo's gated broker), each logs in with its key.
+            let mqtt = config.mqtt.clone();
             if h.behaviour == Behaviour::MqttWitnessFarm {
                 let stats = Arc::new(Stats::default());
                 tasks.spawn(crate::witness_farm::run(

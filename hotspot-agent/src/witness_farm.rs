@@ -19,12 +19,16 @@ use crate::{mqtt::MqttConfig, stats::Stats};
 
 /// Runs the farm's one key until `shutdown`; counts the witnesses it publishes in `stats`.
 pub async fn run(key: Keypair, mqtt: MqttConfig, stats: Arc<Stats>, shutdown: CancellationToken) {
-    let options = match mqtt.options(&format!("hotspot-{}", key.public())) {
+    let options = match mqtt.options(&hexproof_proto::login::hotspot_client_id(&key.public())) {
         Ok(o) => o,
         Err(e) => return tracing::error!(%e, "witness farm: MQTT settings"),
     };
+    let login = mqtt.signed_login(&key);
     let (client, mut events) = AsyncClient::new(options, 64);
     loop {
+        if let Some(login) = &login {
+            login.refresh(&mut events);
+        }
         let event = tokio::select! {
             () = shutdown.cancelled() => break,
             event = events.poll() => event,

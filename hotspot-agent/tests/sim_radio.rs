@@ -65,7 +65,6 @@ async fn a_beacon_is_witnessed_by_a_neighbour() {
             medium_seed: 3,
             sync: false,
             record_acks: true,
-            signed_login: false,
         },
         &shutdown,
     )

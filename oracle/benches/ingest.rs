@@ -31,6 +31,7 @@ use hexproof_proto::{clock::Clock, mqtt::MqttConfig, topics};
 use oracle::{
     classify::KeyCache,
     ingest::{self, Ingest, IngestConfig, Pipeline},
+    registry::StaticRegistry,
     store::Store,
 };
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -109,6 +110,10 @@ async fn oracle_rate(reports: &[load::Report], network: &Network, database: &str
     let config = IngestConfig::default();
     let (client, eventloop) = ingest::connect(&mqtt, "hexproof-oracle-bench", &config).unwrap();
     let keys = KeyCache::new(network.hotspots.iter().map(|h| h.key.pubkey));
+    let registry = StaticRegistry::load(&hexproof_fixtures::network::registry_path(
+        &hexproof_fixtures::fixtures_dir().join("networks/net-200.json"),
+    ))
+    .unwrap();
     let pipeline = Arc::new(Pipeline::default());
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(ingest::run(
@@ -117,6 +122,8 @@ async fn oracle_rate(reports: &[load::Report], network: &Network, database: &str
             eventloop,
             store: store.clone(),
             keys,
+            registry: Arc::new(registry),
+            login: None,
             config,
             clock: Clock::system(),
             pipeline: pipeline.clone(),

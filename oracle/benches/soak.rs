@@ -10,10 +10,13 @@
 //! (defaults 500 hotspots of net-2000, 10 minutes, network clock 60× real time; each hotspot
 //! beacons every 300 network seconds and witnesses what the simulated medium lets it hear).
 
+mod common;
+
+use common::{now_ns, rss_mib};
 use std::{
     path::Path,
     sync::atomic::Ordering::Relaxed,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use hexproof_fixtures::{
@@ -58,24 +61,6 @@ fn args() -> Args {
         i += 2;
     }
     a
-}
-
-fn rss_mib(pid: u32) -> f64 {
-    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
-    statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        * 4096.0
-        / (1024.0 * 1024.0)
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
 }
 
 fn start_oracle(

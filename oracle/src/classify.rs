@@ -249,6 +249,18 @@ fn decoded<M: Report>(msg: &Incoming, kind: Kind, key: PublicKey, keys: &KeyCach
     checked(msg, verdict, key, base)
 }
 
+/// The key whose signature on a classified report verified: the hotspot the report is stored
+/// under when it is pending or was published on another hotspot's topic (`topic_mismatch`);
+/// none for junk and bad signatures. What ingest charges a report's rate to.
+pub fn verified_signer(r: &NewReport) -> Option<PublicKey> {
+    match (r.status, r.reason) {
+        (Status::Pending, None) | (Status::Invalid, Some(Reason::TopicMismatch)) => {
+            r.hotspot.parse().ok()
+        }
+        _ => None,
+    }
+}
+
 /// Classifies a batch on every core.
 pub fn classify_all(messages: &[Incoming], keys: &KeyCache) -> Vec<NewReport> {
     messages.par_iter().map(|m| classify(m, keys)).collect()
@@ -296,14 +308,17 @@ mod tests {
             (r.status, r.reason),
             (Status::Invalid, Some(Reason::TopicMismatch))
         );
+        // Published on another's topic, it is still what k signed.
+        assert_eq!(verified_signer(&r), Some(k.public()));
+        let own = classify(&beacon_msg(&k, &k.public()), &KeyCache::default());
+        assert_eq!(verified_signer(&own), Some(k.public()));
 
         let mut m = beacon_msg(&k, &k.public());
         let n = m.payload.len();
         m.payload[n - 1] ^= 1;
-        assert_eq!(
-            classify(&m, &KeyCache::new([k.public()])).reason,
-            Some(Reason::BadSignature)
-        );
+        let bad = classify(&m, &KeyCache::new([k.public()]));
+        assert_eq!(bad.reason, Some(Reason::BadSignature));
+        assert_eq!(verified_signer(&bad), None, "nobody signed it");
 
         let junk = Incoming {
             topic: topics::witnesses(&k.public()),
@@ -315,6 +330,7 @@ mod tests {
             (r.kind, r.reason),
             (Kind::Undecodable, Some(Reason::Malformed))
         );
+        assert_eq!(verified_signer(&r), None);
         // The same junk twice has the same id (stored once).
         assert_eq!(classify(&junk, &KeyCache::default()).id, r.id);
 
@@ -411,6 +427,20 @@ mod tests {
                 prop_assert_eq!(&r, &classify(&msg, &KeyCache::default()), "the cache changes nothing");
                 prop_assert_eq!(r.received_ns, received_ns);
                 prop_assert_eq!(r.reason.is_some(), r.status == Status::Invalid);
+                // Ingest charges a report to its verified signer: only ever the key whose
+                // signature on exactly these bytes verifies.
+                if let Some(signer) = verified_signer(&r) {
+                    let verified = match Topic::parse(&msg.topic) {
+                        Some(Topic::Beacon(_)) => BeaconReport::decode(msg.payload.as_slice())
+                            .ok()
+                            .and_then(|m| m.verify().ok()),
+                        Some(Topic::Witness(_)) => WitnessReport::decode(msg.payload.as_slice())
+                            .ok()
+                            .and_then(|m| m.verify().ok()),
+                        _ => None,
+                    };
+                    prop_assert_eq!(verified, Some(signer));
+                }
                 if r.status == Status::Pending {
                     let signer = match Topic::parse(&msg.topic) {
                         Some(Topic::Beacon(t)) => {

@@ -7,13 +7,18 @@
 //! entropy is judged the same by all. Ids are unique across the set: the publication time in
 //! milliseconds shifted left by 8 bits, the member's position in the set in the low byte.
 //!
-//! It publishes over an MQTT connection of its own (client id `<oracle>-entropy`, clean
-//! session): entropy lives for minutes, and must not queue behind the acknowledgements of a
-//! busy ingest.
+//! It publishes over an MQTT connection of its own (client id
+//! `hexproof-oracle-<key>-entropy`, clean session): entropy lives for minutes, and must not
+//! queue behind the acknowledgements of a busy ingest. A broker that names clients by their
+//! certificate (`scripts/broker-ca conf`: mosquitto's `use_username_as_clientid`) would give two
+//! connections with one certificate one client id, and each would end the other's session (the
+//! clean entropy session would discard ingest's queued reports), so with client certificates
+//! this connection needs one of its own (`[entropy] client_cert_file`, `client_key_file`:
+//! `scripts/broker-ca issue-oracle`).
 
-use std::time::Duration;
+use std::{path::PathBuf, time::Duration};
 
-use hexproof_proto::mqtt::MqttConfig;
+use hexproof_proto::mqtt::{MqttConfig, SignedLogin};
 use hexproof_proto::{Keypair, PublicKey, Signed, clock::Clock, topics, v1::Entropy};
 use prost::Message;
 use rand::RngCore;
@@ -33,6 +38,10 @@ pub struct EntropyConfig {
     /// How long beacons may use one, seconds. Default 180: Helium iot-verifier's
     /// `ENTROPY_LIFESPAN`.
     pub ttl_secs: u32,
+    /// The entropy connection's own client certificate and key (PEM), in place of `[mqtt]`'s;
+    /// required when `[mqtt]` has a client certificate (see the module documentation).
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
 }
 
 impl Default for EntropyConfig {
@@ -40,6 +49,39 @@ impl Default for EntropyConfig {
         EntropyConfig {
             interval_secs: 60,
             ttl_secs: 180,
+            client_cert_file: None,
+            client_key_file: None,
+        }
+    }
+}
+
+/// Why the entropy connection cannot be set up.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EntropyConfigError {
+    #[error(
+        "[mqtt] has a client certificate but [entropy] has none: the entropy connection needs \
+         a certificate of its own (`scripts/broker-ca issue-oracle`), or a broker that names \
+         clients by certificate ends one connection's session whenever the other connects"
+    )]
+    SharedCertificate,
+    #[error("[entropy] client_cert_file and client_key_file go together")]
+    HalfCertificate,
+}
+
+impl EntropyConfig {
+    /// The entropy connection's settings: `mqtt` with this section's client certificate.
+    pub fn connection(&self, mqtt: &MqttConfig) -> Result<MqttConfig, EntropyConfigError> {
+        match (&self.client_cert_file, &self.client_key_file) {
+            (Some(cert), Some(key)) => Ok(MqttConfig {
+                client_cert_file: Some(cert.clone()),
+                client_key_file: Some(key.clone()),
+                ..mqtt.clone()
+            }),
+            (None, None) if mqtt.client_cert_file.is_some() => {
+                Err(EntropyConfigError::SharedCertificate)
+            }
+            (None, None) => Ok(mqtt.clone()),
+            _ => Err(EntropyConfigError::HalfCertificate),
         }
     }
 }
@@ -52,7 +94,7 @@ pub fn entropy_id(now_ns: u64, index: u8, previous: u64) -> u64 {
         id
     } else {
         // A clock that went back: the next id of this member after its newest.
-        ((previous >> 8) + 1) << 8 | u64::from(index)
+        (((previous >> 8) + 1).min(u64::MAX >> 8) << 8) | u64::from(index)
     }
 }
 
@@ -78,13 +120,27 @@ pub fn make(key: &Keypair, id: u64, now_ns: u64, ttl_secs: u32) -> (EntropyRecor
 }
 
 /// Records entropy another member of the set published, when it is signed by one.
-async fn record_peer_entropy(store: &Store, peers: &[PublicKey], payload: &[u8]) {
-    let Ok(e) = Entropy::decode(payload) else {
-        metrics::counter!("hexproof_entropy_refused_total", "reason" => "undecodable").increment(1);
-        return;
-    };
-    match e.verify() {
-        Ok(signer) if peers.contains(&signer) => {
+/// A member's entropy message, checked: it decodes, is signed by a member of the (sorted) `set`,
+/// and its id is that member's ([`hexproof_proto::entropy::check_id`]). Otherwise the reason, a
+/// metric label.
+pub fn member_entropy(
+    message: &[u8],
+    set: &[PublicKey],
+) -> Result<(PublicKey, Entropy), &'static str> {
+    let e = Entropy::decode(message).map_err(|_| "undecodable")?;
+    let signer = e.verify().map_err(|_| "bad_signature")?;
+    if !set.contains(&signer) {
+        return Err("not_a_member");
+    }
+    hexproof_proto::entropy::check_id(&e, &signer, set).map_err(|f| f.reason())?;
+    Ok((signer, e))
+}
+
+/// Stores an entropy message another member of `set` published (not `me`'s own).
+async fn record_peer_entropy(store: &Store, set: &[PublicKey], me: &PublicKey, payload: &[u8]) {
+    match member_entropy(payload, set) {
+        Ok((signer, _)) if signer == *me => {}
+        Ok((_, e)) => {
             let record = EntropyRecord {
                 id: e.id,
                 data: e.data.clone(),
@@ -95,33 +151,31 @@ async fn record_peer_entropy(store: &Store, peers: &[PublicKey], payload: &[u8])
                 tracing::warn!(%err, "storing a peer's entropy");
             }
         }
-        Ok(_) => {
-            metrics::counter!("hexproof_entropy_refused_total", "reason" => "not_a_member")
-                .increment(1);
-        }
-        Err(_) => {
-            metrics::counter!("hexproof_entropy_refused_total", "reason" => "bad_signature")
-                .increment(1);
+        Err(reason) => {
+            metrics::counter!("hexproof_entropy_refused_total", "reason" => reason).increment(1);
         }
     }
 }
 
-/// Keeps the entropy connection up until `shutdown`; with `peers`, subscribes to the entropy
-/// topic and records theirs.
 async fn drive(
     client: AsyncClient,
     mut eventloop: EventLoop,
+    login: Option<SignedLogin>,
     store: Store,
-    peers: Vec<PublicKey>,
+    set: Vec<PublicKey>,
+    me: PublicKey,
     shutdown: CancellationToken,
 ) {
     use rumqttc::{Event, Packet};
     let mut failures = 0u32;
     loop {
+        if let Some(login) = &login {
+            login.refresh(&mut eventloop);
+        }
         tokio::select! {
             () = shutdown.cancelled() => break,
             event = eventloop.poll() => match event {
-                Ok(Event::Incoming(Packet::ConnAck(_))) if !peers.is_empty() => {
+                Ok(Event::Incoming(Packet::ConnAck(_))) if set.len() > 1 => {
                     failures = 0;
                     if let Err(e) = client.try_subscribe(topics::ENTROPY, QoS::AtLeastOnce) {
                         tracing::warn!(%e, "subscribing to the set's entropy");
@@ -130,7 +184,7 @@ async fn drive(
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     failures = 0;
                     if p.topic == topics::ENTROPY {
-                        record_peer_entropy(&store, &peers, &p.payload).await;
+                        record_peer_entropy(&store, &set, &me, &p.payload).await;
                     }
                 }
                 Ok(_) => failures = 0,
@@ -155,8 +209,8 @@ async fn drive(
 #[derive(Debug, Clone)]
 pub struct Publisher {
     pub key: Keypair,
-    pub index: u8,
-    pub peers: Vec<PublicKey>,
+    /// The oracle set, sorted, this oracle included (its position is its ids' low byte).
+    pub set: Vec<PublicKey>,
 }
 
 /// Publishes entropy until `shutdown`. Stores each before publishing it, so nothing a hotspot
@@ -169,9 +223,18 @@ pub async fn run(
     clock: Clock,
     shutdown: CancellationToken,
 ) {
-    let Publisher { key, index, peers } = publisher;
-    let client_id = format!("hexproof-oracle-{}-entropy", key.public());
-    let (client, eventloop) = match mqtt.options(&client_id) {
+    let Publisher { key, mut set } = publisher;
+    let me = key.public();
+    if !set.contains(&me) {
+        set = vec![me];
+    }
+    let index = set.iter().position(|k| *k == me).unwrap_or(0) as u8;
+    let client_id = hexproof_proto::login::oracle_entropy_client_id(&key.public());
+    let options = config
+        .connection(&mqtt)
+        .map_err(|e| e.to_string())
+        .and_then(|mqtt| mqtt.options(&client_id).map_err(|e| e.to_string()));
+    let (client, eventloop) = match options {
         Ok(options) => AsyncClient::new(options, 16),
         Err(e) => {
             tracing::error!(%e, "entropy connection settings; no entropy will be published");
@@ -181,8 +244,10 @@ pub async fn run(
     let driver = tokio::spawn(drive(
         client.clone(),
         eventloop,
+        mqtt.signed_login(&key),
         store.clone(),
-        peers,
+        set,
+        me,
         shutdown.clone(),
     ));
     let interval = clock.real(Duration::from_secs(config.interval_secs.max(1)));
@@ -247,4 +312,49 @@ pub async fn run(
         }
     }
     let _ = driver.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With client certificates, ingest and entropy connect under identities of their own.
+    #[test]
+    fn the_entropy_connection_has_a_certificate_of_its_own() {
+        let plain = MqttConfig::default();
+        let config = EntropyConfig::default();
+        assert_eq!(config.connection(&plain), Ok(plain.clone()));
+        let tls = MqttConfig {
+            url: "mqtts://broker:8883".into(),
+            client_cert_file: Some("oracle.pem".into()),
+            client_key_file: Some("oracle.key".into()),
+            ..MqttConfig::default()
+        };
+        assert_eq!(
+            config.connection(&tls),
+            Err(EntropyConfigError::SharedCertificate)
+        );
+        let own = EntropyConfig {
+            client_cert_file: Some("oracle-entropy.pem".into()),
+            client_key_file: Some("oracle-entropy.key".into()),
+            ..EntropyConfig::default()
+        };
+        let c = own.connection(&tls).unwrap();
+        assert_eq!(
+            (c.client_cert_file, c.client_key_file, c.url),
+            (
+                Some("oracle-entropy.pem".into()),
+                Some("oracle-entropy.key".into()),
+                tls.url.clone()
+            )
+        );
+        let half = EntropyConfig {
+            client_key_file: None,
+            ..own
+        };
+        assert_eq!(
+            half.connection(&tls),
+            Err(EntropyConfigError::HalfCertificate)
+        );
+    }
 }

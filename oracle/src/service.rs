@@ -96,8 +96,9 @@ pub async fn run_with_chain(
             .install()
             .with_context(|| format!("starting the metrics endpoint on {addr}"))?;
     }
-    let client_id = format!("hexproof-oracle-{}", key.public());
+    let client_id = hexproof_proto::login::oracle_client_id(&key.public());
     let (client, eventloop) = ingest::connect(&config.mqtt, &client_id, &config.ingest)?;
+    config.entropy.connection(&config.mqtt)?;
     tracing::info!(oracle = %key.public(), database = %redact(&config.database), broker = %config.mqtt.url, "oracle starting");
 
     // A member of an oracle set agrees on epochs with the others (and needs the chain to land
@@ -114,6 +115,7 @@ pub async fn run_with_chain(
             config.rewards.clone(),
             config.validation.clone(),
             clock,
+            config.quorum.clone(),
         )
     });
     // The explorer first: it counts every verdict written from here on.
@@ -121,11 +123,22 @@ pub async fn run_with_chain(
         &config.explorer,
         store.clone(),
         registry.clone(),
-        board.clone(),
         &mut tasks,
         shutdown.clone(),
     )
     .await?;
+    if let Some(board) = &board {
+        let addr = config.quorum.listen;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("the Quorum service on {addr} ([quorum] listen)"))?;
+        tracing::info!(addr = %listener.local_addr()?, "Quorum service listening (members only)");
+        tasks.spawn(crate::quorum::board::serve(
+            board.clone(),
+            listener,
+            shutdown.clone(),
+        ));
+    }
     let pipeline = Arc::new(ingest::Pipeline::default());
     tasks.spawn(ingest::run(
         ingest::Ingest {
@@ -133,6 +146,8 @@ pub async fn run_with_chain(
             eventloop,
             store: store.clone(),
             keys: KeyCache::new(registry.all().iter().map(|h| h.pubkey)),
+            registry: registry.clone(),
+            login: config.mqtt.signed_login(&key),
             config: config.ingest.clone(),
             clock,
             pipeline: pipeline.clone(),
@@ -143,13 +158,7 @@ pub async fn run_with_chain(
     tasks.spawn(entropy::run(
         entropy::Publisher {
             key: key.clone(),
-            index: config.quorum.index(&me),
-            peers: config
-                .quorum
-                .set(&me)
-                .into_iter()
-                .filter(|k| *k != me)
-                .collect(),
+            set: config.quorum.set(&me),
         },
         store.clone(),
         config.mqtt.clone(),

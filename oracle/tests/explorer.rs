@@ -17,7 +17,7 @@ use hexproof_poc::{Kind, Status, rewards::epoch};
 use hexproof_proto::v1::{self, explorer_client::ExplorerClient};
 use oracle::{
     audit, epochs,
-    explorer::{Explorer, grpc, web},
+    explorer::{Explorer, ExplorerConfig, grpc, web},
     registry::{Registry, StaticRegistry},
     store::Store,
 };
@@ -26,6 +26,7 @@ use tonic::{Code, transport::Channel};
 
 struct Served {
     store: Store,
+    explorer: Arc<Explorer>,
     network: hexproof_fixtures::Network,
     grpc: u16,
     http: u16,
@@ -36,6 +37,11 @@ struct Served {
 
 /// Judges the recorded reports, closes epoch 1, serves the explorer on free ports.
 async fn serve() -> Served {
+    serve_with(ExplorerConfig::default()).await
+}
+
+/// [`serve`] with the limits of `config` (its addresses are not used).
+async fn serve_with(explorer_config: ExplorerConfig) -> Served {
     let network = hexproof_fixtures::network("net-25").unwrap();
     let registry: Arc<dyn Registry> =
         Arc::new(StaticRegistry::from_file(&network.registry(0)).unwrap());
@@ -54,9 +60,10 @@ async fn serve() -> Served {
         .unwrap()
         .remove(0);
     let stop = CancellationToken::new();
-    let (explorer, verdicts) = Explorer::load(store.clone(), registry, stop.clone())
-        .await
-        .unwrap();
+    let (explorer, verdicts) =
+        Explorer::load_with(store.clone(), registry, explorer_config, stop.clone())
+            .await
+            .unwrap();
     tokio::spawn(explorer.clone().follow(verdicts, stop.clone()));
     let g = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let h = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -65,9 +72,10 @@ async fn serve() -> Served {
         h.local_addr().unwrap().port(),
     );
     tokio::spawn(grpc::serve(explorer.clone(), g, stop.clone()));
-    tokio::spawn(web::serve(explorer, h, stop.clone()));
+    tokio::spawn(web::serve(explorer.clone(), h, stop.clone()));
     Served {
         store,
+        explorer,
         network,
         grpc: grpc_port,
         http: http_port,
@@ -170,6 +178,7 @@ async fn every_rpc_answers_from_the_stored_verdicts() {
     let hex = c
         .get_hex(v1::GetHexRequest {
             cell: parent.to_string(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -379,7 +388,8 @@ async fn bad_requests_get_proper_status_codes() {
     assert_eq!(
         code(
             c.get_hex(v1::GetHexRequest {
-                cell: "8c2a1072b59fffx".into()
+                cell: "8c2a1072b59fffx".into(),
+                ..Default::default()
             })
             .await
         ),
@@ -617,4 +627,359 @@ async fn findings_are_served_with_their_evidence_to_the_owner() {
     .unwrap();
     assert_eq!(body["findings"][0]["code"], "no_reciprocity");
     assert_eq!(body["findings"][0]["epoch"], 1);
+}
+
+// The explorer's limits ([explorer]): each test fails without the limit it names.
+
+/// GET `path` on the web port: the status code and the body.
+async fn http_status(port: u16, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let code = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (code, body)
+}
+
+/// Opens `/api/events`: its status code, and the connection (the stream is open while it is).
+async fn open_events(port: u16) -> (u16, tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    s.write_all(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            s.read(&mut byte).await.unwrap(),
+            1,
+            "the answer ended early"
+        );
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).unwrap();
+    let code = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (code, s)
+}
+
+async fn watch(
+    c: &mut ExplorerClient<Channel>,
+) -> Result<tonic::Streaming<v1::VerdictEvent>, Code> {
+    c.watch_verdicts(v1::WatchVerdictsRequest::default())
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(|s| s.code())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_past_max_watchers_is_refused_until_one_goes() {
+    let s = serve_with(ExplorerConfig {
+        max_watchers: 2,
+        ..Default::default()
+    })
+    .await;
+    let mut c = client(s.grpc).await;
+    let first = watch(&mut c).await.unwrap();
+    let (code, events) = open_events(s.http).await;
+    assert_eq!(code, 200);
+
+    // Both kinds of live stream share the places: a third of either is refused.
+    assert_eq!(watch(&mut c).await.err(), Some(Code::ResourceExhausted));
+    let (code, body) = http_status(s.http, "/api/events").await;
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("live streams"), "{body}");
+
+    // A watcher that goes frees its place.
+    drop(first);
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(w) = watch(&mut c).await {
+            again = Some(w);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        again.is_some(),
+        "the place of a closed watcher is free again"
+    );
+    drop(events);
+    let mut reopened = false;
+    for _ in 0..50 {
+        if open_events(s.http).await.0 == 200 {
+            reopened = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(reopened, "the place of a closed event stream is free again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coarse_hex_and_the_finest_hexes_come_in_pages() {
+    let s = serve().await;
+    let mut c = client(s.grpc).await;
+    let registry = StaticRegistry::from_file(&s.network.registry(0)).unwrap();
+    let located: Vec<_> = registry
+        .all()
+        .into_iter()
+        .filter_map(|h| h.location.map(|l| (h.pubkey, l)))
+        .collect();
+
+    // GetHex of a resolution-0 cell: pages of 10 hotspots, each with the whole cell's summary.
+    let cell = located[0].1.parent(h3o::Resolution::Zero).unwrap();
+    let mut expected: Vec<hexproof_proto::PublicKey> = located
+        .iter()
+        .filter(|(_, l)| l.parent(h3o::Resolution::Zero) == Some(cell))
+        .map(|(k, _)| *k)
+        .collect();
+    expected.sort();
+    assert!(expected.len() > 10, "more than a page: {}", expected.len());
+    let (mut seen, mut token, mut summaries) = (
+        Vec::<hexproof_proto::PublicKey>::new(),
+        String::new(),
+        Vec::new(),
+    );
+    loop {
+        let h = c
+            .get_hex(v1::GetHexRequest {
+                cell: cell.to_string(),
+                page_size: 10,
+                page_token: token.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(h.hotspots.len() <= 10);
+        assert_eq!(h.hotspot_count, expected.len() as u64);
+        seen.extend(
+            h.hotspots
+                .iter()
+                .map(|k| k.parse::<hexproof_proto::PublicKey>().unwrap()),
+        );
+        summaries.push((h.valid_beacons, h.valid_witnesses, h.lifetime_reward));
+        if h.next_page_token.is_empty() {
+            break;
+        }
+        token = h.next_page_token;
+    }
+    assert_eq!(
+        seen, expected,
+        "every hotspot of the cell once, in key order"
+    );
+    assert!(summaries.len() > 1 && summaries.iter().all(|s| *s == summaries[0]));
+    assert!(summaries[0].0 > 0, "the summary covers the whole cell");
+
+    // /api/hexes?res=12: pages of 10 cells, every occupied cell once.
+    let mut cells: Vec<String> = located
+        .iter()
+        .map(|(_, l)| l.parent(h3o::Resolution::Twelve).unwrap().to_string())
+        .collect();
+    cells.sort();
+    cells.dedup();
+    let (mut listed, mut token, mut pages) = (Vec::new(), String::new(), 0);
+    loop {
+        let (code, body) = http_status(
+            s.http,
+            &format!("/api/hexes?res=12&page_size=10&page_token={token}"),
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let hexes = page["hexes"].as_array().unwrap();
+        assert!(hexes.len() <= 10);
+        listed.extend(
+            hexes
+                .iter()
+                .map(|h| h["cell"].as_str().unwrap().to_string()),
+        );
+        pages += 1;
+        token = page["next_page_token"].as_str().unwrap().to_string();
+        if token.is_empty() {
+            break;
+        }
+    }
+    assert!(pages > 1);
+    listed.sort();
+    assert_eq!(listed, cells);
+    // A page larger than the most one may ask for is refused.
+    let (_, body) = http_status(s.http, "/api/hexes?res=12&page_size=1001").await;
+    assert!(body.contains("error"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reward_proof_for_a_key_without_reward_builds_no_tree() {
+    let s = serve().await;
+    let mut c = client(s.grpc).await;
+    let stranger = hexproof_proto::Keypair::from_secret([42; 32])
+        .public()
+        .to_string();
+    let proof = |hotspot: String| v1::GetRewardProofRequest { hotspot, epoch: 1 };
+    for _ in 0..3 {
+        assert_eq!(
+            code(c.get_reward_proof(proof(stranger.clone())).await),
+            Code::NotFound
+        );
+    }
+    assert_eq!(
+        s.explorer.cached_epochs(),
+        0,
+        "no epoch read for a stranger"
+    );
+
+    // The first real proof reads and builds epoch 1 once; every later answer comes from it.
+    for row in s.closed.rows.iter().take(3) {
+        let p = c
+            .get_reward_proof(proof(row.hotspot.to_string()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(p.lifetime_amount, row.lifetime);
+        assert_eq!(s.explorer.cached_epochs(), 1);
+    }
+    assert_eq!(
+        code(c.get_reward_proof(proof(stranger)).await),
+        Code::NotFound
+    );
+    c.get_epoch(v1::GetEpochRequest { epoch: 0 }).await.unwrap();
+    assert_eq!(s.explorer.cached_epochs(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_queries_past_max_heavy_are_refused_and_lookups_are_not() {
+    let s = serve_with(ExplorerConfig {
+        max_heavy: 0,
+        ..Default::default()
+    })
+    .await;
+    let mut c = client(s.grpc).await;
+    let key = s.network.hotspots[3].key.pubkey.to_string();
+    let status = c
+        .list_reports(v1::ListReportsRequest {
+            hotspot: key.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert_eq!(
+        code(
+            c.get_rewards(v1::GetRewardsRequest {
+                hotspot: key.clone()
+            })
+            .await
+        ),
+        Code::ResourceExhausted
+    );
+    let (code_, _) = http_status(s.http, &format!("/api/hotspots/{key}/reports")).await;
+    assert_eq!(code_, 503);
+    // What memory answers is served.
+    c.get_hotspot(v1::GetHotspotRequest { pubkey: key })
+        .await
+        .unwrap();
+    let cell: h3o::CellIndex = s.network.hotspots[3].asserted_location.parse().unwrap();
+    c.get_hex(v1::GetHexRequest {
+        cell: cell.to_string(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+}
+
+fn report(i: u8, hotspot: String) -> oracle::store::NewReport {
+    oracle::store::NewReport {
+        id: [i; 32],
+        kind: Kind::Beacon,
+        hotspot,
+        packet_hash: Some([i; 32]),
+        timestamp_ns: T0,
+        received_ns: T0,
+        payload: vec![0; 8],
+        status: Status::Invalid,
+        reason: Some(hexproof_poc::Reason::BeaconUnknownHotspot),
+        detail: None,
+        rssi_ddbm: None,
+        snr_ddb: None,
+        frequency_hz: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_stats_count_the_reports_at_most_once_per_ttl() {
+    let s = serve_with(ExplorerConfig {
+        stats_ttl_ms: 600_000,
+        ..Default::default()
+    })
+    .await;
+    let mut c = client(s.grpc).await;
+    let stats = || v1::GetNetworkStatsRequest {};
+    let before = c.get_network_stats(stats()).await.unwrap().into_inner();
+    let stranger = hexproof_proto::Keypair::from_secret([43; 32]).public();
+    s.store
+        .insert_reports(&[report(201, stranger.to_string())])
+        .await
+        .unwrap();
+    let cached = c.get_network_stats(stats()).await.unwrap().into_inner();
+    assert_eq!(cached.reports, before.reports, "counted once per ttl");
+    assert_eq!(s.store.count_reports().await.unwrap(), before.reports + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invented_keys_get_no_index_entry() {
+    let network = hexproof_fixtures::network("net-25").unwrap();
+    let registry: Arc<dyn Registry> =
+        Arc::new(StaticRegistry::from_file(&network.registry(0)).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("x.db").display()))
+        .await
+        .unwrap();
+    let lines = audit::read_lines(&fixtures_dir().join("reports/net-25.jsonl")).unwrap();
+    audit::judge_into(&store, &lines, registry.clone(), limits(), &[])
+        .await
+        .unwrap();
+    let stop = CancellationToken::new();
+    let load = || Explorer::load(store.clone(), registry.clone(), stop.clone());
+    let (honest, _) = load().await.unwrap();
+    let invented: Vec<_> = (0..100u8)
+        .map(|i| {
+            let key = hexproof_proto::Keypair::from_secret([i; 32]).public();
+            report(i, key.to_string())
+        })
+        .collect();
+    store.insert_reports(&invented).await.unwrap();
+    let (after, _) = load().await.unwrap();
+    assert_eq!(after.indexed_hotspots(), honest.indexed_hotspots());
+    assert!(after.indexed_hotspots() <= network.hotspots.len());
+    let stats = after.network_stats().await.unwrap();
+    assert_eq!(
+        stats.invalid_by_reason["beacon_unknown_hotspot"],
+        honest
+            .network_stats()
+            .await
+            .unwrap()
+            .invalid_by_reason
+            .get("beacon_unknown_hotspot")
+            .copied()
+            .unwrap_or(0)
+            + 100,
+        "counted in the totals all the same"
+    );
 }

@@ -7,7 +7,9 @@
 //!    network run.
 //!
 //! In each, every report the broker acknowledged to a publisher is stored (checked by report
-//! id), none stays pending, and the oracle keeps publishing entropy.
+//! id), none stays pending, and the oracle keeps publishing entropy. Rates are charged to the
+//! key that signed a report (junk on a hotspot's topic spends nobody's rate but its own shared
+//! bucket), and reports of keys that are not registered are not stored at all.
 
 mod common;
 
@@ -492,6 +494,124 @@ async fn a_flooding_hotspot_is_held_to_its_rate() {
         flood_acked.len(),
         honest_acked.len()
     );
+}
+
+/// Issue 27 item 10: anyone on an anonymous broker publishes 1,000 junk payloads and 100 of a
+/// rival's signed reports on a victim's topic, and an unregistered key publishes 20 signed
+/// reports; then the victim sends its 50. Rates charge only what a registered signer signed, so
+/// the victim's 50 (its whole burst) are all stored; the unregistered key's are not stored at
+/// all (`reason="unregistered"`). (Before, admission charged the topic's key before any
+/// signature was checked: the junk emptied the victim's bucket and its reports were
+/// acknowledged as `rate_limited`, never stored.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_on_a_hotspots_topic_spends_nothing_of_its_rate() {
+    use hexproof_proto::{Keypair, v1::WitnessReport};
+    let network_file = hexproof_fixtures::fixtures_dir().join("networks/net-25.json");
+    let network = Network::load(&network_file).unwrap();
+    let broker = Mosquitto::start_with("max_inflight_messages 1000").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("oracle.db").display());
+    let metrics_port = free_port();
+    let mut config = realtime_config(
+        dir.path(),
+        &network_file,
+        &network,
+        &database,
+        &broker,
+        metrics_port,
+    );
+    config.ingest.limits.burst = 50;
+    config.ingest.limits.per_minute = 1;
+    let store = Store::connect(&database).await.unwrap();
+    let oracle = OracleProcess::start_with(dir.path(), &network, config);
+
+    let victim = network.hotspots[0].key.keypair().unwrap();
+    let rival = network.hotspots[1].key.keypair().unwrap();
+    let stranger = Keypair::from_secret([0x5a; 32]);
+    assert!(network.hotspot(&stranger.public()).is_none());
+    let t0 = now_ns();
+    let witnesses = |key: &Keypair, topic: &str, n: u64, from: u64| -> Vec<load::Report> {
+        (from..from + n)
+            .map(|i| {
+                let w = WitnessReport {
+                    payload: i.to_le_bytes().to_vec(),
+                    timestamp_ns: t0 + i,
+                    frequency_hz: 868_100_000,
+                    rssi_ddbm: -1100,
+                    ..Default::default()
+                }
+                .signed(key);
+                load::Report {
+                    topic: topic.to_string(),
+                    payload: w.encode_to_vec(),
+                    id: w.id(),
+                }
+            })
+            .collect()
+    };
+    let on_victim = topics::witnesses(&victim.public());
+    let mut rng = rand::rngs::StdRng::seed_from_u64(27);
+    let mut attack: Vec<load::Report> = (0..1_000u32)
+        .map(|i| {
+            let mut payload = vec![0u8; 64 + (i as usize % 200)];
+            rng.fill_bytes(&mut payload);
+            load::Report {
+                topic: on_victim.clone(),
+                payload,
+                id: [0; 32],
+            }
+        })
+        .collect();
+    attack.extend(witnesses(&rival, &on_victim, 100, 0));
+    let strangers = witnesses(&stranger, &topics::witnesses(&stranger.public()), 20, 1_000);
+    attack.extend(strangers.iter().cloned());
+    let url = broker.url();
+    // Once a probe (another hotspot's report) is stored, the oracle's session is subscribed.
+    let prober = network.hotspots[2].key.keypair().unwrap();
+    let mut subscribed = false;
+    for i in 0..60 {
+        let probe = witnesses(&prober, &topics::witnesses(&prober.public()), 1, 10_000 + i);
+        load::publish_all(&url, "probe", &probe, 1, 1, Duration::from_secs(10))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if store
+            .missing_reports(&[probe[0].id])
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            subscribed = true;
+            break;
+        }
+    }
+    assert!(subscribed, "the oracle never stored a probe");
+    let acked = load::publish_all(&url, "attack", &attack, 1, 200, Duration::from_secs(120))
+        .await
+        .unwrap();
+    assert_eq!(acked.len(), attack.len());
+    let own = witnesses(&victim, &on_victim, 50, 2_000);
+    let own_acked = load::publish_all(&url, "victim", &own, 1, 50, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(own_acked.len(), 50);
+    assert_all_stored_and_judged(&store, &own_acked, Duration::from_secs(120), &oracle).await;
+    let stranger_ids: Vec<[u8; 32]> = strangers.iter().map(|r| r.id).collect();
+    assert_eq!(
+        store.missing_reports(&stranger_ids).await.unwrap().len(),
+        20,
+        "an unregistered key's reports are not stored"
+    );
+    let metrics = reqwest_metrics(metrics_port).await;
+    for reason in ["unregistered", "rate_limited"] {
+        assert!(
+            metric_value(
+                &metrics,
+                &format!("hexproof_ingest_refused_total{{reason=\"{reason}\"}}")
+            ) > 0.0,
+            "{reason} refusals are counted:\n{metrics}"
+        );
+    }
 }
 
 /// The oracle's Prometheus text.

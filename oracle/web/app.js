@@ -77,14 +77,24 @@ function drawHexes() {
     `<i style="background:${colour({ reward: max, valid_witnesses: max }, max)}"></i>most (${fmt(max)})`;
 }
 
+// Every occupied cell at a resolution: the API gives them in pages.
+async function allHexes(res) {
+  let hexes = [], token = '';
+  do {
+    const page = await api(`/api/hexes?res=${res}&page_size=1000&page_token=${token}`);
+    hexes = hexes.concat(page.hexes);
+    token = page.next_page_token || '';
+  } while (token);
+  return hexes;
+}
+
 async function loadHexes() {
   if (!state.fitted) {
     // Fit the view to the network at a fine resolution, then load what that view needs.
-    const fine = await api('/api/hexes?res=8');
-    if (fine.hexes.length) { state.fitted = true; fit(fine.hexes); return; }
+    const fine = await allHexes(8);
+    if (fine.length) { state.fitted = true; fit(fine); return; }
   }
-  const { hexes } = await api(`/api/hexes?res=${state.res}`);
-  state.hexes = hexes;
+  state.hexes = await allHexes(state.res);
   drawHexes();
 }
 
@@ -106,7 +116,7 @@ async function showHex(cell) {
   try {
     const h = await api(`/api/hex/${cell}`);
     detail.innerHTML = `<h2>Hex ${esc(h.cell)} (res ${h.resolution})</h2>
-      <div>${h.hotspots.length} hotspots · valid beacons ${fmt(h.valid_beacons)} · valid witnesses ${fmt(h.valid_witnesses)} ·
+      <div>${h.hotspot_count} hotspots${h.next_page_token ? ` (first ${h.hotspots.length} listed)` : ''} · valid beacons ${fmt(h.valid_beacons)} · valid witnesses ${fmt(h.valid_witnesses)} ·
       invalid ${fmt(h.invalid_reports)} · RSSI ${h.rssi_min_ddbm / 10}/${h.rssi_median_ddbm / 10}/${h.rssi_max_ddbm / 10} dBm (min/median/max) ·
       lifetime reward ${fmt(h.lifetime_reward)}</div>
       <table><tr><th>hotspot</th><th>reward</th></tr>${h.hotspots.map(s =>

@@ -10,6 +10,7 @@
 //! - [`topics`]: the MQTT topic names agents publish to and the oracle subscribes to.
 //! - [`clock`]: time in ns since the Unix epoch, real or accelerated for simulations.
 //! - `mqtt` (feature `mqtt`): broker connection settings shared by agent and oracle.
+//! - [`entropy`]: whose an entropy id is (the signer's position in the set, in the low byte).
 //! - [`beacon`]: the beacon packet, derived from oracle entropy so the oracle can re-derive it.
 //! - [`region`]: LoRaWAN region plans (channels, data rates, EIRP limits).
 //! - [`registry`]: the hotspot registry file an operator may give the oracle (public facts only).
@@ -24,6 +25,7 @@ pub mod beacon;
 pub mod clock;
 #[cfg(feature = "config")]
 pub mod config;
+pub mod entropy;
 pub mod keys;
 pub mod login;
 #[cfg(feature = "mqtt")]

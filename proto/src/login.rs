@@ -1,56 +1,209 @@
 //! Signed MQTT logins, for brokers without client certificates (the demo's embedded broker
 //! behind its gate): a client authenticates as an ed25519 key by sending the key (base58) as its
-//! MQTT username and, as its password, the key's signature (base58) of
-//! `hexproof/mqtt-login/v1|<username>`. The password proves the key, not freshness: whoever
-//! sees it on the wire can replay it, so it belongs on loopback or inside TLS. Production
-//! brokers use client certificates named by the key (`scripts/broker-ca`).
+//! MQTT username and, as its password, `base58(time_ns || signature)`: the time it logged in
+//! (nanoseconds since the Unix epoch, 8 bytes big-endian) and the key's signature of
+//! `hexproof/mqtt-login/v2|<broker>|<username>|<time_ns, 8 bytes big-endian>`.
+//!
+//! The broker names itself (`<broker>`: the demo's gate uses its listening address) and
+//! accepts a login only for its own name and within a few minutes of its clock, so a password
+//! seen on the wire is worth nothing at another broker or later; the gate also refuses the
+//! same password twice. A client therefore signs a fresh login for every connection attempt
+//! (`hexproof_proto::mqtt::SignedLogin`). Production brokers use client certificates named by
+//! the key instead (`scripts/broker-ca`).
+//!
+//! MQTT client ids are tied to identities too ([`hotspot_client_id`], [`oracle_client_id`],
+//! [`oracle_entropy_client_id`]): a broker that lets an identity use only its own ids keeps
+//! anyone from taking over another's session.
 
 use ed25519_dalek::Signature;
 
 use crate::{Keypair, PublicKey};
 
-const DOMAIN: &[u8] = b"hexproof/mqtt-login/v1|";
+const DOMAIN: &[u8] = b"hexproof/mqtt-login/v2|";
 
-fn message(username: &str) -> Vec<u8> {
-    [DOMAIN, username.as_bytes()].concat()
+/// The MQTT client id of a hotspot's agent.
+pub fn hotspot_client_id(key: &PublicKey) -> String {
+    format!("hotspot-{key}")
 }
 
-/// The (username, password) that log `key` in.
-pub fn credentials(key: &Keypair) -> (String, String) {
+/// The MQTT client id of an oracle's ingest connection (a persistent session).
+pub fn oracle_client_id(key: &PublicKey) -> String {
+    format!("hexproof-oracle-{key}")
+}
+
+/// The MQTT client id of an oracle's entropy connection (apart from ingest, clean session).
+pub fn oracle_entropy_client_id(key: &PublicKey) -> String {
+    format!("hexproof-oracle-{key}-entropy")
+}
+
+fn message(broker: &str, username: &str, time_ns: u64) -> Vec<u8> {
+    [
+        DOMAIN,
+        broker.as_bytes(),
+        b"|",
+        username.as_bytes(),
+        b"|",
+        &time_ns.to_be_bytes(),
+    ]
+    .concat()
+}
+
+/// The (username, password) that log `key` in to the broker named `broker` at `time_ns`
+/// (real time, ns since the Unix epoch).
+pub fn credentials(key: &Keypair, broker: &str, time_ns: u64) -> (String, String) {
     let username = key.public().to_string();
-    let password = bs58::encode(key.sign(&message(&username))).into_string();
+    let signature = key.sign(&message(broker, &username, time_ns));
+    let password =
+        bs58::encode([&time_ns.to_be_bytes()[..], &signature[..]].concat()).into_string();
     (username, password)
 }
 
-/// The key a (username, password) pair proves, if it does (strict ed25519).
-pub fn verify(username: &str, password: &[u8]) -> Option<PublicKey> {
-    let key: PublicKey = username.parse().ok()?;
-    let signature = bs58::decode(password).into_vec().ok()?;
-    let signature = Signature::from_slice(&signature).ok()?;
+/// A login that verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Login {
+    pub key: PublicKey,
+    /// When the client signed it (its clock), ns since the Unix epoch.
+    pub time_ns: u64,
+    /// The signature: unique to this login, what a broker remembers to refuse a replay.
+    pub signature: [u8; 64],
+}
+
+/// Why a login was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LoginError {
+    #[error("the username is not a public key")]
+    Username,
+    #[error("the password is not a signed login")]
+    Malformed,
+    #[error("signed too far from the broker's time")]
+    Stale,
+    #[error("the signature does not verify (another key, broker or time)")]
+    Signature,
+}
+
+impl LoginError {
+    /// Short name for counters.
+    pub fn code(self) -> &'static str {
+        match self {
+            LoginError::Username => "bad_username",
+            LoginError::Malformed => "malformed_login",
+            LoginError::Stale => "stale_login",
+            LoginError::Signature => "bad_login_signature",
+        }
+    }
+}
+
+/// The login a (username, password) pair proves to the broker named `broker` whose clock reads
+/// `now_ns`, when it was signed within `max_skew_ns` of that (either way; strict ed25519).
+pub fn verify(
+    username: &str,
+    password: &[u8],
+    broker: &str,
+    now_ns: u64,
+    max_skew_ns: u64,
+) -> Result<Login, LoginError> {
+    let key: PublicKey = username.parse().map_err(|_| LoginError::Username)?;
+    let bytes = bs58::decode(password)
+        .into_vec()
+        .map_err(|_| LoginError::Malformed)?;
+    let (Ok(time), Ok(signature)) = (
+        <[u8; 8]>::try_from(bytes.get(..8).unwrap_or_default()),
+        <[u8; 64]>::try_from(bytes.get(8..).unwrap_or_default()),
+    ) else {
+        return Err(LoginError::Malformed);
+    };
+    let time_ns = u64::from_be_bytes(time);
+    if time_ns.abs_diff(now_ns) > max_skew_ns {
+        return Err(LoginError::Stale);
+    }
     key.verifying_key()
-        .ok()?
-        .verify_strict(&message(username), &signature)
-        .ok()?;
-    Some(key)
+        .map_err(|_| LoginError::Username)?
+        .verify_strict(
+            &message(broker, username, time_ns),
+            &Signature::from_bytes(&signature),
+        )
+        .map_err(|_| LoginError::Signature)?;
+    Ok(Login {
+        key,
+        time_ns,
+        signature,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const MIN: u64 = 60_000_000_000;
+
     #[test]
     fn a_login_proves_its_key_and_nothing_else() {
         let a = Keypair::from_secret([1; 32]);
         let b = Keypair::from_secret([2; 32]);
-        let (user, password) = credentials(&a);
-        assert_eq!(verify(&user, password.as_bytes()), Some(a.public()));
+        let now = 1_800_000_000 * 1_000_000_000;
+        let (user, password) = credentials(&a, "gate", now);
+        let login = verify(&user, password.as_bytes(), "gate", now, MIN).unwrap();
+        assert_eq!((login.key, login.time_ns), (a.public(), now));
         // Another key's name with a's password, a tampered password, garbage: refused.
-        let (b_user, _) = credentials(&b);
-        assert_eq!(verify(&b_user, password.as_bytes()), None);
+        let (b_user, _) = credentials(&b, "gate", now);
+        assert_eq!(
+            verify(&b_user, password.as_bytes(), "gate", now, MIN),
+            Err(LoginError::Signature)
+        );
         let mut tampered = password.clone().into_bytes();
-        tampered[3] = if tampered[3] == b'A' { b'B' } else { b'A' };
-        assert_eq!(verify(&user, &tampered), None);
-        assert_eq!(verify("not a key", b"x"), None);
-        assert_eq!(verify(&user, b""), None);
+        let last = tampered.len() - 1;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert!(verify(&user, &tampered, "gate", now, MIN).is_err());
+        assert_eq!(
+            verify("not a key", b"x", "gate", now, MIN),
+            Err(LoginError::Username)
+        );
+        assert_eq!(
+            verify(&user, b"", "gate", now, MIN),
+            Err(LoginError::Malformed)
+        );
+        assert_eq!(
+            verify(&user, b"0OIl", "gate", now, MIN),
+            Err(LoginError::Malformed)
+        );
+    }
+
+    #[test]
+    fn a_login_is_bound_to_its_broker_and_its_time() {
+        let a = Keypair::from_secret([1; 32]);
+        let now = 1_800_000_000 * 1_000_000_000;
+        let (user, password) = credentials(&a, "gate-1", now);
+        let p = password.as_bytes();
+        // Another broker's name: refused.
+        assert_eq!(
+            verify(&user, p, "gate-2", now, MIN),
+            Err(LoginError::Signature)
+        );
+        // Within the skew either way: accepted; beyond it: refused.
+        assert!(verify(&user, p, "gate-1", now + MIN, MIN).is_ok());
+        assert!(verify(&user, p, "gate-1", now - MIN, MIN).is_ok());
+        assert_eq!(
+            verify(&user, p, "gate-1", now + MIN + 1, MIN),
+            Err(LoginError::Stale)
+        );
+        assert_eq!(
+            verify(&user, p, "gate-1", now - MIN - 1, MIN),
+            Err(LoginError::Stale)
+        );
+        // The time is signed: moving it forward breaks the signature.
+        let mut bytes = bs58::decode(&password).into_vec().unwrap();
+        bytes[7] ^= 1;
+        let moved = bs58::encode(bytes).into_string();
+        assert_eq!(
+            verify(&user, moved.as_bytes(), "gate-1", now, MIN),
+            Err(LoginError::Signature)
+        );
+        // Extreme times do not overflow.
+        assert_eq!(
+            verify(&user, p, "gate-1", u64::MAX, u64::MAX / 2),
+            Err(LoginError::Stale)
+        );
+        let (user0, zero) = credentials(&a, "gate-1", 0);
+        assert!(verify(&user0, zero.as_bytes(), "gate-1", 0, 0).is_ok());
     }
 }

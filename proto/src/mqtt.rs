@@ -1,10 +1,14 @@
 //! MQTT connection settings shared by the agent and the oracle (feature `mqtt`): one config
 //! section, one way to turn it into rumqttc options (plain or TLS with rustls, credentials,
-//! client certificates).
+//! client certificates), and signed logins made afresh for every connection attempt
+//! ([`SignedLogin`]).
 
-use std::{path::PathBuf, time::Duration};
+use std::{
+    path::PathBuf,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
-use rumqttc::{MqttOptions, TlsConfiguration, Transport};
+use rumqttc::{EventLoop, MqttOptions, TlsConfiguration, Transport};
 use serde::{Deserialize, Serialize};
 
 /// Broker connection settings (`[mqtt]` in the config file).
@@ -15,6 +19,11 @@ pub struct MqttConfig {
     pub url: String,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// Log in with the client's own key instead ([`crate::login`]): username = the key,
+    /// password = a login signed for the broker of this name, made afresh for each connection
+    /// attempt. For brokers without client certificates (the demo's gate names itself by its
+    /// listening address); overrides `username` and `password`. Unset by default.
+    pub login_broker: Option<String>,
     /// PEM CA bundle for `mqtts://`; the system's roots when absent.
     pub ca_file: Option<PathBuf>,
     /// PEM client certificate and key, for brokers that authenticate clients by certificate.
@@ -36,6 +45,7 @@ impl Default for MqttConfig {
             url: "mqtt://127.0.0.1:1883".into(),
             username: None,
             password: None,
+            login_broker: None,
             ca_file: None,
             client_cert_file: None,
             client_key_file: None,
@@ -62,7 +72,43 @@ pub enum MqttConfigError {
 /// 64 KiB (`scripts/broker-ca conf` sets mosquitto's `max_packet_size`).
 pub const MAX_INCOMING_PACKET: usize = 1 << 20;
 
+/// A signed login ([`crate::login`]) put into an event loop's options before each connection
+/// attempt: a password is valid for minutes and once, so a reconnect needs a new one.
+#[derive(Debug, Clone)]
+pub struct SignedLogin {
+    key: crate::Keypair,
+    broker: String,
+}
+
+impl SignedLogin {
+    pub fn new(key: crate::Keypair, broker: impl Into<String>) -> Self {
+        SignedLogin {
+            key,
+            broker: broker.into(),
+        }
+    }
+
+    /// Call before each `eventloop.poll()`: when the event loop is about to connect (it has no
+    /// connection), puts a login signed now into its options.
+    pub fn refresh(&self, eventloop: &mut EventLoop) {
+        if eventloop.network.is_none() {
+            let now_ns = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+            let (user, password) = crate::login::credentials(&self.key, &self.broker, now_ns);
+            eventloop.mqtt_options.set_credentials(user, password);
+        }
+    }
+}
+
 impl MqttConfig {
+    /// The signed login of `key` when `login_broker` is set.
+    pub fn signed_login(&self, key: &crate::Keypair) -> Option<SignedLogin> {
+        self.login_broker
+            .as_ref()
+            .map(|broker| SignedLogin::new(key.clone(), broker.clone()))
+    }
+
     /// rumqttc options for a client with this id (clean session; callers that need a persistent
     /// session turn it off).
     pub fn options(&self, client_id: &str) -> Result<MqttOptions, MqttConfigError> {
@@ -140,5 +186,34 @@ mod tests {
         c.url = "mqtts://b".into();
         c.ca_file = Some("/nonexistent/ca.pem".into());
         assert!(matches!(c.options("id"), Err(MqttConfigError::File(..))));
+    }
+
+    #[test]
+    fn a_signed_login_is_made_afresh_for_each_connection() {
+        let key = crate::Keypair::from_secret([7; 32]);
+        let c = MqttConfig {
+            login_broker: Some("gate".into()),
+            ..Default::default()
+        };
+        assert!(MqttConfig::default().signed_login(&key).is_none());
+        let login = c.signed_login(&key).unwrap();
+        let mut eventloop = EventLoop::new(c.options("id").unwrap(), 8);
+        let mut passwords = Vec::new();
+        for _ in 0..2 {
+            login.refresh(&mut eventloop);
+            let l = eventloop.mqtt_options.credentials().unwrap();
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+            let verified = crate::login::verify(
+                &l.username,
+                l.password.as_bytes(),
+                "gate",
+                now.as_nanos() as u64,
+                60_000_000_000,
+            );
+            assert_eq!(verified.map(|v| v.key), Ok(key.public()));
+            passwords.push(l.password);
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_ne!(passwords[0], passwords[1], "a new password each time");
     }
 }

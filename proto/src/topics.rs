@@ -65,6 +65,32 @@ pub fn report_id(topic: &str, payload: &[u8]) -> Option<[u8; 32]> {
     }
 }
 
+/// The topic a report of `topic`'s kind belongs on: that kind's topic under the key that signed
+/// it. `None` when the bytes are not a report of that kind or name no key. A report's id ignores
+/// the topic, so whoever forwards reports (a member of an oracle set) files them here: filed
+/// under another key's topic, the same signed bytes would be judged `topic_mismatch`.
+pub fn home_of(topic: &str, payload: &[u8]) -> Option<String> {
+    use crate::Signed;
+    use prost::Message;
+    match Topic::parse(topic)? {
+        Topic::Beacon(_) => {
+            let signer = crate::v1::BeaconReport::decode(payload)
+                .ok()?
+                .signer()
+                .ok()?;
+            Some(beacons(&signer))
+        }
+        Topic::Witness(_) => {
+            let signer = crate::v1::WitnessReport::decode(payload)
+                .ok()?
+                .signer()
+                .ok()?;
+            Some(witnesses(&signer))
+        }
+        Topic::Entropy => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +132,20 @@ mod tests {
         );
         assert_eq!(report_id(ENTROPY, &bytes), None);
         assert_eq!(report_id(&beacons(&key.public()), &[0xFF; 3]), None);
+    }
+
+    #[test]
+    fn a_report_is_at_home_under_its_signer() {
+        use crate::{Keypair, Signed, v1::WitnessReport};
+        use prost::Message;
+        let key = Keypair::from_secret([3; 32]);
+        let rival = Keypair::from_secret([4; 32]).public();
+        let bytes = WitnessReport::default().signed(&key).encode_to_vec();
+        let home = witnesses(&key.public());
+        assert_eq!(home_of(&home, &bytes), Some(home.clone()));
+        assert_eq!(home_of(&witnesses(&rival), &bytes), Some(home));
+        assert_eq!(home_of(ENTROPY, &bytes), None);
+        assert_eq!(home_of(&witnesses(&rival), &[0xFF; 3]), None);
     }
 
     #[test]

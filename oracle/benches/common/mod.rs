@@ -23,3 +23,30 @@ impl Lcg {
         (self.next() % n as u64) as usize
     }
 }
+
+/// Resident memory of process `pid`, MiB (`/proc/<pid>/statm`; 0 where unreadable).
+pub fn rss_mib(pid: u32) -> f64 {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).unwrap_or_default();
+    statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        * 4096.0
+        / (1024.0 * 1024.0)
+}
+
+/// Wall-clock time, ns since the Unix epoch.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The `p` quantile of `sorted` (zero when empty).
+pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
+    if sorted.is_empty() {
+        return std::time::Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}

@@ -24,8 +24,7 @@ impl Explorer {
                 _ = tick.tick() => {
                     let list = self.registry.all();
                     if list != self.hotspots().list {
-                        let fresh = Hotspots::from_list(list);
-                        *self.hotspots.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+                        self.registry_changed(Hotspots::from_list(list)).await;
                     }
                     if let Err(e) = self.refresh_rewards().await {
                         tracing::warn!(%e, "explorer: reading rewards");
@@ -44,8 +43,9 @@ impl Explorer {
                     verdicts = self.store.subscribe_verdicts();
                     match self.store.verdict_counts().await {
                         Ok(counts) => {
+                            let hotspots = self.hotspots();
                             *self.index.write().unwrap_or_else(|e| e.into_inner()) =
-                                Index::from_counts(&counts)
+                                Index::from_counts(&counts, |k| hotspots.get(k).is_some())
                         }
                         Err(e) => tracing::warn!(%e, "explorer: re-reading the index"),
                     }
@@ -70,13 +70,40 @@ impl Explorer {
             {
                 let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
                 for v in &views {
-                    index.apply(v);
+                    index.apply(v, hotspots.get(&v.hotspot).is_some());
                 }
             }
             for view in views {
                 let location = hotspots.get(&view.hotspot).and_then(|h| h.location);
-                let _ = self.live.send(Arc::new(LiveVerdict { view, location }));
+                let _ = self.live.send(Arc::new(LiveVerdict::new(view, location)));
             }
         }
+    }
+
+    /// Takes a new registry: index entries of hotspots no longer in it go, hotspots new in it
+    /// get theirs from their verdicts so far.
+    async fn registry_changed(&self, fresh: Hotspots) {
+        let old = self.hotspots();
+        let new: Vec<String> = fresh
+            .keys
+            .iter()
+            .filter(|k| old.get(k).is_none())
+            .cloned()
+            .collect();
+        // Verdicts written while these are read may be counted twice for a hotspot just
+        // registered; the next full re-read (after falling behind) settles it.
+        let counts = match self.store.verdict_counts_of(&new).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(%e, "explorer: reading the verdicts of new hotspots");
+                Vec::new()
+            }
+        };
+        {
+            let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+            index.forget_unregistered(|k| fresh.get(k).is_some());
+            index.track(&counts);
+        }
+        *self.hotspots.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
     }
 }

@@ -1,6 +1,12 @@
 //! The explorer as a tonic gRPC service (`hexproof.v1.Explorer`) with server reflection, so
 //! grpcurl, evans or Postman work without the .proto files. The explorer's answers become
 //! protobuf messages here and nowhere else.
+//!
+//! Limits (`[explorer]`, [`limits`]): tower's global concurrency limit with load shedding in
+//! front of the service, so one request past `max_concurrent` is refused at once with
+//! `RESOURCE_EXHAUSTED`; tower's timeout (`DEADLINE_EXCEEDED` after `request_timeout_ms`; a
+//! client's own `grpc-timeout` still applies); `WatchVerdicts` holds one of `max_watchers`
+//! places for as long as its stream is open.
 
 use std::{pin::Pin, sync::Arc};
 
@@ -21,6 +27,7 @@ impl From<QueryError> for Status {
         match e {
             QueryError::InvalidArgument(m) => Status::invalid_argument(m),
             QueryError::NotFound(m) => Status::not_found(m),
+            QueryError::Busy(m) => Status::resource_exhausted(m),
             e @ QueryError::Store(_) => {
                 tracing::warn!(error = %e, "explorer query failed");
                 Status::unavailable("storage is unavailable; try again")
@@ -46,6 +53,8 @@ fn hex(h: HexView) -> v1::Hex {
         cell: h.cell,
         resolution: h.resolution,
         hotspots: h.hotspots,
+        hotspot_count: h.hotspot_count,
+        next_page_token: h.next_page_token,
         valid_beacons: h.valid_beacons,
         valid_witnesses: h.valid_witnesses,
         invalid_reports: h.invalid_reports,
@@ -177,7 +186,12 @@ impl explorer_server::Explorer for ExplorerService {
     }
 
     async fn get_hex(&self, r: Request<v1::GetHexRequest>) -> Result<Response<v1::Hex>, Status> {
-        Ok(Response::new(hex(self.0.get_hex(&r.get_ref().cell)?)))
+        let r = r.get_ref();
+        Ok(Response::new(hex(self.0.get_hex(
+            &r.cell,
+            r.page_size,
+            &r.page_token,
+        )?)))
     }
 
     async fn list_reports(
@@ -272,6 +286,8 @@ impl explorer_server::Explorer for ExplorerService {
         let cell = (!r.cell.is_empty())
             .then(|| parse_cell(&r.cell))
             .transpose()?;
+        // Held by the stream: free again when the watcher goes (the stream is dropped).
+        let place = self.0.watcher_place()?;
         let stream = BroadcastStream::new(self.0.watch()).filter_map(move |item| match item {
             Ok(live) => {
                 let wanted = hotspot.as_ref().is_none_or(|h| *h == live.view.hotspot)
@@ -285,6 +301,10 @@ impl explorer_server::Explorer for ExplorerService {
             // A watcher too slow for the stream misses events rather than stalling others.
             Err(_) => None,
         });
+        let stream = stream.map(move |event| {
+            let _ = &place;
+            event
+        });
         Ok(Response::new(Box::pin(
             futures_util::StreamExt::take_until(stream, self.0.stopped()),
         )))
@@ -294,16 +314,6 @@ impl explorer_server::Explorer for ExplorerService {
 /// Serves the explorer (and reflection) on `listener` until `shutdown`.
 pub async fn serve(
     explorer: Arc<Explorer>,
-    listener: tokio::net::TcpListener,
-    shutdown: CancellationToken,
-) {
-    serve_with(explorer, None, listener, shutdown).await
-}
-
-/// [`serve`], and with `quorum` the oracle set's `hexproof.v1.Quorum` service beside it.
-pub async fn serve_with(
-    explorer: Arc<Explorer>,
-    quorum: Option<Arc<crate::quorum::Board>>,
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) {
@@ -324,15 +334,171 @@ pub async fn serve_with(
     // No Nagle: small responses would otherwise wait for the peer's delayed ACK (~40 ms).
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let result = tonic::transport::Server::builder()
+        .layer(limits(&explorer.config))
         .add_service(explorer_server::ExplorerServer::new(ExplorerService(
-            explorer,
+            explorer.clone(),
         )))
         .add_service(reflection)
         .add_optional_service(reflection_alpha)
-        .add_optional_service(quorum.map(crate::quorum::board::server))
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await;
     if let Err(e) = result {
         tracing::error!(%e, "gRPC explorer stopped");
+    }
+}
+
+/// The layers in front of every gRPC service: errors as statuses, load shedding, the global
+/// concurrency limit, the timeout (outermost first).
+pub type Limits = tower::layer::util::Stack<
+    tower::timeout::TimeoutLayer,
+    tower::layer::util::Stack<
+        tower::limit::GlobalConcurrencyLimitLayer,
+        tower::layer::util::Stack<
+            tower::load_shed::LoadShedLayer,
+            tower::layer::util::Stack<
+                tower::util::MapErrLayer<fn(tower::BoxError) -> tower::BoxError>,
+                tower::layer::util::Identity,
+            >,
+        >,
+    >,
+>;
+
+/// The limits of `config` as tower layers for tonic's `Server::layer`: a request past
+/// `max_concurrent` gets `RESOURCE_EXHAUSTED` at once, one not answered within
+/// `request_timeout_ms` gets `DEADLINE_EXCEEDED`. Only the opening of a stream is timed.
+pub fn limits(config: &super::ExplorerConfig) -> Limits {
+    tower::ServiceBuilder::new()
+        .map_err(refused as fn(tower::BoxError) -> tower::BoxError)
+        .load_shed()
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            config.max_concurrent,
+        ))
+        .timeout(config.request_timeout())
+        .into_inner()
+}
+
+/// A request the layers refused, as the status its client gets (tonic sends a boxed `Status`
+/// as it is).
+fn refused(e: tower::BoxError) -> tower::BoxError {
+    if e.is::<tower::load_shed::error::Overloaded>() {
+        metrics::counter!("hexproof_explorer_shed_total", "api" => "grpc").increment(1);
+        Box::new(Status::resource_exhausted(
+            "the explorer is answering as many requests as it takes at once \
+             ([explorer] max_concurrent); try again shortly",
+        ))
+    } else if e.is::<tower::timeout::error::Elapsed>() {
+        metrics::counter!("hexproof_explorer_timeouts_total", "api" => "grpc").increment(1);
+        Box::new(Status::deadline_exceeded(
+            "the request took longer than this explorer allows ([explorer] request_timeout_ms)",
+        ))
+    } else {
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        convert::Infallible,
+        future::Future,
+        task::{Context, Poll},
+        time::{Duration, Instant},
+    };
+
+    use hexproof_proto::v1::explorer_client::ExplorerClient;
+    use tonic::{Code, body::Body, codegen::http, server::NamedService};
+
+    use super::*;
+    use crate::explorer::ExplorerConfig;
+
+    /// A stand-in for the explorer that takes `0` to answer anything (with an empty message).
+    #[derive(Clone)]
+    struct Slow(Duration);
+
+    impl NamedService for Slow {
+        const NAME: &'static str = "hexproof.v1.Explorer";
+    }
+
+    impl tower::Service<http::Request<Body>> for Slow {
+        type Response = http::Response<Body>;
+        type Error = Infallible;
+        type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<Body>) -> Self::Future {
+            let wait = self.0;
+            Box::pin(async move {
+                tokio::time::sleep(wait).await;
+                Ok(http::Response::builder()
+                    .header("content-type", "application/grpc")
+                    .header("grpc-status", "0")
+                    .body(Body::empty())
+                    .unwrap())
+            })
+        }
+    }
+
+    /// `Slow(wait)` behind the limits of `config`, on a free port.
+    async fn serve_slow(
+        config: &ExplorerConfig,
+        wait: Duration,
+    ) -> ExplorerClient<tonic::transport::Channel> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tonic::transport::Server::builder()
+            .layer(limits(config))
+            .add_service(Slow(wait))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener));
+        tokio::spawn(server);
+        ExplorerClient::connect(format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap()
+    }
+
+    async fn call(mut c: ExplorerClient<tonic::transport::Channel>) -> Code {
+        match c.get_network_stats(v1::GetNetworkStatsRequest {}).await {
+            Ok(_) => Code::Ok,
+            Err(s) => s.code(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_past_max_concurrent_is_refused_at_once() {
+        let config = ExplorerConfig {
+            max_concurrent: 1,
+            request_timeout_ms: 10_000,
+            ..Default::default()
+        };
+        let c = serve_slow(&config, Duration::from_millis(500)).await;
+        let first = tokio::spawn(call(c.clone()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let t = Instant::now();
+        assert_eq!(call(c.clone()).await, Code::ResourceExhausted);
+        assert!(
+            t.elapsed() < Duration::from_millis(300),
+            "refused, not queued"
+        );
+        // The stand-in's empty answer is not a message: what matters is it was let through.
+        assert_ne!(first.await.unwrap(), Code::ResourceExhausted);
+        assert_ne!(
+            call(c).await,
+            Code::ResourceExhausted,
+            "its place is free again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_request_times_out() {
+        let config = ExplorerConfig {
+            request_timeout_ms: 100,
+            ..Default::default()
+        };
+        let c = serve_slow(&config, Duration::from_secs(5)).await;
+        let t = Instant::now();
+        assert_eq!(call(c).await, Code::DeadlineExceeded);
+        assert!(t.elapsed() < Duration::from_secs(2));
     }
 }

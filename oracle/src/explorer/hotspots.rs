@@ -1,6 +1,7 @@
 //! The registered hotspots as the explorer finds them: sorted by key, with their base58 keys, a
 //! key lookup, and for every resolution up to the assertion's (12) the hotspots in each occupied
-//! cell, so a hex of any size is found without scanning the registry. Rebuilt when the registry
+//! cell, so a hex of any size is found without scanning the registry, and the occupied cells of
+//! each resolution in order, so the map's cells come in pages. Rebuilt when the registry
 //! changes.
 
 use std::collections::HashMap;
@@ -21,6 +22,8 @@ pub(super) struct Hotspots {
     pub(super) keys: Vec<String>,
     by_key: HashMap<String, usize>,
     by_cell: HashMap<CellIndex, Vec<usize>>,
+    /// Occupied cells by resolution (0..=15), each list in cell order.
+    cells: Vec<Vec<CellIndex>>,
 }
 
 impl Hotspots {
@@ -40,11 +43,19 @@ impl Hotspots {
                 }
             }
         }
+        let mut cells = vec![Vec::new(); 16];
+        for cell in by_cell.keys() {
+            cells[usize::from(u8::from(cell.resolution()))].push(*cell);
+        }
+        for list in &mut cells {
+            list.sort_unstable();
+        }
         Hotspots {
             list,
             keys,
             by_key,
             by_cell,
+            cells,
         }
     }
 
@@ -55,5 +66,12 @@ impl Hotspots {
     /// Positions of the hotspots asserted inside `cell`, in key order.
     pub(super) fn in_cell(&self, cell: CellIndex) -> &[usize] {
         self.by_cell.get(&cell).map_or(&[], Vec::as_slice)
+    }
+
+    /// The occupied cells at `res`, in cell order.
+    pub(super) fn cells(&self, res: Resolution) -> &[CellIndex] {
+        self.cells
+            .get(usize::from(u8::from(res)))
+            .map_or(&[], Vec::as_slice)
     }
 }

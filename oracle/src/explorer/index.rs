@@ -2,6 +2,9 @@
 //! memory so a hex of any size is summed without touching the database. Built from
 //! [`Store::verdict_counts`](crate::store::Store::verdict_counts) at start, then advanced by
 //! each final verdict as it is written. Pure: no I/O.
+//!
+//! Only registered hotspots have an entry: a report of any other key (anyone can invent one)
+//! counts in the network's totals and nothing more, so the index is as large as the registry.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -68,11 +71,12 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn from_counts(counts: &[VerdictCount]) -> Index {
+    /// The index of `counts`, with an entry for each hotspot `registered` says is.
+    pub fn from_counts(counts: &[VerdictCount], registered: impl Fn(&str) -> bool) -> Index {
         let mut index = Index::default();
         for c in counts {
             index.add(
-                &c.hotspot,
+                registered(&c.hotspot).then_some(c.hotspot.as_str()),
                 c.kind,
                 c.status,
                 c.reason.as_deref(),
@@ -83,25 +87,84 @@ impl Index {
         index
     }
 
-    /// Counts one report that just reached its final verdict.
-    pub fn apply(&mut self, v: &ReportView) {
+    /// Counts one report that just reached its final verdict; its hotspot gets an entry only
+    /// when `registered`.
+    pub fn apply(&mut self, v: &ReportView, registered: bool) {
         let signal = match (v.kind, v.status, v.rssi_ddbm, v.snr_ddb) {
             (Kind::Witness, Status::Valid, Some(r), Some(s)) => Some((whole_rssi(r), whole_snr(s))),
             _ => None,
         };
-        self.add(&v.hotspot, v.kind, v.status, v.reason.as_deref(), signal, 1);
+        self.add(
+            registered.then_some(v.hotspot.as_str()),
+            v.kind,
+            v.status,
+            v.reason.as_deref(),
+            signal,
+            1,
+        );
     }
 
+    /// After a change of the registry: entries of hotspots no longer registered go (their
+    /// verdicts stay in the totals).
+    pub fn forget_unregistered(&mut self, registered: impl Fn(&str) -> bool) {
+        self.hotspots.retain(|k, _| registered(k));
+    }
+
+    /// Entries for hotspots just registered, from their verdicts so far (already in the
+    /// totals); hotspots that already have one are left as they are.
+    pub fn track(&mut self, counts: &[VerdictCount]) {
+        let fresh: std::collections::HashSet<&str> = counts
+            .iter()
+            .map(|c| c.hotspot.as_str())
+            .filter(|k| !self.hotspots.contains_key(*k))
+            .collect();
+        let mut added = Index::default();
+        for c in counts.iter().filter(|c| fresh.contains(c.hotspot.as_str())) {
+            added.add(
+                Some(&c.hotspot),
+                c.kind,
+                c.status,
+                c.reason.as_deref(),
+                c.rssi_dbm.zip(c.snr_db),
+                c.count,
+            );
+        }
+        self.hotspots.extend(added.hotspots);
+    }
+
+    /// Whether `key` has an entry.
+    pub fn tracks(&self, key: &str) -> bool {
+        self.hotspots.contains_key(key)
+    }
+
+    /// How many hotspots have an entry.
+    pub fn len(&self) -> usize {
+        self.hotspots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hotspots.is_empty()
+    }
+
+    /// Counts `n` verdicts in the totals, and in `hotspot`'s entry when there is one to keep
+    /// (a registered hotspot's).
     fn add(
         &mut self,
-        hotspot: &str,
+        hotspot: Option<&str>,
         kind: Kind,
         status: Status,
         reason: Option<&str>,
         signal: Option<(i32, i32)>,
         n: u64,
     ) {
-        let stats = self.hotspots.entry(hotspot.to_string()).or_default();
+        if status == Status::Pending {
+            return;
+        }
+        let mut scratch = HotspotStats::default();
+        let stats = match hotspot {
+            Some(key) => self.hotspots.entry(key.to_string()).or_default(),
+            None => &mut scratch,
+        };
         match (kind, status) {
             (_, Status::Pending) => {}
             (Kind::Beacon, Status::Valid) => {
@@ -219,7 +282,7 @@ mod tests {
             view("b", Kind::Witness, Status::Invalid, -900),
         ];
         for r in &reports {
-            live.apply(r);
+            live.apply(r, true);
         }
         let s = live.summarize(["a", "b", "nobody"]);
         assert_eq!((s.valid_beacons, s.valid_witnesses, s.invalid), (1, 3, 1));
@@ -245,12 +308,44 @@ mod tests {
                 count: 1,
             })
             .collect();
-        let snapshot = Index::from_counts(&counts);
+        let snapshot = Index::from_counts(&counts, |_| true);
         assert_eq!(snapshot.summarize(["a", "b"]), s);
         assert_eq!(
             live.summarize(["b"]).rssi_median_ddbm,
             0,
             "no valid witness in b"
         );
+    }
+
+    #[test]
+    fn keys_not_registered_count_in_the_totals_and_get_no_entry() {
+        let mut index = Index::default();
+        for i in 0..100 {
+            let mut v = view(&format!("invented-{i}"), Kind::Beacon, Status::Invalid, 0);
+            v.reason = Some("beacon_unknown_hotspot".into());
+            index.apply(&v, false);
+        }
+        index.apply(&view("a", Kind::Beacon, Status::Valid, 0), true);
+        assert_eq!(index.len(), 1, "only the registered hotspot has an entry");
+        assert_eq!(index.totals(), (1, 0, 100));
+        assert_eq!(index.invalid_by_reason()["beacon_unknown_hotspot"], 100);
+
+        // Registered later: its verdicts so far become its entry, once.
+        let counts = [VerdictCount {
+            hotspot: "invented-7".into(),
+            kind: Kind::Beacon,
+            status: Status::Invalid,
+            reason: Some("beacon_unknown_hotspot".into()),
+            rssi_dbm: None,
+            snr_db: None,
+            count: 1,
+        }];
+        index.track(&counts);
+        index.track(&counts);
+        assert_eq!(index.summarize(["invented-7"]).invalid, 1);
+        assert_eq!(index.totals(), (1, 0, 100), "already in the totals");
+        index.forget_unregistered(|k| k == "a");
+        assert_eq!(index.len(), 1);
+        assert!(index.tracks("a") && !index.tracks("invented-7"));
     }
 }

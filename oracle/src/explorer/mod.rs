@@ -6,7 +6,14 @@
 //! ([`views`]); they leave through the gRPC service ([`grpc`], tonic, with server reflection;
 //! the only place that builds protobuf messages) and the web map with its JSON API ([`web`]).
 //! Nothing here writes.
+//!
+//! The explorer is public, so it has limits ([`ExplorerConfig`]): each server takes a bounded
+//! number of requests at once and refuses the next at once (tower's global concurrency limit
+//! and load shedding), times requests out, reads the database through a small pool of its own
+//! so ingest and judging keep theirs, and takes a bounded number of live streams. Closed epochs
+//! are kept built ([`cache`]); lists, hexes included, come in pages.
 
+pub mod cache;
 mod follower;
 pub mod grpc;
 mod hotspots;
@@ -15,7 +22,7 @@ pub mod queries;
 pub mod views;
 pub mod web;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use h3o::CellIndex;
 use hexproof_proto::PublicKey;
@@ -38,6 +45,24 @@ pub struct ExplorerConfig {
     pub grpc_listen: Option<SocketAddr>,
     /// Web map and JSON API address; none to switch it off.
     pub http_listen: Option<SocketAddr>,
+    /// Requests each server (gRPC, HTTP) works on at once; one more is refused at once
+    /// (`RESOURCE_EXHAUSTED`, HTTP 503), not queued. Live streams count only while they open.
+    pub max_concurrent: usize,
+    /// Of those, requests that read the database or sum more than a page of hotspots, both
+    /// servers together; one more is refused the same way.
+    pub max_heavy: usize,
+    /// A request not answered within this is ended (`DEADLINE_EXCEEDED`, HTTP 503); only the
+    /// opening of a live stream is timed.
+    pub request_timeout_ms: u64,
+    /// Live streams open at once, `WatchVerdicts` and `/api/events` together; one more is
+    /// refused (`RESOURCE_EXHAUSTED`, HTTP 503). A stream that closes frees its place.
+    pub max_watchers: usize,
+    /// Connections of the explorer's own database pool (ingest and judging have theirs).
+    pub db_connections: u32,
+    /// Closed epochs kept in memory with their reward trees (`GetEpoch`, `GetRewardProof`).
+    pub epoch_cache: usize,
+    /// How old the report count of `GetNetworkStats` may be.
+    pub stats_ttl_ms: u64,
 }
 
 impl Default for ExplorerConfig {
@@ -45,7 +70,20 @@ impl Default for ExplorerConfig {
         ExplorerConfig {
             grpc_listen: Some(SocketAddr::from(([127, 0, 0, 1], 50051))),
             http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            max_concurrent: 128,
+            max_heavy: 8,
+            request_timeout_ms: 5_000,
+            max_watchers: 256,
+            db_connections: 2,
+            epoch_cache: 4,
+            stats_ttl_ms: 2_000,
         }
+    }
+}
+
+impl ExplorerConfig {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms.max(1))
     }
 }
 
@@ -59,6 +97,9 @@ pub enum QueryError {
     InvalidArgument(String),
     #[error("{0}")]
     NotFound(String),
+    /// A limit of [`ExplorerConfig`] is reached: try again later.
+    #[error("{0}")]
+    Busy(String),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
 }
@@ -97,35 +138,42 @@ fn page_size(n: u32) -> Result<usize> {
 pub struct LiveVerdict {
     pub view: ReportView,
     pub location: Option<CellIndex>,
+    /// Its server-sent event's data, written once for every `/api/events` stream.
+    sse: std::sync::OnceLock<String>,
+}
+
+impl LiveVerdict {
+    pub fn new(view: ReportView, location: Option<CellIndex>) -> LiveVerdict {
+        LiveVerdict {
+            view,
+            location,
+            sse: std::sync::OnceLock::new(),
+        }
+    }
 }
 
 /// Starts the explorer's servers (those configured) and its follower; they stop at `shutdown`.
-/// A member of an oracle set serves its `quorum` board on the gRPC address too.
 pub async fn start(
     config: &ExplorerConfig,
     store: Store,
     registry: Arc<dyn Registry>,
-    quorum: Option<Arc<crate::quorum::Board>>,
     tasks: &mut tokio::task::JoinSet<()>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Arc<Explorer>> {
-    let (explorer, verdicts) = Explorer::load(store, registry, shutdown.clone()).await?;
+    // Reads go through a pool of their own, waiting for a connection no longer than a request
+    // may take: a flood of explorer queries cannot take ingest's connections.
+    let reader = store
+        .reader(config.db_connections, config.request_timeout())
+        .await?;
+    let (explorer, verdicts) =
+        Explorer::load_with(reader, registry, config.clone(), shutdown.clone()).await?;
     tasks.spawn(explorer.clone().follow(verdicts, shutdown.clone()));
-    anyhow::ensure!(
-        quorum.is_none() || config.grpc_listen.is_some(),
-        "a member of an oracle set needs [explorer] grpc_listen: its peers ask it there"
-    );
     if let Some(addr) = config.grpc_listen {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("gRPC explorer on {addr}: {e}"))?;
         tracing::info!(addr = %listener.local_addr()?, "explorer gRPC listening");
-        tasks.spawn(grpc::serve_with(
-            explorer.clone(),
-            quorum,
-            listener,
-            shutdown.clone(),
-        ));
+        tasks.spawn(grpc::serve(explorer.clone(), listener, shutdown.clone()));
     }
     if let Some(addr) = config.http_listen {
         let listener = tokio::net::TcpListener::bind(addr)

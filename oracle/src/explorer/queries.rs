@@ -3,16 +3,18 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
 };
 
 use h3o::{CellIndex, Resolution};
 use hexproof_poc::HotspotInfo;
-use tokio::sync::broadcast;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    LiveVerdict, QueryError, Result, bad,
+    ExplorerConfig, LiveVerdict, MAX_PAGE, QueryError, Result, bad,
+    cache::{BuiltEpoch, EpochCache},
     hotspots::{Hotspots, in_cell},
     index::{Index, Summary},
     page_size, parse_cell, parse_key,
@@ -42,25 +44,61 @@ pub struct Explorer {
     pub(super) live: broadcast::Sender<Arc<LiveVerdict>>,
     /// Ends live streams (watchers, server-sent events) so servers can stop.
     stop: CancellationToken,
+    pub(super) config: ExplorerConfig,
+    /// Places for requests that read the database or sum more than a page of hotspots.
+    heavy: Arc<Semaphore>,
+    /// Places for live streams.
+    watchers: Arc<Semaphore>,
+    epochs: EpochCache,
+    /// The number of stored reports and when it was counted; the lock is held while counting.
+    report_count: Mutex<Option<(Instant, u64)>>,
+    counting: tokio::sync::Mutex<()>,
 }
 
+/// An occupied cell with its summary, hotspot count and lifetime reward.
+pub type CellSummary = (CellIndex, Summary, usize, u64);
+
+/// A place taken by a request or a live stream; it is free again when this is dropped.
+#[derive(Debug)]
+pub struct Place(#[allow(dead_code)] OwnedSemaphorePermit);
+
 impl Explorer {
-    /// Loads the index from the store. Start it before anything writes verdicts, then run
-    /// [`Explorer::follow`].
+    /// [`Explorer::load_with`] the default limits.
     pub async fn load(
         store: Store,
         registry: Arc<dyn Registry>,
         stop: CancellationToken,
     ) -> Result<(Arc<Explorer>, broadcast::Receiver<[u8; 32]>)> {
+        Self::load_with(store, registry, ExplorerConfig::default(), stop).await
+    }
+
+    /// Loads the index from the store. Start it before anything writes verdicts, then run
+    /// [`Explorer::follow`]. `config` gives the limits (its addresses are not used here).
+    pub async fn load_with(
+        store: Store,
+        registry: Arc<dyn Registry>,
+        config: ExplorerConfig,
+        stop: CancellationToken,
+    ) -> Result<(Arc<Explorer>, broadcast::Receiver<[u8; 32]>)> {
         let verdicts = store.subscribe_verdicts();
+        let hotspots = Hotspots::from_list(registry.all());
+        let index = Index::from_counts(&store.verdict_counts().await?, |k| {
+            hotspots.get(k).is_some()
+        });
         let explorer = Arc::new(Explorer {
-            hotspots: RwLock::new(Arc::new(Hotspots::from_list(registry.all()))),
-            index: RwLock::new(Index::from_counts(&store.verdict_counts().await?)),
+            hotspots: RwLock::new(Arc::new(hotspots)),
+            index: RwLock::new(index),
             rewards: RwLock::new(Rewards::default()),
             live: broadcast::channel(4096).0,
             stop,
             store,
             registry,
+            heavy: Arc::new(Semaphore::new(config.max_heavy)),
+            watchers: Arc::new(Semaphore::new(config.max_watchers)),
+            epochs: EpochCache::new(config.epoch_cache),
+            report_count: Mutex::new(None),
+            counting: tokio::sync::Mutex::new(()),
+            config,
         });
         explorer.refresh_rewards().await?;
         Ok((explorer, verdicts))
@@ -105,6 +143,53 @@ impl Explorer {
     /// Final verdicts from now on.
     pub fn watch(&self) -> broadcast::Receiver<Arc<LiveVerdict>> {
         self.live.subscribe()
+    }
+
+    /// A place for a live stream, held as long as the stream is open; `Busy` when
+    /// `max_watchers` are open.
+    pub fn watcher_place(&self) -> Result<Place> {
+        let place = self.watchers.clone().try_acquire_owned().map_err(|_| {
+            metrics::counter!("hexproof_explorer_refused_total", "reason" => "watchers")
+                .increment(1);
+            QueryError::Busy(format!(
+                "{} live streams are open, the most this explorer serves; try again later",
+                self.config.max_watchers
+            ))
+        })?;
+        metrics::gauge!("hexproof_explorer_watchers")
+            .set((self.config.max_watchers - self.watchers.available_permits()) as f64);
+        Ok(Place(place))
+    }
+
+    /// A place for a request that reads the database or sums many hotspots; `Busy` when
+    /// `max_heavy` are under way. Refused at once: a flood of such requests does not queue.
+    fn heavy(&self) -> Result<Place> {
+        let place = self.heavy.clone().try_acquire_owned().map_err(|_| {
+            metrics::counter!("hexproof_explorer_refused_total", "reason" => "heavy").increment(1);
+            QueryError::Busy(format!(
+                "{} requests that read the database are under way, the most this explorer \
+                 serves at once; try again shortly",
+                self.config.max_heavy
+            ))
+        })?;
+        Ok(Place(place))
+    }
+
+    /// A heavy place when `hotspots` is more than a page: summing a few is cheap.
+    fn heavy_if_many(&self, hotspots: usize) -> Result<Option<Place>> {
+        (hotspots > MAX_PAGE as usize)
+            .then(|| self.heavy())
+            .transpose()
+    }
+
+    /// How many hotspots the index has an entry for (registered ones with verdicts).
+    pub fn indexed_hotspots(&self) -> usize {
+        self.index.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// How many closed epochs are held built.
+    pub fn cached_epochs(&self) -> usize {
+        self.epochs.len()
     }
 
     /// Resolves when the explorer stops: live streams end with it.
@@ -173,29 +258,47 @@ impl Explorer {
         Ok((out, next))
     }
 
-    pub fn get_hex(&self, cell: &str) -> Result<HexView> {
+    /// A hex's summary over every hotspot in it, and a page of those hotspots (by key).
+    pub fn get_hex(&self, cell: &str, page: u32, token: &str) -> Result<HexView> {
         let cell = parse_cell(cell)?;
+        let page = page_size(page)?;
+        let after = (!token.is_empty())
+            .then(|| parse_key(token).map_err(|_| bad("bad page_token")))
+            .transpose()?;
         let hotspots = self.hotspots();
-        let keys: Vec<&str> = hotspots
-            .in_cell(cell)
-            .iter()
-            .map(|&i| hotspots.keys[i].as_str())
-            .collect();
+        let inside = hotspots.in_cell(cell);
+        let _place = self.heavy_if_many(inside.len())?;
+        let keys = || inside.iter().map(|&i| hotspots.keys[i].as_str());
         let s: Summary = self
             .index
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .summarize(keys.iter().copied());
+            .summarize(keys());
         let lifetime_reward = {
             let rewards = self.rewards.read().unwrap_or_else(|e| e.into_inner());
-            keys.iter()
-                .map(|k| rewards.lifetime.get(*k).copied().unwrap_or(0))
-                .sum()
+            keys()
+                .map(|k| rewards.lifetime.get(k).copied().unwrap_or(0))
+                .fold(0u64, u64::saturating_add)
+        };
+        let start = after.map_or(0, |a| {
+            inside.partition_point(|&i| hotspots.list[i].pubkey <= a)
+        });
+        let listed: Vec<String> = inside[start..]
+            .iter()
+            .take(page)
+            .map(|&i| hotspots.keys[i].clone())
+            .collect();
+        let next_page_token = if start + listed.len() < inside.len() {
+            listed.last().cloned().unwrap_or_default()
+        } else {
+            String::new()
         };
         Ok(HexView {
             cell: cell.to_string(),
             resolution: u8::from(cell.resolution()).into(),
-            hotspots: keys.into_iter().map(str::to_string).collect(),
+            hotspots: listed,
+            hotspot_count: inside.len() as u64,
+            next_page_token,
             valid_beacons: s.valid_beacons,
             valid_witnesses: s.valid_witnesses,
             invalid_reports: s.invalid,
@@ -207,27 +310,43 @@ impl Explorer {
         })
     }
 
-    /// Every occupied cell at `resolution` with its summary, hotspot count and lifetime reward:
-    /// what the map draws.
-    pub fn hexes(&self, resolution: u8) -> Result<Vec<(CellIndex, Summary, usize, u64)>> {
+    /// A page of the occupied cells at `resolution` (in cell order) with each one's summary,
+    /// hotspot count and lifetime reward: what the map draws; and the next page's token.
+    pub fn hexes(
+        &self,
+        resolution: u8,
+        page: u32,
+        token: &str,
+    ) -> Result<(Vec<CellSummary>, String)> {
         let res = Resolution::try_from(resolution)
             .map_err(|_| bad(format!("resolution {resolution} is not 0..=15")))?;
+        let page = page_size(page)?;
+        let after = (!token.is_empty())
+            .then(|| parse_cell(token).map_err(|_| bad("bad page_token")))
+            .transpose()?;
         let hotspots = self.hotspots();
-        let mut cells: std::collections::BTreeMap<CellIndex, Vec<String>> = Default::default();
-        for (h, key) in hotspots.list.iter().zip(&hotspots.keys) {
-            if let Some(parent) = h.location.and_then(|l| l.parent(res)) {
-                cells.entry(parent).or_default().push(key.clone());
-            }
-        }
+        let cells = hotspots.cells(res);
+        let start = after.map_or(0, |a| cells.partition_point(|c| *c <= a));
+        let cells = &cells[start..cells.len().min(start + page)];
+        let _place = self.heavy_if_many(cells.iter().map(|c| hotspots.in_cell(*c).len()).sum())?;
         let index = self.index.read().unwrap_or_else(|e| e.into_inner());
-        Ok(cells
-            .into_iter()
-            .map(|(cell, keys)| {
-                let reward = keys.iter().map(|k| self.lifetime(k)).sum();
-                let s = index.summarize(keys.iter().map(String::as_str));
-                (cell, s, keys.len(), reward)
+        let out: Vec<_> = cells
+            .iter()
+            .map(|&cell| {
+                let inside = hotspots.in_cell(cell);
+                let keys = || inside.iter().map(|&i| hotspots.keys[i].as_str());
+                let reward = keys()
+                    .map(|k| self.lifetime(k))
+                    .fold(0u64, u64::saturating_add);
+                (cell, index.summarize(keys()), inside.len(), reward)
             })
-            .collect())
+            .collect();
+        let next = if start + out.len() < hotspots.cells(res).len() {
+            out.last().map(|c| c.0.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok((out, next))
     }
 
     /// A page of a hotspot's reports with verdicts, oldest first, time-bounded.
@@ -260,6 +379,7 @@ impl Explorer {
                 .ok_or_else(|| bad("bad page_token"))?;
             Some((ts, id))
         };
+        let _place = self.heavy()?;
         let mut reports = self
             .store
             .hotspot_reports(&key, since_ns, until, after, page as u32 + 1)
@@ -287,10 +407,11 @@ impl Explorer {
             .ok_or_else(|| QueryError::NotFound("no epoch closed yet".into()))
     }
 
-    async fn closed_epoch(&self, n: u64) -> Result<hexproof_poc::rewards::epoch::ClosedEpoch> {
+    /// Closed epoch `n` (0: the newest), built, from the cache or read once.
+    async fn closed_epoch(&self, n: u64) -> Result<Arc<BuiltEpoch>> {
         let n = self.epoch_number(n).await?;
-        self.store
-            .closed_epoch(n)
+        self.epochs
+            .get(n, self.store.closed_epoch(n))
             .await?
             .ok_or_else(|| QueryError::NotFound(format!("epoch {n} is not closed")))
     }
@@ -298,7 +419,10 @@ impl Explorer {
     /// A closed epoch's header (0: the newest), with its signatures: the oracle set's when it
     /// was agreed by several, else this oracle's own.
     pub async fn get_epoch(&self, n: u64) -> Result<EpochView> {
-        let e = self.closed_epoch(n).await?;
+        let _place = self.heavy()?;
+        let built = self.closed_epoch(n).await?;
+        let e = &built.epoch;
+        // Signatures may still be added after closing (an oracle set's): read each time.
         let quorum = self.store.epoch_quorum(e.epoch).await?;
         let signatures = if quorum.signatures.is_empty() {
             vec![(e.oracle.to_bytes(), e.signature)]
@@ -324,6 +448,7 @@ impl Explorer {
 
     pub async fn get_rewards(&self, hotspot: &str) -> Result<RewardsView> {
         let key = parse_key(hotspot)?;
+        let _place = self.heavy()?;
         let rows = self.store.hotspot_epochs(&key).await?;
         let key = key.to_string();
         if rows.is_empty() && self.hotspots().get(&key).is_none() {
@@ -359,26 +484,28 @@ impl Explorer {
             Some(parse_key(hotspot)?)
         };
         let epoch = (epoch > 0).then_some(epoch);
+        let _place = self.heavy()?;
         Ok(self
             .store
             .findings(epoch, key.as_ref(), super::page_size(page_size)? as u32)
             .await?)
     }
 
+    /// What a claim needs: `hotspot`'s lifetime amount after epoch `n` (0: the newest) and
+    /// its proof against the epoch's root. A key without a row in the epoch is answered with one
+    /// primary-key lookup, without reading the epoch.
     pub async fn get_reward_proof(&self, hotspot: &str, n: u64) -> Result<ProofView> {
         let key = parse_key(hotspot)?;
-        let e = self.closed_epoch(n).await?;
-        let i = e
-            .rows
-            .iter()
-            .position(|r| r.hotspot == key)
-            .ok_or_else(|| {
-                QueryError::NotFound(format!("{key} has no reward in epoch {}", e.epoch))
-            })?;
-        let siblings = e
-            .tree()
-            .proof(i)
-            .ok_or_else(|| QueryError::NotFound("no proof".into()))?;
+        let _place = self.heavy()?;
+        let n = self.epoch_number(n).await?;
+        let no_reward = || QueryError::NotFound(format!("{key} has no reward in closed epoch {n}"));
+        let built = match self.epochs.cached(n) {
+            Some(built) => built,
+            None if !self.store.has_reward(n, &key).await? => return Err(no_reward()),
+            None => self.closed_epoch(n).await?,
+        };
+        let e = &built.epoch;
+        let (i, siblings) = built.proof(&key).ok_or_else(no_reward)?;
         Ok(ProofView {
             hotspot: key.to_string(),
             epoch: e.epoch,
@@ -389,8 +516,34 @@ impl Explorer {
         })
     }
 
+    /// The number of stored reports, counted at most once per `stats_ttl_ms`; while one
+    /// request counts, others take the previous count.
+    async fn report_count(&self) -> Result<u64> {
+        let ttl = Duration::from_millis(self.config.stats_ttl_ms);
+        let cached = || *self.report_count.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = |c: Option<(Instant, u64)>| c.filter(|(at, _)| at.elapsed() < ttl);
+        if let Some((_, n)) = fresh(cached()) {
+            return Ok(n);
+        }
+        let _counting = match (self.counting.try_lock(), cached()) {
+            (Ok(guard), _) => guard,
+            (Err(_), Some((_, stale))) => return Ok(stale),
+            (Err(_), None) => self.counting.lock().await,
+        };
+        if let Some((_, n)) = fresh(cached()) {
+            return Ok(n);
+        }
+        let _place = match self.heavy() {
+            Ok(place) => place,
+            Err(busy) => return cached().map(|(_, n)| n).ok_or(busy),
+        };
+        let n = self.store.count_reports().await?;
+        *self.report_count.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), n));
+        Ok(n)
+    }
+
     pub async fn network_stats(&self) -> Result<NetworkView> {
-        let reports = self.store.count_reports().await?;
+        let reports = self.report_count().await?;
         let hotspots = self.hotspots();
         let index = self.index.read().unwrap_or_else(|e| e.into_inner());
         let (valid_beacons, valid_witnesses, invalid_reports) = index.totals();

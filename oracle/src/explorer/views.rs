@@ -19,12 +19,17 @@ pub struct HotspotView {
     pub lifetime_reward: u64,
 }
 
-/// A hex of any resolution: its hotspots and what their verdicts add up to.
+/// A hex of any resolution: a page of its hotspots and what all their verdicts add up to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HexView {
     pub cell: String,
     pub resolution: u32,
+    /// A page of the hotspots in the cell, by key.
     pub hotspots: Vec<String>,
+    /// All hotspots in the cell.
+    pub hotspot_count: u64,
+    /// Where the next page of hotspots starts; empty after the last.
+    pub next_page_token: String,
     pub valid_beacons: u64,
     pub valid_witnesses: u64,
     pub invalid_reports: u64,

@@ -1,15 +1,21 @@
 //! The web map and its JSON API (axum). The page (`oracle/web/`) is compiled into the binary
 //! and draws H3 hexes over shipped country outlines, so it works with no internet.
 //!
-//! JSON: `/api/stats`, `/api/hexes?res=N`, `/api/hex/{cell}`, `/api/hotspots?cell=&page_size=
-//! &page_token=`, `/api/hotspots/{key}`, `/api/hotspots/{key}/reports?since_ns=&until_ns=
-//! &page_size=&page_token=`, `/api/hotspots/{key}/rewards`, `/api/epochs/{n}` (0: newest),
-//! `/api/events` (server-sent events: each final verdict as it happens).
+//! JSON: `/api/stats`, `/api/hexes?res=N&page_size=&page_token=`, `/api/hex/{cell}?page_size=
+//! &page_token=`, `/api/hotspots?cell=&page_size=&page_token=`, `/api/hotspots/{key}`,
+//! `/api/hotspots/{key}/reports?since_ns=&until_ns=&page_size=&page_token=`,
+//! `/api/hotspots/{key}/rewards`, `/api/epochs/{n}` (0: newest), `/api/events` (server-sent
+//! events: each final verdict as it happens).
+//!
+//! Limits (`[explorer]`): tower's global concurrency limit with load shedding (one request past
+//! `max_concurrent` gets 503 at once) and tower-http's timeout (503); `/api/events` holds one of
+//! `max_watchers` places while it is open.
 
 use std::{convert::Infallible, sync::Arc};
 
 use axum::{
     Json, Router,
+    error_handling::HandleErrorLayer,
     extract::{Path, Query, State},
     http::{StatusCode, header},
     response::{
@@ -26,7 +32,7 @@ use tokio_stream::{StreamExt, wrappers::BroadcastStream};
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Explorer, QueryError,
+    Explorer, ExplorerConfig, LiveVerdict, QueryError,
     views::{HotspotView, ReportView},
 };
 
@@ -39,9 +45,37 @@ impl IntoResponse for QueryError {
         let status = match &self {
             QueryError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
             QueryError::NotFound(_) => StatusCode::NOT_FOUND,
+            QueryError::Busy(_) => return busy(&self.to_string()),
             QueryError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+/// 503 with a hint to come back in a second.
+fn busy(message: &str) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "1")],
+        Json(json!({ "error": message })),
+    )
+        .into_response()
+}
+
+/// What a request refused by the layers in front of the routes gets.
+async fn refused(e: tower::BoxError) -> Response {
+    if e.is::<tower::load_shed::error::Overloaded>() {
+        metrics::counter!("hexproof_explorer_shed_total", "api" => "http").increment(1);
+        busy(
+            "the explorer is answering as many requests as it takes at once \
+             ([explorer] max_concurrent); try again shortly",
+        )
+    } else {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": e.to_string() })),
+        )
+            .into_response()
     }
 }
 
@@ -97,10 +131,14 @@ async fn stats(State(x): State<Arc<Explorer>>) -> Api {
 #[derive(Debug, Deserialize)]
 struct HexesQuery {
     res: Option<u8>,
+    #[serde(default)]
+    page_size: u32,
+    #[serde(default)]
+    page_token: String,
 }
 
 async fn hexes(State(x): State<Arc<Explorer>>, Query(q): Query<HexesQuery>) -> Api {
-    let cells = x.hexes(q.res.unwrap_or(7))?;
+    let (cells, next) = x.hexes(q.res.unwrap_or(7), q.page_size, &q.page_token)?;
     let out: Vec<Value> = cells
         .iter()
         .map(|(cell, s, hotspots, reward)| {
@@ -122,11 +160,15 @@ async fn hexes(State(x): State<Arc<Explorer>>, Query(q): Query<HexesQuery>) -> A
             })
         })
         .collect();
-    Ok(Json(json!({ "hexes": out })))
+    Ok(Json(json!({ "hexes": out, "next_page_token": next })))
 }
 
-async fn hex(State(x): State<Arc<Explorer>>, Path(cell): Path<String>) -> Api {
-    let h = x.get_hex(&cell)?;
+async fn hex(
+    State(x): State<Arc<Explorer>>,
+    Path(cell): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Api {
+    let h = x.get_hex(&cell, q.page_size, &q.page_token)?;
     let hotspots: Vec<Value> = h
         .hotspots
         .iter()
@@ -135,6 +177,7 @@ async fn hex(State(x): State<Arc<Explorer>>, Path(cell): Path<String>) -> Api {
         .collect();
     Ok(Json(json!({
         "cell": h.cell, "resolution": h.resolution, "hotspots": hotspots,
+        "hotspot_count": h.hotspot_count, "next_page_token": h.next_page_token,
         "valid_beacons": h.valid_beacons, "valid_witnesses": h.valid_witnesses,
         "invalid_reports": h.invalid_reports, "rssi_min_ddbm": h.rssi_min_ddbm,
         "rssi_median_ddbm": h.rssi_median_ddbm, "rssi_max_ddbm": h.rssi_max_ddbm,
@@ -229,22 +272,61 @@ async fn epoch(State(x): State<Arc<Explorer>>, Path(n): Path<u64>) -> Api {
 
 async fn events(
     State(x): State<Arc<Explorer>>,
-) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
-    let stream = BroadcastStream::new(x.watch()).filter_map(|item| {
+) -> Result<Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>>, QueryError> {
+    // Held by the stream: free again when the client goes (the stream is dropped).
+    let place = x.watcher_place()?;
+    let stream = BroadcastStream::new(x.watch()).filter_map(move |item| {
+        let _ = &place;
         let live = item.ok()?;
+        Some(Ok(Event::default()
+            .event("verdict")
+            .data(event_data(&live))))
+    });
+    Ok(
+        Sse::new(futures_util::StreamExt::take_until(stream, x.stopped()))
+            .keep_alive(KeepAlive::default()),
+    )
+}
+
+/// A verdict's event data: its JSON, written by the first stream that sends it and copied by
+/// the others (every open stream sends every verdict).
+fn event_data(live: &LiveVerdict) -> &str {
+    live.sse.get_or_init(|| {
         let mut v = report_json(&live.view);
         v["cell"] = json!(live.location.map(|c| c.to_string()));
-        Some(Ok(Event::default().event("verdict").data(v.to_string())))
-    });
-    Sse::new(futures_util::StreamExt::take_until(stream, x.stopped()))
-        .keep_alive(KeepAlive::default())
+        v.to_string()
+    })
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse + Clone {
     ([(header::CONTENT_TYPE, content_type)], body)
 }
 
+/// The map and the API with the limits of `[explorer]` in front.
 pub fn router(explorer: Arc<Explorer>) -> Router {
+    let config = explorer.config.clone();
+    limited(routes(explorer), &config)
+}
+
+/// `routes` behind the limits of `config`: a request past `max_concurrent` gets 503 (with
+/// `Retry-After`) at once, one not answered within `request_timeout_ms` gets 503. Only the
+/// opening of a stream (`/api/events`) is timed.
+pub fn limited(routes: Router, config: &ExplorerConfig) -> Router {
+    routes.layer(
+        tower::ServiceBuilder::new()
+            .layer(HandleErrorLayer::new(refused))
+            .load_shed()
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                config.max_concurrent,
+            ))
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                config.request_timeout(),
+            )),
+    )
+}
+
+fn routes(explorer: Arc<Explorer>) -> Router {
     Router::new()
         .route(
             "/",
@@ -286,5 +368,86 @@ pub async fn serve(
         .await;
     if let Err(e) = result {
         tracing::error!(%e, "web map stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::{body::Body, http::Request};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A route that answers after `wait`, behind the limits of `config`.
+    fn slow(config: &ExplorerConfig, wait: Duration) -> Router {
+        limited(
+            Router::new().route(
+                "/slow",
+                get(move || async move {
+                    tokio::time::sleep(wait).await;
+                    "done"
+                }),
+            ),
+            config,
+        )
+    }
+
+    async fn status(router: Router) -> (StatusCode, Option<String>) {
+        let r = router
+            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let retry = r
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_string());
+        (r.status(), retry)
+    }
+
+    #[tokio::test]
+    async fn a_request_past_max_concurrent_is_refused_at_once() {
+        let config = ExplorerConfig {
+            max_concurrent: 1,
+            request_timeout_ms: 10_000,
+            ..Default::default()
+        };
+        let router = slow(&config, Duration::from_millis(500));
+        let first = tokio::spawn(status(router.clone()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let t = std::time::Instant::now();
+        assert_eq!(
+            status(router.clone()).await,
+            (StatusCode::SERVICE_UNAVAILABLE, Some("1".into()))
+        );
+        assert!(
+            t.elapsed() < Duration::from_millis(300),
+            "refused, not queued"
+        );
+        assert_eq!(first.await.unwrap().0, StatusCode::OK);
+        assert_eq!(
+            status(router).await.0,
+            StatusCode::OK,
+            "its place is free again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_request_times_out() {
+        let config = ExplorerConfig {
+            request_timeout_ms: 100,
+            ..Default::default()
+        };
+        let t = std::time::Instant::now();
+        assert_eq!(
+            status(slow(&config, Duration::from_secs(5))).await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert!(t.elapsed() < Duration::from_secs(2));
+        assert_eq!(
+            status(slow(&config, Duration::from_millis(1))).await.0,
+            StatusCode::OK
+        );
     }
 }

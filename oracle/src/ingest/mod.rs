@@ -2,7 +2,8 @@
 //! beacon and witness topics. Messages are classified ([`crate::classify`]) and stored in
 //! batches; each is acknowledged to the broker only after its batch is committed, so a crash
 //! loses nothing (the broker redelivers) and storage is idempotent, so redelivery counts
-//! nothing twice.
+//! nothing twice. Reports of keys the registry does not hold (as it reads now: the chain
+//! registry refreshes) are refused unstored ([`admission`]).
 //!
 //! Two tasks that never wait on each other:
 //! - the **event loop** ([`run`]) only ever awaits the MQTT connection. It hands every publish
@@ -30,13 +31,17 @@ use std::{
     time::{Duration, Instant},
 };
 
-use hexproof_proto::{clock::Clock, mqtt::MqttConfig, topics};
+use hexproof_proto::{
+    clock::Clock,
+    mqtt::{MqttConfig, SignedLogin},
+    topics,
+};
 use rumqttc::{AsyncClient, Event, EventLoop, Packet, Publish, QoS};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::{classify::KeyCache, store::Store};
+use crate::{classify::KeyCache, registry::Registry, store::Store};
 
 pub use watchdog::Pipeline;
 
@@ -63,7 +68,8 @@ pub struct IngestConfig {
     /// The watchdog reports a stall when messages wait and none was stored for this long,
     /// seconds.
     pub stall_secs: u64,
-    /// Per-hotspot rate limits; unknown topics and oversized payloads are refused too.
+    /// Per-hotspot rate limits, charged to a report's verified signer; unknown topics, oversized
+    /// payloads and unregistered keys are refused too.
     pub limits: admission::RateLimits,
 }
 
@@ -131,8 +137,13 @@ pub struct Ingest {
     pub client: AsyncClient,
     pub eventloop: EventLoop,
     pub store: Store,
-    /// Decompressed keys of the registered hotspots.
+    /// Decompressed keys of the registered hotspots (a cache: keys registered later are
+    /// decompressed as they come).
     pub keys: KeyCache,
+    /// Who is registered: reports of anyone else are refused.
+    pub registry: Arc<dyn Registry>,
+    /// Signs a fresh login before each connection attempt (`[mqtt] login_broker`).
+    pub login: Option<SignedLogin>,
     pub config: IngestConfig,
     pub clock: Clock,
     pub pipeline: Arc<Pipeline>,
@@ -154,6 +165,8 @@ pub async fn run(ingest: Ingest, shutdown: CancellationToken) {
         mut eventloop,
         store,
         keys,
+        registry,
+        login,
         config,
         clock,
         pipeline,
@@ -166,6 +179,7 @@ pub async fn run(ingest: Ingest, shutdown: CancellationToken) {
         storer::Acker::new(client.clone(), session.clone()),
         store,
         Arc::new(keys),
+        registry,
         config.clone(),
         pipeline.clone(),
         qos0_waiting.clone(),
@@ -177,6 +191,9 @@ pub async fn run(ingest: Ingest, shutdown: CancellationToken) {
     ));
     let mut failures = 0u32;
     loop {
+        if let Some(login) = &login {
+            login.refresh(&mut eventloop);
+        }
         tokio::select! {
             () = shutdown.cancelled() => break,
             event = eventloop.poll() => match event {
@@ -231,6 +248,9 @@ pub async fn run(ingest: Ingest, shutdown: CancellationToken) {
     // acknowledgements, then give them a moment to leave.
     drop(tx);
     loop {
+        if let Some(login) = &login {
+            login.refresh(&mut eventloop);
+        }
         tokio::select! {
             result = &mut storer => {
                 if let Err(e) = result {

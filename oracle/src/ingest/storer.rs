@@ -1,5 +1,7 @@
-//! The storing half of ingest: batches messages, classifies them on every core, commits, and
-//! only then acknowledges them to the broker.
+//! The storing half of ingest: batches messages, refuses what no registered hotspot's topic
+//! names, classifies the rest on every core, charges each report to the rate of the registered
+//! key whose signature verifies (junk to a shared bucket), commits, and only then acknowledges
+//! them to the broker.
 
 use std::{
     sync::{
@@ -15,10 +17,11 @@ use tokio::sync::mpsc;
 
 use super::{
     IngestConfig, Pipeline, Received, Session,
-    admission::{Admission, Refusal},
+    admission::{self, Admission, Payer, Refusal},
 };
 use crate::{
     classify::{self, Incoming, KeyCache},
+    registry::Registry,
     store::Store,
 };
 
@@ -67,11 +70,13 @@ impl Acker {
 
 /// Collects messages into batches (full, or the broker paused, or the oldest waited long
 /// enough) and stores each; returns when the channel closes, after storing the rest.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     mut rx: mpsc::UnboundedReceiver<Received>,
     acker: Acker,
     store: Store,
     keys: Arc<KeyCache>,
+    registry: Arc<dyn Registry>,
     config: IngestConfig,
     pipeline: Arc<Pipeline>,
     qos0_waiting: Arc<AtomicU64>,
@@ -108,7 +113,7 @@ pub(super) async fn run(
         }
         let n = batch.len() as u64;
         let newest = batch.iter().map(|r| r.received_ns).max().unwrap_or(0);
-        if store_batch(&store, &keys, &mut admission, &batch).await {
+        if store_batch(&store, &keys, registry.as_ref(), &mut admission, &batch).await {
             crate::crash::point("ingest.after_commit");
             acker.ack_all(batch).await;
         }
@@ -122,20 +127,26 @@ pub(super) async fn run(
 async fn store_batch(
     store: &Store,
     keys: &Arc<KeyCache>,
+    registry: &dyn Registry,
     admission: &mut Admission,
     batch: &[Received],
 ) -> bool {
+    // Before any signature is checked: topics naming no registered hotspot, oversized payloads.
     let incoming: Vec<Incoming> = batch
         .iter()
-        .filter(|r| {
-            match admission.admit(&r.publish.topic, r.publish.payload.len(), r.received_ns) {
-                Ok(()) => true,
+        .filter(
+            |r| match admission::topic_key(&r.publish.topic, r.publish.payload.len()) {
+                Ok(key) if registry.contains(&key) => true,
+                Ok(_) => {
+                    refused(Refusal::Unregistered);
+                    false
+                }
                 Err(refusal) => {
                     refused(refusal);
                     false
                 }
-            }
-        })
+            },
+        )
         .map(|r| Incoming {
             topic: r.publish.topic.clone(),
             payload: r.publish.payload.to_vec(),
@@ -146,7 +157,7 @@ async fn store_batch(
         return true;
     }
     let keys = keys.clone();
-    let reports =
+    let classified =
         match tokio::task::spawn_blocking(move || classify::classify_all(&incoming, &keys)).await {
             Ok(r) => r,
             Err(e) => {
@@ -154,6 +165,31 @@ async fn store_batch(
                 return false;
             }
         };
+    // Each report spends the rate of the registered key that signed it; what nobody registered
+    // signed spends the shared bucket.
+    let reports: Vec<_> = classified
+        .into_iter()
+        .filter(|r| {
+            let payer = match classify::verified_signer(r) {
+                Some(signer) if registry.contains(&signer) => Payer::Signer(signer),
+                Some(_) => {
+                    refused(Refusal::Unregistered);
+                    return false;
+                }
+                None => Payer::Unattributed,
+            };
+            match admission.charge(payer, r.received_ns) {
+                Ok(()) => true,
+                Err(refusal) => {
+                    refused(refusal);
+                    false
+                }
+            }
+        })
+        .collect();
+    if reports.is_empty() {
+        return true;
+    }
     let started = Instant::now();
     // Retry storage until it works: acknowledging unstored reports would lose them.
     let mut delay = Duration::from_millis(100);
@@ -186,4 +222,141 @@ async fn store_batch(
 
 fn refused(refusal: Refusal) {
     metrics::counter!("hexproof_ingest_refused_total", "reason" => refusal.code()).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::HashMap, sync::RwLock};
+
+    use hexproof_poc::HotspotInfo;
+    use hexproof_proto::{
+        Keypair, PublicKey, Signed, region::RegionPlan, topics, v1::WitnessReport,
+    };
+    use prost::Message;
+    use rumqttc::Publish;
+
+    use super::*;
+    use crate::ingest::admission::RateLimits;
+
+    /// A registry that changes while ingest runs, as the chain registry does when it refreshes.
+    #[derive(Debug, Default)]
+    struct Live(RwLock<HashMap<PublicKey, HotspotInfo>>);
+
+    impl Live {
+        fn register(&self, key: PublicKey) {
+            let info = HotspotInfo {
+                pubkey: key,
+                owner: key,
+                location: None,
+                gain_ddbi: 0,
+                elevation_m: 0,
+                asserted_at_ns: 0,
+                region: RegionPlan::by_name("EU868").unwrap(),
+            };
+            self.0.write().unwrap().insert(key, info);
+        }
+    }
+
+    impl Registry for Live {
+        fn get(&self, key: &PublicKey) -> Option<HotspotInfo> {
+            self.0.read().unwrap().get(key).cloned()
+        }
+        fn all(&self) -> Vec<HotspotInfo> {
+            self.0.read().unwrap().values().cloned().collect()
+        }
+    }
+
+    fn witness(key: &Keypair, i: u64) -> Vec<u8> {
+        WitnessReport {
+            payload: i.to_le_bytes().to_vec(),
+            timestamp_ns: i,
+            ..Default::default()
+        }
+        .signed(key)
+        .encode_to_vec()
+    }
+
+    fn received(topic: String, payload: Vec<u8>) -> Received {
+        Received {
+            publish: Publish::new(topic, QoS::AtLeastOnce, payload),
+            received_ns: 1_000,
+            at: Instant::now(),
+            connection: 0,
+        }
+    }
+
+    /// Rates charge only what a registered key signed: junk on a victim's topic and a rival's
+    /// reports published there spend the junk bucket and the rival's own, never the victim's;
+    /// unregistered keys store nothing, until the registry holds them.
+    #[tokio::test]
+    async fn rates_charge_the_signer_and_unregistered_keys_store_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("o.db").display()))
+            .await
+            .unwrap();
+        let (victim, rival, stranger) = (
+            Keypair::from_secret([1; 32]),
+            Keypair::from_secret([2; 32]),
+            Keypair::from_secret([3; 32]),
+        );
+        let registry = Live::default();
+        registry.register(victim.public());
+        registry.register(rival.public());
+        let keys = Arc::new(KeyCache::new([victim.public(), rival.public()]));
+        let mut admission = Admission::new(RateLimits {
+            burst: 5,
+            per_minute: 1,
+            max_keys: 100,
+        });
+        let on_victim = topics::witnesses(&victim.public());
+        let mut batch = Vec::new();
+        // 50 junk payloads and 10 of the rival's signed reports on the victim's topic.
+        for i in 0..50u8 {
+            batch.push(received(on_victim.clone(), vec![i; 40]));
+        }
+        for i in 0..10 {
+            batch.push(received(on_victim.clone(), witness(&rival, i)));
+        }
+        // The stranger's reports, on its own topic and on the victim's.
+        let stranger_own = witness(&stranger, 100);
+        batch.push(received(
+            topics::witnesses(&stranger.public()),
+            stranger_own.clone(),
+        ));
+        batch.push(received(on_victim.clone(), witness(&stranger, 101)));
+        // Then the victim's own five.
+        for i in 0..5 {
+            batch.push(received(on_victim.clone(), witness(&victim, 200 + i)));
+        }
+        assert!(store_batch(&store, &keys, &registry, &mut admission, &batch).await);
+        let reports = store.judged_reports().await.unwrap();
+        let from = |k: &Keypair| {
+            reports
+                .iter()
+                .filter(|r| r.report.hotspot == k.public().to_string())
+                .count()
+        };
+        let junk = reports
+            .iter()
+            .filter(|r| r.reason.as_deref() == Some("malformed"))
+            .count();
+        assert_eq!(
+            from(&victim),
+            5 + junk,
+            "all five of the victim's own reports"
+        );
+        assert_eq!(junk, 5, "the junk bucket's burst");
+        assert_eq!(from(&rival), 5, "the rival's burst, charged to the rival");
+        assert_eq!(from(&stranger), 0, "unregistered: nothing stored");
+        assert_eq!(reports.len(), 15);
+
+        // Onboarded later (a registry refresh): its next report is admitted.
+        registry.register(stranger.public());
+        let batch = [received(
+            topics::witnesses(&stranger.public()),
+            stranger_own,
+        )];
+        assert!(store_batch(&store, &keys, &registry, &mut admission, &batch).await);
+        assert_eq!(store.count_reports().await.unwrap(), 16);
+    }
 }

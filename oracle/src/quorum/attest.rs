@@ -3,19 +3,45 @@
 //! cannot choose it: with every honest member's attestation in (a member that attested refuses
 //! a proposal without its attestation), the median lies within the honest members' times; and
 //! a member whose own session was slow (an outlier) does not block the others.
+//!
+//! An attestation names the round it was given for and its cut-off (what the member had
+//! received by then): a member gives it only to that round's proposer once the epoch is ready,
+//! and endorses only a proposal carrying the newest one it gave for that round, so a proposer
+//! cannot gather attestations early and propose with stale ones.
 
 use std::collections::{BTreeMap, HashMap};
 
 use hexproof_proto::{Keypair, PublicKey, v1};
 use sha2::{Digest, Sha256};
 
-const DOMAIN: &[u8] = b"hexproof.v1.attestation\0";
+const DOMAIN: &[u8] = b"hexproof.v1.attestation/2\0";
 
-/// The 32 bytes a member signs for `receipts` of `epoch`.
-pub fn message(epoch: u64, receipts: &[v1::Receipt]) -> [u8; 32] {
+/// Which round an attestation is for and what it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    pub epoch: u64,
+    pub round: u64,
+    /// The member's clock when it listed its receipts.
+    pub cutoff_ns: u64,
+}
+
+impl Scope {
+    pub fn of(a: &v1::Attestation) -> Scope {
+        Scope {
+            epoch: a.epoch,
+            round: a.round,
+            cutoff_ns: a.cutoff_ns,
+        }
+    }
+}
+
+/// The 32 bytes a member signs for `receipts` in `scope`.
+pub fn message(scope: Scope, receipts: &[v1::Receipt]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(DOMAIN);
-    h.update(epoch.to_le_bytes());
+    h.update(scope.epoch.to_le_bytes());
+    h.update(scope.round.to_le_bytes());
+    h.update(scope.cutoff_ns.to_le_bytes());
     for r in receipts {
         h.update(&r.id);
         h.update(r.received_ns.to_le_bytes());
@@ -23,11 +49,13 @@ pub fn message(epoch: u64, receipts: &[v1::Receipt]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// `key`'s signed attestation of `receipts` (id, received time) for `epoch`.
-pub fn attest(key: &Keypair, epoch: u64, receipts: Vec<v1::Receipt>) -> v1::Attestation {
-    let signature = key.sign(&message(epoch, &receipts)).to_vec();
+/// `key`'s signed attestation of `receipts` (id, received time) in `scope`.
+pub fn attest(key: &Keypair, scope: Scope, receipts: Vec<v1::Receipt>) -> v1::Attestation {
+    let signature = key.sign(&message(scope, &receipts)).to_vec();
     v1::Attestation {
-        epoch,
+        epoch: scope.epoch,
+        round: scope.round,
+        cutoff_ns: scope.cutoff_ns,
         oracle: key.public().to_bytes().to_vec(),
         receipts,
         signature,
@@ -43,7 +71,7 @@ pub fn signer(a: &v1::Attestation, epoch: u64, set: &[PublicKey]) -> Option<Publ
         && set.contains(&key)
         && key.verifying_key().is_ok_and(|k| {
             k.verify_strict(
-                &message(epoch, &a.receipts),
+                &message(Scope::of(a), &a.receipts),
                 &ed25519_dalek::Signature::from_bytes(&signature),
             )
             .is_ok()
@@ -96,6 +124,14 @@ pub fn medians<'a>(
 mod tests {
     use super::*;
 
+    fn at(epoch: u64) -> Scope {
+        Scope {
+            epoch,
+            round: 0,
+            cutoff_ns: 1_000,
+        }
+    }
+
     fn receipts(times: &[(u8, u64)]) -> Vec<v1::Receipt> {
         times
             .iter()
@@ -111,9 +147,9 @@ mod tests {
         let keys: Vec<Keypair> = (1..=3).map(|i| Keypair::from_secret([i; 32])).collect();
         let set: Vec<PublicKey> = keys.iter().map(|k| k.public()).collect();
         let a = [
-            attest(&keys[0], 5, receipts(&[(1, 100), (2, 500)])),
-            attest(&keys[1], 5, receipts(&[(1, 90_000), (2, 510)])),
-            attest(&keys[2], 5, receipts(&[(1, 105), (2, 1)])),
+            attest(&keys[0], at(5), receipts(&[(1, 100), (2, 500)])),
+            attest(&keys[1], at(5), receipts(&[(1, 90_000), (2, 510)])),
+            attest(&keys[2], at(5), receipts(&[(1, 105), (2, 1)])),
         ];
         let valid = valid(&a, 5, &set);
         assert_eq!(valid.len(), 3);
@@ -131,16 +167,23 @@ mod tests {
         let member = Keypair::from_secret([1; 32]);
         let stranger = Keypair::from_secret([9; 32]);
         let set = vec![member.public()];
-        let good = attest(&member, 5, receipts(&[(1, 100)]));
+        let good = attest(&member, at(5), receipts(&[(1, 100)]));
         assert_eq!(signer(&good, 5, &set), Some(member.public()));
         assert_eq!(signer(&good, 6, &set), None);
         let mut moved = good.clone();
         moved.receipts[0].received_ns = 99;
         assert_eq!(signer(&moved, 5, &set), None);
-        let foreign = attest(&stranger, 5, receipts(&[(1, 100)]));
+        // Another round or cut-off than the member signed.
+        let mut other_round = good.clone();
+        other_round.round = 1;
+        assert_eq!(signer(&other_round, 5, &set), None);
+        let mut later = good.clone();
+        later.cutoff_ns += 1;
+        assert_eq!(signer(&later, 5, &set), None);
+        let foreign = attest(&stranger, at(5), receipts(&[(1, 100)]));
         assert_eq!(signer(&foreign, 5, &set), None);
         // Two attestations of one member count once.
-        let again = attest(&member, 5, receipts(&[(1, 7)]));
+        let again = attest(&member, at(5), receipts(&[(1, 7)]));
         assert_eq!(valid([&good, &again], 5, &set).len(), 1);
     }
 }

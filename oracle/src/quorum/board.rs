@@ -1,6 +1,8 @@
-//! What a member shows the other members of its set (`hexproof.v1.Quorum` over gRPC): its
-//! proposal or the agreed inputs of each recent epoch, and its newest endorsement. The
-//! [`Peers`] side asks the others the same questions.
+//! What a member shows the other members of its set (`hexproof.v1.Quorum` over gRPC, members
+//! only: [`super::auth`]): its proposal or the agreed inputs of each recent epoch, its newest
+//! endorsement, and what it holds of an epoch (to that round's proposer only, once the epoch
+//! is ready). The [`Peers`] side asks the others the same questions, all at once, each answer
+//! bounded in size and time.
 
 use std::{
     collections::BTreeMap,
@@ -12,14 +14,19 @@ use hexproof_proto::{
     PublicKey,
     v1::{self, quorum_client::QuorumClient, quorum_server},
 };
-use tonic::{Request, Response, Status, transport::Channel};
+use tonic::{
+    Request, Response, Status, service::interceptor::InterceptedService, transport::Channel,
+};
 
+use super::{QuorumConfig, Rogue, attest, auth};
 use crate::store::Store;
 
 /// Epochs whose inputs a member keeps in memory for the others.
 const KEPT_EPOCHS: u64 = 64;
-/// Largest answer a member takes: an epoch's inputs.
-const MAX_MESSAGE: usize = 1 << 30;
+/// Largest request a member takes (requests name an epoch and a round).
+const MAX_REQUEST: usize = 4 * 1024;
+/// Requests one peer connection may have in flight at once.
+const CONCURRENT_PER_CONNECTION: usize = 4;
 
 /// This member's proposals and endorsements, shared by its quorum task and its gRPC service.
 #[derive(Debug)]
@@ -29,10 +36,14 @@ pub struct Board {
     rewards: hexproof_poc::rewards::RewardConfig,
     limits: hexproof_poc::Limits,
     clock: hexproof_proto::clock::Clock,
+    config: QuorumConfig,
+    /// The set, sorted.
+    set: Vec<PublicKey>,
     proposals: Mutex<BTreeMap<u64, Arc<v1::Proposal>>>,
     endorsements: Mutex<BTreeMap<u64, v1::Endorsement>>,
-    /// Epochs this member gave its attestation of (a proposal must then carry it).
-    attested: Mutex<std::collections::BTreeSet<u64>>,
+    /// The cut-off of the newest attestation this member gave for each (epoch, round): a
+    /// proposal of that round must carry exactly that one.
+    attested: Mutex<BTreeMap<(u64, u64), u64>>,
 }
 
 impl Board {
@@ -42,13 +53,17 @@ impl Board {
         rewards: hexproof_poc::rewards::RewardConfig,
         limits: hexproof_poc::Limits,
         clock: hexproof_proto::clock::Clock,
+        config: QuorumConfig,
     ) -> Arc<Board> {
+        let set = config.set(&key.public());
         Arc::new(Board {
             store,
             key,
             rewards,
             limits,
             clock,
+            config,
+            set,
             proposals: Mutex::default(),
             endorsements: Mutex::default(),
             attested: Mutex::default(),
@@ -56,8 +71,12 @@ impl Board {
     }
 
     pub fn propose(&self, proposal: Arc<v1::Proposal>) {
+        self.propose_as(proposal.epoch, proposal);
+    }
+
+    /// Shows `proposal` as this member's of `epoch` (a rogue's may name another).
+    pub fn propose_as(&self, epoch: u64, proposal: Arc<v1::Proposal>) {
         let mut all = self.proposals.lock().unwrap_or_else(|e| e.into_inner());
-        let epoch = proposal.epoch;
         all.insert(epoch, proposal);
         all.retain(|e, _| e + KEPT_EPOCHS > epoch);
     }
@@ -70,31 +89,69 @@ impl Board {
             .cloned()
     }
 
-    /// Whether this member gave a peer its attestation of `epoch`.
-    pub fn attested(&self, epoch: u64) -> bool {
+    /// The cut-off of the newest attestation this member gave for `epoch` in `round`.
+    pub fn attested(&self, epoch: u64, round: u64) -> Option<u64> {
         self.attested
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .contains(&epoch)
+            .get(&(epoch, round))
+            .copied()
     }
 
-    /// What this member holds of `epoch`, attested; remembered as given.
-    pub async fn holdings(&self, epoch: u64) -> crate::store::Result<v1::Holdings> {
-        let now = self.clock.now_ns();
-        let held = super::inputs::holdings(
+    /// What this member holds of `epoch`, attested for `round`; remembered as given.
+    pub async fn holdings(&self, epoch: u64, round: u64) -> crate::store::Result<v1::Holdings> {
+        let scope = attest::Scope {
+            epoch,
+            round,
+            cutoff_ns: self.clock.now_ns(),
+        };
+        let mut held = super::inputs::holdings(
             &self.store,
             &self.rewards,
             &self.limits,
-            epoch,
-            now,
+            scope,
             &self.key,
+            &self.set,
         )
         .await?;
+        match self.config.rogue {
+            Some(Rogue::Oversize) => Rogue::pad(&mut held, self.config.max_message() + (1 << 20)),
+            Some(Rogue::Trickle) => Rogue::pad(&mut held, 64 << 10),
+            _ => {}
+        }
         let mut attested = self.attested.lock().unwrap_or_else(|e| e.into_inner());
-        attested.insert(epoch);
-        let newest = *attested.last().unwrap_or(&epoch);
-        attested.retain(|e| e + KEPT_EPOCHS > newest);
+        attested.insert((epoch, round), scope.cutoff_ns);
+        let newest = attested.keys().next_back().map_or(epoch, |(e, _)| *e);
+        attested.retain(|(e, _), _| e + KEPT_EPOCHS > newest);
         Ok(held)
+    }
+
+    /// Whether `caller` may have this member's holdings of `epoch` for `round`: the epoch is
+    /// ready by our clock, the round is ours too (give or take one, for clocks apart) and it is
+    /// `caller`'s turn to propose in it.
+    fn may_gather(&self, caller: &PublicKey, epoch: u64, round: u64) -> Result<(), Status> {
+        let now = self.clock.now_ns();
+        let tolerance = self.config.tolerance_ns(self.clock);
+        let ready = super::ready_ns(&self.rewards, epoch);
+        if now.saturating_add(tolerance) < ready {
+            return Err(Status::failed_precondition(format!(
+                "epoch {epoch} is not ready here yet"
+            )));
+        }
+        let round_ns = self.config.round_ns(self.clock);
+        let (current, _) = super::turn(&self.rewards, &self.set, epoch, now, round_ns);
+        if round.abs_diff(current) > 1 {
+            return Err(Status::failed_precondition(format!(
+                "round {round} of epoch {epoch} is not now (ours is {current})"
+            )));
+        }
+        let proposer = super::proposer(&self.set, epoch, round);
+        if proposer != *caller {
+            return Err(Status::permission_denied(format!(
+                "round {round} of epoch {epoch} is {proposer}'s to propose"
+            )));
+        }
+        Ok(())
     }
 
     pub fn endorse(&self, endorsement: v1::Endorsement) {
@@ -184,75 +241,167 @@ impl quorum_server::Quorum for QuorumService {
         &self,
         request: Request<v1::GetReportsRequest>,
     ) -> Result<Response<v1::Holdings>, Status> {
-        let epoch = request.into_inner().epoch;
-        let held = self.0.holdings(epoch).await.map_err(unavailable)?;
+        let caller = request
+            .extensions()
+            .get::<auth::Caller>()
+            .map(|c| c.0)
+            .ok_or_else(|| Status::unauthenticated("members of the oracle set only"))?;
+        let v1::GetReportsRequest { epoch, round } = request.into_inner();
+        self.0.may_gather(&caller, epoch, round)?;
+        let held = self.0.holdings(epoch, round).await.map_err(unavailable)?;
         Ok(Response::new(held))
     }
 }
 
-/// The service to add to a tonic server.
-pub fn server(board: Arc<Board>) -> quorum_server::QuorumServer<QuorumService> {
-    quorum_server::QuorumServer::new(QuorumService(board)).max_encoding_message_size(MAX_MESSAGE)
+/// The service to add to a tonic server: members only.
+pub fn server(
+    board: Arc<Board>,
+) -> InterceptedService<quorum_server::QuorumServer<QuorumService>, auth::Gate> {
+    let max = if board.config.rogue == Some(Rogue::Oversize) {
+        usize::MAX
+    } else {
+        board.config.max_message()
+    };
+    let gate = auth::Gate {
+        me: board.key.public(),
+        members: Arc::new(board.set.clone()),
+    };
+    InterceptedService::new(
+        quorum_server::QuorumServer::new(QuorumService(board))
+            .max_encoding_message_size(max)
+            .max_decoding_message_size(MAX_REQUEST),
+        gate,
+    )
 }
 
-/// The other members of the set, by key, with a lazily connected channel each.
+/// Serves the Quorum service on `listener` until `shutdown`.
+pub async fn serve(
+    board: Arc<Board>,
+    listener: tokio::net::TcpListener,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let timeout = board.config.peer_timeout();
+    let rogue = board.config.rogue.clone();
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let mut builder = tonic::transport::Server::builder()
+        .concurrency_limit_per_connection(CONCURRENT_PER_CONNECTION)
+        .timeout(timeout);
+    let router = builder.add_service(server(board));
+    let result = if rogue == Some(Rogue::Trickle) {
+        let incoming = futures_util::StreamExt::map(incoming, |s| s.map(Rogue::trickle));
+        router
+            .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+            .await
+    } else {
+        router
+            .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
+            .await
+    };
+    if let Err(e) = result {
+        tracing::error!(%e, "Quorum service stopped");
+    }
+}
+
+type Client = QuorumClient<InterceptedService<Channel, auth::Signer>>;
+
+/// The other members of the set, by key, with a lazily connected channel each. Every call is
+/// signed by this member ([`auth::Signer`]), its answer at most `max_message` bytes and
+/// finished (body included) within the timeout, or it counts as no answer.
 #[derive(Debug, Clone)]
 pub struct Peers {
-    peers: Vec<(PublicKey, QuorumClient<Channel>)>,
+    peers: Vec<(PublicKey, Client)>,
+    timeout: Duration,
 }
 
 impl Peers {
-    /// `peers`: (key, `http://host:port` of its gRPC API).
-    pub fn new(peers: &[(PublicKey, String)]) -> anyhow::Result<Peers> {
+    /// `peers`: (key, `http://host:port` of its Quorum service); calls signed by `key`.
+    pub fn new(
+        peers: &[(PublicKey, String)],
+        key: &hexproof_proto::Keypair,
+        config: &QuorumConfig,
+        timeout: Duration,
+    ) -> anyhow::Result<Peers> {
         let peers = peers
             .iter()
-            .map(|(key, url)| {
+            .map(|(peer, url)| {
                 let channel = tonic::transport::Endpoint::from_shared(url.clone())
-                    .map_err(|e| anyhow::anyhow!("peer {key}: bad address {url}: {e}"))?
-                    .connect_timeout(Duration::from_secs(3))
-                    .timeout(Duration::from_secs(30))
+                    .map_err(|e| anyhow::anyhow!("peer {peer}: bad address {url}: {e}"))?
+                    .connect_timeout(timeout.min(Duration::from_secs(3)))
+                    .timeout(timeout)
                     .connect_lazy();
-                let client = QuorumClient::new(channel).max_decoding_message_size(MAX_MESSAGE);
-                Ok((*key, client))
+                let signer = auth::Signer {
+                    key: key.clone(),
+                    audience: *peer,
+                };
+                let client = QuorumClient::with_interceptor(channel, signer)
+                    .max_decoding_message_size(config.max_message());
+                Ok((*peer, client))
             })
             .collect::<anyhow::Result<_>>()?;
-        Ok(Peers { peers })
+        Ok(Peers { peers, timeout })
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &PublicKey> {
         self.peers.iter().map(|(k, _)| k)
     }
 
-    fn client(&self, key: &PublicKey) -> Option<QuorumClient<Channel>> {
+    fn client(&self, key: &PublicKey) -> Option<Client> {
         self.peers
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, c)| c.clone())
     }
 
-    /// `key`'s inputs of `epoch`; `None` when it has none (yet) or does not answer.
-    pub async fn proposal(&self, key: &PublicKey, epoch: u64) -> Option<v1::Proposal> {
-        let mut client = self.client(key)?;
-        match client.get_proposal(v1::GetProposalRequest { epoch }).await {
-            Ok(r) => Some(r.into_inner()),
-            Err(s) if s.code() == tonic::Code::NotFound => None,
-            Err(s) => {
-                tracing::debug!(peer = %key, error = %s, "asking a peer for its proposal");
+    /// `call`'s answer from `key`, when it comes (all of it) within the timeout.
+    async fn ask<T, F, Fut>(&self, key: &PublicKey, what: &str, call: F) -> Option<T>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: std::future::Future<Output = Result<Response<T>, Status>>,
+    {
+        let client = self.client(key)?;
+        match tokio::time::timeout(self.timeout, call(client)).await {
+            Ok(Ok(r)) => Some(r.into_inner()),
+            Ok(Err(s)) if s.code() == tonic::Code::NotFound => None,
+            Ok(Err(s)) => {
+                metrics::counter!("hexproof_quorum_peer_errors_total", "code" => format!("{:?}", s.code())).increment(1);
+                tracing::debug!(peer = %key, error = %s, "asking a peer for its {what}");
+                None
+            }
+            Err(_) => {
+                metrics::counter!("hexproof_quorum_peer_errors_total", "code" => "timeout")
+                    .increment(1);
+                tracing::debug!(peer = %key, "a peer's {what} did not come in time");
                 None
             }
         }
     }
 
-    /// What `key` holds of `epoch`'s input window; `None` when it does not answer.
-    pub async fn reports(&self, key: &PublicKey, epoch: u64) -> Option<v1::Holdings> {
-        let mut client = self.client(key)?;
-        match client.get_reports(v1::GetReportsRequest { epoch }).await {
-            Ok(r) => Some(r.into_inner()),
-            Err(s) => {
-                tracing::debug!(peer = %key, error = %s, "asking a peer for its reports");
-                None
-            }
-        }
+    /// Every peer's answer to `f` at once, in the order of the peers.
+    pub async fn all<'a, T, F, Fut>(&'a self, f: F) -> Vec<(PublicKey, Option<T>)>
+    where
+        F: Fn(&'a Peers, &'a PublicKey) -> Fut,
+        Fut: std::future::Future<Output = Option<T>> + 'a,
+    {
+        let keys: Vec<&PublicKey> = self.keys().collect();
+        let answers = futures_util::future::join_all(keys.iter().map(|k| f(self, k))).await;
+        keys.into_iter().copied().zip(answers).collect()
+    }
+
+    /// `key`'s inputs of `epoch`; `None` when it has none (yet) or does not answer.
+    pub async fn proposal(&self, key: &PublicKey, epoch: u64) -> Option<v1::Proposal> {
+        self.ask(key, "proposal", |mut c| async move {
+            c.get_proposal(v1::GetProposalRequest { epoch }).await
+        })
+        .await
+    }
+
+    /// What `key` holds of `epoch`'s input window, attested for `round`; `None` when it does
+    /// not answer.
+    pub async fn reports(&self, key: &PublicKey, epoch: u64, round: u64) -> Option<v1::Holdings> {
+        self.ask(key, "reports", |mut c| async move {
+            c.get_reports(v1::GetReportsRequest { epoch, round }).await
+        })
+        .await
     }
 
     /// `key`'s newest endorsement of `epoch`, when it has one and it is `key`'s valid
@@ -263,12 +412,11 @@ impl Peers {
         epoch: u64,
         deployment: &hexproof_commitment::Deployment,
     ) -> Option<v1::Endorsement> {
-        let mut client = self.client(key)?;
-        let e = client
-            .get_endorsement(v1::GetEndorsementRequest { epoch })
-            .await
-            .ok()?
-            .into_inner();
+        let e = self
+            .ask(key, "endorsement", |mut c| async move {
+                c.get_endorsement(v1::GetEndorsementRequest { epoch }).await
+            })
+            .await?;
         (e.epoch == epoch && e.oracle == key.to_bytes() && valid(&e, key, deployment)).then_some(e)
     }
 }

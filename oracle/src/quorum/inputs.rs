@@ -16,8 +16,7 @@ use std::{
 
 use anyhow::Context;
 use hexproof_poc::{EntropyRecord, Limits, rewards::RewardConfig};
-use hexproof_proto::{Keypair, PublicKey, Signed, topics, v1};
-use prost::Message;
+use hexproof_proto::{Keypair, PublicKey, topics, v1};
 
 use super::attest;
 use crate::{
@@ -49,23 +48,35 @@ fn entropy_window(rewards: &RewardConfig, limits: &Limits, epoch: u64) -> (u64, 
     )
 }
 
-fn topic_of(r: &crate::store::reports::ReceivedReport) -> String {
-    match r.kind {
+/// A stored report's home topic (its kind's topic under its signer's key).
+fn topic_of(r: &crate::store::reports::ReceivedReport) -> Option<String> {
+    let kind = match r.kind {
         hexproof_poc::Kind::Beacon => format!("{}/beacons/{}", topics::ROOT, r.hotspot),
         _ => format!("{}/witnesses/{}", topics::ROOT, r.hotspot),
-    }
+    };
+    topics::home_of(&kind, &r.payload)
 }
 
-/// What this member holds of epoch `epoch`'s window, received by `cutoff_ns`, with its signed
-/// attestation of when it received each report.
+/// A report's id, when it is filed under its home topic ([`topics::home_of`]): a report under
+/// another key's topic is a proposer rewriting it (it would be judged `topic_mismatch`).
+fn filed_id(r: &v1::ReceivedReport) -> Option<[u8; 32]> {
+    if topics::home_of(&r.topic, &r.payload)? != r.topic {
+        return None;
+    }
+    topics::report_id(&r.topic, &r.payload)
+}
+
+/// What this member holds of the epoch of `scope`'s window, received by its cut-off, with its
+/// signed attestation of when it received each report.
 pub async fn holdings(
     store: &Store,
     rewards: &RewardConfig,
     limits: &Limits,
-    epoch: u64,
-    cutoff_ns: u64,
+    scope: attest::Scope,
     key: &Keypair,
+    set: &[PublicKey],
 ) -> crate::store::Result<v1::Holdings> {
+    let (epoch, cutoff_ns) = (scope.epoch, scope.cutoff_ns);
     let (from, to) = window(rewards, limits, epoch);
     let (e_from, e_to) = entropy_window(rewards, limits, epoch);
     let held: Vec<_> = store
@@ -73,18 +84,19 @@ pub async fn holdings(
         .await?
         .into_iter()
         .filter(|r| r.received_ns <= cutoff_ns)
+        .filter_map(|r| Some((topic_of(&r)?, r)))
         .collect();
     let receipts = held
         .iter()
-        .map(|r| v1::Receipt {
+        .map(|(_, r)| v1::Receipt {
             id: r.id.to_vec(),
             received_ns: r.received_ns,
         })
         .collect();
     let reports = held
         .into_iter()
-        .map(|r| v1::ReceivedReport {
-            topic: topic_of(&r),
+        .map(|(topic, r)| v1::ReceivedReport {
+            topic,
             received_ns: r.received_ns,
             payload: r.payload,
         })
@@ -93,13 +105,15 @@ pub async fn holdings(
         .entropy_between(e_from, e_to)
         .await?
         .into_iter()
-        .filter(|(e, _)| e.timestamp_ns <= cutoff_ns)
+        .filter(|(e, message)| {
+            e.timestamp_ns <= cutoff_ns && crate::entropy::member_entropy(message, set).is_ok()
+        })
         .map(|(_, message)| message)
         .collect();
     Ok(v1::Holdings {
         reports,
         entropy,
-        attestation: Some(attest::attest(key, epoch, receipts)),
+        attestation: Some(attest::attest(key, scope, receipts)),
     })
 }
 
@@ -116,15 +130,18 @@ pub fn propose(
     set: &[PublicKey],
 ) -> v1::Proposal {
     let attestations = attest::valid(
-        holdings.iter().filter_map(|h| h.attestation.as_ref()),
+        holdings
+            .iter()
+            .filter_map(|h| h.attestation.as_ref())
+            .filter(|a| a.round == round && a.cutoff_ns <= cutoff_ns),
         epoch,
         set,
     );
     let medians = attest::medians(attestations.values().copied());
     let mut reports: BTreeMap<[u8; 32], v1::ReceivedReport> = BTreeMap::new();
     for r in holdings.iter().flat_map(|h| &h.reports) {
-        let Some(id) = topics::report_id(&r.topic, &r.payload) else {
-            continue;
+        let Some(id) = filed_id(r) else {
+            continue; // not a report, or filed under another key's topic
         };
         let Some(&received_ns) = medians.get(&id) else {
             continue; // nobody attests it
@@ -139,11 +156,10 @@ pub fn propose(
     let mut entropy: Vec<Vec<u8>> = Vec::new();
     let mut seen = HashSet::new();
     for m in holdings.iter().flat_map(|h| &h.entropy) {
-        let member = v1::Entropy::decode(m.as_slice())
-            .ok()
-            .and_then(|e| e.verify().ok())
-            .is_some_and(|k| set.contains(&k));
-        if member && seen.insert(m.clone()) {
+        // A member's own entropy, one message per id (the first held: ours come first).
+        if let Ok((_, e)) = crate::entropy::member_entropy(m, set)
+            && seen.insert(e.id)
+        {
             entropy.push(m.clone());
         }
     }
@@ -166,13 +182,27 @@ pub fn propose(
 /// `hexproof_quorum_refused_total{reason}` and the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    #[error("the proposal is for epoch {theirs}, we are agreeing on epoch {ours}")]
+    WrongEpoch { theirs: u64, ours: u64 },
     #[error("the proposal's cut-off {cutoff_ns} is ahead of our clock {now_ns}")]
     CutoffAhead { cutoff_ns: u64, now_ns: u64 },
     #[error("a report of the proposal does not decode as one ({topic})")]
     NotAReport { topic: String },
+    #[error("report {id} is filed under {topic}, not its signer's topic")]
+    TopicRewritten { id: String, topic: String },
+    #[error("report {id} is in the proposal twice")]
+    Duplicate { id: String },
     #[error("an attestation is not a member's valid signature for this epoch")]
     BadAttestation,
-    #[error("we attested our receipts of this epoch, and the proposal leaves our attestation out")]
+    #[error(
+        "{oracle}'s attestation is for round {round}, cut off at {cutoff_ns}: not this round's, or stale"
+    )]
+    StaleAttestation {
+        oracle: String,
+        round: u64,
+        cutoff_ns: u64,
+    },
+    #[error("the proposal does not carry the newest attestation we gave its proposer this round")]
     OurAttestationLeftOut,
     #[error("report {id} is received at {theirs}, the attestations' median is {median:?}")]
     NotTheMedian {
@@ -182,6 +212,8 @@ pub enum Refusal {
     },
     #[error("{count} reports we received before the cut-off are left out (first {first})")]
     ReportsLeftOut { count: usize, first: String },
+    #[error("an entropy message of the proposal is not a member's own ({reason})")]
+    BadEntropy { reason: &'static str },
     #[error("{count} entropy messages we hold are left out (first id {first})")]
     EntropyLeftOut { count: usize, first: u64 },
     #[error("the inputs give root {ours}, the proposal says {theirs}")]
@@ -191,34 +223,68 @@ pub enum Refusal {
 impl Refusal {
     pub fn code(&self) -> &'static str {
         match self {
+            Refusal::WrongEpoch { .. } => "wrong_epoch",
             Refusal::CutoffAhead { .. } => "cutoff_ahead",
             Refusal::NotAReport { .. } => "not_a_report",
+            Refusal::TopicRewritten { .. } => "topic_rewritten",
+            Refusal::Duplicate { .. } => "duplicate",
             Refusal::BadAttestation => "bad_attestation",
+            Refusal::StaleAttestation { .. } => "stale_attestation",
             Refusal::OurAttestationLeftOut => "our_attestation_left_out",
             Refusal::NotTheMedian { .. } => "not_the_median",
             Refusal::ReportsLeftOut { .. } => "reports_left_out",
+            Refusal::BadEntropy { .. } => "bad_entropy",
             Refusal::EntropyLeftOut { .. } => "entropy_left_out",
             Refusal::Root { .. } => "root",
         }
     }
 }
 
-/// Checks a proposal: every attestation is a member's, one each, ours among them when we gave
-/// one (`we_attested`); every report is received at the median of the attested times; nothing
-/// we received more than `tolerance_ns` before the cut-off, and no entropy we hold, is left
-/// out. Reports only others hold are taken as attested: they are signed by their hotspots.
-#[allow(clippy::too_many_arguments)]
+/// What a member expects of a proposal it checks.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    /// The epoch being agreed.
+    pub epoch: u64,
+    /// The set, sorted.
+    pub set: &'a [PublicKey],
+    pub me: &'a PublicKey,
+    /// The cut-off of the newest attestation we gave this proposal's proposer for its round;
+    /// `None`: we gave none (then we do not endorse it: the median must count our times).
+    pub ours: Option<u64>,
+    /// Slack between members' clocks and sessions.
+    pub tolerance_ns: u64,
+    /// How long a proposer may take to gather the attestations: none may be older than that
+    /// (plus the tolerance) at the proposal's cut-off.
+    pub gather_ns: u64,
+    pub now_ns: u64,
+}
+
+/// Checks a proposal: it is for the epoch being agreed; every attestation is a member's, one
+/// each, of the proposal's round and fresh at its cut-off, ours (the newest we gave) among
+/// them; every report is filed under its signer's topic, once, and received at the median of
+/// the attested times; every entropy message is a member's own; nothing we received more than
+/// `tolerance_ns` before the cut-off, and no entropy we hold, is left out. Reports only others
+/// hold are taken as attested: they are signed by their hotspots.
 pub async fn check(
     proposal: &v1::Proposal,
     store: &Store,
     rewards: &RewardConfig,
     limits: &Limits,
-    set: &[PublicKey],
-    me: &PublicKey,
-    we_attested: bool,
-    tolerance_ns: u64,
-    now_ns: u64,
+    expected: &Expected<'_>,
 ) -> anyhow::Result<Result<(), Refusal>> {
+    let Expected {
+        set,
+        me,
+        tolerance_ns,
+        now_ns,
+        ..
+    } = *expected;
+    if proposal.epoch != expected.epoch {
+        return Ok(Err(Refusal::WrongEpoch {
+            theirs: proposal.epoch,
+            ours: expected.epoch,
+        }));
+    }
     let cutoff = proposal.cutoff_ns;
     if cutoff > now_ns.saturating_add(tolerance_ns) {
         return Ok(Err(Refusal::CutoffAhead {
@@ -230,9 +296,24 @@ pub async fn check(
     if attestations.len() != proposal.attestations.len() {
         return Ok(Err(Refusal::BadAttestation));
     }
-    if we_attested && !attestations.contains_key(me) {
-        return Ok(Err(Refusal::OurAttestationLeftOut));
+    let oldest = cutoff.saturating_sub(expected.gather_ns.saturating_add(tolerance_ns));
+    if let Some((key, a)) = attestations
+        .iter()
+        .find(|(_, a)| a.round != proposal.round || a.cutoff_ns > cutoff || a.cutoff_ns < oldest)
+    {
+        return Ok(Err(Refusal::StaleAttestation {
+            oracle: key.to_string(),
+            round: a.round,
+            cutoff_ns: a.cutoff_ns,
+        }));
     }
+    let ours = match (expected.ours, attestations.get(me)) {
+        (Some(ours), Some(a)) if a.cutoff_ns == ours => ours,
+        _ => return Ok(Err(Refusal::OurAttestationLeftOut)),
+    };
+    // What we held when we attested must be in (give or take the tolerance, for reports
+    // received before the cut-off and stored just after): not what came later.
+    let held_by = cutoff.min(ours);
     let medians = attest::medians(attestations.values().copied());
     let mut theirs: HashSet<[u8; 32]> = HashSet::with_capacity(proposal.reports.len());
     for r in &proposal.reports {
@@ -241,6 +322,12 @@ pub async fn check(
                 topic: r.topic.clone(),
             }));
         };
+        if filed_id(r) != Some(id) {
+            return Ok(Err(Refusal::TopicRewritten {
+                id: hex::encode(id),
+                topic: r.topic.clone(),
+            }));
+        }
         let median = medians.get(&id).copied();
         if median != Some(r.received_ns) {
             return Ok(Err(Refusal::NotTheMedian {
@@ -249,13 +336,30 @@ pub async fn check(
                 median,
             }));
         }
-        theirs.insert(id);
+        if !theirs.insert(id) {
+            return Ok(Err(Refusal::Duplicate {
+                id: hex::encode(id),
+            }));
+        }
+    }
+    let mut entropy_ids = HashSet::with_capacity(proposal.entropy.len());
+    for m in &proposal.entropy {
+        match crate::entropy::member_entropy(m, set) {
+            // One message per id: two would make beacons on it depend on which is stored.
+            Ok((_, e)) if !entropy_ids.insert(e.id) => {
+                return Ok(Err(Refusal::BadEntropy {
+                    reason: "duplicate_id",
+                }));
+            }
+            Ok(_) => {}
+            Err(reason) => return Ok(Err(Refusal::BadEntropy { reason })),
+        }
     }
     let (from, to) = window(rewards, limits, proposal.epoch);
     let ours = store.received_reports_stamped(from, to).await?;
     let mut left_out = ours
         .iter()
-        .filter(|r| r.received_ns.saturating_add(tolerance_ns) <= cutoff)
+        .filter(|r| r.received_ns.saturating_add(tolerance_ns) <= held_by)
         .filter(|r| !theirs.contains(&r.id));
     if let Some(first) = left_out.next() {
         return Ok(Err(Refusal::ReportsLeftOut {
@@ -269,7 +373,8 @@ pub async fn check(
         .entropy_between(e_from, e_to)
         .await?
         .into_iter()
-        .filter(|(e, _)| e.timestamp_ns.saturating_add(tolerance_ns) <= cutoff)
+        .filter(|(e, _)| e.timestamp_ns.saturating_add(tolerance_ns) <= held_by)
+        .filter(|(_, message)| crate::entropy::member_entropy(message, set).is_ok())
         .filter(|(_, message)| !their_entropy.contains(message.as_slice()))
         .map(|(e, _)| e.id)
         .collect();
@@ -352,10 +457,7 @@ pub async fn catch_up(
     set: &[PublicKey],
 ) -> anyhow::Result<u64> {
     for message in &proposal.entropy {
-        let Ok(e) = v1::Entropy::decode(message.as_slice()) else {
-            continue;
-        };
-        if e.verify().is_ok_and(|signer| set.contains(&signer)) {
+        if let Ok((_, e)) = crate::entropy::member_entropy(message, set) {
             let record = EntropyRecord {
                 id: e.id,
                 data: e.data.clone(),
@@ -365,11 +467,7 @@ pub async fn catch_up(
             store.insert_entropy(&record, message).await?;
         }
     }
-    let ids: Vec<[u8; 32]> = proposal
-        .reports
-        .iter()
-        .filter_map(|r| topics::report_id(&r.topic, &r.payload))
-        .collect();
+    let ids: Vec<[u8; 32]> = proposal.reports.iter().filter_map(filed_id).collect();
     let missing: HashSet<[u8; 32]> = store.missing_reports(&ids).await?.into_iter().collect();
     if missing.is_empty() {
         return Ok(0);
@@ -377,7 +475,7 @@ pub async fn catch_up(
     let messages: Vec<Incoming> = proposal
         .reports
         .iter()
-        .filter(|r| topics::report_id(&r.topic, &r.payload).is_some_and(|id| missing.contains(&id)))
+        .filter(|r| filed_id(r).is_some_and(|id| missing.contains(&id)))
         .map(|r| Incoming {
             topic: r.topic.clone(),
             payload: r.payload.clone(),
@@ -407,10 +505,29 @@ mod tests {
         }
     }
 
+    /// The recording, its entropy re-signed by the set's first member under ids of its own
+    /// (the recording numbers entropy 1, 2, …; a set's ids carry the signer's position).
     fn recorded() -> Vec<Line> {
+        use hexproof_proto::Signed;
+        use prost::Message;
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../fixtures/reports/net-25.jsonl");
-        audit::read_lines(&path).unwrap()
+        let first = hexproof_fixtures::network("net-25").unwrap().oracles[0]
+            .keypair()
+            .unwrap();
+        audit::read_lines(&path)
+            .unwrap()
+            .into_iter()
+            .map(|mut l| {
+                if l.topic == topics::ENTROPY {
+                    let mut e =
+                        v1::Entropy::decode(hex::decode(&l.payload).unwrap().as_slice()).unwrap();
+                    e.id <<= 8;
+                    l.payload = hex::encode(e.signed(&first).encode_to_vec());
+                }
+                l
+            })
+            .collect()
     }
 
     /// A member's database holding the recorded lines `keep` says, received `lag` later.
@@ -480,13 +597,22 @@ mod tests {
 
     impl Set {
         async fn holdings(&self, i: usize) -> v1::Holdings {
+            self.holdings_at(i, 0, self.cutoff).await
+        }
+
+        async fn holdings_at(&self, i: usize, round: u64, cutoff_ns: u64) -> v1::Holdings {
+            let scope = attest::Scope {
+                epoch: 1,
+                round,
+                cutoff_ns,
+            };
             holdings(
                 &self.stores[i],
                 &rewards(),
                 &Limits::default(),
-                1,
-                self.cutoff,
+                scope,
                 &self.keys[i],
+                &self.set,
             )
             .await
             .unwrap()
@@ -500,25 +626,42 @@ mod tests {
             propose(&held, 1, 0, &self.set[0], self.cutoff, &self.set)
         }
 
+        /// `member`'s check of `p`, having given its attestation cut off at `ours`.
+        async fn check_with(
+            &self,
+            p: &v1::Proposal,
+            member: usize,
+            ours: Option<u64>,
+        ) -> Result<(), Refusal> {
+            let expected = Expected {
+                epoch: 1,
+                set: &self.set,
+                me: &self.set[member],
+                ours,
+                tolerance_ns: 1_000 * MS,
+                gather_ns: 10_000 * MS,
+                now_ns: self.cutoff,
+            };
+            check(
+                p,
+                &self.stores[member],
+                &rewards(),
+                &Limits::default(),
+                &expected,
+            )
+            .await
+            .unwrap()
+        }
+
+        /// `member`'s check of `p`, having attested at the common cut-off when `attested`.
         async fn check(
             &self,
             p: &v1::Proposal,
             member: usize,
             attested: bool,
         ) -> Result<(), Refusal> {
-            check(
-                p,
-                &self.stores[member],
-                &rewards(),
-                &Limits::default(),
-                &self.set,
-                &self.set[member],
-                attested,
-                1_000 * MS,
-                self.cutoff,
-            )
-            .await
-            .unwrap()
+            self.check_with(p, member, attested.then_some(self.cutoff))
+                .await
         }
     }
 
@@ -582,8 +725,11 @@ mod tests {
             s.check(&p, 1, true).await,
             Err(Refusal::OurAttestationLeftOut)
         );
-        // A member that gave none has nothing to miss there.
-        assert_eq!(s.check(&p, 1, false).await, Ok(()));
+        // A member that gave none does not endorse either: the median must count its times.
+        assert_eq!(
+            s.check(&p, 1, false).await,
+            Err(Refusal::OurAttestationLeftOut)
+        );
 
         // Entropy left out.
         let mut p = honest.clone();
@@ -592,5 +738,140 @@ mod tests {
             s.check(&p, 0, true).await,
             Err(Refusal::EntropyLeftOut { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn a_rewritten_topic_another_epoch_or_a_repeated_report_is_refused() {
+        let s = three().await;
+        let honest = s.proposal(&[0, 1, 2]).await;
+
+        // A witness report filed under another hotspot's topic: every member would reproduce
+        // the root (the report judged `topic_mismatch`), so the check must catch it.
+        let mut p = honest.clone();
+        crate::quorum::Rogue::rewrite_topic(&mut p);
+        assert_ne!(p.reports, honest.reports, "a topic was rewritten");
+        assert!(matches!(
+            s.check(&p, 1, true).await,
+            Err(Refusal::TopicRewritten { .. })
+        ));
+        // An honest proposer given those holdings by a rogue peer files the report at home.
+        let mut rogue = s.holdings(2).await;
+        let mut rewritten = v1::Proposal {
+            reports: rogue.reports.clone(),
+            ..Default::default()
+        };
+        crate::quorum::Rogue::rewrite_topic(&mut rewritten);
+        rogue.reports = rewritten.reports;
+        let held = [s.holdings(0).await, s.holdings(1).await, rogue];
+        let p = propose(&held, 1, 0, &s.set[0], s.cutoff, &s.set);
+        assert_eq!(p.reports, honest.reports);
+        assert_eq!(s.check(&p, 1, true).await, Ok(()));
+
+        // The next epoch's inputs under this epoch's number: closing it would skip this one.
+        let mut p = honest.clone();
+        p.epoch = 2;
+        assert_eq!(
+            s.check(&p, 1, true).await,
+            Err(Refusal::WrongEpoch { theirs: 2, ours: 1 })
+        );
+
+        // One report twice.
+        let mut p = honest.clone();
+        p.reports.push(p.reports[3].clone());
+        assert!(matches!(
+            s.check(&p, 1, true).await,
+            Err(Refusal::Duplicate { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn attestations_of_another_round_stale_ones_or_not_our_newest_are_refused() {
+        let s = three().await;
+        // Attested for round 1, proposed in round 0.
+        let held = [
+            s.holdings(0).await,
+            s.holdings_at(1, 1, s.cutoff).await,
+            s.holdings(2).await,
+        ];
+        let mut p = propose(&held, 1, 0, &s.set[0], s.cutoff, &s.set);
+        // (`propose` leaves it out; a rogue puts it back)
+        p.attestations.push(held[1].attestation.clone().unwrap());
+        p.attestations
+            .retain(|a| a.oracle != s.set[1].to_bytes() || a.round == 1);
+        assert!(matches!(
+            s.check(&p, 0, true).await,
+            Err(Refusal::StaleAttestation { round: 1, .. })
+        ));
+
+        // Gathered long before the cut-off (the proposer asked early, then waited).
+        let early = s.cutoff - 60_000 * MS;
+        let held = [
+            s.holdings(0).await,
+            s.holdings_at(1, 0, early).await,
+            s.holdings(2).await,
+        ];
+        let p = propose(&held, 1, 0, &s.set[0], s.cutoff, &s.set);
+        assert!(matches!(
+            s.check(&p, 0, true).await,
+            Err(Refusal::StaleAttestation { .. })
+        ));
+        // Fresh enough, but member 1 gave a newer attestation since: only that one will do.
+        let held = [
+            s.holdings(0).await,
+            s.holdings_at(1, 0, s.cutoff - 2_000 * MS).await,
+            s.holdings(2).await,
+        ];
+        let p = propose(&held, 1, 0, &s.set[0], s.cutoff, &s.set);
+        assert_eq!(
+            s.check_with(&p, 1, Some(s.cutoff - 2_000 * MS)).await,
+            Ok(())
+        );
+        assert_eq!(
+            s.check_with(&p, 1, Some(s.cutoff)).await,
+            Err(Refusal::OurAttestationLeftOut)
+        );
+    }
+
+    #[tokio::test]
+    async fn entropy_under_another_members_id_is_refused() {
+        let s = three().await;
+        let honest = s.proposal(&[0, 1, 2]).await;
+        // Member 1 signs entropy whose id carries member 0's position, near the top of the id
+        // space: every later id of member 0 would come after it.
+        let id = (u64::MAX >> 9) << 8;
+        assert_eq!(id & 0xff, 0);
+        let (_, forged) = crate::entropy::make(&s.keys[1], id, s.cutoff - 5_000 * MS, 180);
+        let mut p = honest.clone();
+        p.entropy.push(prost::Message::encode_to_vec(&forged));
+        assert_eq!(
+            s.check(&p, 2, true).await,
+            Err(Refusal::BadEntropy {
+                reason: "foreign_id"
+            })
+        );
+        // Its own position, but an id far ahead of its time.
+        let (_, ahead) = crate::entropy::make(&s.keys[1], id | 1, s.cutoff - 5_000 * MS, 180);
+        let mut p = honest.clone();
+        p.entropy.push(prost::Message::encode_to_vec(&ahead));
+        assert_eq!(
+            s.check(&p, 2, true).await,
+            Err(Refusal::BadEntropy { reason: "id_ahead" })
+        );
+        // Its own id, twice, with other bytes (beacons on it would depend on which is kept).
+        let position = s.set.iter().position(|k| *k == s.keys[1].public()).unwrap() as u64;
+        let at = s.cutoff - 5_000 * MS;
+        let own = ((at / 1_000_000) << 8) | position;
+        let (_, first) = crate::entropy::make(&s.keys[1], own, at, 180);
+        let (_, second) = crate::entropy::make(&s.keys[1], own, at, 180);
+        assert_ne!(first.data, second.data);
+        let mut p = honest.clone();
+        p.entropy.push(prost::Message::encode_to_vec(&first));
+        p.entropy.push(prost::Message::encode_to_vec(&second));
+        assert_eq!(
+            s.check(&p, 2, true).await,
+            Err(Refusal::BadEntropy {
+                reason: "duplicate_id"
+            })
+        );
     }
 }

@@ -35,6 +35,7 @@
 //! an epoch only once.
 
 pub mod attest;
+pub mod auth;
 pub mod board;
 pub mod inputs;
 mod rogue;
@@ -55,12 +56,16 @@ use crate::{epochs::Computed, registry::Registry, store::Store};
 pub use board::Board;
 use board::Peers;
 pub use rogue::Rogue;
+use rogue::Steer;
 
 /// `[quorum]` in the oracle's configuration: the other members of its oracle set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct QuorumConfig {
-    /// The other members and where their gRPC API answers (their `[explorer] grpc_listen`).
+    /// Where this member answers the others (`hexproof.v1.Quorum` over gRPC, members only):
+    /// apart from the public explorer, so operators can firewall it to the set's addresses.
+    pub listen: std::net::SocketAddr,
+    /// The other members and where their Quorum service answers (their `[quorum] listen`).
     /// Empty: this oracle is alone and signs what it computes.
     pub peers: Vec<Peer>,
     /// Signatures an epoch needs (the program's threshold).
@@ -72,6 +77,11 @@ pub struct QuorumConfig {
     /// before a proposal's cut-off must be in it, and a cut-off may be this far ahead of our
     /// clock.
     pub received_tolerance_ms: u64,
+    /// How long a call to a peer may take, answer included, milliseconds of real time (at most
+    /// `round_secs`); a proposer gathers from all peers at once.
+    pub peer_timeout_ms: u64,
+    /// The largest answer taken from a peer (an epoch's inputs), MiB.
+    pub max_message_mib: u32,
     /// Test and demo hook: this member cheats as told. Never read from a file.
     #[serde(skip)]
     pub rogue: Option<Rogue>,
@@ -80,10 +90,13 @@ pub struct QuorumConfig {
 impl Default for QuorumConfig {
     fn default() -> Self {
         QuorumConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 50052)),
             peers: Vec::new(),
             threshold: 1,
             round_secs: 30,
             received_tolerance_ms: 1_000,
+            peer_timeout_ms: 10_000,
+            max_message_mib: 256,
             rogue: None,
         }
     }
@@ -113,11 +126,61 @@ impl QuorumConfig {
         set
     }
 
-    /// This member's position in the sorted set (the low byte of its entropy ids).
-    pub fn index(&self, me: &PublicKey) -> u8 {
-        let set = self.set(me);
-        set.iter().position(|k| k == me).unwrap_or(0) as u8
+    /// A round's length, ns of the network clock.
+    pub fn round_ns(&self, clock: Clock) -> u64 {
+        self.round_secs
+            .max(1)
+            .saturating_mul(1_000_000_000)
+            .saturating_mul(u64::from(clock.speed()))
     }
+
+    /// The slack between members, ns of the network clock.
+    pub fn tolerance_ns(&self, clock: Clock) -> u64 {
+        self.received_tolerance_ms
+            .saturating_mul(1_000_000)
+            .saturating_mul(u64::from(clock.speed()))
+    }
+
+    /// How long a call to a peer may take (real time): the configured timeout, at most the
+    /// first round's length (later rounds are longer).
+    pub fn peer_timeout(&self) -> Duration {
+        Duration::from_millis(
+            self.peer_timeout_ms
+                .min(self.round_secs.max(1).saturating_mul(1000))
+                .max(100),
+        )
+    }
+
+    /// The largest answer taken from a peer, bytes.
+    pub fn max_message(&self) -> usize {
+        (self.max_message_mib.max(1) as usize).saturating_mul(1 << 20)
+    }
+}
+
+/// When `epoch` is ready to agree on: its end plus the close delay, network ns.
+pub fn ready_ns(rewards: &RewardConfig, epoch: u64) -> u64 {
+    let (_, end) = rewards.bounds(epoch);
+    end.saturating_add(rewards.close_delay_secs.saturating_mul(1_000_000_000))
+}
+
+/// Whose turn it is to propose `epoch` in `round`, of the sorted `set`.
+pub fn proposer(set: &[PublicKey], epoch: u64, round: u64) -> PublicKey {
+    let n = set.len().max(1) as u64;
+    set.get((epoch.wrapping_add(round) % n) as usize)
+        .copied()
+        .unwrap_or(PublicKey::from([0; 32]))
+}
+
+/// Which round of `epoch` it is at `now_ns`, and whose turn to propose.
+pub fn turn(
+    rewards: &RewardConfig,
+    set: &[PublicKey],
+    epoch: u64,
+    now_ns: u64,
+    round_ns: u64,
+) -> (u64, PublicKey) {
+    let round = round_at(now_ns.saturating_sub(ready_ns(rewards, epoch)), round_ns);
+    (round, proposer(set, epoch, round))
 }
 
 /// The round `elapsed` ns after an epoch became ready, with rounds of `base`, `2 base`,
@@ -181,6 +244,15 @@ fn agreed_inputs(
 /// Members' signatures of one epoch message, by member.
 type Signatures = Vec<(PublicKey, [u8; 64])>;
 
+/// Every hotspot's lifetime amount after a closed epoch (what the next one closes on).
+fn lifetimes(closed: &ClosedEpoch) -> BTreeMap<PublicKey, u64> {
+    closed
+        .rows
+        .iter()
+        .map(|r| (r.hotspot, r.lifetime))
+        .collect()
+}
+
 /// The running state of [`Member::run`].
 struct Progress {
     set: Vec<PublicKey>,
@@ -192,24 +264,20 @@ struct Progress {
     /// Since when this member waits for the signatures of a landed epoch.
     adopting: Option<(u64, std::time::Instant)>,
     claim_due: Option<u64>,
+    /// A rogue's turns so far, and what it gathered ahead of time.
+    rogue: rogue::State,
 }
 
 impl Member {
-    fn round_ns(&self) -> u64 {
-        self.config
-            .round_secs
-            .max(1)
-            .saturating_mul(1_000_000_000)
-            .saturating_mul(u64::from(self.clock.speed()))
-    }
-
     /// Whose turn it is to propose `epoch` at `now_ns`, and which round that is.
     pub fn turn(&self, set: &[PublicKey], epoch: u64, now_ns: u64) -> (u64, PublicKey) {
-        let (_, end) = self.rewards.bounds(epoch);
-        let ready = end + self.rewards.close_delay_secs * 1_000_000_000;
-        let round = round_at(now_ns.saturating_sub(ready), self.round_ns());
-        let n = set.len().max(1) as u64;
-        (round, set[((epoch + round) % n) as usize])
+        turn(
+            &self.rewards,
+            set,
+            epoch,
+            now_ns,
+            self.config.round_ns(self.clock),
+        )
     }
 
     /// What a replay needs: the same for every member.
@@ -231,7 +299,7 @@ impl Member {
             .iter()
             .map(|p| (p.key, p.url.clone()))
             .collect();
-        let peers = match Peers::new(&peers) {
+        let peers = match Peers::new(&peers, &self.key, &self.config, self.config.peer_timeout()) {
             Ok(p) => p,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "quorum peers; no epochs will close");
@@ -249,6 +317,7 @@ impl Member {
             landed: None,
             adopting: None,
             claim_due: None,
+            rogue: rogue::State::default(),
         };
         self.check_set_on_chain(&progress.set).await;
         let mut next = None;
@@ -341,11 +410,18 @@ impl Member {
         let on_chain = read::config(&self.chain)
             .await?
             .context("the program is not initialized")?;
-        if on_chain.epoch >= epoch {
-            let landed = (on_chain.epoch == epoch).then_some(on_chain.root);
-            return self.adopt(p, epoch, landed).await;
+        if on_chain.epoch == epoch {
+            return self.adopt(p, epoch, on_chain.root).await;
+        }
+        if on_chain.epoch > epoch {
+            return self
+                .adopt_past(p, epoch, on_chain.epoch, on_chain.root)
+                .await;
         }
         let now = self.clock.now_ns();
+        if self.config.rogue == Some(Rogue::Steer) {
+            self.gather_early(p, epoch, now).await;
+        }
         if !crate::epochs::ready(&self.store, &self.rewards, epoch, now).await?
             || !self.stream_past(epoch, now).await?
         {
@@ -408,6 +484,33 @@ impl Member {
         Ok(false)
     }
 
+    /// A rogue about to propose with stale attestations asks its peers for their holdings of
+    /// `epoch` a quarter of an epoch before its end (honest members refuse: not ready).
+    async fn gather_early(&self, p: &mut Progress, epoch: u64, now: u64) {
+        let (start, end) = self.rewards.bounds(epoch);
+        let me = self.key.public();
+        if p.rogue.next() != Steer::StaleAttestations
+            || p.rogue.early.as_ref().is_some_and(|(e, _)| *e == epoch)
+            || now < end - (end - start) / 4
+            || proposer(&p.set, epoch, 0) != me
+        {
+            return;
+        }
+        let held: Vec<v1::Holdings> = p
+            .peers
+            .all(|peers, key| peers.reports(key, epoch, 0))
+            .await
+            .into_iter()
+            .filter_map(|(_, h)| h)
+            .collect();
+        tracing::info!(
+            epoch,
+            peers = held.len(),
+            "rogue: gathered attestations early"
+        );
+        p.rogue.early = Some((epoch, held));
+    }
+
     /// Whether this member's stored reports have come past `epoch`'s end plus the close delay
     /// (a report stamped later is stored), or reports of the epoch can only be stale by now:
     /// a member whose ingest lags (the broker still queues for it) neither proposes nor checks
@@ -425,17 +528,28 @@ impl Member {
 
     /// The other members' valid endorsements of exactly `closed`'s root and total.
     async fn endorsements_of(&self, p: &Progress, closed: &ClosedEpoch) -> Signatures {
-        let mut signatures = Vec::new();
-        for key in p.peers.keys() {
-            if let Some(e) = p.peers.endorsement(key, closed.epoch, &p.deployment).await
-                && e.root == closed.root
-                && e.lifetime_total == closed.lifetime_total
-                && let Ok(signature) = <[u8; 64]>::try_from(e.signature.as_slice())
-            {
-                signatures.push((*key, signature));
-            }
-        }
-        signatures
+        let deployment = &p.deployment;
+        let epoch = closed.epoch;
+        p.peers
+            .all(|peers, key| peers.endorsement(key, epoch, deployment))
+            .await
+            .into_iter()
+            .filter_map(|(key, e)| {
+                let e = e?;
+                (e.root == closed.root && e.lifetime_total == closed.lifetime_total)
+                    .then(|| Some((key, <[u8; 64]>::try_from(e.signature.as_slice()).ok()?)))?
+            })
+            .collect()
+    }
+
+    /// Every peer's proposal of `epoch` (that says it is of `epoch`), asked at once.
+    async fn proposals(&self, p: &Progress, epoch: u64) -> Vec<v1::Proposal> {
+        p.peers
+            .all(|peers, key| peers.proposal(key, epoch))
+            .await
+            .into_iter()
+            .filter_map(|(_, proposal)| proposal.filter(|x| x.epoch == epoch))
+            .collect()
     }
 
     async fn previous(&self, epoch: u64) -> anyhow::Result<BTreeMap<PublicKey, u64>> {
@@ -450,24 +564,60 @@ impl Member {
     /// checked and replayed. `None` while the proposer has nothing to show.
     async fn candidate(
         &self,
-        p: &Progress,
+        p: &mut Progress,
         epoch: u64,
         round: u64,
         proposer: PublicKey,
         now: u64,
     ) -> anyhow::Result<Option<Candidate>> {
-        let rules = self.rules(&p.set);
+        let set = p.set.clone();
+        let rules = self.rules(&set);
         let previous = self.previous(epoch).await?;
         if proposer == self.key.public() {
-            // Everyone's holdings (what our session missed, another's may hold), attested.
-            let mut holdings = vec![self.board.holdings(epoch).await?];
-            for key in p.peers.keys() {
-                if let Some(held) = p.peers.reports(key, epoch).await {
-                    holdings.push(held);
-                }
+            let steer = match &self.config.rogue {
+                Some(Rogue::Steer) => Some(p.rogue.take()),
+                _ => None,
+            };
+            // A rogue skipping the epoch proposes the next one's inputs under its number.
+            let named = match steer {
+                Some(Steer::SkipEpoch) => epoch + 1,
+                _ => epoch,
+            };
+            // Everyone's holdings (what our session missed, another's may hold), attested,
+            // asked of every peer at once.
+            let mut holdings = vec![self.board.holdings(named, round).await?];
+            match steer {
+                Some(Steer::SkipEpoch) => {}
+                Some(Steer::StaleAttestations) => holdings.extend(
+                    p.rogue
+                        .early
+                        .take()
+                        .filter(|(e, _)| *e == epoch)
+                        .map(|(_, h)| h)
+                        .unwrap_or_default(),
+                ),
+                _ => holdings.extend(
+                    p.peers
+                        .all(|peers, key| peers.reports(key, epoch, round))
+                        .await
+                        .into_iter()
+                        .filter_map(|(_, held)| held),
+                ),
             }
+            // The cut-off: now, or the newest attestation of this round within the tolerance
+            // ahead of it (a member whose clock runs a little ahead is not left out).
             let now = self.clock.now_ns();
-            let mut proposal = inputs::propose(&holdings, epoch, round, &proposer, now, &p.set);
+            let ahead = now.saturating_add(self.config.tolerance_ns(self.clock));
+            let cutoff = holdings
+                .iter()
+                .filter_map(|h| h.attestation.as_ref())
+                .filter(|a| a.round == round && a.cutoff_ns <= ahead)
+                .map(|a| a.cutoff_ns)
+                .fold(now, u64::max);
+            let mut proposal = inputs::propose(&holdings, named, round, &proposer, cutoff, &p.set);
+            if steer == Some(Steer::RewriteTopic) {
+                Rogue::rewrite_topic(&mut proposal);
+            }
             let mut computed = inputs::replay(&proposal, &rules, &previous, &self.key).await?;
             if let Some(rogue) = &self.config.rogue {
                 rogue.cheat(&mut computed.epoch, &self.key);
@@ -476,7 +626,8 @@ impl Member {
             proposal.root = closed.root.to_vec();
             proposal.lifetime_total = closed.lifetime_total;
             let proposal = Arc::new(proposal);
-            self.board.propose(proposal.clone());
+            // Filed under the epoch asked for (a rogue's may name another).
+            self.board.propose_as(epoch, proposal.clone());
             self.board.endorse(board::endorsement_of(closed));
             tracing::info!(epoch, round, reports = proposal.reports.len(), root = %hex::encode(closed.root), "proposed");
             return Ok(Some(Candidate {
@@ -493,21 +644,25 @@ impl Member {
             return Ok(None); // another round's: wait for this one's
         }
         let proposal = Arc::new(proposal);
-        let tolerance = self
-            .config
-            .received_tolerance_ms
-            .saturating_mul(1_000_000)
+        let me = self.key.public();
+        let gather_ns = u64::try_from(self.config.peer_timeout().as_nanos())
+            .unwrap_or(u64::MAX)
             .saturating_mul(u64::from(self.clock.speed()));
+        let expected = inputs::Expected {
+            epoch,
+            set: &p.set,
+            me: &me,
+            ours: self.board.attested(epoch, round),
+            tolerance_ns: self.config.tolerance_ns(self.clock),
+            gather_ns,
+            now_ns: now,
+        };
         let mut verdict = inputs::check(
             &proposal,
             &self.store,
             &self.rewards,
             &self.limits,
-            &p.set,
-            &self.key.public(),
-            self.board.attested(epoch),
-            tolerance,
-            now,
+            &expected,
         )
         .await?;
         let mut closed = None;
@@ -569,35 +724,17 @@ impl Member {
         .then(|| signatures.into_iter().collect())
     }
 
-    /// Stores the epoch that landed: `landed` is its root when the chain holds it as its newest;
-    /// `None` when the chain has moved past it, then the root an agreed proposal of a peer
-    /// carries `threshold` signatures of. The signatures recorded are the ones it landed with,
-    /// as the member that landed it published them (after a grace period without them: the
-    /// members' endorsements of that root that can still be seen).
-    async fn adopt(
-        &self,
-        p: &mut Progress,
-        epoch: u64,
-        landed: Option<[u8; 32]>,
-    ) -> anyhow::Result<bool> {
-        let mut proposals = Vec::new();
-        for key in p.peers.keys() {
-            if let Some(proposal) = p.peers.proposal(key, epoch).await {
-                proposals.push(proposal);
-            }
-        }
-        let target = match landed {
-            Some(root) => root.to_vec(),
-            None => match proposals
-                .iter()
-                .find(|x| self.landed_with(p, x, &x.root).is_some())
-            {
-                Some(x) => x.root.clone(),
-                None => return Ok(false),
-            },
-        };
+    /// Stores the epoch that landed as the chain's newest, with root `target`: from this
+    /// member's own candidate, else from inputs of that root a peer has. The signatures recorded
+    /// are the ones it landed with, as the member that landed it published them (after a grace
+    /// period without them: the members' endorsements of that root that can still be seen).
+    async fn adopt(&self, p: &mut Progress, epoch: u64, target: [u8; 32]) -> anyhow::Result<bool> {
+        let mut proposals = self.proposals(p, epoch).await;
+        // Agreed inputs first: a round's proposal of the same root (a rogue's may have the
+        // landed root with inputs nobody agreed on) only when no agreed ones are shown.
+        proposals.sort_by_key(|x| !x.agreed);
         let mut signatures = match &p.landed {
-            Some((e, root, sigs)) if *e == epoch && root.as_slice() == target => Some(sigs.clone()),
+            Some((e, root, sigs)) if *e == epoch && *root == target => Some(sigs.clone()),
             _ => proposals
                 .iter()
                 .find_map(|x| self.landed_with(p, x, &target)),
@@ -613,37 +750,29 @@ impl Member {
             .candidate
             .as_ref()
             .filter(|(e, c)| {
-                *e == epoch
-                    && c.closed
-                        .as_ref()
-                        .is_some_and(|x| x.epoch.root.as_slice() == target)
+                *e == epoch && c.closed.as_ref().is_some_and(|x| x.epoch.root == target)
             })
-            .map(|(_, c)| (c.proposal.clone(), c.closed.clone(), c.proposer));
+            .map(|(_, c)| (c.proposal.clone(), c.closed.clone()));
         let endorsed_it = found.is_some();
         if found.is_none() {
             let set = p.set.clone();
             let rules = self.rules(&set);
             let previous = self.previous(epoch).await?;
             for proposal in proposals.into_iter().filter(|x| x.root == target) {
-                let closed = inputs::replay(&proposal, &rules, &previous, &self.key).await?;
-                if closed.epoch.root.as_slice() == target {
-                    let proposer = PublicKey::from(
-                        <[u8; 32]>::try_from(proposal.proposer.as_slice()).unwrap_or_default(),
-                    );
-                    found = Some((Arc::new(proposal), Some(closed), proposer));
-                    break;
+                // Inputs a peer shows may be junk under a landed root: an error is a mismatch.
+                match inputs::replay(&proposal, &rules, &previous, &self.key).await {
+                    Ok(closed) if closed.epoch.root == target => {
+                        found = Some((Arc::new(proposal), Some(closed)));
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::debug!(epoch, error = %format!("{e:#}"), "a peer's inputs do not replay")
+                    }
                 }
             }
         }
-        let Some((
-            proposal,
-            Some(Computed {
-                epoch: closed,
-                findings,
-            }),
-            proposer,
-        )) = found
-        else {
+        let Some((proposal, Some(computed))) = found else {
             tracing::debug!(epoch, "waiting for the inputs of the landed root");
             return Ok(false);
         };
@@ -660,12 +789,120 @@ impl Member {
                     }
                 }
                 if endorsed_it {
-                    seen.push((self.key.public(), closed.signature));
+                    seen.push((self.key.public(), computed.epoch.signature));
                 }
                 seen.sort();
                 seen
             }
         };
+        self.record(p, &proposal, computed, signatures).await?;
+        Ok(true)
+    }
+
+    /// Stores the epochs from `from` to `newest` (the chain's newest, root `newest_root`), the
+    /// chain having moved past `from` while this member was away: only roots that landed. The
+    /// chain keeps only its newest root, so the agreed inputs peers show for the epochs in
+    /// between (each with `threshold` members' signatures, which a root that never landed can
+    /// have too) are replayed in order, each on the lifetimes of the one before, and taken only
+    /// when they lead to `newest_root`: every lifetime amount is in it, so no other chain of
+    /// roots does.
+    async fn adopt_past(
+        &self,
+        p: &mut Progress,
+        from: u64,
+        newest: u64,
+        newest_root: [u8; 32],
+    ) -> anyhow::Result<bool> {
+        /// Replays one catch-up may cost (each a whole epoch).
+        const MAX_REPLAYS: usize = 256;
+        let mut options: Vec<Vec<(v1::Proposal, Signatures)>> = Vec::new();
+        for epoch in from..=newest {
+            let mut roots: Vec<(v1::Proposal, Signatures)> = Vec::new();
+            for x in self.proposals(p, epoch).await {
+                // Every distinct one (another member may show junk inputs under a real root
+                // with its real signatures: signatures cover the root, not the inputs).
+                if (epoch < newest || x.root == newest_root)
+                    && !roots.iter().any(|(o, _)| *o == x)
+                    && let Some(signatures) = self.landed_with(p, &x, &x.root)
+                {
+                    roots.push((x, signatures));
+                }
+            }
+            if roots.is_empty() {
+                tracing::debug!(
+                    epoch,
+                    "waiting for the agreed inputs of an epoch that landed"
+                );
+                return Ok(false);
+            }
+            options.push(roots);
+        }
+        let set = p.set.clone();
+        let rules = self.rules(&set);
+        let base = self.previous(from).await?;
+        // Depth first: (which option, its replay) per epoch so far.
+        let mut path: Vec<(usize, Computed)> = Vec::new();
+        let mut choice = 0;
+        let mut replays = 0;
+        while path.len() < options.len() {
+            let i = path.len();
+            if choice >= options[i].len() {
+                match path.pop() {
+                    Some((c, _)) => {
+                        choice = c + 1;
+                        continue;
+                    }
+                    None => {
+                        tracing::warn!(
+                            from,
+                            newest,
+                            "no agreed inputs shown lead to the root on chain"
+                        );
+                        return Ok(false);
+                    }
+                }
+            }
+            replays += 1;
+            if replays > MAX_REPLAYS {
+                return Ok(false);
+            }
+            let previous = match path.last() {
+                Some((_, c)) => lifetimes(&c.epoch),
+                None => base.clone(),
+            };
+            let proposal = &options[i][choice].0;
+            match inputs::replay(proposal, &rules, &previous, &self.key).await {
+                Ok(computed) if computed.epoch.root.as_slice() == proposal.root => {
+                    path.push((choice, computed));
+                    choice = 0;
+                }
+                _ => choice += 1,
+            }
+        }
+        for (i, (choice, computed)) in path.into_iter().enumerate() {
+            let (proposal, signatures) = &options[i][choice];
+            self.record(p, &Arc::new(proposal.clone()), computed, signatures.clone())
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Stores a landed epoch (its findings, closed epoch and signatures), takes the reports
+    /// and entropy of its inputs this member missed, and shows its agreed inputs to the others.
+    async fn record(
+        &self,
+        p: &mut Progress,
+        proposal: &Arc<v1::Proposal>,
+        computed: Computed,
+        signatures: Signatures,
+    ) -> anyhow::Result<()> {
+        let Computed {
+            epoch: closed,
+            findings,
+        } = computed;
+        let epoch = closed.epoch;
+        let proposer =
+            PublicKey::from(<[u8; 32]>::try_from(proposal.proposer.as_slice()).unwrap_or_default());
         self.store.save_findings(epoch, &findings).await?;
         self.store
             .save_closed_epoch(&closed, self.clock.now_ns())
@@ -673,16 +910,32 @@ impl Member {
         self.store
             .save_quorum(epoch, &proposer, &signatures)
             .await?;
-        let new = inputs::catch_up(&self.store, &proposal, self.registry.as_ref(), &p.set).await?;
-        let agreed = agreed_inputs(&proposal, &closed, &signatures);
-        self.board.propose(Arc::new(agreed));
+        let new = inputs::catch_up(&self.store, proposal, self.registry.as_ref(), &p.set).await?;
+        let agreed = agreed_inputs(proposal, &closed, &signatures);
+        match &self.config.rogue {
+            Some(rogue @ Rogue::ServeUnlanded { .. }) => {
+                let set = p.set.clone();
+                let previous = self.previous(epoch).await?;
+                let fake = rogue
+                    .unlanded(
+                        &agreed,
+                        &self.rules(&set),
+                        &previous,
+                        &self.key,
+                        &p.deployment,
+                    )
+                    .await?;
+                self.board.propose(Arc::new(fake));
+            }
+            _ => self.board.propose(Arc::new(agreed)),
+        }
         p.adopting = None;
         metrics::counter!("hexproof_epochs_closed_total").increment(1);
         tracing::info!(epoch, %proposer, signers = signatures.len(), caught_up = new, paid = closed.paid, root = %hex::encode(closed.root), "epoch agreed");
         if self.claim {
             p.claim_due = Some(epoch);
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Claims for owners after the newest landed epoch; retried until every claim went.

@@ -20,6 +20,11 @@ pub trait Registry: Send + Sync + std::fmt::Debug {
     fn get(&self, key: &PublicKey) -> Option<HotspotInfo>;
     /// Every registered hotspot, sorted by key.
     fn all(&self) -> Vec<HotspotInfo>;
+    /// Whether `key` is a registered hotspot (now: a refreshed registry answers for its newest
+    /// contents).
+    fn contains(&self, key: &PublicKey) -> bool {
+        self.get(key).is_some()
+    }
 }
 
 /// A fixed registry (an operator's registry file).

@@ -163,6 +163,19 @@ impl Store {
         }))
     }
 
+    /// Whether `hotspot` has a reward row in `epoch` (a primary-key lookup): what answers a
+    /// proof request for a key that earned nothing without reading the epoch.
+    pub async fn has_reward(&self, epoch: u64, hotspot: &PublicKey) -> Result<bool> {
+        Ok(
+            sqlx::query("SELECT 1 AS one FROM rewards WHERE epoch = $1 AND hotspot = $2")
+                .bind(i64_of(epoch))
+                .bind(hotspot.to_string())
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
+    }
+
     /// Lifetime amounts after `epoch` (empty when it is not closed).
     pub async fn lifetime_after(&self, epoch: u64) -> Result<BTreeMap<PublicKey, u64>> {
         let rows = sqlx::query("SELECT hotspot, lifetime FROM rewards WHERE epoch = $1")

@@ -41,18 +41,62 @@ pub enum StoreError {
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// The database.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     /// Ids of reports that just reached their final verdict (each exactly once per process):
     /// what the explorer's live views follow.
     verdicts: tokio::sync::broadcast::Sender<[u8; 32]>,
+    /// What [`Store::reader`] connects to (may hold a password: never printed).
+    url: std::sync::Arc<str>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
     /// Connects and brings the schema up to date. `sqlite://PATH` (created when missing) or
     /// `postgres://…`.
     pub async fn connect(url: &str) -> Result<Store> {
+        let (url, sqlite) = Self::url(url)?;
+        let pool = Self::pool(
+            &url,
+            sqlite,
+            if sqlite { 4 } else { 8 },
+            Duration::from_secs(30),
+        )
+        .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store {
+            pool,
+            verdicts: tokio::sync::broadcast::channel(1 << 16).0,
+            url: url.into(),
+        })
+    }
+
+    /// The same database through a pool of its own with at most `connections` connections, a
+    /// caller waiting at most `acquire_timeout` for one: readers that must not take connections
+    /// from ingest and judging (the explorer). It follows the same verdicts. An in-memory
+    /// SQLite database cannot be opened twice: there the pool is shared.
+    pub async fn reader(&self, connections: u32, acquire_timeout: Duration) -> Result<Store> {
+        let (url, sqlite) = Self::url(&self.url)?;
+        if url.contains(":memory:") {
+            return Ok(self.clone());
+        }
+        Ok(Store {
+            pool: Self::pool(&url, sqlite, connections.max(1), acquire_timeout).await?,
+            verdicts: self.verdicts.clone(),
+            url: self.url.clone(),
+        })
+    }
+
+    /// The URL to connect to, and whether it is SQLite's.
+    fn url(url: &str) -> Result<(String, bool)> {
         sqlx::any::install_default_drivers();
         let sqlite = url.starts_with("sqlite:");
         if !sqlite && !url.starts_with("postgres:") && !url.starts_with("postgresql:") {
@@ -63,9 +107,18 @@ impl Store {
         } else {
             url.to_string()
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(if sqlite { 4 } else { 8 })
-            .acquire_timeout(Duration::from_secs(30))
+        Ok((url, sqlite))
+    }
+
+    async fn pool(
+        url: &str,
+        sqlite: bool,
+        connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<AnyPool> {
+        Ok(AnyPoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(acquire_timeout)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite {
@@ -81,13 +134,8 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect(&url)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Store {
-            pool,
-            verdicts: tokio::sync::broadcast::channel(1 << 16).0,
-        })
+            .connect(url)
+            .await?)
     }
 
     /// Follows final verdicts as they are written (ids; read them with [`Store::report_views`]).

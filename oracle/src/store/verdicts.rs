@@ -264,29 +264,30 @@ impl Store {
 
     /// Final verdicts counted by hotspot, kind, status, reason and (valid witnesses) signal.
     pub async fn verdict_counts(&self) -> Result<Vec<VerdictCount>> {
-        // Integer division rounds toward zero; dB(m) x 10 to whole units, floor for negatives.
-        let rows = sqlx::query(
-            "SELECT hotspot, kind, status, reason, \
-             CASE WHEN status = 1 AND kind = 2 THEN (rssi_ddbm - 9) / 10 END AS rssi_dbm, \
-             CASE WHEN status = 1 AND kind = 2 THEN snr_ddb / 10 END AS snr_db, \
-             COUNT(*) AS n FROM reports WHERE status <> 0 \
-             GROUP BY hotspot, kind, status, reason, 5, 6",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(VerdictCount {
-                    hotspot: r.try_get("hotspot")?,
-                    kind: kind_of(r.try_get("kind")?)?,
-                    status: status_of(r.try_get("status")?)?,
-                    reason: r.try_get("reason")?,
-                    rssi_dbm: r.try_get::<Option<i64>, _>("rssi_dbm")?.map(i32_of),
-                    snr_db: r.try_get::<Option<i64>, _>("snr_db")?.map(i32_of),
-                    count: u64_of(r.try_get("n")?),
-                })
-            })
-            .collect()
+        let rows = sqlx::query(sqlx::AssertSqlSafe(verdict_counts_sql("")))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(verdict_count).collect()
+    }
+
+    /// [`Store::verdict_counts`] of the given hotspots only (keys as stored: base58).
+    pub async fn verdict_counts_of(&self, hotspots: &[String]) -> Result<Vec<VerdictCount>> {
+        let mut out = Vec::new();
+        for chunk in hotspots.chunks(IN_CHUNK) {
+            // Only numbered placeholders are formatted in; keys are bound.
+            let sql = verdict_counts_sql(&format!(
+                "AND hotspot IN ({})",
+                placeholders(1, chunk.len())
+            ));
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for key in chunk {
+                query = query.bind(key.clone());
+            }
+            for r in query.fetch_all(&self.pool).await? {
+                out.push(verdict_count(&r)?);
+            }
+        }
+        Ok(out)
     }
 
     /// How many reports of each kind have each status and reason.
@@ -325,4 +326,29 @@ impl Store {
     pub async fn pending_count(&self) -> Result<u64> {
         self.pending_before(u64::MAX >> 1).await
     }
+}
+
+/// Final verdicts counted by hotspot, kind, status, reason and whole-unit signal; `filter` is
+/// more of the WHERE clause (placeholders only).
+fn verdict_counts_sql(filter: &str) -> String {
+    // Integer division rounds toward zero; dB(m) x 10 to whole units, floor for negatives.
+    format!(
+        "SELECT hotspot, kind, status, reason, \
+         CASE WHEN status = 1 AND kind = 2 THEN (rssi_ddbm - 9) / 10 END AS rssi_dbm, \
+         CASE WHEN status = 1 AND kind = 2 THEN snr_ddb / 10 END AS snr_db, \
+         COUNT(*) AS n FROM reports WHERE status <> 0 {filter} \
+         GROUP BY hotspot, kind, status, reason, 5, 6"
+    )
+}
+
+fn verdict_count(r: &sqlx::any::AnyRow) -> Result<VerdictCount> {
+    Ok(VerdictCount {
+        hotspot: r.try_get("hotspot")?,
+        kind: kind_of(r.try_get("kind")?)?,
+        status: status_of(r.try_get("status")?)?,
+        reason: r.try_get("reason")?,
+        rssi_dbm: r.try_get::<Option<i64>, _>("rssi_dbm")?.map(i32_of),
+        snr_db: r.try_get::<Option<i64>, _>("snr_db")?.map(i32_of),
+        count: u64_of(r.try_get("n")?),
+    })
 }

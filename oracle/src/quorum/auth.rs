@@ -1,0 +1,191 @@
+//! Who may call a member's Quorum service: the other members of its set, nobody else.
+//!
+//! Every request carries the caller's member key, its wall-clock time and its signature of
+//! both bound to the member it asks (gRPC metadata [`MEMBER`], [`TIME`], [`SIGNATURE`]); the
+//! answering member checks the key is a member's, the time within [`MAX_SKEW`] of its own
+//! clock and the signature, and hands the caller's key to the service ([`Caller`]). Anyone
+//! else gets `UNAUTHENTICATED` before any data is read. A signature names the member asked, so
+//! a request to one member cannot be replayed to another; it is valid for [`MAX_SKEW`] either
+//! side of its time, so whoever can read the traffic of the set can replay it that long: run
+//! the Quorum service on a network only the set reaches, or behind TLS.
+
+use std::{
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use hexproof_proto::{Keypair, PublicKey};
+use tonic::{Request, Status, metadata::MetadataValue, service::Interceptor};
+
+pub const MEMBER: &str = "x-hexproof-member";
+pub const TIME: &str = "x-hexproof-time";
+pub const SIGNATURE: &str = "x-hexproof-signature";
+/// How far a request's time may be from the answering member's wall clock.
+pub const MAX_SKEW: Duration = Duration::from_secs(60);
+
+const DOMAIN: &[u8] = b"hexproof.v1.quorum-request\0";
+
+fn message(audience: &PublicKey, time_ns: u64) -> Vec<u8> {
+    [DOMAIN, &audience.to_bytes(), &time_ns.to_le_bytes()].concat()
+}
+
+fn wall_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// The member a request came from, for the service (a request extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller(pub PublicKey);
+
+/// Signs every request to `audience` with `key` (a client interceptor).
+#[derive(Debug, Clone)]
+pub struct Signer {
+    pub key: Keypair,
+    pub audience: PublicKey,
+}
+
+impl Signer {
+    /// The three metadata values of a request made at `time_ns`.
+    pub fn headers(&self, time_ns: u64) -> [(&'static str, String); 3] {
+        let signature = self.key.sign(&message(&self.audience, time_ns));
+        [
+            (MEMBER, self.key.public().to_string()),
+            (TIME, time_ns.to_string()),
+            (SIGNATURE, bs58::encode(signature).into_string()),
+        ]
+    }
+}
+
+impl Interceptor for Signer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        for (name, value) in self.headers(wall_ns()) {
+            let value = MetadataValue::try_from(value.as_str())
+                .map_err(|_| Status::internal("unrepresentable request header"))?;
+            request.metadata_mut().insert(name, value);
+        }
+        Ok(request)
+    }
+}
+
+/// Lets only the set's other members in (a server interceptor).
+#[derive(Debug, Clone)]
+pub struct Gate {
+    pub me: PublicKey,
+    pub members: Arc<Vec<PublicKey>>,
+}
+
+impl Gate {
+    /// The member a request's metadata proves, at wall-clock `now_ns`.
+    pub fn caller(&self, request: &Request<()>, now_ns: u64) -> Result<PublicKey, Status> {
+        let header = |name: &str| {
+            request
+                .metadata()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| {
+                    Status::unauthenticated(format!(
+                        "members of the oracle set only: {name} is missing"
+                    ))
+                })
+        };
+        let refused = |why: &str| Status::unauthenticated(format!("not a member's request: {why}"));
+        let key: PublicKey = header(MEMBER)?
+            .parse()
+            .map_err(|_| refused("bad member key"))?;
+        if key == self.me || !self.members.contains(&key) {
+            return Err(refused("not a member of this set"));
+        }
+        let time_ns: u64 = header(TIME)?.parse().map_err(|_| refused("bad time"))?;
+        if time_ns.abs_diff(now_ns) > MAX_SKEW.as_nanos() as u64 {
+            return Err(refused("the request's time is too far from ours"));
+        }
+        let signature = bs58::decode(header(SIGNATURE)?)
+            .into_vec()
+            .ok()
+            .and_then(|s| <[u8; 64]>::try_from(s).ok())
+            .ok_or_else(|| refused("bad signature"))?;
+        key.verifying_key()
+            .map_err(|_| refused("bad member key"))?
+            .verify_strict(
+                &message(&self.me, time_ns),
+                &ed25519_dalek::Signature::from_bytes(&signature),
+            )
+            .map_err(|_| refused("the signature does not hold"))?;
+        Ok(key)
+    }
+}
+
+impl Interceptor for Gate {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        match self.caller(&request, wall_ns()) {
+            Ok(key) => {
+                request.extensions_mut().insert(Caller(key));
+                Ok(request)
+            }
+            Err(status) => {
+                metrics::counter!("hexproof_quorum_unauthenticated_total").increment(1);
+                Err(status)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(headers: &[(&'static str, String)]) -> Request<()> {
+        let mut r = Request::new(());
+        for (name, value) in headers {
+            r.metadata_mut()
+                .insert(*name, MetadataValue::try_from(value.as_str()).unwrap());
+        }
+        r
+    }
+
+    #[test]
+    fn only_a_members_fresh_request_to_us_passes() {
+        let me = Keypair::from_secret([1; 32]);
+        let member = Keypair::from_secret([2; 32]);
+        let other_member = Keypair::from_secret([3; 32]);
+        let stranger = Keypair::from_secret([9; 32]);
+        let gate = Gate {
+            me: me.public(),
+            members: Arc::new(vec![me.public(), member.public(), other_member.public()]),
+        };
+        let now = 1_800_000_000_000_000_000u64;
+        let signer = |key: &Keypair, audience: PublicKey| Signer {
+            key: key.clone(),
+            audience,
+        };
+        let ok = signer(&member, me.public()).headers(now);
+        assert_eq!(gate.caller(&request(&ok), now).ok(), Some(member.public()));
+        let code = |h: &[(&'static str, String)], at: u64| {
+            gate.caller(&request(h), at).unwrap_err().code()
+        };
+        // No headers, a stranger, ourselves, a request meant for another member, a stale one,
+        // a tampered time.
+        assert_eq!(code(&[], now), tonic::Code::Unauthenticated);
+        assert_eq!(
+            code(&signer(&stranger, me.public()).headers(now), now),
+            tonic::Code::Unauthenticated
+        );
+        assert_eq!(
+            code(&signer(&me, me.public()).headers(now), now),
+            tonic::Code::Unauthenticated
+        );
+        assert_eq!(
+            code(&signer(&member, other_member.public()).headers(now), now),
+            tonic::Code::Unauthenticated
+        );
+        assert_eq!(
+            code(&ok, now + 61_000_000_000),
+            tonic::Code::Unauthenticated
+        );
+        let mut moved = ok.clone();
+        moved[1].1 = (now + 1).to_string();
+        assert_eq!(code(&moved, now), tonic::Code::Unauthenticated);
+    }
+}
