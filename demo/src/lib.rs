@@ -20,4 +20,4 @@ pub mod report;
 pub mod run;
 pub mod scorecard;
 
-pub use run::{DemoOptions, DemoSummary, EpochReport, print_epoch, run};
+pub use run::{DemoOptions, DemoSummary, EpochReport, MediumModel, print_epoch, run};

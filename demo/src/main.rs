@@ -4,8 +4,9 @@
 //!   every hotspot of a fixture network on the simulated medium, an embedded Solana runtime.
 //! - `hexproof-demo onboard-network --network FILE --rpc-url URL`: register a fixture network's
 //!   hotspots on a cluster (their test keys sign).
-//! - `hexproof-demo scorecard [--scenario FILE] [--json]`: an anti-gaming scenario run with and
-//!   without its adversaries, scored (`hexproof_demo::scorecard`).
+//! - `hexproof-demo scorecard [--scenario FILE | --all] [--json]`: an anti-gaming scenario run
+//!   with and without its adversaries, scored (`hexproof_demo::scorecard`); `--all` runs every
+//!   committed scenario and prints one table.
 //!
 //! Data enters as flags; tables go to stdout (to stderr with `--json`, which prints a JSON
 //! summary on stdout at the end).
@@ -45,8 +46,11 @@ enum Command {
     /// of the scenario is not met.
     Scorecard {
         /// Scenario file (default: fixtures/scenarios/default.toml).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "all")]
         scenario: Option<PathBuf>,
+        /// Run every scenario in fixtures/scenarios/ (in name order) and print one table.
+        #[arg(long)]
+        all: bool,
         /// Override the scenario's number of epochs.
         #[arg(long)]
         epochs: Option<u64>,
@@ -127,7 +131,15 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Some(Command::Scorecard {
+                scenario: _,
+                all: true,
+                epochs,
+                state_dir,
+                json,
+            }) => scorecard_all(epochs, state_dir, json).await,
+            Some(Command::Scorecard {
                 scenario,
+                all: false,
                 epochs,
                 state_dir,
                 json,
@@ -158,6 +170,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         progress: true,
         oracles: args.oracles,
         metrics: true,
+        medium: hexproof_demo::MediumModel::default(),
     };
     let chain = Arc::new(
         match &args.rpc_url {
@@ -226,6 +239,55 @@ async fn scorecard(
         hexproof_demo::scorecard::print(&card);
     }
     if !card.pass {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// Every committed scenario, one after the other, each in its own state directory: each
+/// scorecard as it finishes, then one table (exit 1 when any failed).
+async fn scorecard_all(
+    epochs: Option<u64>,
+    state_dir: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let dir = hexproof_fixtures::fixtures_dir().join("scenarios");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    let temp = tempfile::tempdir()?;
+    let root = state_dir.unwrap_or_else(|| temp.path().to_path_buf());
+    let shutdown = CancellationToken::new();
+    oracle::service::stop_on_signals(shutdown.clone());
+    let mut cards = Vec::new();
+    for path in paths {
+        let mut scenario = hexproof_fixtures::Scenario::load(&path)?;
+        if let Some(n) = epochs {
+            scenario.run.epochs = n;
+        }
+        let card = hexproof_demo::scorecard::run(
+            &scenario,
+            root.join(&scenario.name),
+            !json,
+            shutdown.clone(),
+        )
+        .await?;
+        if !json {
+            hexproof_demo::scorecard::print(&card);
+        }
+        cards.push(card);
+        if shutdown.is_cancelled() {
+            break;
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&cards)?);
+    } else {
+        hexproof_demo::scorecard::print_table(&cards);
+    }
+    if cards.iter().any(|c| !c.pass) {
         std::process::exit(1);
     }
     Ok(())

@@ -16,6 +16,7 @@ use hexproof_poc::{
     rewards::{DeploymentId, RewardConfig},
 };
 use hexproof_proto::clock::Clock;
+pub use hotspot_agent::radio::sim::MediumModel;
 use hotspot_agent::{
     stats::Stats,
     swarm::{Swarm, SwarmConfig},
@@ -53,6 +54,8 @@ pub struct DemoOptions {
     /// Serve the first oracle's Prometheus metrics (on the oracle's default address). One
     /// process can serve them once: runs after the first in a process (the scorecard) do not.
     pub metrics: bool,
+    /// The simulated radio medium (per-link shadowing of 8 dB by default).
+    pub medium: MediumModel,
 }
 
 /// The whole run.
@@ -318,6 +321,7 @@ pub async fn run(
         opts.beacon_interval_secs,
     );
     swarm_config.mqtt.login_broker = login_broker;
+    swarm_config.medium = opts.medium;
     let swarm = Swarm::start(swarm_config, &stop)?;
     let stats: Vec<Arc<Stats>> = swarm.hotspots.iter().map(|(_, s)| s.clone()).collect();
     let acknowledged =

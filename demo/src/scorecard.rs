@@ -231,6 +231,11 @@ async fn run_once(
         progress,
         oracles: 1,
         metrics: false,
+        medium: crate::MediumModel {
+            link_shadowing_db: f64::from(scenario.medium.link_shadowing_ddb) / 10.0,
+            fading_db: f64::from(scenario.medium.fading_ddb) / 10.0,
+            ..Default::default()
+        },
     };
     if progress {
         eprintln!("scorecard: {} ({} hotspots)", name, network.hotspots.len());
@@ -439,6 +444,50 @@ async fn score(
 
 fn pct(bps: i64) -> String {
     format!("{:.2} %", bps as f64 / 100.0)
+}
+
+/// Several scorecards as one table: a line per scenario, its three measures against their
+/// bounds, the kinds that earned anything (with their reward over a fair share) and those
+/// never caught.
+pub fn print_table(cards: &[Scorecard]) {
+    println!(
+        "{:<16} {:>8} {:>6} {:>10} {:>10} {:>10}  {:<4}  kinds paid (÷ fair) · never caught",
+        "scenario", "hotspots", "adv.", "adv. share", "honest -", "false +", ""
+    );
+    for s in cards {
+        let paid: Vec<String> = s
+            .kinds
+            .iter()
+            .filter(|k| k.paid > 0)
+            .map(|k| format!("{} {:.2}", k.kind, k.reward_over_fair_share))
+            .collect();
+        let free: Vec<String> = s
+            .kinds
+            .iter()
+            .filter(|k| k.caught < k.keys && k.inert < k.keys)
+            .map(|k| format!("{} {}/{}", k.kind, k.keys - k.caught - k.inert, k.keys))
+            .collect();
+        println!(
+            "{:<16} {:>8} {:>6} {:>10} {:>10} {:>10}  {:<4}  {} · {}",
+            s.scenario,
+            s.hotspots,
+            s.adversary_keys,
+            pct(s.adversary_share_bps as i64),
+            pct(s.honest_loss_bps),
+            pct(s.false_positive_bps as i64),
+            if s.pass { "PASS" } else { "FAIL" },
+            if paid.is_empty() {
+                "none".to_string()
+            } else {
+                paid.join(", ")
+            },
+            if free.is_empty() {
+                "none".to_string()
+            } else {
+                free.join(", ")
+            },
+        );
+    }
 }
 
 /// The scorecard as a table.

@@ -72,6 +72,7 @@ async fn demo_through(
         progress: false,
         oracles,
         metrics: true,
+        medium: demo::MediumModel::default(),
     };
     let summary = demo::run(
         opts,

@@ -132,7 +132,8 @@ impl Swarm {
         let medium = SimMedium::new(config.medium, config.clock, config.medium_seed);
         // A ring has no radio: its members reach each other over MQTT only, on a medium of
         // their own where each "hears" the others as the path-loss model says from their
-        // asserted places, with no shadowing (forged measurements).
+        // asserted places by the textbook law, with no shadowing or fading (forged
+        // measurements).
         let mut rings: std::collections::BTreeMap<u32, SimMedium> = Default::default();
         let oracles = if config.oracles.is_empty() {
             config.network.oracles.iter().map(|o| o.pubkey).collect()
@@ -168,6 +169,8 @@ impl Swarm {
                     _ => Hearing::Physical,
                 },
                 radio: h.group.filter(|_| h.behaviour == Behaviour::KeyFarm),
+                elevation_m: h.elevation_m,
+                site_loss_ddb: h.site_loss_ddb,
                 ..Placement::at(
                     h.true_lat_e7 as f64 / 1e7,
                     h.true_lon_e7 as f64 / 1e7,
@@ -177,10 +180,7 @@ impl Swarm {
             let radio = match (h.behaviour, h.group) {
                 (Behaviour::Ring, Some(ring)) => {
                     let seed = config.medium_seed ^ (u64::from(ring) + 1) << 32;
-                    let private = MediumModel {
-                        shadowing_db: 0.0,
-                        ..config.medium
-                    };
+                    let private = config.medium.textbook();
                     rings
                         .entry(ring)
                         .or_insert_with(|| SimMedium::new(private, config.clock, seed))

@@ -656,8 +656,13 @@ async fn a_database_outage_loses_nothing() {
     let publishing = tokio::spawn(async move {
         load::publish_all(&url, "outage", &reports, 2, 20, Duration::from_secs(180)).await
     });
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let before = store.count_reports().await.unwrap();
+    // The outage comes once the first thousand are stored (a fixed wait let a fast machine
+    // store all 30,000 first).
+    let mut before = 0;
+    while before < 1_000 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        before = store.count_reports().await.unwrap();
+    }
     pg.stop().unwrap();
     tokio::time::sleep(Duration::from_secs(4)).await;
     pg.restart().unwrap();

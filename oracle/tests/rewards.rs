@@ -98,7 +98,7 @@ fn record(network: &Network) -> Vec<Line> {
                 w.true_lon_e7 as f64 / 1e7,
                 w.gain_ddbi,
             );
-            let Some((rssi, snr)) = reception(&model, &from, &to, &packet, 0.0) else {
+            let Some((rssi, snr)) = reception(&model, &from, &to, &packet, 0.0, 0.0) else {
                 continue;
             };
             let wk = w.key.keypair().unwrap();

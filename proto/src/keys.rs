@@ -60,6 +60,11 @@ impl fmt::Debug for PublicKey {
 impl FromStr for PublicKey {
     type Err = KeyError;
     fn from_str(s: &str) -> Result<Self, KeyError> {
+        // 32 bytes are at most 44 base58 digits: anything longer is refused before decoding
+        // (base58 decoding costs the square of the length).
+        if s.len() > 44 {
+            return Err(KeyError::Base58(s.chars().take(64).collect()));
+        }
         let mut bytes = [0u8; 32];
         let n = bs58::decode(s)
             .onto(&mut bytes)

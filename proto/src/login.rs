@@ -103,6 +103,11 @@ pub fn verify(
     max_skew_ns: u64,
 ) -> Result<Login, LoginError> {
     let key: PublicKey = username.parse().map_err(|_| LoginError::Username)?;
+    // 72 bytes are at most 99 base58 digits; longer is refused before decoding (whose cost
+    // is the square of the length, paid before anything is verified).
+    if password.len() > 99 {
+        return Err(LoginError::Malformed);
+    }
     let bytes = bs58::decode(password)
         .into_vec()
         .map_err(|_| LoginError::Malformed)?;
@@ -166,6 +171,32 @@ mod tests {
             verify(&user, b"0OIl", "gate", now, MIN),
             Err(LoginError::Malformed)
         );
+    }
+
+    /// Review of issue 27: base58 decoding costs the square of the length, and it ran before
+    /// anything was verified: a 64 KiB password cost the gate a second of CPU per CONNECT.
+    /// Anything longer than the longest real password is refused undecoded; no real one is.
+    #[test]
+    fn an_overlong_password_or_key_is_refused_before_decoding() {
+        let a = Keypair::from_secret([1; 32]);
+        let now = 1_800_000_000 * 1_000_000_000;
+        let (user, _) = credentials(&a, "gate", now);
+        let long = vec![b'z'; 64 << 10];
+        assert_eq!(
+            verify(&user, &long, "gate", now, MIN),
+            Err(LoginError::Malformed)
+        );
+        let long_key = "z".repeat(64 << 10);
+        assert_eq!(
+            verify(&long_key, b"x", "gate", now, MIN),
+            Err(LoginError::Username)
+        );
+        // The longest encodings of 72, 64 and 32 bytes fit the caps.
+        assert!(bs58::encode([0xFF; 72]).into_string().len() <= 99);
+        assert!(bs58::encode([0xFF; 64]).into_string().len() <= 88);
+        let widest = bs58::encode([0xFF; 32]).into_string();
+        assert!(widest.len() <= 44);
+        assert!(widest.parse::<PublicKey>().is_ok());
     }
 
     #[test]

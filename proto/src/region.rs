@@ -163,7 +163,7 @@ impl RegionPlan {
     /// The conducted power to transmit at so that power + antenna gain stays within the limit.
     pub fn beacon_tx_power_ddbm(&self, antenna_gain_ddbi: i32) -> i32 {
         self.default_tx_power_ddbm
-            .min(self.max_eirp_ddbm - antenna_gain_ddbi)
+            .min(self.max_eirp_ddbm.saturating_sub(antenna_gain_ddbi))
     }
 }
 

@@ -101,7 +101,12 @@ impl Gate {
         if time_ns.abs_diff(now_ns) > MAX_SKEW.as_nanos() as u64 {
             return Err(refused("the request's time is too far from ours"));
         }
-        let signature = bs58::decode(header(SIGNATURE)?)
+        // 64 bytes are at most 88 base58 digits; longer is refused before decoding (whose
+        // cost is the square of the length, paid before the signature is checked).
+        let signature = Some(header(SIGNATURE)?)
+            .filter(|s| s.len() <= 88)
+            .ok_or_else(|| refused("bad signature"))?;
+        let signature = bs58::decode(signature)
             .into_vec()
             .ok()
             .and_then(|s| <[u8; 64]>::try_from(s).ok())
@@ -187,5 +192,11 @@ mod tests {
         let mut moved = ok.clone();
         moved[1].1 = (now + 1).to_string();
         assert_eq!(code(&moved, now), tonic::Code::Unauthenticated);
+        // A signature header of 16 KiB (base58 decoding costs the square of its length, paid
+        // before anything is verified): refused undecoded.
+        let mut long = ok.clone();
+        long[2].1 = "z".repeat(16 << 10);
+        let refused = gate.caller(&request(&long), now).unwrap_err();
+        assert!(refused.message().contains("bad signature"), "{refused:?}");
     }
 }

@@ -11,6 +11,7 @@
 
 use std::{
     collections::{BTreeMap, HashSet},
+    ops::RangeInclusive,
     sync::Arc,
 };
 
@@ -117,23 +118,62 @@ pub async fn holdings(
     })
 }
 
+/// Whether a holding's attestation vouches for little beyond the reports it carries. Receipts are
+/// signed, so a proposer cannot trim them: a peer padding its attestation with ids it does
+/// not send would make every proposal it is gathered into too large to fetch (one member
+/// halting the set). Such an attestation is left out, with what only it attests.
+fn receipts_backed(h: &v1::Holdings) -> bool {
+    let Some(a) = &h.attestation else {
+        return true;
+    };
+    let ids: HashSet<[u8; 32]> = h.reports.iter().filter_map(filed_id).collect();
+    let unbacked = a
+        .receipts
+        .iter()
+        .filter(|r| !<[u8; 32]>::try_from(r.id.as_slice()).is_ok_and(|id| ids.contains(&id)))
+        .count();
+    // A few (a report it filed under a wrong topic, say) cost nothing; padding is many.
+    unbacked <= MAX_UNBACKED_RECEIPTS.max(ids.len() / 100)
+}
+
+/// Receipts an attestation may carry without a report of its holding behind them.
+const MAX_UNBACKED_RECEIPTS: usize = 16;
+
+/// The attestation cut-offs a proposal cut off at `cutoff_ns` may carry: from one gathering
+/// (the peers' timeout) and the clock tolerance before it, up to it. What [`check`] refuses
+/// outside of, and what [`propose`] takes.
+pub fn attestation_window(
+    cutoff_ns: u64,
+    gather_ns: u64,
+    tolerance_ns: u64,
+) -> RangeInclusive<u64> {
+    cutoff_ns.saturating_sub(gather_ns.saturating_add(tolerance_ns))..=cutoff_ns
+}
+
 /// A proposal from the proposer's holdings and its peers': every report any of them holds,
 /// received at the lower median of the attested times; entropy signed by a member; every valid
 /// attestation, one per member. Root and lifetime total are still empty: they are what
 /// [`replay`] gives.
+///
+/// `window`: the attestation cut-offs the proposal may carry ([`attestation_window`]), the
+/// proposal's own cut-off its end. An attestation outside it (another round's, one from the
+/// future, or one a peer backdated so that every checker refuses the proposal) is left out
+/// with the reports only it attests.
 pub fn propose(
     holdings: &[v1::Holdings],
     epoch: u64,
     round: u64,
     proposer: &PublicKey,
-    cutoff_ns: u64,
+    window: RangeInclusive<u64>,
     set: &[PublicKey],
 ) -> v1::Proposal {
+    let cutoff_ns = *window.end();
     let attestations = attest::valid(
         holdings
             .iter()
+            .filter(|h| receipts_backed(h))
             .filter_map(|h| h.attestation.as_ref())
-            .filter(|a| a.round == round && a.cutoff_ns <= cutoff_ns),
+            .filter(|a| a.round == round && window.contains(&a.cutoff_ns)),
         epoch,
         set,
     );
@@ -296,10 +336,10 @@ pub async fn check(
     if attestations.len() != proposal.attestations.len() {
         return Ok(Err(Refusal::BadAttestation));
     }
-    let oldest = cutoff.saturating_sub(expected.gather_ns.saturating_add(tolerance_ns));
+    let taken = attestation_window(cutoff, expected.gather_ns, tolerance_ns);
     if let Some((key, a)) = attestations
         .iter()
-        .find(|(_, a)| a.round != proposal.round || a.cutoff_ns > cutoff || a.cutoff_ns < oldest)
+        .find(|(_, a)| a.round != proposal.round || !taken.contains(&a.cutoff_ns))
     {
         return Ok(Err(Refusal::StaleAttestation {
             oracle: key.to_string(),
@@ -596,6 +636,12 @@ mod tests {
     }
 
     impl Set {
+        /// The attestations a proposal cut off at the common cut-off takes (the checkers'
+        /// gathering and tolerance below).
+        fn window(&self) -> RangeInclusive<u64> {
+            attestation_window(self.cutoff, 10_000 * MS, 1_000 * MS)
+        }
+
         async fn holdings(&self, i: usize) -> v1::Holdings {
             self.holdings_at(i, 0, self.cutoff).await
         }
@@ -623,7 +669,7 @@ mod tests {
             for &i in from {
                 held.push(self.holdings(i).await);
             }
-            propose(&held, 1, 0, &self.set[0], self.cutoff, &self.set)
+            propose(&held, 1, 0, &self.set[0], self.window(), &self.set)
         }
 
         /// `member`'s check of `p`, having given its attestation cut off at `ours`.
@@ -763,7 +809,7 @@ mod tests {
         crate::quorum::Rogue::rewrite_topic(&mut rewritten);
         rogue.reports = rewritten.reports;
         let held = [s.holdings(0).await, s.holdings(1).await, rogue];
-        let p = propose(&held, 1, 0, &s.set[0], s.cutoff, &s.set);
+        let p = propose(&held, 1, 0, &s.set[0], s.window(), &s.set);
         assert_eq!(p.reports, honest.reports);
         assert_eq!(s.check(&p, 1, true).await, Ok(()));
 
@@ -784,6 +830,63 @@ mod tests {
         ));
     }
 
+    /// Review of issue 27: a peer answering with a well-signed attestation it backdated to
+    /// the start of time made every honest proposal it was gathered into one every checker
+    /// refuses (`stale_attestation`): one dishonest member halted the set. The proposer now
+    /// takes only attestations the checkers take.
+    #[tokio::test]
+    async fn a_backdated_attestation_from_a_peer_is_left_out_not_proposed() {
+        let s = three().await;
+        let honest = s.proposal(&[0, 1, 2]).await;
+        let held = [
+            s.holdings(0).await,
+            s.holdings(1).await,
+            s.holdings_at(2, 0, 1).await,
+        ];
+        let p = propose(&held, 1, 0, &s.set[0], s.window(), &s.set);
+        assert_eq!(p.attestations.len(), 2);
+        assert!(
+            p.attestations
+                .iter()
+                .all(|a| a.oracle != s.set[2].to_bytes())
+        );
+        assert_eq!(s.check(&p, 1, true).await, Ok(()));
+        // What only the backdating member held is not in; everything two honest ones hold is.
+        assert!(!p.reports.is_empty() && p.reports.len() <= honest.reports.len());
+        // Taken as it was (the proposer's cut-off as its window), the set would halt.
+        let halting = propose(&held, 1, 0, &s.set[0], 0..=s.cutoff, &s.set);
+        assert!(matches!(
+            s.check(&halting, 1, true).await,
+            Err(Refusal::StaleAttestation { .. })
+        ));
+    }
+
+    /// Review of issue 27: a peer padding its signed receipts with ids it does not send made
+    /// every proposal it was gathered into too large to fetch.
+    #[tokio::test]
+    async fn an_attestation_padded_with_receipts_it_does_not_back_is_left_out() {
+        let s = three().await;
+        let mut padded = s.holdings(2).await;
+        let mut receipts = padded.attestation.clone().unwrap().receipts;
+        receipts.extend((0..1_000u32).map(|i| v1::Receipt {
+            id: [&i.to_le_bytes()[..], &[9; 28]].concat(),
+            received_ns: 1,
+        }));
+        let scope = attest::Scope {
+            epoch: 1,
+            round: 0,
+            cutoff_ns: s.cutoff,
+        };
+        padded.attestation = Some(attest::attest(&s.keys[2], scope, receipts));
+        let held = [s.holdings(0).await, s.holdings(1).await, padded];
+        let p = propose(&held, 1, 0, &s.set[0], s.window(), &s.set);
+        assert_eq!(p.attestations.len(), 2);
+        assert!(p.attestations.iter().all(|a| a.receipts.len() < 1_000));
+        assert_eq!(s.check(&p, 1, true).await, Ok(()));
+        // An honest holding's receipts are exactly its reports.
+        assert!(receipts_backed(&s.holdings(0).await));
+    }
+
     #[tokio::test]
     async fn attestations_of_another_round_stale_ones_or_not_our_newest_are_refused() {
         let s = three().await;
@@ -793,7 +896,7 @@ mod tests {
             s.holdings_at(1, 1, s.cutoff).await,
             s.holdings(2).await,
         ];
-        let mut p = propose(&held, 1, 0, &s.set[0], s.cutoff, &s.set);
+        let mut p = propose(&held, 1, 0, &s.set[0], s.window(), &s.set);
         // (`propose` leaves it out; a rogue puts it back)
         p.attestations.push(held[1].attestation.clone().unwrap());
         p.attestations
@@ -804,13 +907,16 @@ mod tests {
         ));
 
         // Gathered long before the cut-off (the proposer asked early, then waited).
+        // An honest proposer leaves it out; a rogue that puts it back is refused.
         let early = s.cutoff - 60_000 * MS;
         let held = [
             s.holdings(0).await,
             s.holdings_at(1, 0, early).await,
             s.holdings(2).await,
         ];
-        let p = propose(&held, 1, 0, &s.set[0], s.cutoff, &s.set);
+        let mut p = propose(&held, 1, 0, &s.set[0], s.window(), &s.set);
+        assert_eq!(p.attestations.len(), 2);
+        p.attestations.push(held[1].attestation.clone().unwrap());
         assert!(matches!(
             s.check(&p, 0, true).await,
             Err(Refusal::StaleAttestation { .. })
@@ -821,7 +927,7 @@ mod tests {
             s.holdings_at(1, 0, s.cutoff - 2_000 * MS).await,
             s.holdings(2).await,
         ];
-        let p = propose(&held, 1, 0, &s.set[0], s.cutoff, &s.set);
+        let p = propose(&held, 1, 0, &s.set[0], s.window(), &s.set);
         assert_eq!(
             s.check_with(&p, 1, Some(s.cutoff - 2_000 * MS)).await,
             Ok(())

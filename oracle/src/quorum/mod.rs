@@ -269,6 +269,14 @@ struct Progress {
 }
 
 impl Member {
+    /// How long one gathering of the peers' holdings may take, network nanoseconds: how old
+    /// an attestation a proposal may carry is, at most, this and the clock tolerance.
+    fn gather_ns(&self) -> u64 {
+        u64::try_from(self.config.peer_timeout().as_nanos())
+            .unwrap_or(u64::MAX)
+            .saturating_mul(u64::from(self.clock.speed()))
+    }
+
     /// Whose turn it is to propose `epoch` at `now_ns`, and which round that is.
     pub fn turn(&self, set: &[PublicKey], epoch: u64, now_ns: u64) -> (u64, PublicKey) {
         turn(
@@ -614,7 +622,12 @@ impl Member {
                 .filter(|a| a.round == round && a.cutoff_ns <= ahead)
                 .map(|a| a.cutoff_ns)
                 .fold(now, u64::max);
-            let mut proposal = inputs::propose(&holdings, named, round, &proposer, cutoff, &p.set);
+            let window = inputs::attestation_window(
+                cutoff,
+                self.gather_ns(),
+                self.config.tolerance_ns(self.clock),
+            );
+            let mut proposal = inputs::propose(&holdings, named, round, &proposer, window, &p.set);
             if steer == Some(Steer::RewriteTopic) {
                 Rogue::rewrite_topic(&mut proposal);
             }
@@ -645,9 +658,7 @@ impl Member {
         }
         let proposal = Arc::new(proposal);
         let me = self.key.public();
-        let gather_ns = u64::try_from(self.config.peer_timeout().as_nanos())
-            .unwrap_or(u64::MAX)
-            .saturating_mul(u64::from(self.clock.speed()));
+        let gather_ns = self.gather_ns();
         let expected = inputs::Expected {
             epoch,
             set: &p.set,

@@ -9,84 +9,235 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hexproof_proto::PublicKey;
 
-use super::{Heard, Reception, log_milli, median, signal::Model};
-use crate::{HotspotInfo, distance_m};
+use super::{Place, Places, Reception, links::Links, log_milli, median, metres, signal::Model};
+use crate::HotspotInfo;
 
-/// The predicted RSSI (dBm x 10) from which a listener is expected to hear a beacon: 20 dB
-/// above what SF9 demodulates, five times the shadowing's standard deviation.
-pub const EXPECTED_RSSI_DDBM: i64 = -1_100;
+/// How far above what SF9 demodulates (dB x 10) a listener's predicted RSSI must be before
+/// it is expected to hear a beacon: 20 dB, or [`super::signal::SPREAD_FACTOR`] times the
+/// links' spread around the law where that is more (an honest link misses it then about once
+/// in 160).
+pub const EXPECTED_MARGIN_DDB: i64 = 200;
 
-/// Valid beacons a beaconer needs in the epoch before its silence is held against it.
-pub const MIN_BEACONS: u64 = 2;
+/// Valid beacons a beaconer needs in the epoch before its silence is held against it: one
+/// (a ring beaconing once per epoch is not exempt).
+pub const MIN_BEACONS: u64 = 1;
 
-/// Expected listeners that must have heard nothing.
-pub const MIN_MISSING: usize = 3;
+/// Expected listeners that must have heard nothing (and more than half of those expected), of
+/// the beaconer's own group of hotspots hearing each other and of groups at least twice its
+/// size; of the larger groups alone, one is enough (a ring without radio, whose members hear
+/// only each other, inside a network that hears none of them).
+pub const MIN_MISSING: usize = 2;
+pub const MIN_MISSING_OUTSIDE: usize = 1;
 
-/// Hotspots that were listening (at least one valid reception this epoch), and each
-/// beaconer's stated transmit powers.
-fn listening_and_powers(
-    receptions: &[&Reception],
-) -> (BTreeSet<PublicKey>, BTreeMap<PublicKey, Vec<i64>>) {
-    let mut listening = BTreeSet::new();
-    let mut powers: BTreeMap<PublicKey, Vec<i64>> = BTreeMap::new();
-    for r in receptions {
-        powers
-            .entry(r.beaconer)
-            .or_default()
-            .push(i64::from(r.tx_power_ddbm));
-        if r.heard == Heard::Valid {
-            listening.insert(r.witness);
-        }
-    }
-    (listening, powers)
+/// Partners heard both ways a listener needs before its silence counts against a beaconer.
+pub const MIN_LISTENER_PARTNERS: usize = 2;
+
+/// The most a listener's measured hearing (its median excess as a witness) may raise what it
+/// is expected to hear, dB x 10: a mast at its best.
+pub const MAX_LISTENER_OFFSET_DDB: i64 = 150;
+
+/// The predicted RSSI (dBm x 10) from which a listener is expected to hear a beacon.
+pub fn expected_rssi(model: &Model) -> i64 {
+    SF9_LIMIT_DDBM
+        + EXPECTED_MARGIN_DDB.max((super::signal::SPREAD_FACTOR * model.rms).round() as i64)
 }
 
-/// Beaconers most of whose expected listeners heard none of their beacons.
-pub fn flags(
-    model: &Model,
+/// About what SF9 demodulates at 125 kHz with a 6 dB noise figure, dBm x 10.
+pub const SF9_LIMIT_DDBM: i64 = -1_300;
+
+/// Hotspots that were listening (a valid reception of a beacon from a key not already found),
+/// and each one's measured hearing: the median over the beaconers it heard of how much louder
+/// than the law, dB x 10 (walls around an indoor hotspot make it negative, a mast positive),
+/// at most [`MAX_LISTENER_OFFSET_DDB`].
+fn listening(
+    links: &Links,
+    excess: &BTreeMap<(PublicKey, PublicKey), (i64, i64)>,
+    found: &BTreeSet<PublicKey>,
+) -> BTreeMap<PublicKey, i64> {
+    let mut heard: BTreeMap<PublicKey, Vec<i64>> = BTreeMap::new();
+    for ((b, w), (sum, n)) in excess {
+        if !found.contains(b) {
+            heard.entry(*w).or_default().push(sum / n.max(&1));
+        }
+    }
+    // A listener is a radio others hear too: at least two partners heard both ways (a key
+    // that only reports receptions, without a radio anyone hears, accuses nobody).
+    let mut partners: BTreeMap<PublicKey, usize> = BTreeMap::new();
+    for ((b, w), link) in &links.by_pair {
+        if link.valid > 0 && links.get(w, b).is_some_and(|l| l.valid > 0) {
+            *partners.entry(*w).or_default() += 1;
+        }
+    }
+    let mut out: BTreeMap<PublicKey, i64> = BTreeMap::new();
+    for ((b, w), link) in &links.by_pair {
+        if link.valid > 0
+            && !found.contains(w)
+            && !found.contains(b)
+            && partners.get(w).is_some_and(|n| *n >= MIN_LISTENER_PARTNERS)
+        {
+            out.entry(*w).or_insert(0);
+        }
+    }
+    for (w, offset) in out.iter_mut() {
+        if let Some(v) = heard.get_mut(w) {
+            *offset = median(v).min(MAX_LISTENER_OFFSET_DDB);
+        }
+    }
+    out
+}
+
+/// Places sorted by latitude, to find those within a distance without looking at all.
+struct Near {
+    by_lat: Vec<(i64, PublicKey, Place)>,
+}
+
+impl Near {
+    fn new(places: impl Iterator<Item = (PublicKey, Place)>) -> Near {
+        let mut by_lat: Vec<(i64, PublicKey, Place)> =
+            places.map(|(k, p)| (p.lat_e7, k, p)).collect();
+        by_lat.sort_unstable_by_key(|p| (p.0, p.1));
+        Near { by_lat }
+    }
+
+    /// Those within `radius_m` of `at` (and a few beyond: callers check their own bound).
+    fn within<'a>(
+        &'a self,
+        at: &Place,
+        radius_m: f64,
+    ) -> impl Iterator<Item = (&'a PublicKey, &'a Place)> + 'a {
+        // A degree of latitude is at least 110.5 km anywhere.
+        let band = (radius_m / 110_500.0 * 1e7).ceil() as i64 + 1;
+        let (lo, hi) = (at.lat_e7 - band, at.lat_e7 + band);
+        let start = self.by_lat.partition_point(|p| p.0 < lo);
+        let at = *at;
+        self.by_lat[start..]
+            .iter()
+            .take_while(move |p| p.0 <= hi)
+            .filter(move |p| metres(&at, &p.2) as f64 <= radius_m + 1.0)
+            .map(|p| (&p.1, &p.2))
+    }
+}
+
+/// Each beaconer's radiated power as the region's beacons are sent (an honest agent always
+/// sends the region's beacon power; a key stating less cannot shrink where it should be
+/// heard), dBm x 10, and where it is asserted.
+fn sources(
     receptions: &[&Reception],
     info: &BTreeMap<PublicKey, &HotspotInfo>,
+    places: &Places,
+    exclude: &BTreeSet<PublicKey>,
+) -> BTreeMap<PublicKey, (i64, Place)> {
+    super::assumed_power(receptions, info)
+        .into_iter()
+        .filter(|(b, _)| !exclude.contains(b))
+        .filter_map(|(b, power)| {
+            let h = info.get(&b)?;
+            Some((b, (power + i64::from(h.gain_ddbi), *places.get(&b)?)))
+        })
+        .collect()
+}
+
+/// What the expected-but-missing and beyond-range tests read of the epoch.
+#[derive(Debug, Clone, Copy)]
+pub struct Epoch<'a> {
+    pub model: &'a Model,
+    /// In canonical order.
+    pub receptions: &'a [&'a Reception],
+    pub links: &'a Links,
+    pub info: &'a BTreeMap<PublicKey, &'a HotspotInfo>,
+    /// [`super::excess_by_pair`].
+    pub excess: &'a BTreeMap<(PublicKey, PublicKey), (i64, i64)>,
+    pub places: &'a Places,
+}
+
+/// Beaconers most of whose expected listeners heard none of their beacons. Listeners count
+/// from the beaconer's own group and from groups at least twice its size, and only when not
+/// already `found`: a ring's members vouch for nobody outside the ring, keys found lying for
+/// nobody.
+pub fn flags(
+    epoch: &Epoch,
     valid_beacons: &BTreeMap<PublicKey, u64>,
+    found: &BTreeSet<PublicKey>,
 ) -> Vec<(PublicKey, String)> {
-    let (listening, powers) = listening_and_powers(receptions);
-    let mut heard_by: BTreeMap<PublicKey, BTreeSet<PublicKey>> = BTreeMap::new();
-    for r in receptions {
-        heard_by.entry(r.beaconer).or_default().insert(r.witness);
-    }
+    let Epoch {
+        model,
+        receptions,
+        links,
+        info,
+        excess,
+        places,
+    } = *epoch;
+    let groups = super::links::groups(links);
+    let listening = listening(links, excess, found);
+
+    let threshold = expected_rssi(model);
     let mut out = Vec::new();
-    for (beaconer, mut power) in powers {
+    let sources = sources(receptions, info, places, found);
+    // Only listeners a beacon could be expected to reach are looked at (a network of
+    // thousands would otherwise cost the square of its size).
+    let loudest = sources.values().map(|(e, _)| *e).max().unwrap_or(0)
+        + listening
+            .keys()
+            .filter_map(|l| info.get(l))
+            .map(|h| i64::from(h.gain_ddbi))
+            .max()
+            .unwrap_or(0)
+        + MAX_LISTENER_OFFSET_DDB;
+    // (With a margin: the bound is floating point; the test below is exact.)
+    let reach = model.distance_for_loss(loudest - threshold) * 1.01 + 10.0;
+    let near = Near::new(listening.keys().filter_map(|l| Some((*l, *places.get(l)?))));
+    for (beaconer, (eirp, at)) in sources {
         let beacons = valid_beacons.get(&beaconer).copied().unwrap_or(0);
-        let Some(b) = info.get(&beaconer) else {
-            continue;
-        };
-        let Some(at) = b.location else { continue };
         if beacons < MIN_BEACONS {
             continue;
         }
-        let eirp = median(&mut power) + i64::from(b.gain_ddbi);
-        let heard = &heard_by[&beaconer];
-        let mut expected = 0usize;
-        let mut missing = 0usize;
-        for l in listening.iter().filter(|l| **l != beaconer) {
-            let Some(h) = info.get(l) else { continue };
-            let Some(there) = h.location else { continue };
-            let x = log_milli(distance_m(at, there));
-            let predicted = eirp + i64::from(h.gain_ddbi) - model.predict(x);
-            if predicted >= EXPECTED_RSSI_DDBM {
+        // Listeners vouch for a beaconer's absence from its own group, or from a group at
+        // least twice the size of its own (the network around a ring). A group as large as
+        // half of the other is as likely the real one: radio data cannot tell which (what a
+        // key costs can; see the scorecard).
+        let own = groups.of.get(&beaconer);
+        let size = groups.size_of(&beaconer);
+        let (mut expected, mut missing) = (0usize, 0usize);
+        let (mut expected_larger, mut missing_larger) = (0usize, 0usize);
+        for (l, there) in near.within(&at, reach) {
+            let same = groups.of.get(l) == own && own.is_some();
+            let larger = !same && groups.size_of(l) >= 2 * size;
+            if *l == beaconer || !(same || larger) {
+                continue;
+            }
+            let (Some(h), Some(offset)) = (info.get(l), listening.get(l)) else {
+                continue;
+            };
+            let x = log_milli(metres(&at, there));
+            let predicted = eirp + i64::from(h.gain_ddbi) - model.predict(x) + offset;
+            if predicted >= threshold {
+                // Any reception it reported, whatever its verdict: it heard.
+                let heard = links.reported(&beaconer, l);
                 expected += 1;
-                if !heard.contains(l) {
-                    missing += 1;
+                missing += usize::from(!heard);
+                if larger {
+                    expected_larger += 1;
+                    missing_larger += usize::from(!heard);
                 }
             }
         }
-        if missing >= MIN_MISSING && missing * 2 > expected {
+        let outside = missing_larger >= MIN_MISSING_OUTSIDE && missing_larger * 2 > expected_larger;
+        if outside || (missing >= MIN_MISSING && missing * 2 > expected) {
             out.push((
                 beaconer,
                 format!(
                     "{missing} of the {expected} listening hotspots that its asserted place and \
-                     stated power should reach at {:.0} dBm or louder heard none of its \
-                     {beacons} valid beacons ({})",
-                    EXPECTED_RSSI_DDBM as f64 / 10.0,
+                     the region's beacon power should reach at {:.0} dBm or louder heard none \
+                     of its {beacons} valid beacons{} ({})",
+                    threshold as f64 / 10.0,
+                    if outside {
+                        format!(
+                            "; {missing_larger} of them in a group of hotspots hearing each other \
+                             at least twice the size of the one it is heard in"
+                        )
+                    } else {
+                        String::new()
+                    },
                     model.describe()
                 ),
             ));
@@ -95,73 +246,179 @@ pub fn flags(
     out
 }
 
-/// The predicted RSSI (dBm x 10) below which a pair is beyond range: 0.5 dB below what SF9
-/// demodulates, so an honest radio hears such a beacon only when fading lifts it (well under
-/// half the time with 4 dB of shadowing, less the farther).
-pub const BEYOND_RANGE_RSSI_DDBM: i64 = -1_300;
+/// How far (metres) a beaconer may be for its link to count in [`beyond_range`]: receptions
+/// from farther are rejected by the rules anyway (HIP-58).
+pub const BEYOND_RANGE_MAX_M: u64 = 100_000;
 
-/// Beacons beyond range a witness must have had the chance to hear before its rate counts.
-pub const MIN_BEYOND_RANGE: u64 = 20;
+/// Links beyond range (predicted below what SF9 demodulates) a witness must report before they
+/// are weighed.
+pub const MIN_FAR_LINKS: usize = 8;
 
-/// Hears beyond range: a witness that reports most beacons sent from beyond its range (by the
-/// fitted law, from both asserted places and the stated power): a relay feeding it beacons
-/// from elsewhere. `exclude`: beaconers already found (their places and powers are lies, so
-/// "beyond range" means nothing for them).
-pub fn beyond_range(
-    model: &Model,
-    receptions: &[&Reception],
-    info: &BTreeMap<PublicKey, &HotspotInfo>,
-    valid_beacons: &BTreeMap<PublicKey, u64>,
-    exclude: &BTreeSet<PublicKey>,
-) -> Vec<(PublicKey, String)> {
-    let (listening, powers) = listening_and_powers(receptions);
-    let mut heard: BTreeMap<(PublicKey, PublicKey), BTreeSet<[u8; 32]>> = BTreeMap::new();
-    for r in receptions {
-        // Receptions the rules rejected for their geometry (too far, too close, ...) earn
-        // nothing: only those a relay would be paid for count.
-        if r.heard != Heard::Other {
-            heard
-                .entry((r.witness, r.beaconer))
-                .or_default()
-                .insert(r.beacon);
-        }
+/// The most a witness's own measured hearing may raise what it is expected to hear from
+/// beyond range, dB x 10: less than a mast's best, so that a relay's forgeries cannot make
+/// themselves its "hearing" (a mast's beacons are heard better too: its partners' offsets
+/// count in full).
+pub const MAX_FAR_WITNESS_OFFSET_DDB: i64 = 60;
+
+/// How many standard deviations more far links than physics gives a witness must report.
+pub const FAR_LINK_SIGMAS: f64 = 6.0;
+
+/// Hears beyond range: a witness reporting far more links from beyond its range than physics
+/// gives it. Each beaconer within [`BEYOND_RANGE_MAX_M`] whose predicted RSSI at the witness
+/// (the fitted law from both asserted places, the region's beacon power, both antennas, and
+/// both ends' measured offsets from the law, at most a mast's) is below what SF9
+/// demodulates reaches it only if the link's own shadowing lifts it: with chance
+/// Φ((predicted − limit) / spread), the spread being the links' around the law. An honest
+/// radio reports about Σ Φ such links, a mast as many (its offset is in the prediction), a
+/// relay fed beacons from elsewhere all of them. `exclude`: beaconers already found (their
+/// places and powers are lies).
+pub fn beyond_range(epoch: &Epoch, exclude: &BTreeSet<PublicKey>) -> Vec<(PublicKey, String)> {
+    let Epoch {
+        model,
+        receptions,
+        links,
+        info,
+        excess,
+        places,
+    } = *epoch;
+    let listening = listening(links, excess, exclude);
+    let sources = sources(receptions, info, places, exclude);
+    // Each beaconer's measured offset as a beaconer (a mast is heard better everywhere).
+    let mut as_beaconer: BTreeMap<PublicKey, Vec<i64>> = BTreeMap::new();
+    for ((b, _), (sum, n)) in excess {
+        as_beaconer.entry(*b).or_default().push(sum / n.max(&1));
     }
-    let eirp: BTreeMap<PublicKey, (i64, h3o::CellIndex)> = powers
+    let beaconer_offset: BTreeMap<PublicKey, i64> = as_beaconer
         .into_iter()
-        .filter(|(b, _)| !exclude.contains(b))
-        .filter_map(|(b, mut p)| {
-            let h = info.get(&b)?;
-            Some((b, (median(&mut p) + i64::from(h.gain_ddbi), h.location?)))
-        })
+        .map(|(b, mut v)| (b, median(&mut v).clamp(0, MAX_LISTENER_OFFSET_DDB)))
         .collect();
+    let spread = model.rms.max(10.0);
+    let predicted = |w: &PublicKey, h: &HotspotInfo, offset: i64, b: &PublicKey| {
+        let (eirp, at) = sources.get(b)?;
+        let d = metres(at, places.get(w)?);
+        (b != w && d <= BEYOND_RANGE_MAX_M).then(|| {
+            eirp + i64::from(h.gain_ddbi) - model.predict(log_milli(d))
+                + offset.clamp(0, MAX_FAR_WITNESS_OFFSET_DDB)
+                + beaconer_offset.get(b).copied().unwrap_or(0)
+        })
+    };
+    let near = Near::new(sources.iter().map(|(b, (_, at))| (*b, *at)));
+    // Per witness, the beaconers it reported (judged for more than their geometry: what a
+    // relay is paid for).
+    let mut heard_from: BTreeMap<PublicKey, Vec<PublicKey>> = BTreeMap::new();
+    for (b, w) in links.by_pair.keys() {
+        heard_from.entry(*w).or_default().push(*b);
+    }
     let mut out = Vec::new();
-    for w in &listening {
+    for (w, offset) in &listening {
         let Some(h) = info.get(w) else { continue };
-        let Some(there) = h.location else { continue };
-        let (mut chances, mut got) = (0u64, 0u64);
-        for (b, (eirp, at)) in &eirp {
-            if b == w {
-                continue;
-            }
-            let predicted =
-                eirp + i64::from(h.gain_ddbi) - model.predict(log_milli(distance_m(*at, there)));
-            if predicted < BEYOND_RANGE_RSSI_DDBM {
-                chances += valid_beacons.get(b).copied().unwrap_or(0);
-                got += heard.get(&(*w, *b)).map_or(0, |s| s.len() as u64);
+        // Its far links first (its own receptions): only a witness with enough of them is
+        // weighed against every beaconer within reach.
+        let far = heard_from
+            .get(w)
+            .into_iter()
+            .flatten()
+            .filter(|b| predicted(w, h, *offset, b).is_some_and(|p| p < SF9_LIMIT_DDBM))
+            .count();
+        if far < MIN_FAR_LINKS {
+            continue;
+        }
+        let (mut expected, mut variance) = (0.0f64, 0.0f64);
+        let Some(there) = places.get(w) else { continue };
+        for (b, _) in near.within(there, BEYOND_RANGE_MAX_M as f64) {
+            if let Some(p) = predicted(w, h, *offset, b).filter(|p| *p < SF9_LIMIT_DDBM) {
+                let chance = normal_cdf((p - SF9_LIMIT_DDBM) as f64 / spread);
+                expected += chance;
+                variance += chance * (1.0 - chance);
             }
         }
-        if chances >= MIN_BEYOND_RANGE && got * 10 >= chances * 6 {
+        let surplus = far as f64 - expected;
+
+        if surplus >= MIN_FAR_LINKS as f64 && surplus >= FAR_LINK_SIGMAS * variance.sqrt().max(1.0)
+        {
             out.push((
                 *w,
                 format!(
-                    "reported {got} of the {chances} beacons sent from beyond its range (a \
-                     predicted {:.0} dBm or less at its asserted place; {}): an honest radio \
-                     hears few of them, a relay all",
-                    BEYOND_RANGE_RSSI_DDBM as f64 / 10.0,
+                    "it reported {far} links from beyond its range (within {} km, predicted below \
+                     {:.0} dBm at its asserted place, its own and each beaconer's measured offsets \
+                     counted) where shadowing of {:.1} dB gives a radio there about {expected:.1} \
+                     (± {:.1}): a relay reporting beacons from elsewhere ({})",
+                    BEYOND_RANGE_MAX_M / 1000,
+                    SF9_LIMIT_DDBM as f64 / 10.0,
+                    spread / 10.0,
+                    variance.sqrt(),
                     model.describe()
                 ),
             ));
         }
     }
     out
+}
+
+/// Φ, the standard normal distribution function (Abramowitz and Stegun 26.2.17, error below
+/// 7.5e-8), from + − × ÷ and [`exp`] alone: the same bits on every machine.
+pub fn normal_cdf(x: f64) -> f64 {
+    if x.is_nan() {
+        return 0.5;
+    }
+    let z = x.abs().min(40.0);
+    let t = 1.0 / (1.0 + 0.231_641_9 * z);
+    let poly = t
+        * (0.319_381_530
+            + t * (-0.356_563_782
+                + t * (1.781_477_937 + t * (-1.821_255_978 + t * 1.330_274_429))));
+    let tail = 0.398_942_280_401_432_7 * exp(-0.5 * z * z) * poly;
+    if x >= 0.0 { 1.0 - tail } else { tail }
+}
+
+/// e^x for x ≤ 0 (to −800; 0 below), correctly rounded operations only: x = k·ln 2 + r with
+/// |r| ≤ ln 2 / 2, e^r by its Taylor series to the 13th power, 2^k by the exponent bits.
+pub fn exp(x: f64) -> f64 {
+    if x.is_nan() || x < -700.0 {
+        return 0.0;
+    }
+    let x = x.min(0.0);
+    const LN2: f64 = std::f64::consts::LN_2;
+    let k = (x / LN2).round();
+    let r = x - k * LN2;
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for i in 1..=13 {
+        term = term * r / f64::from(i);
+        sum += term;
+    }
+    // k ≥ −1010 here: a normal power of two (or, below −1022, near enough zero to be zero).
+    let k = k as i64;
+    if k < -1022 {
+        return 0.0;
+    }
+    sum * f64::from_bits(((1023 + k) as u64) << 52)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_normal_distribution_function_is_phi() {
+        for (x, phi) in [
+            (0.0, 0.5),
+            (1.0, 0.841_344_746),
+            (-1.0, 0.158_655_254),
+            (2.5, 0.993_790_335),
+            (-3.0, 0.001_349_898),
+            (-6.0, 9.865_876e-10),
+        ] {
+            assert!(
+                (normal_cdf(x) - phi).abs() < 1e-7 + phi * 1e-4,
+                "Φ({x}) = {}",
+                normal_cdf(x)
+            );
+        }
+        assert_eq!(normal_cdf(-1e9), 0.0);
+        assert_eq!(normal_cdf(1e9), 1.0);
+        for x in [0.0, -0.5, -1.0, -10.0, -100.0, -700.0] {
+            assert!((exp(x) - x.exp()).abs() <= x.exp() * 1e-12, "e^{x}");
+        }
+    }
 }

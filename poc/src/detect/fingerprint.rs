@@ -20,10 +20,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hexproof_proto::PublicKey;
 
-use super::{Point, Reception, median, short, signal::Model};
+use super::{FastMap, Reception, links::Links, median, short, signal::Model};
 
 /// Common witnesses two beaconers need before they are compared.
-pub const MIN_COMMON: i64 = 8;
+pub const MIN_COMMON: i64 = 5;
 
 /// RMS agreement with "one radio" below which a pair is suspect, dB x 10.
 pub const SAME_RMS_DDB: f64 = 30.0;
@@ -35,6 +35,11 @@ pub const SAME_RMS_DDB: f64 = 30.0;
 pub const IDENTICAL_MIN: u64 = 20;
 pub const IDENTICAL_SHARE_PCT: u64 = 90;
 
+/// How close two measurements (RSSI and SNR, dB x 10) must be to count as the same: a farm
+/// jittering its copies by a tenth of a dB is still one radio (more jitter is what the
+/// comparison of the two keys' mean links, [`flags`], sees through).
+pub const IDENTICAL_TOLERANCE_DDB: i64 = 2;
+
 /// A key of a suspect pair is found when its counterparts' mean receptions miss its asserted
 /// place, at the median, by this many times the network's fading (RMS).
 pub const MISFIT_OF_FADING: f64 = 1.0;
@@ -42,24 +47,29 @@ pub const MISFIT_OF_FADING: f64 = 1.0;
 #[derive(Debug, Default, Clone, Copy)]
 struct Pair {
     n: i64,
-    /// Σ (observed − one radio)², Σ (observed − geometry)², (dB x 10)²: integers, so the
-    /// order of accumulation cannot change a bit.
-    same: i64,
+    /// Σ observed, Σ observed², Σ (observed − geometry)², dB x 10: integers, so the order of
+    /// accumulation cannot change a bit.
+    sum: i64,
+    squares: i64,
     geometry: i64,
 }
 
 impl Pair {
     fn add(&mut self, observed: i64, geometry: i64) {
         self.n += 1;
-        self.same += observed.pow(2);
+        self.sum += observed;
+        self.squares += observed.pow(2);
         self.geometry += (observed - geometry).pow(2);
     }
 
-    /// (RMS against one radio, RMS against geometry) when the pair is suspect.
+    /// (spread around one radio, RMS against geometry) when the pair is suspect. One radio
+    /// gives the same difference at every common witness, whatever each key states as its
+    /// power (a constant offset: the spread is centred).
     fn verdict(&self) -> Option<(f64, f64)> {
         let n = self.n.max(1) as f64;
+        let mean = self.sum as f64 / n;
         let (same, geometry) = (
-            (self.same as f64 / n).sqrt(),
+            (self.squares as f64 / n - mean * mean).max(0.0).sqrt(),
             (self.geometry as f64 / n).sqrt(),
         );
         (self.n >= MIN_COMMON && same <= SAME_RMS_DDB && geometry >= 2.0 * same + SAME_RMS_DDB)
@@ -67,44 +77,59 @@ impl Pair {
     }
 }
 
-/// Keys found sharing a radio with another, with the evidence.
-/// `excess`: [`super::excess_by_pair`].
+/// Which ends of the links two keys are compared at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Their beacons, at the witnesses that heard both.
+    Beaconers,
+    /// What they heard, of the beaconers both heard.
+    Witnesses,
+}
+
+/// Keys found sharing a radio with another, with the evidence: pairs compared as beaconers
+/// and as witnesses. `excess`: [`super::excess_by_pair`].
 pub fn flags(
     model: &Model,
-    points: &[Point],
-    receptions: &[&Reception],
+    links: &Links,
     excess: &BTreeMap<(PublicKey, PublicKey), (i64, i64)>,
 ) -> Vec<(PublicKey, String)> {
+    let mut out = compare(model, links, excess, Side::Beaconers);
+    out.extend(compare(model, links, excess, Side::Witnesses));
+    out
+}
+
+fn compare(
+    model: &Model,
+    links: &Links,
+    excess: &BTreeMap<(PublicKey, PublicKey), (i64, i64)>,
+    side: Side,
+) -> Vec<(PublicKey, String)> {
     // Hotspots by index (key order).
-    let mut keys: Vec<PublicKey> = receptions
-        .iter()
-        .flat_map(|r| [r.beaconer, r.witness])
-        .collect();
+    let mut keys: Vec<PublicKey> = links.by_pair.keys().flat_map(|(b, w)| [*b, *w]).collect();
     keys.sort();
     keys.dedup();
     let index = |k: &PublicKey| keys.binary_search(k).unwrap_or(0) as u32;
     let mut out = Vec::new();
 
-    // As beaconers: per beaconer, per witness (sum of loss, receptions, log distance).
-    let mut heard_by: BTreeMap<u32, BTreeMap<u32, (i64, i64, i64)>> = BTreeMap::new();
-    for p in points {
-        let r = receptions[p.index];
-        let e = heard_by
-            .entry(index(&r.beaconer))
+    // Per key, per counterpart at the other end: (mean loss, log distance).
+    let mut rows: BTreeMap<u32, BTreeMap<u32, (i64, i64)>> = BTreeMap::new();
+    for ((b, w), link) in &links.by_pair {
+        let (k, other) = match side {
+            Side::Beaconers => (b, w),
+            Side::Witnesses => (w, b),
+        };
+        rows.entry(index(k))
             .or_default()
-            .entry(index(&r.witness))
-            .or_insert((0, 0, p.x));
-        e.0 += p.loss;
-        e.1 += 1;
+            .insert(index(other), (link.mean(), link.x));
     }
-    // Candidates: beaconers sharing one of their two loudest witnesses (one radio is loudest
+    // Candidates: keys sharing one of their two loudest counterparts (one radio is loudest
     // at the same neighbours); comparing every pair would cost the square of the network.
     let mut by_loudest: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for (b, heard) in &heard_by {
-        let mut loudest: Vec<(i64, u32)> = heard.iter().map(|(w, e)| (e.0 / e.1, *w)).collect();
+    for (k, row) in &rows {
+        let mut loudest: Vec<(i64, u32)> = row.iter().map(|(o, e)| (e.0, *o)).collect();
         loudest.sort_unstable();
-        for (_, w) in loudest.iter().take(2) {
-            by_loudest.entry(*w).or_default().push(*b);
+        for (_, o) in loudest.iter().take(2) {
+            by_loudest.entry(*o).or_default().push(*k);
         }
     }
     let mut candidates: BTreeSet<(u32, u32)> = BTreeSet::new();
@@ -115,23 +140,27 @@ pub fn flags(
             }
         }
     }
-    let misfits = misfits(model, excess);
+    let misfits = misfits(model, excess, side);
+    let (role, where_) = match side {
+        Side::Beaconers => ("beaconers", "common witnesses"),
+        Side::Witnesses => ("witnesses", "beaconers both heard"),
+    };
     for (a, b) in candidates {
-        let (ha, hb) = (&heard_by[&a], &heard_by[&b]);
+        let (ra, rb) = (&rows[&a], &rows[&b]);
         let mut pair = Pair::default();
-        for (w, (sa, na, xa)) in ha {
-            if let Some((sb, nb, xb)) = hb.get(w) {
+        for (o, (la, xa)) in ra {
+            if let Some((lb, xb)) = rb.get(o) {
                 let geometry = (model.slope * (xa - xb) as f64).round() as i64;
-                pair.add(sa / na - sb / nb, geometry);
+                pair.add(la - lb, geometry);
             }
         }
         if let Some((same, geometry)) = pair.verdict() {
             let (ka, kb) = (keys[a as usize], keys[b as usize]);
             let say = |other: &PublicKey| {
                 format!(
-                    "as beaconers, it and {}… agree with one radio to {:.1} dB (RMS over {} \
-                     common witnesses) and miss their asserted places by {:.1} dB: one radio \
-                     behind several keys",
+                    "as {role}, it and {}… agree with one radio to {:.1} dB (spread over {} \
+                     {where_}) and miss their asserted places by {:.1} dB: one radio behind \
+                     several keys",
                     short(other),
                     same / 10.0,
                     pair.n,
@@ -148,49 +177,82 @@ pub fn flags(
             }
         }
     }
+    out
+}
 
-    // As witnesses: the same measurement of a beacon, to the tenth of a dB, by two keys.
-    let mut beacon_ids: Vec<[u8; 32]> = receptions.iter().map(|r| r.beacon).collect();
-    beacon_ids.dedup(); // receptions come sorted by beacon
-    let mut per_beacon: BTreeMap<u32, Vec<(i32, i32, u32)>> = BTreeMap::new();
-    let mut beacons_of: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    for r in receptions {
-        let beacon = beacon_ids.binary_search(&r.beacon).unwrap_or(0) as u32;
-        let w = index(&r.witness);
-        per_beacon
-            .entry(beacon)
-            .or_default()
-            .push((r.rssi_ddbm, r.snr_ddb, w));
-        beacons_of.entry(w).or_default().push(beacon);
-    }
-    let mut same: BTreeMap<(u32, u32), u64> = BTreeMap::new();
-    for heard in per_beacon.values_mut() {
+/// As witnesses: the same measurement of a beacon, within [`IDENTICAL_TOLERANCE_DDB`] in both
+/// RSSI and SNR, by two keys, for most beacons both heard. Needs no path-loss law.
+pub fn identical(receptions: &[&Reception]) -> Vec<(PublicKey, String)> {
+    let mut keys: Vec<PublicKey> = receptions.iter().map(|r| r.witness).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let number: FastMap<PublicKey, u32> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (*k, i as u32))
+        .collect();
+    let mut out = Vec::new();
+    // Per witness, the beacons it heard (by run number, ascending: receptions come by beacon).
+    let mut beacons_of: Vec<Vec<u32>> = vec![Vec::new(); keys.len()];
+    // Counted in a hash map (tens of millions of updates in a large network), then sorted:
+    // the findings do not depend on the map's order.
+    let mut same: FastMap<u64, u64> = FastMap::default();
+    let mut heard: Vec<(i32, i32, u32)> = Vec::new();
+    for (beacon, run) in receptions.chunk_by(|a, b| a.beacon == b.beacon).enumerate() {
+        heard.clear();
+        // Only receptions judged in time: a copy of someone's published measurement comes
+        // after the beacon was judged (`witness_late`), and must not make its victim a farm.
+        for r in run.iter().filter(|r| r.heard != super::Heard::Other) {
+            let w = number[&r.witness];
+            heard.push((r.rssi_ddbm, r.snr_ddb, w));
+            beacons_of[w as usize].push(beacon as u32);
+        }
         heard.sort_unstable();
-        for run in heard.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
-            for (i, a) in run.iter().enumerate() {
-                for b in &run[i + 1..] {
-                    if a.2 != b.2 {
-                        *same.entry((a.2.min(b.2), a.2.max(b.2))).or_default() += 1;
-                    }
+        for (i, a) in heard.iter().enumerate() {
+            for b in heard[i + 1..]
+                .iter()
+                .take_while(|b| i64::from(b.0) - i64::from(a.0) <= IDENTICAL_TOLERANCE_DDB)
+            {
+                if a.2 != b.2 && (i64::from(a.1) - i64::from(b.1)).abs() <= IDENTICAL_TOLERANCE_DDB
+                {
+                    let pair = (u64::from(a.2.min(b.2)) << 32) | u64::from(a.2.max(b.2));
+                    *same.entry(pair).or_default() += 1;
                 }
             }
         }
     }
+    let mut same: Vec<((u32, u32), u64)> = same
+        .into_iter()
+        .filter(|(_, n)| *n >= IDENTICAL_MIN)
+        .map(|(pair, n)| (((pair >> 32) as u32, pair as u32), n))
+        .collect();
+    same.sort_unstable();
     for ((a, b), n) in same {
-        if n < IDENTICAL_MIN {
-            continue;
+        // Beacons both heard (each list ascending), counted until they are too many for `n`
+        // to be the share needed: neighbours hear thousands of beacons in common.
+        let (ba, bb) = (&beacons_of[a as usize], &beacons_of[b as usize]);
+        let most = n * 100 / IDENTICAL_SHARE_PCT;
+        let (mut i, mut j, mut common) = (0, 0, 0u64);
+        while i < ba.len() && j < bb.len() && common <= most {
+            match ba[i].cmp(&bb[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    common += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
         }
-        let (ba, bb) = (&beacons_of[&a], &beacons_of[&b]);
-        let set: BTreeSet<u32> = ba.iter().copied().collect();
-        let common = bb.iter().filter(|x| set.contains(x)).count() as u64;
         if n * 100 >= common * IDENTICAL_SHARE_PCT {
             let (ka, kb) = (keys[a as usize], keys[b as usize]);
             let say = |other: &PublicKey| {
                 format!(
-                    "it and {}… reported the same RSSI and SNR for {n} of the {common} beacons \
-                     both heard: radios with their own fading never do; one radio behind \
-                     several keys",
-                    short(other)
+                    "it and {}… reported the same RSSI and SNR (within {:.1} dB) for {n} of the \
+                     {common} beacons both heard: radios with their own fading never do; one \
+                     radio behind several keys",
+                    short(other),
+                    IDENTICAL_TOLERANCE_DDB as f64 / 10.0
                 )
             };
             out.push((ka, say(&kb)));
@@ -201,13 +263,18 @@ pub fn flags(
 }
 
 /// Keys whose counterparts' mean receptions miss their asserted place, at the median, by
-/// [`MISFIT_OF_FADING`] times the network's fading, as beaconer.
+/// [`MISFIT_OF_FADING`] times the network's fading, on `side`.
 fn misfits(
     model: &Model,
     excess: &BTreeMap<(PublicKey, PublicKey), (i64, i64)>,
+    side: Side,
 ) -> BTreeSet<PublicKey> {
     let mut fit: BTreeMap<PublicKey, Vec<i64>> = BTreeMap::new();
-    for ((k, _), (sum, n)) in excess {
+    for ((b, w), (sum, n)) in excess {
+        let k = match side {
+            Side::Beaconers => b,
+            Side::Witnesses => w,
+        };
         fit.entry(*k).or_default().push((sum / n).abs());
     }
     fit.into_iter()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use hexproof_proto::PublicKey;
 
-use super::{Code, Heard, LOUD_DDB, MIN_COUNTERPARTS, Point, Reception, median};
+use super::{LOUD_DDB, MIN_COUNTERPARTS, links::Links, median};
 
 /// Fewest (beaconer, witness) pairs a fit needs.
 pub const MIN_FIT_POINTS: usize = 30;
@@ -27,47 +27,54 @@ pub struct Model {
 }
 
 impl Model {
-    /// Trimmed least squares over the valid receptions, one point per (beaconer, witness) pair
+    /// Trimmed least squares over the valid receptions of links heard both ways, one point per
+    /// (beaconer, witness) pair
     /// (the mean of its receptions: a hotspot reporting hundreds of beacons weighs no more than
     /// its pairs, so one relay cannot bend the law towards its claims): fit, drop pairs beyond
-    /// 2.5 standard deviations, fit again (twice). Sums are exact integers; `None` below
-    /// [`MIN_FIT_POINTS`] pairs.
-    pub fn fit(points: &[Point], receptions: &[&Reception]) -> Option<Model> {
-        let mut pairs: BTreeMap<(PublicKey, PublicKey), (i64, i64, i64)> = BTreeMap::new();
-        for p in points
+    /// 2.5 standard deviations, fit again, until none is dropped. Sums are exact integers;
+    /// `None` below [`MIN_FIT_POINTS`] pairs.
+    pub fn fit(links: &Links) -> Option<Model> {
+        // Links both ends confirm (heard both ways): one-way links are what a relay reports,
+        // and a relay's many far links would otherwise bend the law towards its claims.
+        let mut used: Vec<(i64, i64)> = links
+            .by_pair
             .iter()
-            .filter(|p| receptions[p.index].heard == Heard::Valid)
-        {
-            let r = receptions[p.index];
-            let e = pairs.entry((r.beaconer, r.witness)).or_insert((p.x, 0, 0));
-            e.1 += p.loss;
-            e.2 += 1;
-        }
-        let mut used: Vec<(i64, i64)> = pairs.values().map(|&(x, sum, n)| (x, sum / n)).collect();
-        let mut model = None;
-        for _ in 0..3 {
+            .filter(|((b, w), l)| l.valid > 0 && links.get(w, b).is_some_and(|r| r.valid > 0))
+            .map(|(_, l)| (l.x, l.valid_loss / l.valid))
+            .collect();
+        // Fit, drop pairs beyond 2.5 standard deviations, until none is dropped (at most
+        // five times): the law and its spread are those of the pairs kept.
+        for _ in 0..5 {
             if used.len() < MIN_FIT_POINTS {
-                return model;
+                return None;
             }
             let m = least_squares(&used);
-            let variance: i128 = used
-                .iter()
-                .map(|&(x, y)| {
-                    let r = i128::from(y - m.predict(x));
-                    r * r
-                })
-                .sum::<i128>()
-                / used.len() as i128;
-            let rms = (variance as f64).sqrt();
+            let rms = rms(&m, &used);
+            let before = used.len();
             used.retain(|&(x, y)| ((y - m.predict(x)).abs() as f64) <= 2.5 * rms);
-            model = Some(Model { rms, ..m });
+            if used.len() == before {
+                return Some(Model { rms, ..m });
+            }
         }
-        model
+        (used.len() >= MIN_FIT_POINTS).then(|| {
+            let m = least_squares(&used);
+            Model {
+                rms: rms(&m, &used),
+                ..m
+            }
+        })
     }
 
     /// Predicted loss at `x`, dB x 10.
     pub fn predict(&self, x: i64) -> i64 {
         (self.intercept + self.slope * x as f64).round() as i64
+    }
+
+    /// The distance (metres) at which the law's loss reaches `loss` (dB x 10): beyond it, the
+    /// loss is more. At least 1 m.
+    pub fn distance_for_loss(&self, loss: i64) -> f64 {
+        let x = (loss as f64 - self.intercept) / self.slope; // thousandths of a decade
+        10f64.powf((x / 1000.0).clamp(0.0, 8.0))
     }
 
     /// dB per decade, for evidence.
@@ -83,6 +90,19 @@ impl Model {
             self.db_per_decade()
         )
     }
+}
+
+/// RMS of the residuals of `points` around `m`, dB x 10 (exact integer sums).
+fn rms(m: &Model, points: &[(i64, i64)]) -> f64 {
+    let variance: i128 = points
+        .iter()
+        .map(|&(x, y)| {
+            let r = i128::from(y - m.predict(x));
+            r * r
+        })
+        .sum::<i128>()
+        / points.len().max(1) as i128;
+    (variance as f64).sqrt()
 }
 
 fn least_squares(points: &[(i64, i64)]) -> Model {
@@ -111,114 +131,57 @@ fn least_squares(points: &[(i64, i64)]) -> Model {
     }
 }
 
-/// How one hotspot's counterparts (witnesses of its beacons, or beaconers it heard) saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Score {
-    pub counterparts: usize,
-    /// Counterparts whose receptions were, on average, at least [`LOUD_DDB`] too loud.
-    pub loud: usize,
-    /// The median over counterparts of their mean excess, dB x 10.
-    pub median_excess: i64,
+/// How loud beyond the fitted law (dB x 10) a hotspot's links must be, at the median over its
+/// counterparts, for its asserted place to be a lie: [`super::LOUD_DDB`], or
+/// [`SPREAD_FACTOR`] times the spread of the network's links around the law where that is
+/// more (with 8 dB of shadowing per link, about 22 dB: a mast is at most 15 dB better than the
+/// city's law).
+pub fn loud_threshold(model: &Model) -> i64 {
+    LOUD_DDB.max((SPREAD_FACTOR * model.rms).round() as i64)
 }
 
-impl Score {
-    /// At least [`MIN_COUNTERPARTS`] loud counterparts, and at least one in `share` of them.
-    pub fn flagged(&self, share: usize) -> bool {
-        self.loud >= MIN_COUNTERPARTS && self.loud * share >= self.counterparts
-    }
-}
+/// Multiple of the links' spread around the law (RMS) that counts as too loud.
+pub const SPREAD_FACTOR: f64 = 2.5;
 
-/// Per hotspot (the first key of each pair), from the mean excess of each counterpart.
-fn fold(pairs: &BTreeMap<(PublicKey, PublicKey), (i64, i64)>) -> BTreeMap<PublicKey, Score> {
-    let mut per: BTreeMap<PublicKey, Vec<i64>> = BTreeMap::new();
-    for ((k, _), (sum, n)) in pairs {
-        per.entry(*k).or_default().push(sum / n);
-    }
-    per.into_iter()
-        .map(|(k, mut v)| {
-            let loud = v.iter().filter(|e| **e >= LOUD_DDB).count();
-            let score = Score {
-                counterparts: v.len(),
-                loud,
-                median_excess: median(&mut v),
-            };
-            (k, score)
-        })
-        .collect()
-}
-
-/// Hotspots heard, or hearing, louder than geometry allows.
-///
-/// As beaconer, a quarter of its witnesses must find it loud (an honest beaconer's witnesses
-/// are mostly honest). As witness, one in ten of the beaconers it heard, leaving out those
-/// already found loud as beaconers: their lies are theirs, not the witness's, and an honest
-/// witness is otherwise never loud beyond its fading.
-/// `by_beaconer`: [`super::excess_by_pair`].
-pub fn flags(
+/// Hotspots whose links, both ways, are louder than the law allows from their asserted place,
+/// at the median over at least [`MIN_COUNTERPARTS`] counterparts: the radio is not where it is
+/// asserted. `excess`: [`super::excess_by_pair`]; `skip`: keys whose statements are already
+/// known to be lies (their links say nothing of their partners' places).
+pub fn location(
     model: &Model,
-    by_beaconer: &BTreeMap<(PublicKey, PublicKey), (i64, i64)>,
-) -> Vec<(PublicKey, Code, String)> {
-    let tx = fold(by_beaconer);
-    let tx_flagged: BTreeMap<PublicKey, Score> =
-        tx.into_iter().filter(|(_, s)| s.flagged(4)).collect();
-    let by_witness: BTreeMap<(PublicKey, PublicKey), (i64, i64)> = by_beaconer
-        .iter()
-        .filter(|((b, _), _)| !tx_flagged.contains_key(b))
-        .map(|((b, w), e)| ((*w, *b), *e))
-        .collect();
-    let rx_flagged: BTreeMap<PublicKey, Score> = fold(&by_witness)
-        .into_iter()
-        .filter(|(_, s)| s.flagged(10))
-        .collect();
-
-    let mut keys: Vec<PublicKey> = tx_flagged
-        .keys()
-        .chain(rx_flagged.keys())
-        .copied()
-        .collect();
-    keys.sort();
-    keys.dedup();
+    excess: &BTreeMap<(PublicKey, PublicKey), (i64, i64)>,
+    skip: &std::collections::BTreeSet<PublicKey>,
+) -> Vec<(PublicKey, String)> {
+    let mut per: BTreeMap<PublicKey, BTreeMap<PublicKey, (i64, i64)>> = BTreeMap::new();
+    for ((b, w), (sum, n)) in excess {
+        for (k, other) in [(b, w), (w, b)] {
+            if skip.contains(other) {
+                continue;
+            }
+            let e = per.entry(*k).or_default().entry(*other).or_default();
+            e.0 += sum;
+            e.1 += n;
+        }
+    }
+    let loud = loud_threshold(model);
     let mut out = Vec::new();
-    for k in keys {
-        let (t, r) = (tx_flagged.get(&k).copied(), rx_flagged.get(&k).copied());
-        let say = |what: &str, s: Score| {
-            format!(
-                "{what} at least {:.0} dB louder than its asserted location allows by {} of {} \
-                 counterparts (median excess {:.1} dB; {})",
-                LOUD_DDB as f64 / 10.0,
-                s.loud,
-                s.counterparts,
-                s.median_excess as f64 / 10.0,
-                model.describe()
-            )
-        };
-        match (t, r) {
-            (Some(t), Some(r)) => out.push((
+    for (k, counterparts) in per {
+        let mut v: Vec<i64> = counterparts.values().map(|(s, n)| s / n.max(&1)).collect();
+        let m = median(&mut v);
+        let louder = v.iter().filter(|e| **e >= loud).count();
+        if v.len() >= MIN_COUNTERPARTS && m >= loud {
+            out.push((
                 k,
-                Code::SignalInconsistentWithLocation,
                 format!(
-                    "{}; {}",
-                    say("its beacons were heard", t),
-                    say("it heard others", r)
+                    "its links are {:.1} dB louder than its asserted location allows (median over \
+                     {} counterparts, {louder} of them {:.0} dB or more; {}): the radio is not \
+                     where it is asserted",
+                    m as f64 / 10.0,
+                    v.len(),
+                    loud as f64 / 10.0,
+                    model.describe()
                 ),
-            )),
-            (Some(t), None) => out.push((
-                k,
-                Code::BeaconsLouderThanClaimed,
-                format!(
-                    "{} and the power it states: understated power, or beacons sent from elsewhere",
-                    say("its beacons were heard", t)
-                ),
-            )),
-            (None, Some(r)) => out.push((
-                k,
-                Code::HearsBeyondRange,
-                format!(
-                    "{}: receptions no radio there makes (a relay, or made up)",
-                    say("it heard others", r)
-                ),
-            )),
-            (None, None) => {}
+            ));
         }
     }
     out
