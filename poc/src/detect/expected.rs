@@ -13,10 +13,11 @@ use super::{Place, Places, Reception, links::Links, log_milli, median, metres, s
 use crate::HotspotInfo;
 
 /// How far above what SF9 demodulates (dB x 10) a listener's predicted RSSI must be before
-/// it is expected to hear a beacon: 20 dB, or [`super::signal::SPREAD_FACTOR`] times the
-/// links' spread around the law where that is more (an honest link misses it then about once
-/// in 160).
+/// it is expected to hear a beacon: 20 dB, or [`EXPECTED_SPREAD_FACTOR`] times the links'
+/// spread around the law where that is more (an honest link misses it then about once in
+/// 160).
 pub const EXPECTED_MARGIN_DDB: i64 = 200;
+pub const EXPECTED_SPREAD_FACTOR: f64 = 2.5;
 
 /// Valid beacons a beaconer needs in the epoch before its silence is held against it: one
 /// (a ring beaconing once per epoch is not exempt).
@@ -38,8 +39,7 @@ pub const MAX_LISTENER_OFFSET_DDB: i64 = 150;
 
 /// The predicted RSSI (dBm x 10) from which a listener is expected to hear a beacon.
 pub fn expected_rssi(model: &Model) -> i64 {
-    SF9_LIMIT_DDBM
-        + EXPECTED_MARGIN_DDB.max((super::signal::SPREAD_FACTOR * model.rms).round() as i64)
+    SF9_LIMIT_DDBM + EXPECTED_MARGIN_DDB.max((EXPECTED_SPREAD_FACTOR * model.rms).round() as i64)
 }
 
 /// About what SF9 demodulates at 125 kHz with a 6 dB noise figure, dBm x 10.
@@ -310,7 +310,10 @@ pub fn beyond_range(epoch: &Epoch, exclude: &BTreeSet<PublicKey>) -> Vec<(Public
         heard_from.entry(*w).or_default().push(*b);
     }
     let mut out = Vec::new();
-    for (w, offset) in &listening {
+    // Every witness that claimed links (valid or not: a claim no radio where it says could
+    // make is a lie whatever the rules paid for it), its measured hearing where it has one.
+    for w in heard_from.keys().filter(|w| !exclude.contains(*w)) {
+        let offset = &listening.get(w).copied().unwrap_or(0);
         let Some(h) = info.get(w) else { continue };
         // Its far links first (its own receptions): only a witness with enough of them is
         // weighed against every beaconer within reach.

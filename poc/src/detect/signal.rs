@@ -141,7 +141,7 @@ pub fn loud_threshold(model: &Model) -> i64 {
 }
 
 /// Multiple of the links' spread around the law (RMS) that counts as too loud.
-pub const SPREAD_FACTOR: f64 = 2.5;
+pub const SPREAD_FACTOR: f64 = 2.0;
 
 /// Hotspots whose links, both ways, are louder than the law allows from their asserted place,
 /// at the median over at least [`MIN_COUNTERPARTS`] counterparts: the radio is not where it is

@@ -1010,3 +1010,48 @@ fn too_loud_verdicts_on_a_farms_keys_are_pardoned() {
     assert_found(&d, &farm, Code::OneRadioManyKeys);
     assert_eq!(d.pardoned.values().sum::<u64>(), loud);
 }
+
+/// Hole 4: one sacrificial key copying an honest witness's published measurements got both
+/// flagged `one_radio_many_keys`. A copy can only come after the beacon was judged (the
+/// measurements are published then): it is `witness_late`, and proves nothing of its victim.
+#[test]
+fn a_copier_of_published_measurements_does_not_frame_its_victim() {
+    let mut w = World::honest();
+    w.air(|_| POWER_DDBM, &[]);
+    let victim = key(24);
+    let copier = w.add(100, grid(0, 0), (ORIGIN.0 - 0.2, ORIGIN.1), 100);
+    let copies: Vec<Reception> = w
+        .receptions
+        .iter()
+        .filter(|r| r.witness == victim)
+        .map(|r| Reception {
+            witness: copier,
+            heard: Heard::Other,
+            ..r.clone()
+        })
+        .collect();
+    assert!(copies.len() >= 20);
+    w.receptions.extend(copies);
+    let d = w.detect();
+    assert!(!d.suspended.contains(&victim), "{:#?}", d.findings);
+    assert_honest_clear(&w, &d);
+}
+
+/// Scenario `default`: the rules judge every link of a near spoofer "too loud" (free space at
+/// its asserted 60 km is far quieter than its neighbours hear it), so none of its links is
+/// valid and it listened to nobody; its claims are still claims no radio there could make.
+#[test]
+fn a_near_spoofer_whose_every_link_is_too_loud_is_found() {
+    let mut w = World::honest();
+    let truth = (ORIGIN.0 + 3.5 * STEP.0, ORIGIN.1 + 3.5 * STEP.1);
+    let spoofer = w.add(100, truth, (ORIGIN.0 + 0.32, ORIGIN.1 + 0.58), 100);
+    w.air(|_| POWER_DDBM, &[]);
+    for r in w.receptions.iter_mut() {
+        if r.beaconer == spoofer || r.witness == spoofer {
+            r.heard = Heard::TooLoud;
+        }
+    }
+    let d = w.detect();
+    assert!(d.suspended.contains(&spoofer), "{:#?}", d.findings);
+    assert_honest_clear(&w, &d);
+}
