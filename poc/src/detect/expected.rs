@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hexproof_proto::PublicKey;
 
-use super::{Place, Places, Reception, links::Links, log_milli, median, metres, signal::Model};
+use super::{
+    Code, Place, Places, Reception, links::Links, log_milli, median, metres, signal::Model,
+};
 use crate::HotspotInfo;
 
 /// How far above what SF9 demodulates (dB x 10) a listener's predicted RSSI must be before
@@ -263,16 +265,20 @@ pub const MAX_FAR_WITNESS_OFFSET_DDB: i64 = 60;
 /// How many standard deviations more far links than physics gives a witness must report.
 pub const FAR_LINK_SIGMAS: f64 = 6.0;
 
-/// Hears beyond range: a witness reporting far more links from beyond its range than physics
-/// gives it. Each beaconer within [`BEYOND_RANGE_MAX_M`] whose predicted RSSI at the witness
-/// (the fitted law from both asserted places, the region's beacon power, both antennas, and
-/// both ends' measured offsets from the law, at most a mast's) is below what SF9
-/// demodulates reaches it only if the link's own shadowing lifts it: with chance
-/// Φ((predicted − limit) / spread), the spread being the links' around the law. An honest
-/// radio reports about Σ Φ such links, a mast as many (its offset is in the prediction), a
-/// relay fed beacons from elsewhere all of them. `exclude`: beaconers already found (their
-/// places and powers are lies).
-pub fn beyond_range(epoch: &Epoch, exclude: &BTreeSet<PublicKey>) -> Vec<(PublicKey, String)> {
+/// Beyond range, both ways: a witness reporting far more links from beyond its range than
+/// physics gives it (`hears_beyond_range`: a relay fed beacons from elsewhere), and a beaconer
+/// heard on far more such links (`signal_inconsistent_with_location`: asserted tens of
+/// kilometres from the neighbours that hear it). Each counterpart within
+/// [`BEYOND_RANGE_MAX_M`] whose predicted RSSI (the fitted law from both asserted places, the
+/// region's beacon power, both antennas, the counterpart's measured offset from the law up to
+/// a mast's and the hotspot's own up to [`MAX_FAR_WITNESS_OFFSET_DDB`]) is below what SF9
+/// demodulates is linked only if the link's own shadowing lifts it: with chance
+/// Φ((predicted − limit) / spread). An honest radio has about Σ Φ such links, a relay or a
+/// spoofer all of them. `exclude`: keys already found.
+pub fn beyond_range(
+    epoch: &Epoch,
+    exclude: &BTreeSet<PublicKey>,
+) -> Vec<(PublicKey, Code, String)> {
     let Epoch {
         model,
         receptions,
@@ -293,69 +299,103 @@ pub fn beyond_range(epoch: &Epoch, exclude: &BTreeSet<PublicKey>) -> Vec<(Public
         .map(|(b, mut v)| (b, median(&mut v).clamp(0, MAX_LISTENER_OFFSET_DDB)))
         .collect();
     let spread = model.rms.max(10.0);
-    let predicted = |w: &PublicKey, h: &HotspotInfo, offset: i64, b: &PublicKey| {
+    // The predicted RSSI of `b`'s beacons at `w`; the hotspot under test gets at most a
+    // little of its own measured offset (its lies are what it is measured by), its
+    // counterpart all of it, up to a mast's.
+    let predicted = |b: &PublicKey, b_cap: i64, w: &PublicKey, w_cap: i64| {
         let (eirp, at) = sources.get(b)?;
+        let h = info.get(w)?;
         let d = metres(at, places.get(w)?);
         (b != w && d <= BEYOND_RANGE_MAX_M).then(|| {
             eirp + i64::from(h.gain_ddbi) - model.predict(log_milli(d))
-                + offset.clamp(0, MAX_FAR_WITNESS_OFFSET_DDB)
-                + beaconer_offset.get(b).copied().unwrap_or(0)
+                + listening.get(w).copied().unwrap_or(0).clamp(0, w_cap)
+                + beaconer_offset.get(b).copied().unwrap_or(0).clamp(0, b_cap)
         })
     };
-    let near = Near::new(sources.iter().map(|(b, (_, at))| (*b, *at)));
-    // Per witness, the beaconers it reported (judged for more than their geometry: what a
-    // relay is paid for).
+    let own = MAX_FAR_WITNESS_OFFSET_DDB;
+    let full = MAX_LISTENER_OFFSET_DDB;
+    let near_sources = Near::new(sources.iter().map(|(b, (_, at))| (*b, *at)));
+    let near_listeners = Near::new(listening.keys().filter_map(|l| Some((*l, *places.get(l)?))));
+    // Per witness the beaconers it reported, per beaconer the witnesses that reported it
+    // (valid or not: a claim no radio where it says could make is a lie whatever the rules
+    // paid for it).
     let mut heard_from: BTreeMap<PublicKey, Vec<PublicKey>> = BTreeMap::new();
+    let mut heard_by: BTreeMap<PublicKey, Vec<PublicKey>> = BTreeMap::new();
     for (b, w) in links.by_pair.keys() {
         heard_from.entry(*w).or_default().push(*b);
+        heard_by.entry(*b).or_default().push(*w);
     }
     let mut out = Vec::new();
-    // Every witness that claimed links (valid or not: a claim no radio where it says could
-    // make is a lie whatever the rules paid for it), its measured hearing where it has one.
-    for w in heard_from.keys().filter(|w| !exclude.contains(*w)) {
-        let offset = &listening.get(w).copied().unwrap_or(0);
-        let Some(h) = info.get(w) else { continue };
-        // Its far links first (its own receptions): only a witness with enough of them is
-        // weighed against every beaconer within reach.
-        let far = heard_from
-            .get(w)
-            .into_iter()
-            .flatten()
-            .filter(|b| predicted(w, h, *offset, b).is_some_and(|p| p < SF9_LIMIT_DDBM))
+    // As witness: links it reported from beaconers beyond its range.
+    for (w, beaconers) in heard_from.iter().filter(|(w, _)| !exclude.contains(*w)) {
+        let far = beaconers
+            .iter()
+            .filter(|b| predicted(b, full, w, own).is_some_and(|p| p < SF9_LIMIT_DDBM))
             .count();
-        if far < MIN_FAR_LINKS {
+        let Some(there) = places.get(w).filter(|_| far >= MIN_FAR_LINKS) else {
             continue;
-        }
-        let (mut expected, mut variance) = (0.0f64, 0.0f64);
-        let Some(there) = places.get(w) else { continue };
-        for (b, _) in near.within(there, BEYOND_RANGE_MAX_M as f64) {
-            if let Some(p) = predicted(w, h, *offset, b).filter(|p| *p < SF9_LIMIT_DDBM) {
-                let chance = normal_cdf((p - SF9_LIMIT_DDBM) as f64 / spread);
-                expected += chance;
-                variance += chance * (1.0 - chance);
-            }
-        }
-        let surplus = far as f64 - expected;
-
-        if surplus >= MIN_FAR_LINKS as f64 && surplus >= FAR_LINK_SIGMAS * variance.sqrt().max(1.0)
-        {
-            out.push((
-                *w,
-                format!(
-                    "it reported {far} links from beyond its range (within {} km, predicted below \
-                     {:.0} dBm at its asserted place, its own and each beaconer's measured offsets \
-                     counted) where shadowing of {:.1} dB gives a radio there about {expected:.1} \
-                     (± {:.1}): a relay reporting beacons from elsewhere ({})",
-                    BEYOND_RANGE_MAX_M / 1000,
-                    SF9_LIMIT_DDBM as f64 / 10.0,
-                    spread / 10.0,
-                    variance.sqrt(),
-                    model.describe()
-                ),
-            ));
+        };
+        let chances = near_sources
+            .within(there, BEYOND_RANGE_MAX_M as f64)
+            .filter_map(|(b, _)| predicted(b, full, w, own));
+        if let Some(evidence) = improbable(far, chances, spread, model, "reported", "beaconers") {
+            out.push((*w, Code::HearsBeyondRange, evidence));
         }
     }
+    // As beaconer: witnesses beyond its range that reported its beacons (a hotspot asserted
+    // tens of kilometres from the neighbours that hear it).
+    for (b, witnesses) in heard_by.iter().filter(|(b, _)| !exclude.contains(*b)) {
+        let far = witnesses
+            .iter()
+            .filter(|w| predicted(b, own, w, full).is_some_and(|p| p < SF9_LIMIT_DDBM))
+            .count();
+        let Some(at) = places.get(b).filter(|_| far >= MIN_FAR_LINKS) else {
+            continue;
+        };
+        let chances = near_listeners
+            .within(at, BEYOND_RANGE_MAX_M as f64)
+            .filter_map(|(w, _)| predicted(b, own, w, full));
+        if let Some(evidence) = improbable(far, chances, spread, model, "was heard on", "witnesses")
+        {
+            out.push((*b, Code::SignalInconsistentWithLocation, evidence));
+        }
+    }
+    out.sort();
     out
+}
+
+/// The evidence when `far` links beyond range are far more than shadowing of `spread` gives
+/// over the `chances` (predicted RSSI of each counterpart within reach).
+fn improbable(
+    far: usize,
+    chances: impl Iterator<Item = i64>,
+    spread: f64,
+    model: &Model,
+    verb: &str,
+    counterparts: &str,
+) -> Option<String> {
+    let (mut expected, mut variance) = (0.0f64, 0.0f64);
+    for p in chances.filter(|p| *p < SF9_LIMIT_DDBM) {
+        let chance = normal_cdf((p - SF9_LIMIT_DDBM) as f64 / spread);
+        expected += chance;
+        variance += chance * (1.0 - chance);
+    }
+    let surplus = far as f64 - expected;
+    (surplus >= MIN_FAR_LINKS as f64 && surplus >= FAR_LINK_SIGMAS * variance.sqrt().max(1.0)).then(
+        || {
+            format!(
+                "it {verb} {far} links with {counterparts} beyond its range (within {} km, \
+                 predicted below {:.0} dBm from its asserted place) where shadowing of {:.1} dB \
+                 gives a radio there about {expected:.1} (± {:.1}): it is not where it says, or \
+                 reports what no radio there hears ({})",
+                BEYOND_RANGE_MAX_M / 1000,
+                SF9_LIMIT_DDBM as f64 / 10.0,
+                spread / 10.0,
+                variance.sqrt(),
+                model.describe()
+            )
+        },
+    )
 }
 
 /// Φ, the standard normal distribution function (Abramowitz and Stegun 26.2.17, error below

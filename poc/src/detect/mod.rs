@@ -282,9 +282,9 @@ pub fn detect(
                 .or_insert(evidence);
         }
         let found_so_far: BTreeSet<PublicKey> = found.keys().map(|(k, _)| *k).collect();
-        for (k, evidence) in expected::beyond_range(&epoch, &found_so_far) {
+        for (k, code, evidence) in expected::beyond_range(&epoch, &found_so_far) {
             if !found_so_far.contains(&k) {
-                found.entry((k, Code::HearsBeyondRange)).or_insert(evidence);
+                found.entry((k, code)).or_insert(evidence);
             }
         }
     }

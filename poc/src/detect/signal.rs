@@ -11,8 +11,11 @@ use super::{LOUD_DDB, MIN_COUNTERPARTS, links::Links, median};
 /// Fewest (beaconer, witness) pairs a fit needs.
 pub const MIN_FIT_POINTS: usize = 30;
 
-/// Slope bounds (dB per decade of distance): free space is 20, dense cities about 40.
-const SLOPE_RANGE: (f64, f64) = (20.0, 45.0);
+/// Slope bounds (dB per decade of distance): free space is 20, dense cities about 40. The
+/// floor is 25: the law is fitted on links that were heard, and at long range only the lucky
+/// ones are (censoring flattens the fit towards free space, which would put a hotspot
+/// asserted 60 km from the neighbours that hear it within range).
+const SLOPE_RANGE: (f64, f64) = (25.0, 45.0);
 
 /// Loss = `intercept` + `slope` · log10(distance), dB x 10 against thousandths of a decade.
 #[derive(Debug, Clone, Copy, PartialEq)]
