@@ -441,16 +441,7 @@ fn a_ring_without_radio_is_found_by_the_neighbours_that_never_hear_it() {
 fn a_relay_hearing_far_beyond_range_is_found() {
     let mut w = World::honest();
     // A second honest town 30 km east, out of the first one's radio range.
-    for i in 0..4 {
-        for j in 0..4 {
-            let n = 300 + i * 4 + j;
-            let at = (
-                ORIGIN.0 + f64::from(i) * STEP.0,
-                13.80 + f64::from(j) * STEP.1,
-            );
-            w.add(n, at, at, n);
-        }
-    }
+    w.town(300, (ORIGIN.0, 13.80), 4);
     let relay = w.add(100, grid(6, 6), grid(6, 6), 100);
     w.air(|_| POWER_DDBM, &[]);
     // The relay also reports the other town's beacons, at just above what SF9 demodulates.
@@ -550,6 +541,20 @@ fn hearing_far_location_spoofers_does_not_make_an_honest_hotspot_a_relay() {
 // ---- Issue 28: the holes an attacker found, one test each (each failed before the change) ----
 
 impl World {
+    /// A town of `side` × `side` honest hotspots from `corner`, keys numbered from `first`.
+    fn town(&mut self, first: u32, corner: (f64, f64), side: u32) {
+        for i in 0..side {
+            for j in 0..side {
+                let n = first + i * side + j;
+                let at = (
+                    corner.0 + f64::from(i) * STEP.0,
+                    corner.1 + f64::from(j) * STEP.1,
+                );
+                self.add(n, at, at, n);
+            }
+        }
+    }
+
     /// `relay` reports every beacon of `beaconers` as heard, forged just above what SF9
     /// demodulates (`base` dBm x 10, up to 4 dB more), as a relay fed them from elsewhere.
     fn relay(&mut self, relay: PublicKey, beaconers: &[PublicKey], base: i32) {
@@ -714,20 +719,8 @@ fn a_relay_is_found_however_many_beaconers_are_in_other_regions() {
     let mut w = World::honest();
     // A town 30 km east, out of the first one's range; and a city 300 km south, in another
     // region's plan, larger than both.
-    for i in 0..4 {
-        for j in 0..4 {
-            let n = 300 + i * 4 + j;
-            let at = (grid(i, j).0, 13.80 + f64::from(j) * STEP.1);
-            w.add(n, at, at, n);
-        }
-    }
-    for i in 0..9 {
-        for j in 0..9 {
-            let n = 400 + i * 9 + j;
-            let at = (49.8 + f64::from(i) * STEP.0, 13.35 + f64::from(j) * STEP.1);
-            w.add(n, at, at, n);
-        }
-    }
+    w.town(300, (ORIGIN.0, 13.80), 4);
+    w.town(400, (49.8, 13.35), 9);
     let relay = w.add(100, grid(6, 6), grid(6, 6), 100);
     w.air(|_| POWER_DDBM, &[]);
     let far: Vec<PublicKey> = (300..316).map(key).collect();
@@ -962,16 +955,7 @@ fn a_relay_sending_less_than_it_hears_is_found_by_its_far_links() {
 fn a_ring_in_a_smaller_city_is_found() {
     let mut w = World::honest();
     // A town of 16, 300 km south: its own group of hotspots hearing each other.
-    for i in 0..4 {
-        for j in 0..4 {
-            let n = 400 + i * 4 + j;
-            let at = (
-                49.8 + f64::from(i) * STEP.0,
-                ORIGIN.1 + f64::from(j) * STEP.1,
-            );
-            w.add(n, at, at, n);
-        }
-    }
+    w.town(400, (49.8, ORIGIN.1), 4);
     w.air(|_| POWER_DDBM, &[]);
     let places = [
         (49.8 + 1.5 * STEP.0, ORIGIN.1 + 1.5 * STEP.1),
