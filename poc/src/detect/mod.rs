@@ -181,10 +181,6 @@ impl Place {
             lon_e7: (ll.lng() * 1e7).round() as i64,
         }
     }
-
-    pub fn lat(&self) -> f64 {
-        self.lat_e7 as f64 / 1e7
-    }
 }
 
 /// Where each hotspot is asserted, converted once.

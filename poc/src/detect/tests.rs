@@ -664,10 +664,16 @@ fn a_ring_where_few_honest_hotspots_listen_is_found() {
 /// the radius where it was expected to be heard below the distance to its neighbours.
 #[test]
 fn a_ring_stating_a_low_power_is_still_expected_where_beacons_reach() {
+    a_three_key_ring_in_town_is_found(BEACONS, 0);
+}
+
+/// A ring of three keys asserted inside the grid, beaconing `beacons` times at `stated`: found
+/// missing its expected witnesses, nobody honest found.
+fn a_three_key_ring_in_town_is_found(beacons: u64, stated: i32) {
     let mut w = World::honest();
     w.air(|_| POWER_DDBM, &[]);
     let places = [grid_at(2.5, 2.5), grid_at(2.4, 3.6), grid_at(3.6, 2.8)];
-    let ring = w.ring(200, &places, BEACONS, 0);
+    let ring = w.ring(200, &places, beacons, stated);
     let d = w.detect();
     assert_found(&d, &ring, Code::MissingExpectedWitnesses);
     assert_honest_clear(&w, &d);
@@ -676,13 +682,7 @@ fn a_ring_stating_a_low_power_is_still_expected_where_beacons_reach() {
 /// Hole 1: a ring beaconing once per epoch skipped the test (two beacons were needed).
 #[test]
 fn a_ring_beaconing_once_is_found() {
-    let mut w = World::honest();
-    w.air(|_| POWER_DDBM, &[]);
-    let places = [grid_at(2.5, 2.5), grid_at(2.4, 3.6), grid_at(3.6, 2.8)];
-    let ring = w.ring(200, &places, 1, POWER_DDBM);
-    let d = w.detect();
-    assert_found(&d, &ring, Code::MissingExpectedWitnesses);
-    assert_honest_clear(&w, &d);
+    a_three_key_ring_in_town_is_found(1, POWER_DDBM);
 }
 
 /// Hole 1 and 5: a ring asserted among the town's hotspots, more keys than the honest
