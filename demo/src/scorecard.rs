@@ -52,6 +52,12 @@ pub struct KindScore {
     pub epochs_to_detection: Option<u64>,
     /// Lamports locked in the kind's on-chain hotspot and ledger accounts (onboarding rent).
     pub rent_lamports: u64,
+    /// Onboarding fees the kind's registered keys paid into the treasury.
+    pub fee_lamports: u64,
+    /// Its return on what it spent (rewards per lamport of fees and rent) ÷ the honest
+    /// hotspots' return on theirs: below 1.0 a key of this kind earns less per SOL than an
+    /// honest key (before an honest radio's hardware), 0.0 when it earned nothing.
+    pub return_over_honest: f64,
     /// Location re-assertions the kind needed (its keys each assert once, at onboarding).
     pub moves: u64,
 }
@@ -80,6 +86,10 @@ pub struct Scorecard {
     pub neighbours: usize,
     pub neighbour_false_positives: usize,
     pub kinds: Vec<KindScore>,
+    /// The deployment's onboarding fee, lamports per key.
+    pub onboarding_fee_lamports: u64,
+    /// What the honest hotspots spent onboarding (fees and rent), lamports.
+    pub honest_spent_lamports: u64,
     pub bounds: Bounds,
     pub pass: bool,
     pub seconds: f64,
@@ -255,6 +265,19 @@ async fn run_once(
     Ok((Outcome::read(&summary, &database).await?, chain))
 }
 
+/// What registering a key cost on chain: the rent locked in its hotspot and ledger accounts,
+/// and the onboarding fee when it is registered.
+async fn onboarding_cost(chain: &Chain, key: &PublicKey, fee: u64) -> anyhow::Result<(u64, u64)> {
+    let account = oracle::chain::pubkey(key);
+    let record = chain
+        .balance(&hexproof_client::pda::hotspot(&account))
+        .await?;
+    let ledger = chain
+        .balance(&hexproof_client::pda::ledger(&account))
+        .await?;
+    Ok((record + ledger, if record > 0 { fee } else { 0 }))
+}
+
 fn bps(part: u64, whole: u64) -> u64 {
     if whole == 0 {
         0
@@ -355,12 +378,21 @@ async fn score(
             .map(|(k, keys)| radios_of(*k, keys))
             .sum::<usize>();
     let per_radio = paid as f64 / total_radios.max(1) as f64;
+    let fee = hexproof_client::read::config(chain)
+        .await?
+        .map_or(0, |c| c.onboarding_fee);
+    let mut honest_spent = 0;
+    for h in &honest {
+        let (rent, fee) = onboarding_cost(chain, &h.key.pubkey, fee).await?;
+        honest_spent += rent + fee;
+    }
+    let honest_return = honest_paid as f64 / honest_spent.max(1) as f64;
     let mut kinds = Vec::new();
     for (kind, keys) in &by_kind {
         let radios = radios_of(*kind, keys);
         let kind_paid: u64 = keys.iter().map(|h| a.paid(&h.key.pubkey)).sum();
         let mut codes: BTreeMap<String, u64> = BTreeMap::new();
-        let mut rent = 0;
+        let (mut rent, mut fees) = (0, 0);
         let mut caught = 0;
         let inert = keys
             .iter()
@@ -384,14 +416,11 @@ async fn score(
                 }
                 None => last = None,
             }
-            let account = oracle::chain::pubkey(&k);
-            rent += chain
-                .balance(&hexproof_client::pda::hotspot(&account))
-                .await?
-                + chain
-                    .balance(&hexproof_client::pda::ledger(&account))
-                    .await?;
+            let (r, f) = onboarding_cost(chain, &k, fee).await?;
+            rent += r;
+            fees += f;
         }
+        let kind_return = kind_paid as f64 / (rent + fees).max(1) as f64;
         kinds.push(KindScore {
             kind: kind.name().to_string(),
             keys: keys.len(),
@@ -403,6 +432,12 @@ async fn score(
             codes,
             epochs_to_detection: last.map(|l| l as u64),
             rent_lamports: rent,
+            fee_lamports: fees,
+            return_over_honest: if honest_return > 0.0 {
+                kind_return / honest_return
+            } else {
+                0.0
+            },
             moves: 0,
         });
     }
@@ -436,6 +471,8 @@ async fn score(
             .filter(|h| hit.contains(&h.key.pubkey))
             .count(),
         kinds,
+        onboarding_fee_lamports: fee,
+        honest_spent_lamports: honest_spent,
         bounds: b.clone(),
         pass,
         seconds: started.elapsed().as_secs_f64(),
@@ -447,11 +484,11 @@ fn pct(bps: i64) -> String {
 }
 
 /// Several scorecards as one table: a line per scenario, its three measures against their
-/// bounds, the kinds that earned anything (with their reward over a fair share) and those
-/// never caught.
+/// bounds, the kinds that earned anything (with their reward over a fair share, and their
+/// return per SOL spent over the honest hotspots') and those never caught.
 pub fn print_table(cards: &[Scorecard]) {
     println!(
-        "{:<16} {:>8} {:>6} {:>10} {:>10} {:>10}  {:<4}  kinds paid (÷ fair) · never caught",
+        "{:<16} {:>8} {:>6} {:>10} {:>10} {:>10}  {:<4}  kinds paid (÷ fair, return ÷ honest) · never caught",
         "scenario", "hotspots", "adv.", "adv. share", "honest -", "false +", ""
     );
     for s in cards {
@@ -459,7 +496,12 @@ pub fn print_table(cards: &[Scorecard]) {
             .kinds
             .iter()
             .filter(|k| k.paid > 0)
-            .map(|k| format!("{} {:.2}", k.kind, k.reward_over_fair_share))
+            .map(|k| {
+                format!(
+                    "{} {:.2}, {:.2}",
+                    k.kind, k.reward_over_fair_share, k.return_over_honest
+                )
+            })
             .collect();
         let free: Vec<String> = s
             .kinds
@@ -522,13 +564,27 @@ pub fn print(s: &Scorecard) {
         s.neighbours
     );
     println!(
-        "   {:<18} {:>4} {:>6} {:>10} {:>8} {:>7} {:>5} {:>9} {:>12}  codes",
-        "kind", "keys", "radios", "paid", "÷ fair", "caught", "inert", "epochs", "rent (SOL)"
+        "   onboarding fee {:.4} SOL per key; honest hotspots spent {:.4} SOL (fees and rent)",
+        s.onboarding_fee_lamports as f64 / 1e9,
+        s.honest_spent_lamports as f64 / 1e9
+    );
+    println!(
+        "   {:<18} {:>4} {:>6} {:>10} {:>8} {:>7} {:>5} {:>9} {:>11} {:>9}  codes",
+        "kind",
+        "keys",
+        "radios",
+        "paid",
+        "÷ fair",
+        "caught",
+        "inert",
+        "epochs",
+        "spent (SOL)",
+        "÷ honest"
     );
     for k in &s.kinds {
         let codes: Vec<String> = k.codes.iter().map(|(c, n)| format!("{c}×{n}")).collect();
         println!(
-            "   {:<18} {:>4} {:>6} {:>10} {:>8.2} {:>4}/{:<2} {:>5} {:>9} {:>12.4}  {}",
+            "   {:<18} {:>4} {:>6} {:>10} {:>8.2} {:>4}/{:<2} {:>5} {:>9} {:>11.4} {:>9.2}  {}",
             k.kind,
             k.keys,
             k.radios,
@@ -539,7 +595,8 @@ pub fn print(s: &Scorecard) {
             k.inert,
             k.epochs_to_detection
                 .map_or("never".to_string(), |e| e.to_string()),
-            k.rent_lamports as f64 / 1e9,
+            (k.rent_lamports + k.fee_lamports) as f64 / 1e9,
+            k.return_over_honest,
             codes.join(" ")
         );
     }

@@ -78,6 +78,11 @@ async fn the_default_scenario_meets_its_bounds_and_every_kind_is_caught() {
         card.false_positives
     );
     assert!(card.pass);
+    assert_eq!(
+        card.onboarding_fee_lamports,
+        oracle::chain::DEFAULT_ONBOARDING_FEE,
+        "the demo's deployment charges the default fee"
+    );
 
     // Every kind of the scenario, every key of it, caught with its code.
     assert_eq!(card.kinds.len(), CAUGHT_WITH.len() + INERT.len());
@@ -103,5 +108,11 @@ async fn the_default_scenario_meets_its_bounds_and_every_kind_is_caught() {
         );
         assert!(k.epochs_to_detection.is_some(), "{kind}");
         assert!(k.rent_lamports > 0, "{kind}: onboarding costs rent");
+        assert_eq!(
+            k.fee_lamports,
+            k.keys as u64 * card.onboarding_fee_lamports,
+            "{kind}: every key paid the onboarding fee"
+        );
+        assert_eq!(k.return_over_honest, 0.0, "{kind} earned nothing for it");
     }
 }

@@ -75,7 +75,8 @@ pub fn pubkey(key: &PublicKey) -> Pubkey {
 /// oracle's reward settings and clock: the emission schedule; epochs on the cluster clock (a
 /// simulation's accelerated epochs mapped back to wall time); a day's delay for admin
 /// changes; a mint window of one epoch holding twice an epoch's emission; antenna bounds of
-/// 0–15 dBi and 0–1,000 m (what the oracle's limits accept too).
+/// 0–15 dBi and 0–1,000 m (what the oracle's limits accept too); an onboarding fee of
+/// [`DEFAULT_ONBOARDING_FEE`].
 pub fn init_args(
     oracles: &[PublicKey],
     threshold: u8,
@@ -101,8 +102,14 @@ pub fn init_args(
             min_elevation_m: limits.min_elevation_m,
             max_elevation_m: limits.max_elevation_m,
         },
+        onboarding_fee: DEFAULT_ONBOARDING_FEE,
     }
 }
+
+/// What onboarding a key costs by default, lamports (0.25 SOL, paid into the program's
+/// treasury): Helium charged $40 plus $10 per location assertion for the same reason, so that
+/// keys without radios cost what honest ones do (issue 28, hole 5).
+pub const DEFAULT_ONBOARDING_FEE: u64 = 250_000_000;
 
 /// Where the oracle's epochs fall on the cluster's wall clock: genesis and length in seconds.
 /// With an accelerated clock (simulations), network time `t` is wall time

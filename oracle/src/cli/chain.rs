@@ -36,6 +36,9 @@ pub enum ChainCommand {
         /// The windowed mint limit (default: twice an epoch's emission per epoch).
         #[arg(long)]
         mint_window_limit: Option<u64>,
+        /// Lamports every onboarding pays into the treasury (0, or 0.001 to 1,000 SOL).
+        #[arg(long, default_value_t = chain::DEFAULT_ONBOARDING_FEE)]
+        onboarding_fee: u64,
         #[arg(long, env = "ORACLE_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -202,6 +205,7 @@ pub async fn run(rpc_url: &str, priority_fee: u64, command: ChainCommand) -> any
             threshold,
             change_delay_secs,
             mint_window_limit,
+            onboarding_fee,
             config,
         } => {
             let config = Config::load(config.as_deref())?;
@@ -213,6 +217,7 @@ pub async fn run(rpc_url: &str, priority_fee: u64, command: ChainCommand) -> any
                 &config.validation,
             );
             args.change_delay_secs = change_delay_secs;
+            args.onboarding_fee = onboarding_fee;
             if let Some(limit) = mint_window_limit {
                 args.mint_window_limit = limit;
             }

@@ -39,6 +39,11 @@ pub struct Links {
     /// Per witness, its valid receptions; per beaconer, whether one was valid.
     pub heard_valid: BTreeMap<PublicKey, u64>,
     pub witnessed: BTreeSet<PublicKey>,
+    /// Each key's number and each pair's link by the two numbers: [`Links::get`] is called
+    /// for the other direction of every link (millions in a large network), where comparing
+    /// 64-byte keys down a tree cost seconds.
+    number: FastMap<PublicKey, u32>,
+    by_number: FastMap<u64, Link>,
 }
 
 impl Links {
@@ -47,20 +52,28 @@ impl Links {
     /// (millions of receptions in a large network). Receptions involving a key not in
     /// `hotspots` say nothing (such reports are not stored).
     pub fn new(receptions: &[&Reception], hotspots: &[HotspotInfo]) -> Links {
-        let number: FastMap<PublicKey, u32> = hotspots
+        // Numbered in key order, so that pairs sorted by number are sorted by key.
+        // (A key listed twice: the last entry counts, as everywhere in detection.)
+        let mut sorted: Vec<&HotspotInfo> = hotspots.iter().collect();
+        sorted.sort_by_key(|h| h.pubkey);
+        let by_key: Vec<&HotspotInfo> = sorted
+            .chunk_by(|a, b| a.pubkey == b.pubkey)
+            .filter_map(|run| run.last().copied())
+            .collect();
+        let number: FastMap<PublicKey, u32> = by_key
             .iter()
             .enumerate()
             .map(|(i, h)| (h.pubkey, i as u32))
             .collect();
-        let info: Vec<(&HotspotInfo, Option<Place>)> = hotspots
+        let info: Vec<(&HotspotInfo, Option<Place>)> = by_key
             .iter()
-            .map(|h| (h, h.location.map(Place::of)))
+            .map(|h| (*h, h.location.map(Place::of)))
             .collect();
         // Every reported pair (receptions of any verdict: `n` counts those judged for more
         // than their geometry, between located hotspots).
         let mut pairs: FastMap<u64, Link> = FastMap::default();
-        let mut heard_valid = vec![0u64; hotspots.len()];
-        let mut witnessed = vec![false; hotspots.len()];
+        let mut heard_valid = vec![0u64; info.len()];
+        let mut witnessed = vec![false; info.len()];
         for run in receptions.chunk_by(|a, b| a.beacon == b.beacon) {
             let Some(&bi) = number.get(&run[0].beaconer) else {
                 continue;
@@ -106,13 +119,18 @@ impl Links {
             }
         }
         let key = |i: u64| info[i as usize].0.pubkey;
+        let by_number: FastMap<u64, Link> = pairs
+            .iter()
+            .filter(|(_, l)| l.n > 0)
+            .map(|(p, l)| (*p, *l))
+            .collect();
         let mut all: Vec<(u64, Link)> = pairs.into_iter().collect();
         all.sort_unstable_by_key(|(pair, _)| *pair);
-        let mut reported: Vec<(PublicKey, PublicKey)> = all
+        let reported: Vec<(PublicKey, PublicKey)> = all
             .iter()
             .map(|(pair, _)| (key(pair >> 32), key(pair & 0xFFFF_FFFF)))
             .collect();
-        reported.sort_unstable();
+        debug_assert!(reported.is_sorted());
         Links {
             by_pair: all
                 .into_iter()
@@ -120,24 +138,35 @@ impl Links {
                 .map(|(pair, link)| ((key(pair >> 32), key(pair & 0xFFFF_FFFF)), link))
                 .collect(),
             reported,
-            heard_valid: (0..hotspots.len())
+            heard_valid: (0..info.len())
                 .filter(|i| heard_valid[*i] > 0)
                 .map(|i| (info[i].0.pubkey, heard_valid[i]))
                 .collect(),
-            witnessed: (0..hotspots.len())
+            witnessed: (0..info.len())
                 .filter(|i| witnessed[*i])
                 .map(|i| info[i].0.pubkey)
                 .collect(),
+            number,
+            by_number,
         }
     }
 
+    /// The link `witness` reported of `beaconer`'s beacons (what [`Links::by_pair`] holds).
     pub fn get(&self, beaconer: &PublicKey, witness: &PublicKey) -> Option<&Link> {
-        self.by_pair.get(&(*beaconer, *witness))
+        let (b, w) = (self.number.get(beaconer)?, self.number.get(witness)?);
+        self.by_number.get(&((u64::from(*b) << 32) | u64::from(*w)))
     }
 
     /// Whether `witness` reported any reception of `beaconer`'s beacons.
     pub fn reported(&self, beaconer: &PublicKey, witness: &PublicKey) -> bool {
         self.reported.binary_search(&(*beaconer, *witness)).is_ok()
+    }
+
+    /// Every (beaconer, witness) of [`Links::reported`] with this beaconer, sorted by witness.
+    pub fn reported_by(&self, beaconer: &PublicKey) -> &[(PublicKey, PublicKey)] {
+        let start = self.reported.partition_point(|(b, _)| b < beaconer);
+        let end = start + self.reported[start..].partition_point(|(b, _)| b == beaconer);
+        &self.reported[start..end]
     }
 
     /// Hotspots that reported a valid reception.

@@ -453,6 +453,15 @@ pub(crate) fn stated_power(receptions: &[&Reception]) -> BTreeMap<PublicKey, i64
     let mut powers: BTreeMap<PublicKey, Vec<i64>> = BTreeMap::new();
     // Once per beacon (receptions come by beacon; a beacon states one power).
     for run in receptions.chunk_by(|a, b| a.beacon == b.beacon) {
+        let first = (run[0].beaconer, run[0].tx_power_ddbm);
+        if run
+            .iter()
+            .all(|r| r.tx_power_ddbm == first.1 && r.beaconer == first.0)
+        {
+            // As every honest beacon's receptions are.
+            powers.entry(first.0).or_default().push(i64::from(first.1));
+            continue;
+        }
         for (beaconer, power) in run
             .iter()
             .map(|r| (r.beaconer, r.tx_power_ddbm))

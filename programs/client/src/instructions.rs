@@ -68,6 +68,7 @@ pub fn reonboard_hotspot(
             ledger: pda::ledger(hotspot_key),
             mint: pda::mint(),
             owner_tokens: pda::owner_tokens(owner),
+            treasury: pda::treasury(),
             token_program: anchor_spl::token::ID,
             associated_token_program: anchor_spl::associated_token::ID,
             system_program: anchor_lang::system_program::ID,

@@ -1,6 +1,8 @@
 //! Registering many hotspots at once (test networks, demos): each signed by its own key and
 //! its owner's, skipping those already registered.
 
+use std::collections::BTreeMap;
+
 use anchor_lang::prelude::Pubkey;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -19,18 +21,22 @@ pub struct Onboarding<'a> {
 }
 
 /// Registers every hotspot that is not registered yet (owners pay; each distinct owner is
-/// funded with `fund_lamports` first when non-zero). Returns how many were added.
+/// funded first, when `fund_lamports` is non-zero, with it plus the onboarding fee of each of
+/// its keys). Returns how many were added.
 pub async fn onboard_all(
     chain: &Chain,
     hotspots: &[Onboarding<'_>],
     fund_lamports: u64,
 ) -> Result<usize, ChainError> {
     if fund_lamports > 0 {
-        let mut owners: Vec<Pubkey> = hotspots.iter().map(|h| h.owner.pubkey()).collect();
-        owners.sort();
-        owners.dedup();
-        for owner in owners {
-            chain.fund(&owner, fund_lamports).await?;
+        let fee = read::config(chain).await?.map_or(0, |c| c.onboarding_fee);
+        let mut keys: BTreeMap<Pubkey, u64> = BTreeMap::new();
+        for h in hotspots {
+            *keys.entry(h.owner.pubkey()).or_default() += 1;
+        }
+        for (owner, n) in keys {
+            let need = fund_lamports.saturating_add(fee.saturating_mul(n));
+            chain.fund(&owner, need).await?;
         }
     }
     let mut added = 0;

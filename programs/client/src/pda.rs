@@ -3,7 +3,7 @@
 use anchor_lang::prelude::Pubkey;
 use hexproof_program::{
     ID,
-    state::{CONFIG_SEED, HOTSPOT_SEED, LEDGER_SEED, MINT_SEED},
+    state::{CONFIG_SEED, HOTSPOT_SEED, LEDGER_SEED, MINT_SEED, TREASURY_SEED},
 };
 
 /// The configuration (also the mint authority).
@@ -14,6 +14,11 @@ pub fn config() -> Pubkey {
 /// The reward mint.
 pub fn mint() -> Pubkey {
     Pubkey::find_program_address(&[MINT_SEED], &ID).0
+}
+
+/// The treasury onboarding fees are paid into.
+pub fn treasury() -> Pubkey {
+    Pubkey::find_program_address(&[TREASURY_SEED], &ID).0
 }
 
 /// A hotspot's registry record.

@@ -132,6 +132,10 @@ pub struct Config {
     pub excess: u64,
     pub breaker: MintWindow,
     pub antenna: AntennaBounds,
+    /// Lamports every onboarding pays into the treasury (PDA `["treasury"]`): what a key
+    /// costs beyond its accounts' rent, so that keys without radios (rings, farms) are not
+    /// nearly free. Set at `initialize`.
+    pub onboarding_fee: u64,
     pub paused: bool,
     pub bump: u8,
     pub mint_bump: u8,
@@ -260,6 +264,13 @@ impl Hotspot {
 pub const CONFIG_SEED: &[u8] = b"config";
 pub const MINT_SEED: &[u8] = b"mint";
 pub const HOTSPOT_SEED: &[u8] = b"hotspot";
+/// The treasury: a system account no instruction spends from (onboarding fees are burned
+/// unless a later program version gives them a use).
+pub const TREASURY_SEED: &[u8] = b"treasury";
+/// Bounds on the onboarding fee: none, or from 0.001 SOL (above a system account's rent, so the
+/// first fee can create the treasury) to 1,000 SOL.
+pub const MIN_ONBOARDING_FEE: u64 = 1_000_000;
+pub const MAX_ONBOARDING_FEE: u64 = 1_000_000_000_000;
 pub const LEDGER_SEED: &[u8] = b"ledger";
 
 #[cfg(test)]

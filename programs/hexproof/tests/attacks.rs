@@ -274,6 +274,71 @@ async fn the_relayer_pays_no_rent() {
     assert_eq!(balance(&mut net.ctx, &owner.pubkey()).await, 1_000);
 }
 
+/// 7b. A key used to cost only its accounts' rent (≈ 0.003 SOL): a 38-key ring without radios
+/// cost 0.11 SOL (issue 28, hole 5). Every onboarding, re-onboarding too, now pays the
+/// configured fee into the treasury; an owner who cannot pay it registers nothing, and the fee
+/// cannot be sent anywhere but the treasury.
+#[tokio::test]
+async fn a_key_costs_its_onboarding_fee() {
+    let mut net = start(2).await;
+    let treasury = pda::treasury();
+    assert_eq!(config(&mut net.ctx).await.onboarding_fee, ONBOARDING_FEE);
+
+    // A ring owner registers five keys: each moves exactly the fee into the treasury.
+    let ring = Keypair::new();
+    fund(&mut net.ctx, &ring.pubkey()).await;
+    let mut keys = Vec::new();
+    for _ in 0..5 {
+        let key = Keypair::new();
+        let (t0, o0) = (
+            lamports(&mut net, &treasury).await,
+            lamports(&mut net, &ring.pubkey()).await,
+        );
+        let ix = onboard_ix(&key.pubkey(), &ring.pubkey());
+        send(&mut net.ctx, &[ix], &[&key, &ring]).await.unwrap();
+        assert_eq!(lamports(&mut net, &treasury).await - t0, ONBOARDING_FEE);
+        let paid = o0 - lamports(&mut net, &ring.pubkey()).await;
+        assert!(paid > ONBOARDING_FEE, "the owner paid {paid}: fee and rent");
+        keys.push(key);
+    }
+
+    // Decommissioned and onboarded again: the fee again.
+    let ix = instructions::decommission_hotspot(&ring.pubkey(), &keys[0].pubkey());
+    send(&mut net.ctx, &[ix], &[&ring]).await.unwrap();
+    let t0 = lamports(&mut net, &treasury).await;
+    let ix = onboard_ix(&keys[0].pubkey(), &ring.pubkey());
+    send(&mut net.ctx, &[ix], &[&keys[0], &ring]).await.unwrap();
+    assert_eq!(lamports(&mut net, &treasury).await - t0, ONBOARDING_FEE);
+
+    // An owner holding less than the fee registers nothing.
+    let poor = Keypair::new();
+    let ix = anchor_lang::solana_program::system_instruction::transfer(
+        &net.ctx.payer.pubkey(),
+        &poor.pubkey(),
+        ONBOARDING_FEE - 1,
+    );
+    send(&mut net.ctx, &[ix], &[]).await.unwrap();
+    let key = Keypair::new();
+    let ix = onboard_ix(&key.pubkey(), &poor.pubkey());
+    assert!(send(&mut net.ctx, &[ix], &[&key, &poor]).await.is_err());
+    let record = net
+        .ctx
+        .banks_client
+        .get_account(pda::hotspot(&key.pubkey()));
+    assert!(record.await.unwrap().is_none());
+
+    // The fee sent to the owner's own account instead of the treasury: refused.
+    let mut ix = onboard_ix(&key.pubkey(), &ring.pubkey());
+    for meta in &mut ix.accounts {
+        if meta.pubkey == treasury {
+            meta.pubkey = ring.pubkey();
+        }
+    }
+    let r = send(&mut net.ctx, &[ix], &[&key, &ring]).await;
+    // Anchor's ConstraintSeeds.
+    assert_eq!(code(r), Some(2006));
+}
+
 /// 8. The same oracle keys sign for devnet and mainnet: a message signed for another
 /// deployment (or another program) counts for nothing here.
 #[tokio::test]

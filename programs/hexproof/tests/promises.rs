@@ -377,6 +377,14 @@ async fn item7_degenerate_initialize_parameters_are_refused() {
         ("epochs of i64::MAX", Box::new(|a| a.epoch_secs = i64::MAX)),
         ("a zero window", Box::new(|a| a.mint_window_secs = 0)),
         ("no emission", Box::new(|a| a.initial_emission = 0)),
+        (
+            "a fee below a system account's rent (the treasury could never be created)",
+            Box::new(|a| a.onboarding_fee = 1),
+        ),
+        (
+            "a fee of 10,000 SOL",
+            Box::new(|a| a.onboarding_fee = 10_000_000_000_000),
+        ),
     ];
     for (what, change) in &cases {
         let mut args = good.clone();

@@ -5,8 +5,9 @@ use crate::{
     errors::HexproofError,
     events::ConfigChanged,
     state::{
-        AntennaBounds, CONFIG_SEED, Config, MAX_CHANGE_DELAY_SECS, MAX_GENESIS_TS, MAX_ORACLES,
-        MAX_PERIOD_SECS, MIN_CHANGE_DELAY_SECS, MINT_SEED, MintWindow,
+        AntennaBounds, CONFIG_SEED, Config, MAX_CHANGE_DELAY_SECS, MAX_GENESIS_TS,
+        MAX_ONBOARDING_FEE, MAX_ORACLES, MAX_PERIOD_SECS, MIN_CHANGE_DELAY_SECS,
+        MIN_ONBOARDING_FEE, MINT_SEED, MintWindow,
     },
 };
 
@@ -30,6 +31,8 @@ pub struct InitializeArgs {
     pub mint_window_secs: i64,
     pub mint_window_limit: u64,
     pub antenna: AntennaBounds,
+    /// Lamports each onboarding pays into the treasury: 0, or 0.001 to 1,000 SOL.
+    pub onboarding_fee: u64,
 }
 
 /// Creates the configuration and the reward mint, whose authority is the configuration PDA.
@@ -103,7 +106,9 @@ pub fn check_args(args: &InitializeArgs) -> Result<()> {
             && keeps_up
             && args.deployment != [0; 32]
             && a.min_gain_ddbi <= a.max_gain_ddbi
-            && a.min_elevation_m <= a.max_elevation_m,
+            && a.min_elevation_m <= a.max_elevation_m
+            && (args.onboarding_fee == 0
+                || (MIN_ONBOARDING_FEE..=MAX_ONBOARDING_FEE).contains(&args.onboarding_fee)),
         HexproofError::BadConfig
     );
     Ok(())
@@ -139,6 +144,7 @@ pub fn handler(ctx: Context<Initialize>, args: InitializeArgs) -> Result<()> {
         updated_ts: 0,
     };
     config.antenna = args.antenna;
+    config.onboarding_fee = args.onboarding_fee;
     config.paused = false;
     config.bump = ctx.bumps.config;
     config.mint_bump = ctx.bumps.mint;

@@ -1,4 +1,7 @@
-use anchor_lang::prelude::*;
+use anchor_lang::{
+    prelude::*,
+    system_program::{Transfer, transfer},
+};
 use anchor_spl::{
     associated_token::AssociatedToken,
     token_interface::{Mint, TokenAccount, TokenInterface},
@@ -6,13 +9,17 @@ use anchor_spl::{
 
 use crate::{
     errors::HexproofError,
-    state::{CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot, LEDGER_SEED, Ledger, MINT_SEED},
+    state::{
+        CONFIG_SEED, Config, HOTSPOT_SEED, Hotspot, LEDGER_SEED, Ledger, MINT_SEED, TREASURY_SEED,
+    },
 };
 
 /// Registers a hotspot: signed by the hotspot's own key (it owns the radio) and by its owner
-/// (who pays and will receive the rewards). The owner's token account of the reward mint is
-/// created here if it does not exist, at the owner's expense: claims pay into it and never
-/// create accounts (a relayer never pays rent).
+/// (who pays and will receive the rewards). The owner pays the configuration's onboarding fee
+/// into the treasury, every time a key is onboarded (a key without a radio costs what an honest
+/// one does). The owner's token account of the reward mint is created here if it does not
+/// exist, at the owner's expense: claims pay into it and never create accounts (a relayer
+/// never pays rent).
 #[derive(Accounts)]
 pub struct OnboardHotspot<'info> {
     #[account(seeds = [CONFIG_SEED], bump = config.bump, has_one = mint, constraint = !config.paused @ HexproofError::Paused)]
@@ -50,6 +57,9 @@ pub struct OnboardHotspot<'info> {
         associated_token::token_program = token_program,
     )]
     pub owner_tokens: InterfaceAccount<'info, TokenAccount>,
+    /// Where the onboarding fee goes (created by the first fee).
+    #[account(mut, seeds = [TREASURY_SEED], bump)]
+    pub treasury: SystemAccount<'info>,
     pub token_program: Interface<'info, TokenInterface>,
     pub associated_token_program: Program<'info, AssociatedToken>,
     pub system_program: Program<'info, System>,
@@ -105,6 +115,19 @@ pub fn handler(
     elevation_m: i32,
 ) -> Result<()> {
     check_site(&ctx.accounts.config, location, gain_ddbi, elevation_m)?;
+    let fee = ctx.accounts.config.onboarding_fee;
+    if fee > 0 {
+        transfer(
+            CpiContext::new(
+                ctx.accounts.system_program.key(),
+                Transfer {
+                    from: ctx.accounts.owner.to_account_info(),
+                    to: ctx.accounts.treasury.to_account_info(),
+                },
+            ),
+            fee,
+        )?;
+    }
     let clock = Clock::get()?;
     let hotspot = &mut ctx.accounts.hotspot;
     hotspot.hotspot = ctx.accounts.hotspot_key.key();

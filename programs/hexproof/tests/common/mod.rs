@@ -32,6 +32,8 @@ pub const GENESIS: i64 = NOW - 24 * EPOCH_SECS;
 pub const DEPLOYMENT: [u8; 32] = [0xD5; 32];
 pub const CHANGE_DELAY: i64 = 86_400;
 pub const WINDOW_LIMIT: u64 = 2 * EMISSION;
+/// What each onboarding pays into the treasury in these tests (0.01 SOL).
+pub const ONBOARDING_FEE: u64 = 10_000_000;
 
 pub struct Net {
     pub ctx: ProgramTestContext,
@@ -65,6 +67,7 @@ pub fn init_args(oracles: Vec<Pubkey>, threshold: u8) -> InitializeArgs {
             min_elevation_m: 0,
             max_elevation_m: 1_000,
         },
+        onboarding_fee: ONBOARDING_FEE,
     }
 }
 
