@@ -93,14 +93,8 @@ fn listening(
 
 /// Places sorted by latitude, to find those within a distance without looking at all; each
 /// with what its caller wants to read of it (`T`).
-struct Near<T = ()> {
+struct Near<T> {
     by_lat: Vec<(i64, PublicKey, Place, T)>,
-}
-
-impl Near<()> {
-    fn new(places: impl Iterator<Item = (PublicKey, Place)>) -> Near<()> {
-        Near::with(places.map(|(k, p)| (k, p, ())))
-    }
 }
 
 impl<T> Near<T> {
@@ -111,21 +105,12 @@ impl<T> Near<T> {
         Near { by_lat }
     }
 
-    /// Those within `radius_m` of `at` (and a few beyond: callers check their own bound).
+    /// Those within `radius_m` of `at`, with each one's `T` and distance (metres).
     fn within<'a>(
         &'a self,
         at: &Place,
         radius_m: f64,
-    ) -> impl Iterator<Item = (&'a PublicKey, &'a Place)> + 'a {
-        self.within_with(at, radius_m).map(|(k, p, _)| (k, p))
-    }
-
-    /// [`Near::within`], with each one's `T`.
-    fn within_with<'a>(
-        &'a self,
-        at: &Place,
-        radius_m: f64,
-    ) -> impl Iterator<Item = (&'a PublicKey, &'a Place, &'a T)> + 'a {
+    ) -> impl Iterator<Item = (&'a PublicKey, &'a Place, &'a T, u64)> + 'a {
         // A degree of latitude is at least 110.5 km anywhere.
         let band = (radius_m / 110_500.0 * 1e7).ceil() as i64 + 1;
         let (lo, hi) = (at.lat_e7 - band, at.lat_e7 + band);
@@ -134,8 +119,9 @@ impl<T> Near<T> {
         self.by_lat[start..]
             .iter()
             .take_while(move |p| p.0 <= hi)
-            .filter(move |p| metres(&at, &p.2) as f64 <= radius_m + 1.0)
-            .map(|p| (&p.1, &p.2, &p.3))
+            .map(move |p| (p, metres(&at, &p.2)))
+            .filter(move |(_, d)| *d as f64 <= radius_m + 1.0)
+            .map(|(p, d)| (&p.1, &p.2, &p.3, d))
     }
 }
 
@@ -241,14 +227,13 @@ pub fn flags(
         let reported = links.reported_by(&beaconer);
         let (mut expected, mut missing) = (0usize, 0usize);
         let (mut expected_larger, mut missing_larger) = (0usize, 0usize);
-        for (l, there, r) in near.within_with(&at, reach) {
+        for (l, _, r, d) in near.within(&at, reach) {
             let same = r.group == own && own.is_some();
             let larger = !same && r.size >= 2 * size;
             if *l == beaconer || !(same || larger) {
                 continue;
             }
-            let x = log_milli(metres(&at, there));
-            let predicted = eirp + r.gain - model.predict(x) + r.offset;
+            let predicted = eirp + r.gain - model.predict(log_milli(d)) + r.offset;
             if predicted >= threshold {
                 // Any reception it reported, whatever its verdict: it heard.
                 let heard = reported.binary_search_by(|(_, w)| w.cmp(l)).is_ok();
@@ -351,8 +336,26 @@ pub fn beyond_range(
     };
     let own = MAX_FAR_WITNESS_OFFSET_DDB;
     let full = MAX_LISTENER_OFFSET_DDB;
-    let near_sources = Near::new(sources.iter().map(|(b, (_, at))| (*b, *at)));
-    let near_listeners = Near::new(listening.keys().filter_map(|l| Some((*l, *places.get(l)?))));
+    // Every pair within reach is weighed (millions in a large network): what each side adds
+    // is looked up once. Sources: radiated power and offset as a beaconer; listeners: antenna
+    // gain and offset as a witness.
+    let near_sources = Near::with(sources.iter().map(|(b, (eirp, at))| {
+        let offset = beaconer_offset.get(b).copied().unwrap_or(0);
+        (*b, *at, (*eirp, offset))
+    }));
+    let near_listeners = Near::with(listening.iter().filter_map(|(l, offset)| {
+        Some((
+            *l,
+            *places.get(l)?,
+            (i64::from(info.get(l)?.gain_ddbi), *offset),
+        ))
+    }));
+    // Pairs nearer than this (for a listener of `gain`) are predicted above SF9's limit
+    // whatever their offsets (which only add), and `improbable` counts none of them: they
+    // are skipped before the logarithm (a margin of 1 % of the distance for rounding).
+    let min_eirp = sources.values().map(|(e, _)| *e).min().unwrap_or(0);
+    let nearer_than = |gain: i64| model.distance_for_loss(min_eirp + gain - SF9_LIMIT_DDBM) * 0.99;
+    let law = |d: u64| model.predict(log_milli(d));
     // Per witness the beaconers it reported, per beaconer the witnesses that reported it
     // (valid or not: a claim no radio where it says could make is a lie whatever the rules
     // paid for it).
@@ -369,12 +372,19 @@ pub fn beyond_range(
             .iter()
             .filter(|b| predicted(b, full, w, own).is_some_and(|p| p < SF9_LIMIT_DDBM))
             .count();
-        let Some(there) = places.get(w).filter(|_| far >= MIN_FAR_LINKS) else {
+        let (Some(there), Some(h)) = (places.get(w).filter(|_| far >= MIN_FAR_LINKS), info.get(w))
+        else {
             continue;
         };
+        let gain = i64::from(h.gain_ddbi);
+        let heard = listening.get(w).copied().unwrap_or(0).clamp(0, own);
+        let skip = nearer_than(gain);
         let chances = near_sources
             .within(there, BEYOND_RANGE_MAX_M as f64)
-            .filter_map(|(b, _)| predicted(b, full, w, own));
+            .filter(|(b, _, _, d)| *b != w && *d <= BEYOND_RANGE_MAX_M && (*d as f64) >= skip)
+            .map(|(_, _, (eirp, offset), d)| {
+                eirp + gain - law(d) + heard + offset.clamp(&0, &full)
+            });
         if let Some(evidence) = improbable(far, chances, spread, model, "reported", "beaconers") {
             out.push((*w, Code::HearsBeyondRange, evidence));
         }
@@ -386,12 +396,21 @@ pub fn beyond_range(
             .iter()
             .filter(|w| predicted(b, own, w, full).is_some_and(|p| p < SF9_LIMIT_DDBM))
             .count();
-        let Some(at) = places.get(b).filter(|_| far >= MIN_FAR_LINKS) else {
+        let (Some(at), Some((eirp, _))) = (
+            places.get(b).filter(|_| far >= MIN_FAR_LINKS),
+            sources.get(b),
+        ) else {
             continue;
         };
+        let heard = beaconer_offset.get(b).copied().unwrap_or(0).clamp(0, own);
         let chances = near_listeners
             .within(at, BEYOND_RANGE_MAX_M as f64)
-            .filter_map(|(w, _)| predicted(b, own, w, full));
+            .filter(|(w, _, (gain, _), d)| {
+                *w != b && *d <= BEYOND_RANGE_MAX_M && (*d as f64) >= nearer_than(*gain)
+            })
+            .map(|(_, _, (gain, offset), d)| {
+                eirp + gain - law(d) + offset.clamp(&0, &full) + heard
+            });
         if let Some(evidence) = improbable(far, chances, spread, model, "was heard on", "witnesses")
         {
             out.push((*b, Code::SignalInconsistentWithLocation, evidence));

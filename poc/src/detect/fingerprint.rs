@@ -183,9 +183,14 @@ fn compare(
 /// As witnesses: the same measurement of a beacon, within [`IDENTICAL_TOLERANCE_DDB`] in both
 /// RSSI and SNR, by two keys, for most beacons both heard. Needs no path-loss law.
 pub fn identical(receptions: &[&Reception]) -> Vec<(PublicKey, String)> {
-    let mut keys: Vec<PublicKey> = receptions.iter().map(|r| r.witness).collect();
+    // The witnesses, numbered in key order (gathered in a hash set: sorting millions of
+    // receptions' keys cost seconds).
+    let mut seen: FastMap<PublicKey, ()> = FastMap::default();
+    for r in receptions {
+        seen.entry(r.witness).or_default();
+    }
+    let mut keys: Vec<PublicKey> = seen.into_keys().collect();
     keys.sort_unstable();
-    keys.dedup();
     let number: FastMap<PublicKey, u32> = keys
         .iter()
         .enumerate()

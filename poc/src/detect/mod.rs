@@ -202,21 +202,44 @@ pub(crate) fn metres(a: &Place, b: &Place) -> u64 {
     (R * (dlat * dlat + x * x).sqrt()).round() as u64
 }
 
-/// cos(x) for |x| ≤ π/2 by its Taylor series to x^20 (error below 1e-15), from + − × ÷.
+/// The Taylor coefficients of cos, (−1)^k / (2k)! for k = 1 to 10, computed once.
+const COS_COEFFICIENTS: [f64; 10] = {
+    let mut c = [0.0; 10];
+    let mut term = 1.0;
+    let mut k = 1;
+    while k <= 10 {
+        term = -term / ((2 * k - 1) * (2 * k)) as f64;
+        c[k - 1] = term;
+        k += 1;
+    }
+    c
+};
+
+/// cos(x) for |x| ≤ π/2 by its Taylor series to x^20 (error below 1e-15), from + and × in
+/// Horner's order: the same bits on every machine (called for millions of pairs).
 fn cos(x: f64) -> f64 {
     let x2 = x * x;
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    for k in 1..=10 {
-        term = -term * x2 / f64::from((2 * k - 1) * (2 * k));
-        sum += term;
+    let mut sum = 0.0;
+    for c in COS_COEFFICIENTS.iter().rev() {
+        sum = (sum + c) * x2;
     }
-    sum
+    1.0 + sum
 }
 
-/// Thousandths of a decade of `metres` (at least 1 m), in integers.
+/// Thousandths of a decade of `metres` (at least 1 m), in integers. Up to 100 km from a
+/// table of the same function, built once per process (detection takes millions of these; the
+/// exact integer logarithm costs about 150 ns).
 pub(crate) fn log_milli(metres: u64) -> i64 {
-    hexproof_proto::rf::log10_milli(metres)
+    const TABLED_M: usize = 100_000;
+    static TABLE: std::sync::OnceLock<Vec<i64>> = std::sync::OnceLock::new();
+    match usize::try_from(metres) {
+        Ok(m) if m <= TABLED_M => TABLE.get_or_init(|| {
+            (0..=TABLED_M as u64)
+                .map(hexproof_proto::rf::log10_milli)
+                .collect()
+        })[m],
+        _ => hexproof_proto::rf::log10_milli(metres),
+    }
 }
 
 /// Runs every test over an epoch's receptions.
@@ -232,8 +255,7 @@ pub fn detect(
         .collect();
     // Canonical order: by beacon, then witness (the same on every oracle; of two receptions
     // of one beacon by one witness, the first in this order is kept).
-    let mut receptions = in_canonical_order(receptions);
-    receptions.dedup_by(|a, b| (a.beacon, a.witness) == (b.beacon, b.witness));
+    let receptions = in_canonical_order(receptions);
     let mut found: BTreeMap<(PublicKey, Code), String> = BTreeMap::new();
     let links = links::Links::new(&receptions, hotspots);
     // Tests that need no path-loss law: they hold on any terrain, from the first pairs.
@@ -395,9 +417,11 @@ impl Hasher for FastHasher {
     }
 }
 
-/// `receptions` in [`canonical`] order. Sorted by the first eight bytes of beacon and
-/// witness (millions of receptions: comparing whole keys through references costs seconds),
-/// then, where those prefixes tie, by the whole order.
+/// `receptions` in [`canonical`] order, of several receptions of one beacon by one witness
+/// only the first. Sorted by the first eight bytes of beacon and witness (millions of
+/// receptions: comparing whole keys through references costs seconds), then, where those
+/// prefixes tie, by the whole order; ties are found on the sorted prefixes, so that each
+/// reception is read once more, to check its beacon.
 fn in_canonical_order(receptions: &[Reception]) -> Vec<&Reception> {
     let prefix = |b: &[u8]| u64::from_be_bytes(b[..8].try_into().unwrap_or([0; 8]));
     let mut keys: Vec<(u64, u64, u32)> = receptions
@@ -406,28 +430,33 @@ fn in_canonical_order(receptions: &[Reception]) -> Vec<&Reception> {
         .map(|(i, r)| (prefix(&r.beacon), prefix(r.witness.as_bytes()), i as u32))
         .collect();
     keys.sort_unstable();
+    let same = |a: &Reception, b: &Reception| (a.beacon, a.witness) == (b.beacon, b.witness);
     let mut out: Vec<&Reception> = Vec::with_capacity(receptions.len());
+    let mut group: Vec<&Reception> = Vec::new();
     for run in keys.chunk_by(|a, b| a.0 == b.0) {
-        let start = out.len();
-        out.extend(run.iter().map(|k| &receptions[k.2 as usize]));
-        let run = &mut out[start..];
-        if run.iter().all(|r| r.beacon == run[0].beacon) {
+        let first = &receptions[run[0].2 as usize];
+        if run[1..]
+            .iter()
+            .all(|k| receptions[k.2 as usize].beacon == first.beacon)
+        {
             // One beacon (as beacon ids, being hashes, always are): ties of witness prefixes.
-            let mut i = 0;
-            while i < run.len() {
-                let mut j = i + 1;
-                while j < run.len()
-                    && prefix(run[j].witness.as_bytes()) == prefix(run[i].witness.as_bytes())
-                {
-                    j += 1;
+            for ties in run.chunk_by(|a, b| a.1 == b.1) {
+                if let [k] = ties {
+                    out.push(&receptions[k.2 as usize]);
+                    continue;
                 }
-                if j - i > 1 {
-                    run[i..j].sort_unstable_by_key(|r| canonical(r));
-                }
-                i = j;
+                group.clear();
+                group.extend(ties.iter().map(|k| &receptions[k.2 as usize]));
+                group.sort_unstable_by_key(|r| canonical(r));
+                group.dedup_by(|a, b| same(a, b));
+                out.extend(group.iter().copied());
             }
         } else {
-            run.sort_unstable_by_key(|r| canonical(r));
+            group.clear();
+            group.extend(run.iter().map(|k| &receptions[k.2 as usize]));
+            group.sort_unstable_by_key(|r| canonical(r));
+            group.dedup_by(|a, b| same(a, b));
+            out.extend(group.iter().copied());
         }
     }
     out
