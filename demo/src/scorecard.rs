@@ -54,10 +54,12 @@ pub struct KindScore {
     pub rent_lamports: u64,
     /// Onboarding fees the kind's registered keys paid into the treasury.
     pub fee_lamports: u64,
-    /// Its return on what it spent (rewards per lamport of fees and rent) ÷ the honest
-    /// hotspots' return on theirs: below 1.0 a key of this kind earns less per SOL than an
-    /// honest key (before an honest radio's hardware), 0.0 when it earned nothing.
-    pub return_over_honest: f64,
+    /// Its return on what it spent on chain (rewards per lamport of fees and rent) ÷ the
+    /// honest hotspots' return on theirs ([`return_over`]): below 1.0 a key of this kind earns
+    /// less per SOL than an honest key, 0.0 when it earned nothing; `None` when the honest
+    /// hotspots earned nothing. Hardware is not counted: an honest key also pays for a radio,
+    /// a ring's key does not.
+    pub return_over_honest: Option<f64>,
     /// Location re-assertions the kind needed (its keys each assert once, at onboarding).
     pub moves: u64,
 }
@@ -266,7 +268,8 @@ async fn run_once(
 }
 
 /// What registering a key cost on chain: the rent locked in its hotspot and ledger accounts,
-/// and the onboarding fee when it is registered.
+/// and the onboarding fee of a key that was ever registered (its ledger is never closed; a
+/// scenario onboards each key once).
 async fn onboarding_cost(chain: &Chain, key: &PublicKey, fee: u64) -> anyhow::Result<(u64, u64)> {
     let account = oracle::chain::pubkey(key);
     let record = chain
@@ -275,7 +278,22 @@ async fn onboarding_cost(chain: &Chain, key: &PublicKey, fee: u64) -> anyhow::Re
     let ledger = chain
         .balance(&hexproof_client::pda::ledger(&account))
         .await?;
-    Ok((record + ledger, if record > 0 { fee } else { 0 }))
+    Ok((record + ledger, if ledger > 0 { fee } else { 0 }))
+}
+
+/// A kind's return on what it spent over the honest hotspots' return on theirs, each
+/// (rewards, lamports spent): `None` when the honest hotspots earned or spent nothing (no
+/// yardstick), 0.0 when the kind earned nothing, and a kind that spent nothing but earned is
+/// measured as if it had spent one lamport.
+pub fn return_over(
+    (paid, spent): (u64, u64),
+    (honest_paid, honest_spent): (u64, u64),
+) -> Option<f64> {
+    if honest_paid == 0 || honest_spent == 0 {
+        return None;
+    }
+    let honest = honest_paid as f64 / honest_spent as f64;
+    Some(paid as f64 / spent.max(1) as f64 / honest)
 }
 
 fn bps(part: u64, whole: u64) -> u64 {
@@ -386,7 +404,6 @@ async fn score(
         let (rent, fee) = onboarding_cost(chain, &h.key.pubkey, fee).await?;
         honest_spent += rent + fee;
     }
-    let honest_return = honest_paid as f64 / honest_spent.max(1) as f64;
     let mut kinds = Vec::new();
     for (kind, keys) in &by_kind {
         let radios = radios_of(*kind, keys);
@@ -420,7 +437,6 @@ async fn score(
             rent += r;
             fees += f;
         }
-        let kind_return = kind_paid as f64 / (rent + fees).max(1) as f64;
         kinds.push(KindScore {
             kind: kind.name().to_string(),
             keys: keys.len(),
@@ -433,11 +449,7 @@ async fn score(
             epochs_to_detection: last.map(|l| l as u64),
             rent_lamports: rent,
             fee_lamports: fees,
-            return_over_honest: if honest_return > 0.0 {
-                kind_return / honest_return
-            } else {
-                0.0
-            },
+            return_over_honest: return_over((kind_paid, rent + fees), (honest_paid, honest_spent)),
             moves: 0,
         });
     }
@@ -479,6 +491,11 @@ async fn score(
     })
 }
 
+/// A return over the honest one, or "n/a" without a yardstick.
+fn shown(r: Option<f64>) -> String {
+    r.map_or("n/a".to_string(), |r| format!("{r:.2}"))
+}
+
 fn pct(bps: i64) -> String {
     format!("{:.2} %", bps as f64 / 100.0)
 }
@@ -498,8 +515,10 @@ pub fn print_table(cards: &[Scorecard]) {
             .filter(|k| k.paid > 0)
             .map(|k| {
                 format!(
-                    "{} {:.2}, {:.2}",
-                    k.kind, k.reward_over_fair_share, k.return_over_honest
+                    "{} {:.2}, {}",
+                    k.kind,
+                    k.reward_over_fair_share,
+                    shown(k.return_over_honest)
                 )
             })
             .collect();
@@ -584,7 +603,7 @@ pub fn print(s: &Scorecard) {
     for k in &s.kinds {
         let codes: Vec<String> = k.codes.iter().map(|(c, n)| format!("{c}×{n}")).collect();
         println!(
-            "   {:<18} {:>4} {:>6} {:>10} {:>8.2} {:>4}/{:<2} {:>5} {:>9} {:>11.4} {:>9.2}  {}",
+            "   {:<18} {:>4} {:>6} {:>10} {:>8.2} {:>4}/{:<2} {:>5} {:>9} {:>11.4} {:>9}  {}",
             k.kind,
             k.keys,
             k.radios,
@@ -596,9 +615,28 @@ pub fn print(s: &Scorecard) {
             k.epochs_to_detection
                 .map_or("never".to_string(), |e| e.to_string()),
             (k.rent_lamports + k.fee_lamports) as f64 / 1e9,
-            k.return_over_honest,
+            shown(k.return_over_honest),
             codes.join(" ")
         );
     }
     println!("   {}", if s.pass { "PASS" } else { "FAIL" });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::return_over;
+
+    /// Returns are per lamport spent, against the honest hotspots'; no yardstick, no figure.
+    #[test]
+    fn a_kinds_return_is_per_lamport_against_the_honest_ones() {
+        // Honest: 1,000 tokens for 10 lamports (100 per lamport).
+        let honest = (1_000, 10);
+        assert_eq!(return_over((200, 4), honest), Some(0.5));
+        assert_eq!(return_over((800, 4), honest), Some(2.0));
+        assert_eq!(return_over((0, 4), honest), Some(0.0));
+        // Spent nothing (a key never registered) but paid: per one lamport.
+        assert_eq!(return_over((300, 0), honest), Some(3.0));
+        assert_eq!(return_over((300, 4), (0, 10)), None);
+        assert_eq!(return_over((300, 4), (1_000, 0)), None);
+    }
 }

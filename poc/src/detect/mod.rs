@@ -266,24 +266,29 @@ pub fn detect(
         };
         found.entry((k, code)).or_insert(evidence);
     }
-    let power = assumed_power(&receptions, &info);
-    for (k, evidence) in reciprocity::one_way(&links, valid_beacons, &power) {
-        found.entry((k, Code::HearsBeyondRange)).or_insert(evidence);
-    }
     for (k, evidence) in fingerprint::identical(&receptions) {
         found.entry((k, Code::OneRadioManyKeys)).or_insert(evidence);
     }
     let model = signal::Model::fit(&links);
-    if let Some(model) = &model {
-        let excess = excess_by_pair(model, &links);
+    let excess = model.as_ref().map(|m| excess_by_pair(m, &links));
+    if let (Some(model), Some(excess)) = (&model, &excess) {
+        for (k, evidence) in fingerprint::flags(model, &links, excess) {
+            found.entry((k, Code::OneRadioManyKeys)).or_insert(evidence);
+        }
+    }
+    // One-way links, once the keys that share a radio are known: three keys of one radio
+    // refusing to report a hotspot's beacons are not three partners that never hear it.
+    let power = assumed_power(&receptions, &info);
+    let known: BTreeSet<PublicKey> = found.keys().map(|(k, _)| *k).collect();
+    for (k, evidence) in reciprocity::one_way(&links, valid_beacons, &power, &known) {
+        found.entry((k, Code::HearsBeyondRange)).or_insert(evidence);
+    }
+    if let (Some(model), Some(excess)) = (&model, &excess) {
         let liars: BTreeSet<PublicKey> = found.keys().map(|(k, _)| *k).collect();
-        for (k, evidence) in signal::location(model, &excess, &liars) {
+        for (k, evidence) in signal::location(model, excess, &liars) {
             found
                 .entry((k, Code::SignalInconsistentWithLocation))
                 .or_insert(evidence);
-        }
-        for (k, evidence) in fingerprint::flags(model, &links, &excess) {
-            found.entry((k, Code::OneRadioManyKeys)).or_insert(evidence);
         }
         let found_so_far: BTreeSet<PublicKey> = found.keys().map(|(k, _)| *k).collect();
         let epoch = expected::Epoch {
@@ -291,7 +296,7 @@ pub fn detect(
             receptions: &receptions,
             links: &links,
             info: &info,
-            excess: &excess,
+            excess,
             places: &places,
         };
         for (k, evidence) in expected::flags(&epoch, valid_beacons, &found_so_far) {

@@ -40,10 +40,10 @@ pub const MIN_MISSING_BACK: f64 = 24.0;
 
 /// Partners that heard none of its beacons a one-way finding needs, and the least share
 /// (1 / n) of its partners they must be: a few keys refusing to report a hotspot's beacons
-/// do not make it one-way (framers need an eighth of its partners, each a radio that hears
-/// it and pays the onboarding fee; a relay on a mast forging the sixth of the town its radio
+/// do not make it one-way (framers need four radios that hear it and an eighth of its
+/// partners, each key paying the onboarding fee; keys found sharing a radio do not count; a relay on a mast forging the sixth of the town its radio
 /// misses was under the fifth asked before, scenario `terrain`).
-pub const MIN_SILENT_PARTNERS: usize = 3;
+pub const MIN_SILENT_PARTNERS: usize = 4;
 pub const SILENT_SHARE: usize = 8;
 
 /// The highest forward rate taken as a link's chance of carrying a beacon back (a link heard
@@ -123,11 +123,13 @@ pub fn power(links: &Links) -> Vec<(PublicKey, bool, String)> {
 /// beaconer's power (the same loss both ways): n·r expected back, with variance n·r·(1 − r).
 /// A witness whose partners heard far fewer of its beacons than that, in all, hears what no
 /// radio where it says could. `beacons`: valid beacons per hotspot; `power`: what each
-/// beaconer sends ([`super::assumed_power`]).
+/// beaconer sends ([`super::assumed_power`]); `skip`: partners already found lying (their
+/// silence is no evidence: a farm's keys refusing to report a rival are one radio).
 pub fn one_way(
     links: &Links,
     beacons: &BTreeMap<PublicKey, u64>,
     power: &BTreeMap<PublicKey, i64>,
+    skip: &BTreeSet<PublicKey>,
 ) -> Vec<(PublicKey, String)> {
     // Hotspots that report valid receptions at all (they have a radio listening, or say so).
     let listening = &links.heard_valid;
@@ -137,7 +139,7 @@ pub fn one_way(
         let (Some(&sent_b), Some(&sent_w)) = (beacons.get(b), beacons.get(w)) else {
             continue;
         };
-        if b == w || sent_b == 0 || sent_w == 0 || !listening.contains_key(b) {
+        if b == w || sent_b == 0 || sent_w == 0 || !listening.contains_key(b) || skip.contains(b) {
             continue;
         }
         let (Some(pb), Some(pw)) = (power.get(b), power.get(w)) else {
