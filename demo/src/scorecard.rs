@@ -216,6 +216,12 @@ async fn run_once(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<(Outcome, Arc<Chain>)> {
     let dir = state_dir.join(name);
+    // A scorecard starts from nothing: an earlier run's database and chain in the same state
+    // directory would be resumed (its epochs already closed), not measured.
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("clearing the earlier run in {}", dir.display()))?;
+    }
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("network.json");
     std::fs::write(&file, network.to_json())?;
