@@ -183,6 +183,7 @@ fn main() {
         // limits.
         let config = ExplorerConfig {
             max_heavy: CLIENTS,
+            max_heavy_per_client: CLIENTS,
             ..Default::default()
         };
         let (explorer, verdicts) =

@@ -10,6 +10,9 @@
 //!   invented keys, ListReports, GetRewards, ListFindings) and 20 over HTTP (`/api/hexes?res=12`,
 //!   `/api/hex/{res-0 cell}`, `/api/stats`, a hotspot's reports), each answer counted as
 //!   served, refused (`RESOURCE_EXHAUSTED` / 503: load shed) or failed;
+//! - every load client, gRPC channel and subscriber group connects from a loopback address of
+//!   its own (127.x.y.z), as distinct clients on the internet would: the explorer gives each
+//!   address only its share of the heavy and live-stream places;
 //! - a probe on a connection and thread of its own: an ordinary GetHex (the resolution-8 cell
 //!   of a random hotspot) every 20 ms.
 //!
@@ -191,9 +194,37 @@ fn grpc_outcome<T>(r: Result<tonic::Response<T>, tonic::Status>) -> usize {
     }
 }
 
-/// GET `path`: the status code (0 when the connection failed).
-async fn http_get(port: u16, path: &str) -> u16 {
-    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+/// A connection to the oracle's `port` from the loopback address `from`: each load client
+/// has an address of its own, as clients on the internet do (the explorer gives each address
+/// only its share of the costly places).
+async fn tcp_from(from: [u8; 4], port: u16) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(std::net::SocketAddr::from((from, 0)))?;
+    socket
+        .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+}
+
+/// A gRPC client of the explorer on `port` whose connections come from `from`.
+async fn grpc_from(from: [u8; 4], port: u16) -> ExplorerClient<Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect_with_connector(tower::service_fn(move |_| async move {
+            tcp_from(from, port).await.map(hyper_util::rt::TokioIo::new)
+        }))
+        .await
+        .unwrap();
+    ExplorerClient::new(channel)
+}
+
+/// The address of load client `n` of a kind (`kind` 1..=9).
+fn address(kind: u8, n: usize) -> [u8; 4] {
+    [127, kind, (n / 250) as u8, (n % 250) as u8 + 1]
+}
+
+/// GET `path` from `from`: the status code (0 when the connection failed).
+async fn http_get(from: [u8; 4], port: u16, path: &str) -> u16 {
+    let Ok(mut s) = tcp_from(from, port).await else {
         return 0;
     };
     let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
@@ -355,7 +386,7 @@ async fn http_client(port: u16, n: usize, t: Arc<Targets>, tally: Arc<Tally>, un
                 ),
             ),
         };
-        let outcome = http_outcome(http_get(port, &path).await);
+        let outcome = http_outcome(http_get(address(2, n), port, &path).await);
         tally.count(what, outcome);
         if outcome == 1 {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -364,8 +395,13 @@ async fn http_client(port: u16, n: usize, t: Arc<Targets>, tally: Arc<Tally>, un
 }
 
 /// Opens `/api/events` and reads it until `stop`: whether it was accepted.
-async fn sse_subscriber(port: u16, events: Arc<AtomicU64>, stop: CancellationToken) -> bool {
-    let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+async fn sse_subscriber(
+    from: [u8; 4],
+    port: u16,
+    events: Arc<AtomicU64>,
+    stop: CancellationToken,
+) -> bool {
+    let Ok(mut s) = tcp_from(from, port).await else {
         return false;
     };
     if s.write_all(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -545,7 +581,7 @@ fn main() {
         let mut refused_watchers = 0;
         for n in 0..WATCHERS {
             if n % 10 == 0 {
-                c = ExplorerClient::connect(format!("http://127.0.0.1:{grpc_port}")).await.unwrap();
+                c = grpc_from(address(3, n / 10), grpc_port).await;
             }
             match c.watch_verdicts(v1::WatchVerdictsRequest::default()).await {
                 Ok(stream) => {
@@ -568,8 +604,8 @@ fn main() {
             }
         }
         let mut sse = 0;
-        for _ in 0..SSE {
-            if sse_subscriber(http_port, events.clone(), subscribers.clone()).await {
+        for n in 0..SSE {
+            if sse_subscriber(address(4, n / 10), http_port, events.clone(), subscribers.clone()).await {
                 sse += 1;
             } else {
                 refused_watchers += 1;
@@ -583,12 +619,9 @@ fn main() {
         let probe = probe(grpc_port, fine, go.clone(), until);
         let tally = Arc::new(Tally::default());
         let mut clients = tokio::task::JoinSet::new();
-        let mut channel = None;
         for n in 0..GRPC_CLIENTS {
-            if n % 8 == 0 {
-                channel = Some(ExplorerClient::connect(format!("http://127.0.0.1:{grpc_port}")).await.unwrap());
-            }
-            clients.spawn(grpc_client(channel.clone().unwrap(), n, targets.clone(), tally.clone(), until));
+            let c = grpc_from(address(1, n), grpc_port).await;
+            clients.spawn(grpc_client(c, n, targets.clone(), tally.clone(), until));
         }
         for n in 0..HTTP_CLIENTS {
             clients.spawn(http_client(http_port, n, targets.clone(), tally.clone(), until));

@@ -658,8 +658,16 @@ async fn http_status(port: u16, path: &str) -> (u16, String) {
 
 /// Opens `/api/events`: its status code, and the connection (the stream is open while it is).
 async fn open_events(port: u16) -> (u16, tokio::net::TcpStream) {
+    open_events_from([127, 0, 0, 1], port).await
+}
+
+/// [`open_events`] from the loopback address `from` (another client to the explorer).
+async fn open_events_from(from: [u8; 4], port: u16) -> (u16, tokio::net::TcpStream) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from((from, 0))).unwrap();
+    let mut s = socket
+        .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
         .await
         .unwrap();
     s.write_all(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
@@ -731,6 +739,55 @@ async fn the_watcher_past_max_watchers_is_refused_until_one_goes() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(reopened, "the place of a closed event stream is free again");
+}
+
+/// One client (an address) cannot take every live-stream place: past its share it is refused
+/// while another address is still served, over both kinds of stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_hold_every_watcher_place() {
+    let s = serve_with(ExplorerConfig {
+        max_watchers: 10,
+        max_watchers_per_client: 3,
+        ..Default::default()
+    })
+    .await;
+    let greedy = [127, 0, 0, 2];
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let (code, stream) = open_events_from(greedy, s.http).await;
+        assert_eq!(code, 200);
+        held.push(stream);
+    }
+    let (code, mut refused) = open_events_from(greedy, s.http).await;
+    assert_eq!(code, 503, "a fourth stream from the same address");
+    let mut body = vec![0u8; 4096];
+    use tokio::io::AsyncReadExt;
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), refused.read(&mut body))
+        .await
+        .expect("the refusal has a body")
+        .unwrap();
+    let body = String::from_utf8_lossy(&body[..n]);
+    assert!(body.contains("your address"), "{body}");
+
+    // Another address is served, over either kind of stream.
+    let (code, _other) = open_events_from([127, 0, 0, 3], s.http).await;
+    assert_eq!(code, 200, "another client is not held up by the greedy one");
+    let mut c = client(s.grpc).await;
+    let _w = watch(&mut c)
+        .await
+        .expect("a gRPC watcher from a third address");
+
+    // The greedy client gets a place back when it closes a stream.
+    drop(held.pop());
+    let mut again = false;
+    for _ in 0..50 {
+        if open_events_from(greedy, s.http).await.0 == 200 {
+            again = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(again, "a closed stream gives its client's share back");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

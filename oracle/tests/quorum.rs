@@ -778,6 +778,45 @@ async fn only_members_get_answers_and_only_the_proposer_gets_an_epochs_reports()
         assert_eq!(code, tonic::Code::FailedPrecondition, "epoch {e} round {r}");
     }
     assert_eq!(member.board.attested(epoch, round), Some(given));
+
+    // A member's request recorded on the wire and sent again (its headers as they were): the
+    // first is answered, the copy refused.
+    let recorded = auth::Signer {
+        key: keys[1].clone(),
+        audience: asked,
+    }
+    .headers(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+    );
+    let channel = tonic::transport::Endpoint::from_shared(member.url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut replayer =
+        QuorumClient::with_interceptor(channel, move |mut request: tonic::Request<()>| {
+            for (name, value) in &recorded {
+                request.metadata_mut().insert(*name, value.parse().unwrap());
+            }
+            Ok(request)
+        });
+    let ask = v1::GetProposalRequest { epoch: 5 };
+    assert!(replayer.get_proposal(ask).await.is_ok(), "the original");
+    for _ in 0..2 {
+        let refused = replayer.get_proposal(ask).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+        assert!(refused.message().contains("replay"), "{refused:?}");
+    }
+    assert!(
+        proposer
+            .get_proposal(v1::GetProposalRequest { epoch: 5 })
+            .await
+            .is_ok(),
+        "the member's own next request is answered"
+    );
 }
 
 #[tokio::test]

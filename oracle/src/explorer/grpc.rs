@@ -335,6 +335,7 @@ pub async fn serve(
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let result = tonic::transport::Server::builder()
         .layer(limits(&explorer.config))
+        .layer(super::clients::ClientLayer)
         .add_service(explorer_server::ExplorerServer::new(ExplorerService(
             explorer.clone(),
         )))

@@ -9,11 +9,13 @@
 //!
 //! The explorer is public, so it has limits ([`ExplorerConfig`]): each server takes a bounded
 //! number of requests at once and refuses the next at once (tower's global concurrency limit
-//! and load shedding), times requests out, reads the database through a small pool of its own
+//! and load shedding), lets no client hold more than its share of the costly places
+//! ([`clients`]), times requests out, reads the database through a small pool of its own
 //! so ingest and judging keep theirs, and takes a bounded number of live streams. Closed epochs
 //! are kept built ([`cache`]); lists, hexes included, come in pages.
 
 pub mod cache;
+pub mod clients;
 mod follower;
 pub mod grpc;
 mod hotspots;
@@ -51,12 +53,17 @@ pub struct ExplorerConfig {
     /// Of those, requests that read the database or sum more than a page of hotspots, both
     /// servers together; one more is refused the same way.
     pub max_heavy: usize,
+    /// Of `max_heavy`, what one client (an IPv4 address or IPv6 /64) holds at once; its next
+    /// is refused the same way while others are served.
+    pub max_heavy_per_client: usize,
     /// A request not answered within this is ended (`DEADLINE_EXCEEDED`, HTTP 503); only the
     /// opening of a live stream is timed.
     pub request_timeout_ms: u64,
     /// Live streams open at once, `WatchVerdicts` and `/api/events` together; one more is
     /// refused (`RESOURCE_EXHAUSTED`, HTTP 503). A stream that closes frees its place.
     pub max_watchers: usize,
+    /// Of `max_watchers`, what one client holds at once.
+    pub max_watchers_per_client: usize,
     /// Connections of the explorer's own database pool (ingest and judging have theirs).
     pub db_connections: u32,
     /// Closed epochs kept in memory with their reward trees (`GetEpoch`, `GetRewardProof`).
@@ -72,8 +79,10 @@ impl Default for ExplorerConfig {
             http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
             max_concurrent: 128,
             max_heavy: 8,
+            max_heavy_per_client: 2,
             request_timeout_ms: 5_000,
             max_watchers: 256,
+            max_watchers_per_client: 16,
             db_connections: 2,
             epoch_cache: 4,
             stats_ttl_ms: 2_000,

@@ -10,6 +10,8 @@ use std::{
 use h3o::{CellIndex, Resolution};
 use hexproof_poc::HotspotInfo;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
+
+use super::clients::{Client, Share, Shares};
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -49,6 +51,9 @@ pub struct Explorer {
     heavy: Arc<Semaphore>,
     /// Places for live streams.
     watchers: Arc<Semaphore>,
+    /// What each client holds of those.
+    heavy_shares: Arc<Shares>,
+    watcher_shares: Arc<Shares>,
     epochs: EpochCache,
     /// The number of stored reports and when it was counted; the lock is held while counting.
     report_count: Mutex<Option<(Instant, u64)>>,
@@ -58,9 +63,13 @@ pub struct Explorer {
 /// An occupied cell with its summary, hotspot count and lifetime reward.
 pub type CellSummary = (CellIndex, Summary, usize, u64);
 
-/// A place taken by a request or a live stream; it is free again when this is dropped.
+/// A place taken by a request or a live stream, with its client's share of such places; both
+/// are free again when this is dropped.
 #[derive(Debug)]
-pub struct Place(#[allow(dead_code)] OwnedSemaphorePermit);
+pub struct Place(
+    #[allow(dead_code)] Option<Share>,
+    #[allow(dead_code)] OwnedSemaphorePermit,
+);
 
 impl Explorer {
     /// [`Explorer::load_with`] the default limits.
@@ -95,6 +104,8 @@ impl Explorer {
             registry,
             heavy: Arc::new(Semaphore::new(config.max_heavy)),
             watchers: Arc::new(Semaphore::new(config.max_watchers)),
+            heavy_shares: Shares::new(config.max_heavy_per_client),
+            watcher_shares: Shares::new(config.max_watchers_per_client),
             epochs: EpochCache::new(config.epoch_cache),
             report_count: Mutex::new(None),
             counting: tokio::sync::Mutex::new(()),
@@ -148,6 +159,12 @@ impl Explorer {
     /// A place for a live stream, held as long as the stream is open; `Busy` when
     /// `max_watchers` are open.
     pub fn watcher_place(&self) -> Result<Place> {
+        let share = self.share(&self.watcher_shares, "watchers", || {
+            format!(
+                "your address has {} live streams open, the most one client may; close one",
+                self.config.max_watchers_per_client
+            )
+        })?;
         let place = self.watchers.clone().try_acquire_owned().map_err(|_| {
             metrics::counter!("hexproof_explorer_refused_total", "reason" => "watchers")
                 .increment(1);
@@ -158,12 +175,40 @@ impl Explorer {
         })?;
         metrics::gauge!("hexproof_explorer_watchers")
             .set((self.config.max_watchers - self.watchers.available_permits()) as f64);
-        Ok(Place(place))
+        Ok(Place(share, place))
+    }
+
+    /// The current request's client's share of `shares`; none for a request without a client.
+    fn share(
+        &self,
+        shares: &Arc<Shares>,
+        reason: &'static str,
+        refusal: impl FnOnce() -> String,
+    ) -> Result<Option<Share>> {
+        let Some(client) = Client::current() else {
+            return Ok(None);
+        };
+        match shares.take(client) {
+            Some(share) => Ok(Some(share)),
+            None => {
+                metrics::counter!("hexproof_explorer_refused_total", "reason" => reason, "scope" => "client")
+                    .increment(1);
+                tracing::debug!(%client, reason, "a client is over its share");
+                Err(QueryError::Busy(refusal()))
+            }
+        }
     }
 
     /// A place for a request that reads the database or sums many hotspots; `Busy` when
     /// `max_heavy` are under way. Refused at once: a flood of such requests does not queue.
     fn heavy(&self) -> Result<Place> {
+        let share = self.share(&self.heavy_shares, "heavy", || {
+            format!(
+                "your address has {} requests that read the database under way, the most one \
+                 client may; wait for them",
+                self.config.max_heavy_per_client
+            )
+        })?;
         let place = self.heavy.clone().try_acquire_owned().map_err(|_| {
             metrics::counter!("hexproof_explorer_refused_total", "reason" => "heavy").increment(1);
             QueryError::Busy(format!(
@@ -172,7 +217,7 @@ impl Explorer {
                 self.config.max_heavy
             ))
         })?;
-        Ok(Place(place))
+        Ok(Place(share, place))
     }
 
     /// A heavy place when `hotspots` is more than a page: summing a few is cheap.

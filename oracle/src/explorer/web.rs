@@ -322,7 +322,8 @@ pub fn limited(routes: Router, config: &ExplorerConfig) -> Router {
             .layer(tower_http::timeout::TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
                 config.request_timeout(),
-            )),
+            ))
+            .layer(super::clients::ClientLayer),
     )
 }
 
@@ -363,7 +364,8 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let result = axum::serve(listener, router(explorer))
+    let app = router(explorer).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await;
     if let Err(e) = result {

@@ -6,11 +6,19 @@
 //! clock and the signature, and hands the caller's key to the service ([`Caller`]). Anyone
 //! else gets `UNAUTHENTICATED` before any data is read. A signature names the member asked, so
 //! a request to one member cannot be replayed to another; it is valid for [`MAX_SKEW`] either
-//! side of its time, so whoever can read the traffic of the set can replay it that long: run
-//! the Quorum service on a network only the set reaches, or behind TLS.
+//! side of its time, and once: the gate remembers every (member, time) it let in until that
+//! time is out of the window ([`Seen`]; a member's signer never uses a time twice), so a
+//! request seen on the wire and sent again is refused. What a signature does not cover is
+//! the method and body (a tonic interceptor sees neither): whoever can stop a member's request
+//! on its way and send another in its place gets one answer as that member. Run the Quorum
+//! service on a network only the set reaches, or behind TLS.
 
 use std::{
-    sync::Arc,
+    collections::{BTreeSet, HashMap},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -22,6 +30,10 @@ pub const TIME: &str = "x-hexproof-time";
 pub const SIGNATURE: &str = "x-hexproof-signature";
 /// How far a request's time may be from the answering member's wall clock.
 pub const MAX_SKEW: Duration = Duration::from_secs(60);
+/// Requests of one member remembered at once (within 2 × [`MAX_SKEW`]); past it the member's
+/// next request is refused until older ones leave the window: a member asks a few times a
+/// second.
+pub const MAX_REMEMBERED_PER_MEMBER: usize = 100_000;
 
 const DOMAIN: &[u8] = b"hexproof.v1.quorum-request\0";
 
@@ -33,6 +45,53 @@ fn wall_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// A time for the next request of this process: the wall clock, but never one already used
+/// (two requests in the same nanosecond, or a clock stepped back), so no request of ours is
+/// refused as a replay of another.
+fn fresh_ns() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = wall_ns();
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last.saturating_add(1));
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
+/// The (member, time) pairs a gate let in whose time is still inside the window.
+#[derive(Debug, Default)]
+pub struct Seen {
+    by_member: HashMap<PublicKey, BTreeSet<u64>>,
+}
+
+impl Seen {
+    /// Records `time_ns` of `member` at wall-clock `now_ns`: false when it was let in before
+    /// (a replay) or the member has [`MAX_REMEMBERED_PER_MEMBER`] requests in the window.
+    fn first_use(
+        &mut self,
+        member: PublicKey,
+        time_ns: u64,
+        now_ns: u64,
+    ) -> Result<(), &'static str> {
+        let times = self.by_member.entry(member).or_default();
+        let oldest_valid = now_ns.saturating_sub(MAX_SKEW.as_nanos() as u64);
+        while times.first().is_some_and(|t| *t < oldest_valid) {
+            times.pop_first();
+        }
+        if times.contains(&time_ns) {
+            return Err("this request was already answered (a replay)");
+        }
+        if times.len() >= MAX_REMEMBERED_PER_MEMBER {
+            return Err("too many requests from this member in the window");
+        }
+        times.insert(time_ns);
+        Ok(())
+    }
 }
 
 /// The member a request came from, for the service (a request extension).
@@ -60,7 +119,7 @@ impl Signer {
 
 impl Interceptor for Signer {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        for (name, value) in self.headers(wall_ns()) {
+        for (name, value) in self.headers(fresh_ns()) {
             let value = MetadataValue::try_from(value.as_str())
                 .map_err(|_| Status::internal("unrepresentable request header"))?;
             request.metadata_mut().insert(name, value);
@@ -69,11 +128,23 @@ impl Interceptor for Signer {
     }
 }
 
-/// Lets only the set's other members in (a server interceptor).
+/// Lets only the set's other members in, each request once (a server interceptor).
 #[derive(Debug, Clone)]
 pub struct Gate {
     pub me: PublicKey,
     pub members: Arc<Vec<PublicKey>>,
+    /// Shared by every connection's copy of the gate.
+    pub seen: Arc<Mutex<Seen>>,
+}
+
+impl Gate {
+    pub fn new(me: PublicKey, members: Vec<PublicKey>) -> Gate {
+        Gate {
+            me,
+            members: Arc::new(members),
+            seen: Arc::default(),
+        }
+    }
 }
 
 impl Gate {
@@ -118,6 +189,11 @@ impl Gate {
                 &ed25519_dalek::Signature::from_bytes(&signature),
             )
             .map_err(|_| refused("the signature does not hold"))?;
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .first_use(key, time_ns, now_ns)
+            .map_err(refused)?;
         Ok(key)
     }
 }
@@ -156,10 +232,10 @@ mod tests {
         let member = Keypair::from_secret([2; 32]);
         let other_member = Keypair::from_secret([3; 32]);
         let stranger = Keypair::from_secret([9; 32]);
-        let gate = Gate {
-            me: me.public(),
-            members: Arc::new(vec![me.public(), member.public(), other_member.public()]),
-        };
+        let gate = Gate::new(
+            me.public(),
+            vec![me.public(), member.public(), other_member.public()],
+        );
         let now = 1_800_000_000_000_000_000u64;
         let signer = |key: &Keypair, audience: PublicKey| Signer {
             key: key.clone(),
@@ -167,6 +243,12 @@ mod tests {
         };
         let ok = signer(&member, me.public()).headers(now);
         assert_eq!(gate.caller(&request(&ok), now).ok(), Some(member.public()));
+        // The same request again, as whoever saw it on the wire would send it: refused.
+        let replay = gate.caller(&request(&ok), now + 1_000).unwrap_err();
+        assert!(replay.message().contains("replay"), "{replay:?}");
+        // The member's next request (a new time) passes.
+        let next = signer(&member, me.public()).headers(now + 1);
+        assert!(gate.caller(&request(&next), now + 1).is_ok());
         let code = |h: &[(&'static str, String)], at: u64| {
             gate.caller(&request(h), at).unwrap_err().code()
         };

@@ -262,10 +262,7 @@ pub fn server(
     } else {
         board.config.max_message()
     };
-    let gate = auth::Gate {
-        me: board.key.public(),
-        members: Arc::new(board.set.clone()),
-    };
+    let gate = auth::Gate::new(board.key.public(), board.set.clone());
     InterceptedService::new(
         quorum_server::QuorumServer::new(QuorumService(board))
             .max_encoding_message_size(max)
