@@ -7,6 +7,7 @@ use prost::Message;
 
 const PROTOS: &[&str] = &[
     "hexproof/v1/poc.proto",
+    "hexproof/v1/packets.proto",
     "hexproof/v1/explorer.proto",
     "hexproof/v1/quorum.proto",
 ];

@@ -91,6 +91,23 @@ async fn client(port: u16) -> ExplorerClient<Channel> {
         .unwrap()
 }
 
+/// A channel to the explorer on `port` whose connections come from the loopback address
+/// `from` (another client to the explorer).
+async fn channel_from(from: [u8; 4], port: u16) -> Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect_with_connector(tower::service_fn(move |_| async move {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(std::net::SocketAddr::from((from, 0)))?;
+            let tcp = socket
+                .connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+                .await?;
+            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(tcp))
+        }))
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_answers_from_the_stored_verdicts() {
     let s = serve().await;
@@ -753,11 +770,15 @@ async fn one_client_cannot_hold_every_watcher_place() {
     .await;
     let greedy = [127, 0, 0, 2];
     let mut held = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..2 {
         let (code, stream) = open_events_from(greedy, s.http).await;
         assert_eq!(code, 200);
         held.push(stream);
     }
+    let mut greedy_grpc = ExplorerClient::new(channel_from(greedy, s.grpc).await);
+    let _third = watch(&mut greedy_grpc)
+        .await
+        .expect("its third stream, over gRPC");
     let (code, mut refused) = open_events_from(greedy, s.http).await;
     assert_eq!(code, 503, "a fourth stream from the same address");
     let mut body = vec![0u8; 4096];
@@ -768,14 +789,19 @@ async fn one_client_cannot_hold_every_watcher_place() {
         .unwrap();
     let body = String::from_utf8_lossy(&body[..n]);
     assert!(body.contains("your address"), "{body}");
+    assert_eq!(
+        watch(&mut greedy_grpc).await.err(),
+        Some(Code::ResourceExhausted),
+        "nor over gRPC"
+    );
 
-    // Another address is served, over either kind of stream.
+    // Other addresses are served, over either kind of stream.
     let (code, _other) = open_events_from([127, 0, 0, 3], s.http).await;
     assert_eq!(code, 200, "another client is not held up by the greedy one");
-    let mut c = client(s.grpc).await;
-    let _w = watch(&mut c)
+    let mut other = ExplorerClient::new(channel_from([127, 0, 0, 4], s.grpc).await);
+    let _w = watch(&mut other)
         .await
-        .expect("a gRPC watcher from a third address");
+        .expect("a gRPC watcher from another address");
 
     // The greedy client gets a place back when it closes a stream.
     drop(held.pop());
@@ -788,6 +814,56 @@ async fn one_client_cannot_hold_every_watcher_place() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(again, "a closed stream gives its client's share back");
+}
+
+/// Calls whose bodies never come hold a server place until they time out: one address may
+/// hold only `max_concurrent_per_client` of them, so the server's other places stay free
+/// for everyone else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_stalling_its_requests_cannot_take_every_place() {
+    let s = serve_with(ExplorerConfig {
+        max_concurrent: 4,
+        max_concurrent_per_client: 3,
+        request_timeout_ms: 30_000,
+        ..Default::default()
+    })
+    .await;
+    let greedy = channel_from([127, 0, 0, 2], s.grpc).await;
+    // A unary call sent as a stream that never yields its message: the server waits for it.
+    let stalled = |channel: Channel| async move {
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        grpc.client_streaming::<_, v1::GetNetworkStatsRequest, v1::NetworkStats, _>(
+            tonic::Request::new(futures_util::stream::pending()),
+            "/hexproof.v1.Explorer/GetNetworkStats".parse().unwrap(),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|s| (s.code(), s.message().to_string()))
+    };
+    let held: Vec<_> = (0..3)
+        .map(|_| tokio::spawn(stalled(greedy.clone())))
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(held.iter().all(|h| !h.is_finished()), "the three are held");
+    let (code, message) =
+        tokio::time::timeout(std::time::Duration::from_secs(5), stalled(greedy.clone()))
+            .await
+            .expect("refused at once, not held")
+            .unwrap_err();
+    assert_eq!(code, Code::ResourceExhausted, "{message}");
+    assert!(message.contains("your address"), "{message}");
+
+    // Another address is answered: the greedy one holds three places of four, not all.
+    let mut other = ExplorerClient::new(channel_from([127, 0, 0, 3], s.grpc).await);
+    other
+        .get_network_stats(v1::GetNetworkStatsRequest::default())
+        .await
+        .expect("another client is served");
+    for h in held {
+        h.abort();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

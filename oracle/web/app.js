@@ -158,6 +158,11 @@ function follow() {
     feed.prepend(line);
     while (feed.childElementCount > 100) feed.lastChild.remove();
   });
+  // A refusal (the explorer's live streams are full, 503) ends an EventSource for good: try
+  // again a little later instead of showing a dead feed.
+  events.addEventListener('error', () => {
+    if (events.readyState === EventSource.CLOSED) setTimeout(follow, 15000);
+  });
 }
 
 // Pan and zoom.
@@ -181,5 +186,13 @@ document.querySelectorAll('input[name=metric]').forEach(el => el.addEventListene
   applyView();
   await Promise.all([loadHexes(), loadStats()]).catch(e => { document.getElementById('stats').textContent = e.message; });
   follow();
-  setInterval(() => { loadHexes().catch(() => {}); loadStats().catch(() => {}); }, 5000);
+  // One refresh at a time: a slow answer is not asked again on top of itself (the explorer
+  // gives each client a few heavy requests at once).
+  let refreshing = false;
+  setInterval(async () => {
+    if (refreshing) return;
+    refreshing = true;
+    await Promise.all([loadHexes().catch(() => {}), loadStats().catch(() => {})]);
+    refreshing = false;
+  }, 5000);
 })();

@@ -12,6 +12,23 @@ pub const BEACONS_FILTER: &str = "hexproof/v1/beacons/+";
 /// Oracle's subscription filter for every witness report.
 pub const WITNESSES_FILTER: &str = "hexproof/v1/witnesses/+";
 
+/// The router's subscription filter for every packet report.
+pub const PACKETS_FILTER: &str = "hexproof/v1/packets/+";
+
+/// Where `hotspot` publishes its [`crate::v1::PacketReport`]s (devices' uplinks it heard).
+pub fn packets(hotspot: &PublicKey) -> String {
+    format!("{ROOT}/packets/{hotspot}")
+}
+
+/// The hotspot a packet topic names; `None` for any other topic.
+pub fn packets_of(topic: &str) -> Option<PublicKey> {
+    topic
+        .strip_prefix(ROOT)?
+        .strip_prefix("/packets/")?
+        .parse()
+        .ok()
+}
+
 /// Where `hotspot` publishes its [`crate::v1::BeaconReport`]s.
 pub fn beacons(hotspot: &PublicKey) -> String {
     format!("{ROOT}/beacons/{hotspot}")
@@ -108,6 +125,14 @@ mod tests {
         assert_eq!(Topic::parse(&beacons(&key)), Some(Topic::Beacon(key)));
         assert_eq!(Topic::parse(&witnesses(&key)), Some(Topic::Witness(key)));
         assert_eq!(Topic::parse(ENTROPY), Some(Topic::Entropy));
+        assert_eq!(packets_of(&packets(&key)), Some(key));
+        assert_eq!(
+            Topic::parse(&packets(&key)),
+            None,
+            "packets are not reports"
+        );
+        assert_eq!(packets_of(&beacons(&key)), None);
+        assert_eq!(packets_of("hexproof/v1/packets/not-a-key"), None);
     }
 
     #[test]

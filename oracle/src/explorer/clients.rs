@@ -17,7 +17,7 @@ use std::{
     task::{Context, Poll},
 };
 
-/// One client: an IPv4 address, or the /64 an IPv6 address is in.
+/// One client: an IPv4 address, or the /56 an IPv6 address is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Client(IpAddr);
 
@@ -28,7 +28,7 @@ impl Client {
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
                 Some(v4) => Client(IpAddr::V4(v4)),
                 None => {
-                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                    let prefix = u128::from(v6) & !((1u128 << 72) - 1);
                     Client(IpAddr::V6(prefix.into()))
                 }
             },
@@ -45,7 +45,7 @@ impl std::fmt::Display for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
             IpAddr::V4(a) => write!(f, "{a}"),
-            IpAddr::V6(a) => write!(f, "{a}/64"),
+            IpAddr::V6(a) => write!(f, "{a}/56"),
         }
     }
 }
@@ -57,7 +57,7 @@ tokio::task_local! {
 /// How many places of one kind each client holds.
 #[derive(Debug)]
 pub struct Shares {
-    per_client: usize,
+    pub per_client: usize,
     held: Mutex<HashMap<Client, usize>>,
 }
 
@@ -108,20 +108,47 @@ impl Drop for Share {
     }
 }
 
-/// Runs each request in the scope of the client its connection came from (a tower layer for
-/// both servers).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ClientLayer;
+/// A request refused because its client has `max_concurrent_per_client` under way (the
+/// servers' error handlers turn it into `RESOURCE_EXHAUSTED` / HTTP 503).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "your address has {0} requests under way, the most one client may ([explorer] \
+     max_concurrent_per_client); wait for them"
+)]
+pub struct ClientBusy(pub usize);
+
+/// The outermost layer of both servers: runs each request in the scope of the client its
+/// connection came from, and refuses at once a client's request past `per_client` under way
+/// (so one address cannot hold the servers' `max_concurrent` places, e.g. with requests whose
+/// bodies never come).
+#[derive(Debug, Clone)]
+pub struct ClientLayer {
+    in_flight: Arc<Shares>,
+}
+
+impl ClientLayer {
+    pub fn new(per_client: usize) -> ClientLayer {
+        ClientLayer {
+            in_flight: Shares::new(per_client),
+        }
+    }
+}
 
 impl<S> tower::Layer<S> for ClientLayer {
     type Service = ClientScope<S>;
     fn layer(&self, inner: S) -> ClientScope<S> {
-        ClientScope(inner)
+        ClientScope {
+            inner,
+            in_flight: self.in_flight.clone(),
+        }
     }
 }
 
 #[derive(Debug, Clone)]
-pub struct ClientScope<S>(S);
+pub struct ClientScope<S> {
+    inner: S,
+    in_flight: Arc<Shares>,
+}
 
 /// The peer address of a request: tonic's or axum's record of its connection.
 fn peer<B>(request: &axum::http::Request<B>) -> Option<SocketAddr> {
@@ -137,21 +164,42 @@ fn peer<B>(request: &axum::http::Request<B>) -> Option<SocketAddr> {
 impl<S, B> tower::Service<axum::http::Request<B>> for ClientScope<S>
 where
     S: tower::Service<axum::http::Request<B>>,
+    S::Error: Into<tower::BoxError>,
     S::Future: Send + 'static,
 {
     type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+    type Error = tower::BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, tower::BoxError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.0.poll_ready(cx)
+        self.inner.poll_ready(cx).map_err(Into::into)
     }
 
     fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
         let client = peer(&request).map(|a| Client::of(a.ip()));
+        let share = match client {
+            Some(c) => match self.in_flight.take(c) {
+                Some(share) => Some(share),
+                None => {
+                    metrics::counter!("hexproof_explorer_refused_total", "reason" => "in_flight", "scope" => "client")
+                        .increment(1);
+                    let busy = ClientBusy(self.in_flight.per_client);
+                    return Box::pin(async move { Err(busy.into()) });
+                }
+            },
+            None => {
+                // A server that records no peer address gives no client its share: counted so
+                // such a set-up is seen.
+                metrics::counter!("hexproof_explorer_unattributed_total").increment(1);
+                None
+            }
+        };
         // The inner service is called inside the scope too: tonic and axum may start work there.
-        let future = CLIENT.sync_scope(client, || self.0.call(request));
-        Box::pin(CLIENT.scope(client, future))
+        let future = CLIENT.sync_scope(client, || self.inner.call(request));
+        Box::pin(CLIENT.scope(client, async move {
+            let _share = share;
+            future.await.map_err(Into::into)
+        }))
     }
 }
 
@@ -160,13 +208,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_client_is_an_ipv4_address_or_an_ipv6_64() {
+    fn a_client_is_an_ipv4_address_or_an_ipv6_56() {
         let a = |s: &str| Client::of(s.parse().unwrap());
         assert_ne!(a("10.0.0.1"), a("10.0.0.2"));
         assert_eq!(a("2001:db8:1:2::1"), a("2001:db8:1:2:ffff::9"));
-        assert_ne!(a("2001:db8:1:2::1"), a("2001:db8:1:3::1"));
+        assert_eq!(
+            a("2001:db8:1:2::1"),
+            a("2001:db8:1:ff::1"),
+            "one home's /64s"
+        );
+        assert_ne!(a("2001:db8:1:2::1"), a("2001:db8:1:102::1"));
         assert_eq!(a("::ffff:10.0.0.1"), a("10.0.0.1"));
-        assert_eq!(a("2001:db8:1:2::1").to_string(), "2001:db8:1:2::/64");
+        assert_eq!(a("2001:db8:1:2::1").to_string(), "2001:db8:1::/56");
     }
 
     #[test]
@@ -189,9 +242,10 @@ mod tests {
     #[tokio::test]
     async fn a_request_runs_in_its_clients_scope() {
         use tower::{Layer, Service, ServiceExt};
-        let mut svc = ClientLayer.layer(tower::service_fn(|_: axum::http::Request<()>| async {
-            Ok::<_, std::convert::Infallible>(Client::current())
-        }));
+        let mut svc =
+            ClientLayer::new(4).layer(tower::service_fn(|_: axum::http::Request<()>| async {
+                Ok::<_, std::convert::Infallible>(Client::current())
+            }));
         let mut request = axum::http::Request::new(());
         request
             .extensions_mut()

@@ -335,7 +335,6 @@ pub async fn serve(
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let result = tonic::transport::Server::builder()
         .layer(limits(&explorer.config))
-        .layer(super::clients::ClientLayer)
         .add_service(explorer_server::ExplorerServer::new(ExplorerService(
             explorer.clone(),
         )))
@@ -348,8 +347,8 @@ pub async fn serve(
     }
 }
 
-/// The layers in front of every gRPC service: errors as statuses, load shedding, the global
-/// concurrency limit, the timeout (outermost first).
+/// The layers in front of every gRPC service: errors as statuses, each client's share (and
+/// its scope), load shedding, the global concurrency limit, the timeout (outermost first).
 pub type Limits = tower::layer::util::Stack<
     tower::timeout::TimeoutLayer,
     tower::layer::util::Stack<
@@ -357,8 +356,11 @@ pub type Limits = tower::layer::util::Stack<
         tower::layer::util::Stack<
             tower::load_shed::LoadShedLayer,
             tower::layer::util::Stack<
-                tower::util::MapErrLayer<fn(tower::BoxError) -> tower::BoxError>,
-                tower::layer::util::Identity,
+                super::clients::ClientLayer,
+                tower::layer::util::Stack<
+                    tower::util::MapErrLayer<fn(tower::BoxError) -> tower::BoxError>,
+                    tower::layer::util::Identity,
+                >,
             >,
         >,
     >,
@@ -370,6 +372,9 @@ pub type Limits = tower::layer::util::Stack<
 pub fn limits(config: &super::ExplorerConfig) -> Limits {
     tower::ServiceBuilder::new()
         .map_err(refused as fn(tower::BoxError) -> tower::BoxError)
+        .layer(super::clients::ClientLayer::new(
+            config.max_concurrent_per_client,
+        ))
         .load_shed()
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             config.max_concurrent,
@@ -387,6 +392,8 @@ fn refused(e: tower::BoxError) -> tower::BoxError {
             "the explorer is answering as many requests as it takes at once \
              ([explorer] max_concurrent); try again shortly",
         ))
+    } else if let Some(busy) = e.downcast_ref::<super::clients::ClientBusy>() {
+        Box::new(Status::resource_exhausted(busy.to_string()))
     } else if e.is::<tower::timeout::error::Elapsed>() {
         metrics::counter!("hexproof_explorer_timeouts_total", "api" => "grpc").increment(1);
         Box::new(Status::deadline_exceeded(

@@ -50,10 +50,13 @@ pub struct ExplorerConfig {
     /// Requests each server (gRPC, HTTP) works on at once; one more is refused at once
     /// (`RESOURCE_EXHAUSTED`, HTTP 503), not queued. Live streams count only while they open.
     pub max_concurrent: usize,
+    /// Of those, what one client (an IPv4 address or IPv6 /56) has under way; its next is
+    /// refused the same way while other clients are served.
+    pub max_concurrent_per_client: usize,
     /// Of those, requests that read the database or sum more than a page of hotspots, both
     /// servers together; one more is refused the same way.
     pub max_heavy: usize,
-    /// Of `max_heavy`, what one client (an IPv4 address or IPv6 /64) holds at once; its next
+    /// Of `max_heavy`, what one client (an IPv4 address or IPv6 /56) holds at once; its next
     /// is refused the same way while others are served.
     pub max_heavy_per_client: usize,
     /// A request not answered within this is ended (`DEADLINE_EXCEEDED`, HTTP 503); only the
@@ -78,6 +81,7 @@ impl Default for ExplorerConfig {
             grpc_listen: Some(SocketAddr::from(([127, 0, 0, 1], 50051))),
             http_listen: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
             max_concurrent: 128,
+            max_concurrent_per_client: 32,
             max_heavy: 8,
             max_heavy_per_client: 2,
             request_timeout_ms: 5_000,

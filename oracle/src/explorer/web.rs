@@ -70,6 +70,8 @@ async fn refused(e: tower::BoxError) -> Response {
             "the explorer is answering as many requests as it takes at once \
              ([explorer] max_concurrent); try again shortly",
         )
+    } else if let Some(b) = e.downcast_ref::<super::clients::ClientBusy>() {
+        busy(&b.to_string())
     } else {
         (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -315,6 +317,9 @@ pub fn limited(routes: Router, config: &ExplorerConfig) -> Router {
     routes.layer(
         tower::ServiceBuilder::new()
             .layer(HandleErrorLayer::new(refused))
+            .layer(super::clients::ClientLayer::new(
+                config.max_concurrent_per_client,
+            ))
             .load_shed()
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 config.max_concurrent,
@@ -322,8 +327,7 @@ pub fn limited(routes: Router, config: &ExplorerConfig) -> Router {
             .layer(tower_http::timeout::TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
                 config.request_timeout(),
-            ))
-            .layer(super::clients::ClientLayer),
+            )),
     )
 }
 

@@ -47,15 +47,20 @@ fn wall_ns() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// A time for the next request of this process: the wall clock, but never one already used
-/// (two requests in the same nanosecond, or a clock stepped back), so no request of ours is
-/// refused as a replay of another.
+/// A time for the next request of this process: the wall clock, one past the last time used
+/// when that is at most a millisecond ahead of it (two requests in the same nanosecond), so
+/// no request of ours is refused as a replay of another. A clock stepped back further is
+/// followed as it is: times from before the step are out of the answering member's window.
 fn fresh_ns() -> u64 {
     static LAST: AtomicU64 = AtomicU64::new(0);
     let now = wall_ns();
     let mut last = LAST.load(Ordering::Relaxed);
     loop {
-        let next = now.max(last.saturating_add(1));
+        let next = if last >= now && last - now <= 1_000_000 {
+            last + 1
+        } else {
+            now
+        };
         match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
             Ok(_) => return next,
             Err(seen) => last = seen,
@@ -67,6 +72,9 @@ fn fresh_ns() -> u64 {
 #[derive(Debug, Default)]
 pub struct Seen {
     by_member: HashMap<PublicKey, BTreeSet<u64>>,
+    /// The latest wall clock a check was made at: times are forgotten only once they are out
+    /// of its window, so a clock stepped back does not let a forgotten time in again.
+    latest_ns: u64,
 }
 
 impl Seen {
@@ -78,8 +86,11 @@ impl Seen {
         time_ns: u64,
         now_ns: u64,
     ) -> Result<(), &'static str> {
+        self.latest_ns = self.latest_ns.max(now_ns);
         let times = self.by_member.entry(member).or_default();
-        let oldest_valid = now_ns.saturating_sub(MAX_SKEW.as_nanos() as u64);
+        let oldest_valid = self
+            .latest_ns
+            .saturating_sub(2 * MAX_SKEW.as_nanos() as u64);
         while times.first().is_some_and(|t| *t < oldest_valid) {
             times.pop_first();
         }
