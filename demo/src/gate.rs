@@ -14,7 +14,7 @@
 //!   `hexproof-oracle-<key>` for ingest and `hexproof-oracle-<key>-entropy`,
 //!   [`hexproof_proto::login`]), so nobody takes over another's session (CONNACK "identifier
 //!   rejected"); mosquitto: `use_username_as_clientid`;
-//! - a hotspot publishes only `hexproof/v1/{beacons,witnesses}/<its key>`, never retained, and
+//! - a hotspot publishes only `hexproof/v1/{beacons,witnesses,packets}/<its key>`, never retained, and
 //!   subscribes only to the entropy topic;
 //! - an oracle publishes only entropy and subscribes only under `hexproof/v1/`;
 //! - a will is a publish too: a CONNECT whose will the identity may not publish (or a retained
@@ -151,7 +151,9 @@ pub struct Gate {
 pub fn may_publish(who: Identity, topic: &str) -> bool {
     match who {
         Identity::Hotspot(key) => {
-            topic == topics::beacons(&key) || topic == topics::witnesses(&key)
+            topic == topics::beacons(&key)
+                || topic == topics::witnesses(&key)
+                || topic == topics::packets(&key)
         }
         Identity::Oracle(_) => topic == topics::ENTROPY,
     }
@@ -725,6 +727,8 @@ mod tests {
         let oracle = Identity::Oracle(b);
         assert!(may_publish(hotspot, &topics::beacons(&a)));
         assert!(may_publish(hotspot, &topics::witnesses(&a)));
+        assert!(may_publish(hotspot, &topics::packets(&a)));
+        assert!(!may_publish(hotspot, &topics::packets(&b)));
         assert!(!may_publish(hotspot, &topics::witnesses(&b)));
         assert!(!may_publish(hotspot, topics::ENTROPY));
         assert!(!may_publish(hotspot, "hexproof/v1/beacons/+"));

@@ -1,5 +1,6 @@
 //! One hotspot: beacons on schedule with fresh oracle entropy, witnesses every beacon its radio
-//! hears, and stores each signed report in the outbox for the MQTT link to publish.
+//! hears, reports every device uplink it hears (for the router to buy), and stores each signed
+//! report in the outbox for the MQTT link to publish.
 
 use hexproof_proto::clock::Clock;
 use std::{
@@ -10,8 +11,8 @@ use std::{
 use hexproof_proto::{
     Keypair, Signed, beacon,
     region::RegionPlan,
-    topics,
-    v1::{BeaconReport, WitnessReport},
+    topics, uplink,
+    v1::{BeaconReport, PacketReport, WitnessReport},
 };
 use prost::Message;
 use rand::{Rng, RngCore, SeedableRng, rngs::StdRng};
@@ -66,6 +67,23 @@ pub struct Agent {
 pub fn witness_report(key: &Keypair, rx: &RxPacket) -> Option<WitnessReport> {
     beacon::is_beacon(&rx.payload).then(|| {
         WitnessReport {
+            payload: rx.payload.clone(),
+            timestamp_ns: rx.timestamp_ns,
+            frequency_hz: rx.frequency_hz,
+            data_rate: rx.data_rate as i32,
+            rssi_ddbm: rx.rssi_ddbm,
+            snr_ddb: rx.snr_ddb,
+            ..Default::default()
+        }
+        .signed(key)
+    })
+}
+
+/// Builds the signed packet report for a received packet, if it is shaped like a device's
+/// LoRaWAN uplink (the router decides the rest).
+pub fn packet_report(key: &Keypair, rx: &RxPacket) -> Option<PacketReport> {
+    (!beacon::is_beacon(&rx.payload) && uplink::looks_like_uplink(&rx.payload)).then(|| {
+        PacketReport {
             payload: rx.payload.clone(),
             timestamp_ns: rx.timestamp_ns,
             frequency_hz: rx.frequency_hz,
@@ -165,6 +183,13 @@ impl Agent {
             return; // our own beacon
         }
         let Some(report) = witness_report(&self.hotspot.key, rx) else {
+            if let Some(packet) = packet_report(&self.hotspot.key, rx) {
+                self.store(
+                    topics::packets(&self.hotspot.key.public()),
+                    packet.encode_to_vec(),
+                );
+                Stats::add(&self.stats.packets, 1);
+            }
             return;
         };
         tracing::debug!(rssi = rx.rssi_ddbm, snr = rx.snr_ddb, "witnessed a beacon");

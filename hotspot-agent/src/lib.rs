@@ -3,7 +3,8 @@
 //!
 //! Data enters from two sides: the radio ([`radio`]: packets it hears, through the Semtech UDP
 //! packet forwarder or the simulated medium) and the oracle's signed entropy, a retained MQTT
-//! message. It leaves as signed `BeaconReport`s and `WitnessReport`s, which go through the
+//! message. It leaves as signed `BeaconReport`s, `WitnessReport`s and `PacketReport`s (device
+//! uplinks it heard), which go through the
 //! durable on-disk [`outbox`] and are published over MQTT ([`mqtt`]) at QoS 1, deleted only when
 //! the broker acknowledges them.
 //!
@@ -11,10 +12,12 @@
 //! - [`entropy`]: which oracle entropy is acceptable and fresh.
 //! - [`node`]: wires a radio, an agent and an MQTT link into running tasks.
 //! - [`swarm`]: every hotspot of a fixture network on one simulated medium, for demos and load.
+//! - [`devices`]: LoRaWAN end devices on that medium, whose uplinks hotspots report as packets.
 //! - [`config`]: TOML + environment configuration.
 
 pub mod agent;
 pub mod config;
+pub mod devices;
 pub mod entropy;
 pub mod mqtt;
 pub mod node;

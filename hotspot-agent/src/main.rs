@@ -235,6 +235,8 @@ fn main() -> anyhow::Result<()> {
                         medium_seed: 1,
                         sync,
                         record_acks: false,
+                        devices: Vec::new(),
+                        device_config: Default::default(),
                     },
                     &shutdown,
                 )?;

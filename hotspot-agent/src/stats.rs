@@ -9,6 +9,8 @@ use std::sync::{
 pub struct Stats {
     pub beacons: AtomicU64,
     pub witnesses: AtomicU64,
+    /// Device uplinks heard and reported to the router.
+    pub packets: AtomicU64,
     /// Reports the broker acknowledged.
     pub published: AtomicU64,
     /// Beacons due while no fresh oracle entropy was known.

@@ -48,6 +48,9 @@ pub struct SwarmConfig {
     pub sync: bool,
     /// Record the id of every acknowledged report ([`Swarm::acknowledged_ids`]).
     pub record_acks: bool,
+    /// LoRaWAN devices on the medium (none by default) and how they send.
+    pub devices: Vec<hexproof_fixtures::devices::Placed>,
+    pub device_config: crate::devices::DeviceConfig,
 }
 
 impl SwarmConfig {
@@ -81,6 +84,8 @@ impl SwarmConfig {
             medium_seed: 1,
             sync: false,
             record_acks: true,
+            devices: Vec::new(),
+            device_config: crate::devices::DeviceConfig::default(),
         }
     }
 }
@@ -89,6 +94,8 @@ impl SwarmConfig {
 #[derive(Debug)]
 pub struct Swarm {
     pub hotspots: Vec<(PublicKey, Arc<Stats>)>,
+    /// What the devices sent.
+    pub devices: Arc<crate::devices::DeviceStats>,
     pub tasks: JoinSet<()>,
 }
 
@@ -99,6 +106,8 @@ pub struct Totals {
     pub connected: usize,
     pub beacons: u64,
     pub witnesses: u64,
+    /// Device uplinks heard and reported.
+    pub packets: u64,
     pub published: u64,
     pub pending: u64,
     /// Reports dropped from full outboxes.
@@ -117,6 +126,7 @@ impl Totals {
             t.connected += usize::from(s.connected.load(std::sync::atomic::Ordering::Relaxed));
             t.beacons += Stats::get(&s.beacons);
             t.witnesses += Stats::get(&s.witnesses);
+            t.packets += Stats::get(&s.packets);
             t.published += Stats::get(&s.published);
             t.pending += Stats::get(&s.outbox_pending);
             t.dropped += Stats::get(&s.outbox_dropped);
@@ -223,7 +233,19 @@ impl Swarm {
             let stats = node::spawn(node, radio, &mut tasks, shutdown)?;
             hotspots.push((h.key.pubkey, stats));
         }
-        Ok(Swarm { hotspots, tasks })
+        let devices = crate::devices::spawn(
+            &config.devices,
+            &config.device_config,
+            &medium,
+            config.clock,
+            &mut tasks,
+            shutdown,
+        );
+        Ok(Swarm {
+            hotspots,
+            devices,
+            tasks,
+        })
     }
 
     /// Every report id the broker acknowledged to any hotspot (when recording).

@@ -65,6 +65,8 @@ async fn a_beacon_is_witnessed_by_a_neighbour() {
             medium_seed: 3,
             sync: false,
             record_acks: true,
+            devices: Vec::new(),
+            device_config: Default::default(),
         },
         &shutdown,
     )

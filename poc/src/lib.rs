@@ -12,6 +12,8 @@
 //! - [`detect`]: what a whole epoch of receptions says about a hotspot that no single report
 //!   can (signal against asserted geometry, one radio behind several keys, beacons nobody
 //!   nearby hears), as findings with evidence that suspend the hotspot for the epoch.
+//! - [`packets`]: the packet path's rules: what a device's uplink is, which route owns it,
+//!   and which hotspots' copies the router buys.
 //! - [`rewards`]: what an epoch's verdicts earn ([`rewards::activity`]), hex density scaling
 //!   ([`rewards::density`], HIP-17), the reward split and the closed epoch
 //!   ([`rewards::epoch`]).
@@ -24,6 +26,7 @@ pub mod detect;
 pub mod judge;
 pub mod limits;
 pub mod model;
+pub mod packets;
 pub mod reason;
 pub mod rewards;
 pub mod rules;

@@ -8,6 +8,7 @@
 //! - [`keys`]: ed25519 keys shown as base58 (valid Solana addresses) and key files in the Solana
 //!   CLI's keypair format.
 //! - [`topics`]: the MQTT topic names agents publish to and the oracle subscribes to.
+//! - [`uplink`]: which frames a hotspot forwards as packet reports (LoRaWAN uplinks).
 //! - [`clock`]: time in ns since the Unix epoch, real or accelerated for simulations.
 //! - `mqtt` (feature `mqtt`): broker connection settings shared by agent and oracle.
 //! - [`entropy`]: whose an entropy id is (the signer's position in the set, in the low byte).
@@ -35,6 +36,7 @@ pub mod registry;
 pub mod rf;
 pub mod signing;
 pub mod topics;
+pub mod uplink;
 
 pub use keys::{Keypair, PublicKey};
 pub use signing::{SignatureError, Signed};
