@@ -36,6 +36,7 @@ pub struct Config {
     /// The oracle set this oracle is a member of (alone by default).
     pub quorum: QuorumConfig,
     pub explorer: ExplorerConfig,
+    pub router: crate::router::RouterConfig,
     /// Prometheus metrics endpoint (`/metrics`); none when absent.
     pub metrics_listen: Option<SocketAddr>,
     pub clock: ClockConfig,
@@ -84,6 +85,7 @@ impl Default for Config {
             chain: ChainConfig::default(),
             quorum: QuorumConfig::default(),
             explorer: ExplorerConfig::default(),
+            router: crate::router::RouterConfig::default(),
             metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             clock: ClockConfig::default(),
         }

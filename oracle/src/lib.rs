@@ -10,7 +10,10 @@
 //! [`hexproof_poc::rewards`] turn them into token amounts, lifetime totals and a signed Merkle
 //! root, and hands it to [`chain`] (submission, relayed claims). The [`explorer`] serves all of
 //! it read-only: gRPC, a web map and JSON. In an oracle set, [`quorum`] replaces the lone
-//! close: the members agree on each epoch's inputs over gRPC and land it with M signatures. [`audit`] exports and re-judges recorded reports;
+//! close: the members agree on each epoch's inputs over gRPC and land it with M signatures.
+//! The [`router`] buys hotspots' copies of devices' packets for the routes that own them,
+//! signs a receipt for each and forwards them to the routes' network servers. [`audit`]
+//! exports and re-judges recorded reports;
 //! [`service`] wires the tasks of `oracle run` together; [`crash`] holds the named crash
 //! points fault-injection tests arm.
 
@@ -26,5 +29,6 @@ pub mod ingest;
 pub mod judging;
 pub mod quorum;
 pub mod registry;
+pub mod router;
 pub mod service;
 pub mod store;

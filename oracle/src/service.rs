@@ -154,6 +154,30 @@ pub async fn run_with_chain(
         },
         shutdown.clone(),
     ));
+    if config.router.enabled {
+        let table = match &config.router.routes_file {
+            Some(path) => crate::router::RoutesFile::read(path)?,
+            None => hexproof_poc::packets::RoutingTable::default(),
+        };
+        tracing::info!(routes = table.routes().len(), "packet router starting");
+        tasks.spawn(crate::router::run(
+            crate::router::RouterJob {
+                router: crate::router::PacketRouter::new(
+                    table,
+                    config.router.limits.clone(),
+                    key.clone(),
+                    registry.clone(),
+                    clock,
+                ),
+                store: store.clone(),
+                mqtt: config.mqtt.clone(),
+                client_id: crate::router::client_id(&key.public()),
+                config: config.router.clone(),
+                clock,
+            },
+            shutdown.clone(),
+        ));
+    }
     let me = key.public();
     tasks.spawn(entropy::run(
         entropy::Publisher {

@@ -15,6 +15,7 @@
 pub mod entropy;
 pub mod epochs;
 pub mod findings;
+pub mod packets;
 pub mod reports;
 pub mod verdicts;
 
@@ -23,6 +24,7 @@ use std::time::Duration;
 use hexproof_poc::{Kind, Status};
 use sqlx::{AnyPool, any::AnyPoolOptions};
 
+pub use packets::StoredReceipt;
 pub use reports::{JudgedReport, NewReport, ReportView};
 pub use verdicts::{JudgedBeacon, VerdictCount};
 

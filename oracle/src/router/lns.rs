@@ -1,0 +1,209 @@
+//! Delivery to network servers: every bought copy as a Semtech UDP PUSH_DATA (the protocol
+//! ChirpStack's gateway bridge and most LoRaWAN network servers take from packet forwarders),
+//! from the gateway [`gateway_eui`] of the hotspot that heard it, to its route's `lns` address
+//! (`host:port`, `udp://` optional). A copy is marked delivered when its PUSH_ACK comes back;
+//! until then it is sent again every pass, so a network server that goes away gets every copy
+//! when it returns, and a copy acknowledged once is never sent again.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    net::SocketAddr,
+    str::FromStr,
+    sync::Arc,
+    time::Duration,
+};
+
+use hexproof_poc::packets::RoutingTable;
+use hexproof_proto::{PublicKey, clock::Clock, v1::DataRate};
+use semtech_udp::{
+    CodingRate, MacAddress, Modulation, SerializablePacket,
+    push_data::{self, CRC, RxPk, RxPkV1},
+};
+use sha2::{Digest, Sha256};
+use tokio::{net::UdpSocket, sync::Notify};
+use tokio_util::sync::CancellationToken;
+
+use super::RouterConfig;
+use crate::store::{Store, StoredReceipt};
+
+/// The gateway EUI a hotspot has at network servers: the first 8 bytes of
+/// SHA-256("hexproof gateway" || key).
+pub fn gateway_eui(hotspot: &PublicKey) -> [u8; 8] {
+    let h = Sha256::new()
+        .chain_update(b"hexproof gateway")
+        .chain_update(hotspot.to_bytes())
+        .finalize();
+    h[..8].try_into().expect("8 of 32 bytes")
+}
+
+/// The PUSH_DATA datagram carrying `copy`, with `token`.
+pub fn push_data(copy: &StoredReceipt, token: u16) -> Option<Vec<u8>> {
+    let hotspot = PublicKey::try_from(copy.receipt.hotspot.as_slice()).ok()?;
+    let report = &copy.report;
+    let rate = DataRate::try_from(report.data_rate).ok()?;
+    let rxpk = RxPk::V1(RxPkV1 {
+        chan: 0,
+        codr: Some(CodingRate::_4_5),
+        data: report.payload.clone(),
+        datr: semtech_udp::DataRate::from_str(rate.as_str_name()).ok()?,
+        freq: report.frequency_hz as f64 / 1e6,
+        lsnr: report.snr_ddb as f32 / 10.0,
+        modu: Modulation::LORA,
+        rfch: 0,
+        rssi: report.rssi_ddbm.div_euclid(10),
+        rssis: None,
+        size: report.payload.len() as u64,
+        stat: CRC::OK,
+        tmst: (report.timestamp_ns / 1_000) as u32,
+        time: None,
+    });
+    let mut packet = push_data::Packet::from_rxpk(MacAddress::from(gateway_eui(&hotspot)), rxpk);
+    packet.random_token = token;
+    let mut buffer = vec![0u8; 4096];
+    let n = packet.serialize(&mut buffer).ok()? as usize;
+    buffer.truncate(n);
+    Some(buffer)
+}
+
+fn address(lns: &str) -> Option<String> {
+    let a = lns.strip_prefix("udp://").unwrap_or(lns);
+    (!a.is_empty()).then(|| a.to_string())
+}
+
+/// Forwards undelivered copies until `shutdown`: a pass whenever something was bought (or
+/// every second), copies acknowledged within `lns_ack_timeout_ms` marked delivered.
+pub async fn forward(
+    store: Store,
+    table: RoutingTable,
+    config: RouterConfig,
+    clock: Clock,
+    bought: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    let mut sockets: HashMap<String, Arc<UdpSocket>> = HashMap::new();
+    let mut token = 0u16;
+    loop {
+        let pending = match store.undelivered_receipts(config.forward_batch).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(%e, "router: reading undelivered copies");
+                Vec::new()
+            }
+        };
+        let full = pending.len() as u32 >= config.forward_batch;
+        let delivered = if pending.is_empty() {
+            0
+        } else {
+            pass(
+                &table,
+                &config,
+                &mut sockets,
+                &mut token,
+                &store,
+                clock,
+                pending,
+            )
+            .await
+        };
+        if full && delivered > 0 {
+            continue; // more are waiting
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = bought.notified() => {}
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Sends `pending` to their network servers and marks those acknowledged; how many were.
+async fn pass(
+    table: &RoutingTable,
+    config: &RouterConfig,
+    sockets: &mut HashMap<String, Arc<UdpSocket>>,
+    token: &mut u16,
+    store: &Store,
+    clock: Clock,
+    pending: Vec<StoredReceipt>,
+) -> usize {
+    // By network server: tokens sent → receipt ids.
+    let mut waiting: BTreeMap<String, HashMap<u16, [u8; 32]>> = BTreeMap::new();
+    for copy in &pending {
+        let Some(lns) = table
+            .route(copy.receipt.route_id)
+            .and_then(|r| address(&r.lns))
+        else {
+            continue; // the route is gone from the table: kept until it comes back
+        };
+        let socket = match sockets.get(&lns) {
+            Some(s) => s.clone(),
+            None => match connect(&lns).await {
+                Ok(s) => {
+                    sockets.insert(lns.clone(), s.clone());
+                    s
+                }
+                Err(e) => {
+                    tracing::warn!(%e, lns, "router: network server address");
+                    continue;
+                }
+            },
+        };
+        *token = token.wrapping_add(1);
+        let Some(datagram) = push_data(copy, *token) else {
+            continue;
+        };
+        if socket.send(&datagram).await.is_ok() {
+            waiting.entry(lns).or_default().insert(*token, copy.id);
+        }
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(config.lns_ack_timeout_ms);
+    let mut acked = Vec::new();
+    for (lns, mut tokens) in waiting {
+        let socket = sockets[&lns].clone();
+        let mut buffer = [0u8; 64];
+        while !tokens.is_empty() {
+            let Ok(Ok(n)) = tokio::time::timeout_at(deadline, socket.recv(&mut buffer)).await
+            else {
+                break;
+            };
+            if let Ok(semtech_udp::Down::PushAck(ack)) =
+                semtech_udp::Packet::parse_downlink(&buffer[..n])
+                && let Some(id) = tokens.remove(&ack.random_token)
+            {
+                acked.push(id);
+            }
+        }
+        if !tokens.is_empty() {
+            metrics::counter!("hexproof_router_unacknowledged_total")
+                .increment(tokens.len() as u64);
+            tracing::debug!(
+                lns,
+                waiting = tokens.len(),
+                "router: copies not acknowledged yet"
+            );
+        }
+    }
+    if !acked.is_empty() {
+        if let Err(e) = store.mark_delivered(&acked, clock.now_ns()).await {
+            tracing::warn!(%e, "router: marking copies delivered");
+            return 0;
+        }
+        metrics::counter!("hexproof_router_delivered_total").increment(acked.len() as u64);
+    }
+    acked.len()
+}
+
+async fn connect(lns: &str) -> std::io::Result<Arc<UdpSocket>> {
+    let target: SocketAddr = tokio::net::lookup_host(lns)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other("no address"))?;
+    let local: SocketAddr = if target.is_ipv4() {
+        "0.0.0.0:0".parse().expect("an address")
+    } else {
+        "[::]:0".parse().expect("an address")
+    };
+    let socket = UdpSocket::bind(local).await?;
+    socket.connect(target).await?;
+    Ok(Arc::new(socket))
+}

@@ -1,0 +1,310 @@
+//! The packet router: buys hotspots' copies of devices' uplinks for the routes that own them,
+//! signs a receipt for every copy bought, and forwards the copies to each route's network
+//! server.
+//!
+//! Data enters as signed `PacketReport`s on `hexproof/v1/packets/<hotspot>` (its own MQTT
+//! session: clean session off, QoS 1, acknowledged to the broker only once its receipts are
+//! stored, so a crash loses nothing and a redelivered report buys nothing twice) and as the
+//! routing table (orgs and routes, [`RoutesFile`]). The rules are [`hexproof_poc::packets`]'s.
+//! It leaves as signed `PacketReceipt`s in the store (the input of data rewards) and as
+//! Semtech UDP PUSH_DATA to each route's network server ([`lns`]), retried until acknowledged.
+//! Reports from keys the registry does not hold, not signed by their topic's key, or not
+//! decoding are refused unstored; every refusal and drop is counted by reason
+//! (`hexproof_router_dropped_total{reason}`).
+
+pub mod lns;
+
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc, time::Duration};
+
+use hexproof_poc::packets::{
+    Drop, Org, Route, Router as Rules, RouterLimits, RoutingTable, frame::payload_hash,
+};
+use hexproof_proto::{
+    Keypair, PublicKey, Signed,
+    clock::Clock,
+    mqtt::MqttConfig,
+    topics,
+    v1::{PacketReceipt, PacketReport},
+};
+use prost::Message;
+use rumqttc::{AsyncClient, Event, Packet, QoS};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::{registry::Registry, store::Store};
+
+/// `[router]` in the oracle's configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouterConfig {
+    /// Run the router (off: packet reports are left on the broker for another router).
+    pub enabled: bool,
+    /// The routing table: orgs and routes as JSON ([`RoutesFile`]).
+    pub routes_file: Option<PathBuf>,
+    pub limits: RouterLimits,
+    /// How long a network server has to acknowledge a PUSH_DATA before it is sent again.
+    pub lns_ack_timeout_ms: u64,
+    /// Copies sent to network servers per pass of the forwarder.
+    pub forward_batch: u32,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            enabled: false,
+            routes_file: None,
+            limits: RouterLimits::default(),
+            lns_ack_timeout_ms: 1_000,
+            forward_batch: 256,
+        }
+    }
+}
+
+/// The routing table as a file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutesFile {
+    pub orgs: Vec<Org>,
+    pub routes: Vec<Route>,
+}
+
+impl RoutesFile {
+    pub fn read(path: &std::path::Path) -> anyhow::Result<RoutingTable> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("routes file {}: {e}", path.display()))?;
+        let file: RoutesFile = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("routes file {}: {e}", path.display()))?;
+        Ok(RoutingTable::new(file.orgs, file.routes)?)
+    }
+}
+
+/// Why a packet report bought nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, thiserror::Error)]
+pub enum Refusal {
+    #[error("not a packet topic")]
+    NotPacketTopic,
+    #[error("the payload is not a packet report")]
+    Undecodable,
+    #[error("the signature does not hold")]
+    BadSignature,
+    #[error("signed by another key than its topic's")]
+    TopicMismatch,
+    #[error("the hotspot is not registered")]
+    Unregistered,
+    #[error("{0}")]
+    Dropped(#[from] Drop),
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::NotPacketTopic => "not_packet_topic",
+            Refusal::Undecodable => "undecodable_report",
+            Refusal::BadSignature => "bad_signature",
+            Refusal::TopicMismatch => "topic_mismatch",
+            Refusal::Unregistered => "unregistered",
+            Refusal::Dropped(d) => d.code(),
+        }
+    }
+}
+
+/// The router's state: its rules' memory, the table, its key.
+#[derive(Debug)]
+pub struct PacketRouter {
+    rules: Rules,
+    table: RoutingTable,
+    key: Keypair,
+    registry: Arc<dyn Registry>,
+    clock: Clock,
+    /// Refusals and drops by reason since start (shared: [`PacketRouter::counts`]).
+    refused: Arc<std::sync::Mutex<BTreeMap<&'static str, u64>>>,
+}
+
+impl PacketRouter {
+    pub fn new(
+        table: RoutingTable,
+        limits: RouterLimits,
+        key: Keypair,
+        registry: Arc<dyn Registry>,
+        clock: Clock,
+    ) -> PacketRouter {
+        PacketRouter {
+            rules: Rules::new(limits),
+            table,
+            key,
+            registry,
+            clock,
+            refused: Arc::default(),
+        }
+    }
+
+    /// Refusals and drops by reason, as they are counted (a handle that outlives the job).
+    pub fn counts(&self) -> Arc<std::sync::Mutex<BTreeMap<&'static str, u64>>> {
+        self.refused.clone()
+    }
+
+    /// One message from the broker: the receipts of the copies it bought (to be stored), or
+    /// why it bought none (counted).
+    pub fn handle(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+    ) -> Result<Vec<(PacketReceipt, PacketReport)>, Refusal> {
+        let result = self.buy(topic, payload);
+        if let Err(why) = result {
+            *self
+                .refused
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(why.code())
+                .or_default() += 1;
+            metrics::counter!("hexproof_router_dropped_total", "reason" => why.code()).increment(1);
+        }
+        result
+    }
+
+    fn buy(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+    ) -> Result<Vec<(PacketReceipt, PacketReport)>, Refusal> {
+        let hotspot = topics::packets_of(topic).ok_or(Refusal::NotPacketTopic)?;
+        if self.registry.get(&hotspot).is_none() {
+            return Err(Refusal::Unregistered);
+        }
+        let report = PacketReport::decode(payload).map_err(|_| Refusal::Undecodable)?;
+        let (signer, report_id) = report.verify_with_id().map_err(|_| Refusal::BadSignature)?;
+        if signer != hotspot {
+            return Err(Refusal::TopicMismatch);
+        }
+        let now = self.clock.now_ns();
+        let bought = self
+            .rules
+            .offer(&self.table, hotspot, &report.payload, now)?;
+        let hash = payload_hash(&report.payload);
+        Ok(bought
+            .into_iter()
+            .map(|b| {
+                let receipt = PacketReceipt {
+                    hotspot: hotspot.to_bytes().to_vec(),
+                    payload_hash: hash.to_vec(),
+                    payload_size: report.payload.len() as u32,
+                    oui: b.oui,
+                    route_id: b.route,
+                    report_id: report_id.to_vec(),
+                    bought_ns: now,
+                    ..Default::default()
+                }
+                .signed(&self.key);
+                metrics::counter!("hexproof_router_bought_total").increment(1);
+                (receipt, report.clone())
+            })
+            .collect())
+    }
+
+    pub fn table(&self) -> &RoutingTable {
+        &self.table
+    }
+}
+
+/// What the router job runs on.
+#[derive(Debug)]
+pub struct RouterJob {
+    pub router: PacketRouter,
+    pub store: Store,
+    pub mqtt: MqttConfig,
+    pub client_id: String,
+    pub config: RouterConfig,
+    pub clock: Clock,
+}
+
+/// The router's MQTT client id (a session apart from ingest's).
+pub fn client_id(key: &PublicKey) -> String {
+    format!("{}-router", hexproof_proto::login::oracle_client_id(key))
+}
+
+/// Buys packets and forwards them until `shutdown`.
+pub async fn run(job: RouterJob, shutdown: CancellationToken) {
+    let RouterJob {
+        mut router,
+        store,
+        mqtt,
+        client_id,
+        config,
+        clock,
+    } = job;
+    let mut options = match mqtt.options(&client_id) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(%e, "router: broker settings");
+            return;
+        }
+    };
+    options.set_clean_session(false);
+    options.set_manual_acks(true);
+    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    let bought = Arc::new(Notify::new());
+    let forwarder = tokio::spawn(lns::forward(
+        store.clone(),
+        router.table().clone(),
+        config.clone(),
+        clock,
+        bought.clone(),
+        shutdown.clone(),
+    ));
+    let mut failures = 0u32;
+    loop {
+        let event = tokio::select! {
+            () = shutdown.cancelled() => break,
+            event = eventloop.poll() => event,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                failures = 0;
+                if let Err(e) = client.try_subscribe(topics::PACKETS_FILTER, QoS::AtLeastOnce) {
+                    tracing::error!(%e, "router: subscribing to packets");
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(publish))) => {
+                let topic = publish.topic.clone();
+                if let Ok(receipts) = router.handle(&topic, &publish.payload) {
+                    // Stored before the broker hears it was taken: a crash here means the
+                    // report comes again, and the unique copy buys nothing twice.
+                    let mut delay = Duration::from_millis(100);
+                    loop {
+                        match store.save_receipts(&receipts).await {
+                            Ok(_) => break,
+                            Err(e) => {
+                                tracing::warn!(%e, "router: storing receipts; retrying");
+                                tokio::select! {
+                                    () = shutdown.cancelled() => return,
+                                    () = tokio::time::sleep(delay) => {}
+                                }
+                                delay = (delay * 2).min(Duration::from_secs(5));
+                            }
+                        }
+                    }
+                    bought.notify_one();
+                }
+                if let Err(e) = client.try_ack(&publish) {
+                    tracing::warn!(%e, "router: acknowledging");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                failures += 1;
+                if failures == 1 || failures.is_multiple_of(10) {
+                    tracing::warn!(error = %e, "router: broker connection; reconnecting");
+                }
+                let delay = Duration::from_millis((200u64 << failures.min(6)).min(10_000));
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+    let _ = client.try_disconnect();
+    let _ = forwarder.await;
+}

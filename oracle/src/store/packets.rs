@@ -1,0 +1,113 @@
+//! The router's receipts: stored when a copy is bought, marked when its network server has it.
+
+use hexproof_proto::{
+    Signed,
+    v1::{PacketReceipt, PacketReport},
+};
+use prost::Message;
+use sqlx::Row;
+
+use super::{Result, Store, StoreError, i64_of, id32, u64_of};
+
+/// A bought copy waiting for (or past) delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReceipt {
+    pub id: [u8; 32],
+    pub receipt: PacketReceipt,
+    pub report: PacketReport,
+    pub delivered_ns: Option<u64>,
+}
+
+impl Store {
+    /// Stores receipts with the reports they bought; a copy already bought (same packet,
+    /// hotspot and route) is left as it was. Returns how many were new.
+    pub async fn save_receipts(&self, bought: &[(PacketReceipt, PacketReport)]) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut new = 0;
+        for (receipt, report) in bought {
+            let done = sqlx::query(
+                "INSERT INTO packet_receipts (id, payload_hash, hotspot, oui, route_id, \
+                 payload_size, bought_ns, receipt, report) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(receipt.id().to_vec())
+            .bind(receipt.payload_hash.clone())
+            .bind(
+                hexproof_proto::PublicKey::try_from(receipt.hotspot.as_slice())
+                    .map(|k| k.to_string())
+                    .unwrap_or_default(),
+            )
+            .bind(i64_of(receipt.oui))
+            .bind(i64_of(receipt.route_id))
+            .bind(i64::from(receipt.payload_size))
+            .bind(i64_of(receipt.bought_ns))
+            .bind(receipt.encode_to_vec())
+            .bind(report.encode_to_vec())
+            .execute(&mut *tx)
+            .await?;
+            new += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// Up to `limit` receipts not yet delivered, oldest first.
+    pub async fn undelivered_receipts(&self, limit: u32) -> Result<Vec<StoredReceipt>> {
+        let rows = sqlx::query(
+            "SELECT id, receipt, report FROM packet_receipts WHERE delivered_ns IS NULL \
+             ORDER BY bought_ns, id LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| stored(r, None)).collect()
+    }
+
+    /// Marks receipts delivered at `at_ns`.
+    pub async fn mark_delivered(&self, ids: &[[u8; 32]], at_ns: u64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for id in ids {
+            sqlx::query(
+                "UPDATE packet_receipts SET delivered_ns = $1 WHERE id = $2 AND delivered_ns IS NULL",
+            )
+            .bind(i64_of(at_ns))
+            .bind(id.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every receipt bought in `[start_ns, end_ns)`, in purchase order.
+    pub async fn receipts_between(&self, start_ns: u64, end_ns: u64) -> Result<Vec<StoredReceipt>> {
+        let rows = sqlx::query(
+            "SELECT id, receipt, report, delivered_ns FROM packet_receipts \
+             WHERE bought_ns >= $1 AND bought_ns < $2 ORDER BY bought_ns, id",
+        )
+        .bind(i64_of(start_ns))
+        .bind(i64_of(end_ns))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let delivered: Option<i64> = r.try_get("delivered_ns")?;
+                stored(r, delivered.map(u64_of))
+            })
+            .collect()
+    }
+}
+
+fn stored(r: &sqlx::any::AnyRow, delivered_ns: Option<u64>) -> Result<StoredReceipt> {
+    let receipt: Vec<u8> = r.try_get("receipt")?;
+    let report: Vec<u8> = r.try_get("report")?;
+    Ok(StoredReceipt {
+        id: id32(r.try_get("id")?)?,
+        receipt: PacketReceipt::decode(receipt.as_slice())
+            .map_err(|_| StoreError::Corrupt("packet receipt"))?,
+        report: PacketReport::decode(report.as_slice())
+            .map_err(|_| StoreError::Corrupt("packet report"))?,
+        delivered_ns,
+    })
+}
