@@ -11,7 +11,7 @@
 //!   configured) within [`GateConfig::max_skew`] of the gate's clock, and not seen before;
 //!   anyone else gets CONNACK "not authorized";
 //! - each identity uses only its own client ids (a hotspot `hotspot-<key>`, an oracle
-//!   `hexproof-oracle-<key>` for ingest and `hexproof-oracle-<key>-entropy`,
+//!   `hexproof-oracle-<key>` for ingest, `hexproof-oracle-<key>-entropy` and `-router`,
 //!   [`hexproof_proto::login`]), so nobody takes over another's session (CONNACK "identifier
 //!   rejected"); mosquitto: `use_username_as_clientid`;
 //! - a hotspot publishes only `hexproof/v1/{beacons,witnesses,packets}/<its key>`, never retained, and
@@ -60,6 +60,7 @@ impl Identity {
             Identity::Oracle(key) => vec![
                 login::oracle_client_id(&key),
                 login::oracle_entropy_client_id(&key),
+                login::oracle_router_client_id(&key),
             ],
         }
     }

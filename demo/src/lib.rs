@@ -16,6 +16,7 @@
 pub mod broker;
 pub mod chain;
 pub mod gate;
+pub mod lns;
 pub mod report;
 pub mod run;
 pub mod scorecard;

@@ -91,6 +91,10 @@ struct DemoArgs {
     /// Where the database, keys and outboxes go (a temporary directory by default).
     #[arg(long)]
     state_dir: Option<PathBuf>,
+    /// LoRaWAN devices around the hotspots sending uplinks the router buys and delivers to
+    /// the demo's network server (0: none).
+    #[arg(long, default_value_t = 50)]
+    devices: u32,
     #[arg(long, default_value = "127.0.0.1:50051")]
     grpc_listen: std::net::SocketAddr,
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -171,6 +175,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         oracles: args.oracles,
         metrics: true,
         medium: hexproof_demo::MediumModel::default(),
+        devices: args.devices,
     };
     let chain = Arc::new(
         match &args.rpc_url {
@@ -303,8 +308,30 @@ fn done_line(summary: &DemoSummary) -> String {
             summary.acknowledged_not_stored.join(" ")
         )
     };
+    let p = &summary.packets;
+    let packets = if p.devices == 0 {
+        String::new()
+    } else {
+        let dropped: Vec<String> = p.dropped.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        format!(
+            "\npackets: {} devices sent {} uplinks, hotspots reported {} copies, the router bought \
+             {}, the network server took {} frames ({} copies, {} refused); not bought: {}",
+            p.devices,
+            p.sent,
+            p.reported,
+            p.bought,
+            p.network_server.delivered,
+            p.network_server.copies,
+            p.network_server.refused,
+            if dropped.is_empty() {
+                "none".to_string()
+            } else {
+                dropped.join(", ")
+            }
+        )
+    };
     format!(
-        "done: {} epochs, {} reports acknowledged to hotspots, {} stored, {lost}, {:.0} s",
+        "done: {} epochs, {} reports acknowledged to hotspots, {} stored, {lost}, {:.0} s{packets}",
         summary.epochs.len(),
         summary.reports_acknowledged,
         summary.reports_stored,

@@ -56,6 +56,25 @@ pub struct DemoOptions {
     pub metrics: bool,
     /// The simulated radio medium (per-link shadowing of 8 dB by default).
     pub medium: MediumModel,
+    /// LoRaWAN devices placed around the hotspots, in the demo route's DevAddr range, and a
+    /// tenth as many more in no route's (0: no devices, no router).
+    pub devices: u32,
+}
+
+/// The packet path over the run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PacketSummary {
+    pub devices: u32,
+    /// Uplinks the devices sent.
+    pub sent: u64,
+    /// Copies hotspots reported (a frame heard by three hotspots counts three).
+    pub reported: u64,
+    /// Copies the router bought (signed receipts stored).
+    pub bought: u64,
+    /// What the route's network server saw.
+    pub network_server: crate::lns::LnsCounts,
+    /// Copies the router did not buy, by reason.
+    pub dropped: std::collections::BTreeMap<String, u64>,
 }
 
 /// The whole run.
@@ -78,6 +97,7 @@ pub struct DemoSummary {
     pub genesis_ns: u64,
     pub epoch_secs: u64,
     pub epochs: Vec<EpochReport>,
+    pub packets: PacketSummary,
     pub seconds: f64,
 }
 
@@ -278,7 +298,23 @@ pub async fn run(
         .unwrap_or_else(|| format!("sqlite://{}", opts.state_dir.join("oracle.db").display()));
     let origin_ns = Clock::system().now_ns();
     let clock = Clock::accelerated_from(origin_ns, opts.speed);
-    let configs = member_configs(
+    // Devices: the route's, and a tenth as many in no route's range (dropped, counted).
+    let (placed, lns) = if opts.devices > 0 {
+        let mut placed =
+            hexproof_fixtures::devices::around(&network, opts.devices, DEMO_DEVADDRS, "demo");
+        let routed: Vec<_> = placed.iter().map(|p| p.device.clone()).collect();
+        placed.extend(hexproof_fixtures::devices::around(
+            &network,
+            (opts.devices / 10).max(1),
+            UNROUTED_DEVADDRS,
+            "demo-unrouted",
+        ));
+        let lns = crate::lns::start(routed, shutdown.clone()).await?;
+        (placed, Some(lns))
+    } else {
+        (Vec::new(), None)
+    };
+    let mut configs = member_configs(
         &opts,
         &network,
         &key_files,
@@ -287,6 +323,15 @@ pub async fn run(
         origin_ns,
         login_broker.as_deref(),
     )?;
+    if let Some((port, _)) = &lns {
+        let routes = opts.state_dir.join("routes.json");
+        std::fs::write(
+            &routes,
+            serde_json::to_vec_pretty(&demo_routes(opts.devices, *port, &network))?,
+        )?;
+        configs[0].router.enabled = true;
+        configs[0].router.routes_file = Some(routes);
+    }
     let rewards = configs[0].rewards.clone();
     let threshold = configs[0].quorum.threshold;
 
@@ -322,7 +367,9 @@ pub async fn run(
     );
     swarm_config.mqtt.login_broker = login_broker;
     swarm_config.medium = opts.medium;
+    swarm_config.devices = placed;
     let swarm = Swarm::start(swarm_config, &stop)?;
+    let device_stats = swarm.devices.clone();
     let stats: Vec<Arc<Stats>> = swarm.hotspots.iter().map(|(_, s)| s.clone()).collect();
     let acknowledged =
         || -> Vec<[u8; 32]> { stats.iter().flat_map(|s| s.acknowledged_ids()).collect() };
@@ -384,7 +431,11 @@ pub async fn run(
             .missing_reports(&acknowledged)
             .await
             .map_or(usize::MAX, |m| m.len());
-        let pending = store.pending_count().await.unwrap_or(u64::MAX);
+        let pending = store.pending_count().await.unwrap_or(u64::MAX)
+            + store
+                .undelivered_receipts(1_000)
+                .await
+                .map_or(u64::MAX, |u| u.len() as u64);
         if (missing, pending) == (0, 0) {
             break;
         }
@@ -413,6 +464,52 @@ pub async fn run(
         genesis_ns: rewards.genesis_ns,
         epoch_secs: rewards.epoch_secs,
         epochs: reports,
+        packets: PacketSummary {
+            devices: opts.devices,
+            sent: device_stats.sent().len() as u64,
+            reported: stats.iter().map(|s| Stats::get(&s.packets)).sum(),
+            bought: store.receipts_between(0, u64::MAX).await?.len() as u64,
+            network_server: lns
+                .map(|(_, c)| *c.lock().unwrap_or_else(|e| e.into_inner()))
+                .unwrap_or_default(),
+            dropped: oracle::router::totals()
+                .into_iter()
+                .filter(|(k, _)| *k != "bought")
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        },
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The DevAddr range of the demo's route, and one no route takes.
+pub const DEMO_DEVADDRS: u32 = 0x4800_0000;
+pub const UNROUTED_DEVADDRS: u32 = 0x2600_0000;
+
+/// The demo's routing table: one organisation (owned by the network's first owner) whose
+/// route takes the demo devices' DevAddrs, buys two copies of each packet and delivers them to
+/// the embedded network server on `lns_port`.
+pub fn demo_routes(devices: u32, lns_port: u16, network: &Network) -> oracle::router::RoutesFile {
+    let owner = network
+        .hotspots
+        .first()
+        .map_or(hexproof_proto::PublicKey::from([0; 32]), |h| h.owner);
+    oracle::router::RoutesFile {
+        orgs: vec![hexproof_poc::packets::Org {
+            oui: 1,
+            owner,
+            payer: owner,
+            enabled: true,
+        }],
+        routes: vec![hexproof_poc::packets::Route {
+            id: 1,
+            oui: 1,
+            max_copies: 2,
+            dev_addrs: vec![(DEMO_DEVADDRS, DEMO_DEVADDRS + devices.max(1) - 1)],
+            euis: vec![],
+            session_keys: vec![],
+            lns: format!("udp://127.0.0.1:{lns_port}"),
+            active: true,
+        }],
+    }
 }

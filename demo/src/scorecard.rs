@@ -254,6 +254,8 @@ async fn run_once(
             fading_db: f64::from(scenario.medium.fading_ddb) / 10.0,
             ..Default::default()
         },
+        // Scenarios score proof of coverage; packets are not part of them yet.
+        devices: 0,
     };
     if progress {
         eprintln!("scorecard: {} ({} hotspots)", name, network.hotspots.len());

@@ -73,6 +73,7 @@ async fn demo_through(
         oracles,
         metrics: true,
         medium: demo::MediumModel::default(),
+        devices: 10,
     };
     let summary = demo::run(
         opts,
@@ -305,6 +306,22 @@ async fn the_embedded_broker_behind_its_gate_loses_nothing() {
         assert!(e.proposer.is_some(), "epoch {}: who proposed", e.epoch);
         assert!(e.signers.len() >= 2, "epoch {}: {:?}", e.epoch, e.signers);
     }
+    // The packet path in the one-command run: devices' frames bought and delivered, every
+    // one checked by the network server (MIC, counter, payload), none refused; the unrouted
+    // devices' frames dropped as no_route (copies per packet: `oracle/tests/router.rs`).
+    let p = &summary.packets;
+    assert!(p.sent > 0 && p.reported > 0 && p.bought > 0, "{p:?}");
+    assert!(p.network_server.delivered > 0, "{p:?}");
+    assert_eq!(p.network_server.refused, 0, "{p:?}");
+    assert!(
+        p.network_server.copies <= 2 * p.network_server.delivered,
+        "{p:?}"
+    );
+    assert_eq!(
+        p.network_server.copies, p.bought,
+        "every copy bought arrived once: {p:?}"
+    );
+    assert!(p.dropped.get("no_route").copied().unwrap_or(0) > 0, "{p:?}");
 }
 
 mod gate {

@@ -171,6 +171,7 @@ pub async fn run_with_chain(
                 ),
                 store: store.clone(),
                 mqtt: config.mqtt.clone(),
+                login: config.mqtt.signed_login(&key),
                 client_id: crate::router::client_id(&key.public()),
                 config: config.router.clone(),
                 clock,

@@ -140,6 +140,7 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
                 url: broker.url(),
                 ..Default::default()
             },
+            login: None,
             client_id: router::client_id(&key.public()),
             config: RouterConfig {
                 enabled: true,

@@ -36,6 +36,11 @@ pub fn oracle_entropy_client_id(key: &PublicKey) -> String {
     format!("hexproof-oracle-{key}-entropy")
 }
 
+/// The MQTT client id of an oracle's packet router (a persistent session of its own).
+pub fn oracle_router_client_id(key: &PublicKey) -> String {
+    format!("hexproof-oracle-{key}-router")
+}
+
 fn message(broker: &str, username: &str, time_ns: u64) -> Vec<u8> {
     [
         DOMAIN,

@@ -71,11 +71,6 @@ impl Topic {
 pub fn report_id(topic: &str, payload: &[u8]) -> Option<[u8; 32]> {
     use crate::Signed;
     use prost::Message;
-    if packets_of(topic).is_some() {
-        return crate::v1::PacketReport::decode(payload)
-            .ok()
-            .map(|m| m.id());
-    }
     match Topic::parse(topic)? {
         Topic::Beacon(_) => crate::v1::BeaconReport::decode(payload)
             .ok()

@@ -117,6 +117,8 @@ pub struct PacketRouter {
     key: Keypair,
     registry: Arc<dyn Registry>,
     clock: Clock,
+    /// Registered hotspots' keys, decompressed once (a seventh of a verification each time).
+    keys: std::collections::HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
     /// Refusals and drops by reason since start (shared: [`PacketRouter::counts`]).
     refused: Arc<std::sync::Mutex<BTreeMap<&'static str, u64>>>,
 }
@@ -135,6 +137,7 @@ impl PacketRouter {
             key,
             registry,
             clock,
+            keys: Default::default(),
             refused: Arc::default(),
         }
     }
@@ -160,6 +163,7 @@ impl PacketRouter {
                 .entry(why.code())
                 .or_default() += 1;
             metrics::counter!("hexproof_router_dropped_total", "reason" => why.code()).increment(1);
+            count_total(why.code(), 1);
         }
         result
     }
@@ -170,11 +174,21 @@ impl PacketRouter {
         payload: &[u8],
     ) -> Result<Vec<(PacketReceipt, PacketReport)>, Refusal> {
         let hotspot = topics::packets_of(topic).ok_or(Refusal::NotPacketTopic)?;
-        if self.registry.get(&hotspot).is_none() {
+        if !self.registry.contains(&hotspot) {
             return Err(Refusal::Unregistered);
         }
         let report = PacketReport::decode(payload).map_err(|_| Refusal::Undecodable)?;
-        let (signer, report_id) = report.verify_with_id().map_err(|_| Refusal::BadSignature)?;
+        let key = match self.keys.get(&hotspot) {
+            Some(k) => *k,
+            None => {
+                let k = hotspot.verifying_key().map_err(|_| Refusal::BadSignature)?;
+                self.keys.insert(hotspot, k);
+                k
+            }
+        };
+        let (signer, report_id) = report
+            .verify_with_id_cached(Some(&key))
+            .map_err(|_| Refusal::BadSignature)?;
         if signer != hotspot {
             return Err(Refusal::TopicMismatch);
         }
@@ -198,6 +212,7 @@ impl PacketRouter {
                 }
                 .signed(&self.key);
                 metrics::counter!("hexproof_router_bought_total").increment(1);
+                count_total("bought", 1);
                 (receipt, report.clone())
             })
             .collect())
@@ -214,6 +229,8 @@ pub struct RouterJob {
     pub router: PacketRouter,
     pub store: Store,
     pub mqtt: MqttConfig,
+    /// Signs a fresh login before each connection attempt (`[mqtt] login_broker`).
+    pub login: Option<hexproof_proto::mqtt::SignedLogin>,
     pub client_id: String,
     pub config: RouterConfig,
     pub clock: Clock,
@@ -221,7 +238,24 @@ pub struct RouterJob {
 
 /// The router's MQTT client id (a session apart from ingest's).
 pub fn client_id(key: &PublicKey) -> String {
-    format!("{}-router", hexproof_proto::login::oracle_client_id(key))
+    hexproof_proto::login::oracle_router_client_id(key)
+}
+
+/// Refusals and drops by reason of every router in this process, and copies bought (like
+/// Prometheus counters, for an in-process reader such as the demo's summary).
+pub fn totals() -> BTreeMap<&'static str, u64> {
+    TOTALS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+static TOTALS: std::sync::Mutex<BTreeMap<&'static str, u64>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+fn count_total(what: &'static str, n: u64) {
+    *TOTALS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(what)
+        .or_default() += n;
 }
 
 /// Buys packets and forwards them until `shutdown`.
@@ -230,6 +264,7 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
         mut router,
         store,
         mqtt,
+        login,
         client_id,
         config,
         clock,
@@ -255,6 +290,9 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
     ));
     let mut failures = 0u32;
     loop {
+        if let Some(login) = &login {
+            login.refresh(&mut eventloop);
+        }
         let event = tokio::select! {
             () = shutdown.cancelled() => break,
             event = eventloop.poll() => event,
