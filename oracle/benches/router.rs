@@ -147,6 +147,7 @@ fn main() {
                     receipt,
                     report,
                     delivered_ns: None,
+                    attempts: 0,
                 };
                 datagram_bytes += lns::push_data(&copy, 1).map_or(0, |d| d.len());
                 bought += 1;

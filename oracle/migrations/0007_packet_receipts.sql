@@ -15,8 +15,12 @@ CREATE TABLE packet_receipts (
     receipt BYTEA NOT NULL,
     report BYTEA NOT NULL,
     -- When the route's network server acknowledged the copy (NULL: not yet).
-    delivered_ns BIGINT
+    delivered_ns BIGINT,
+    -- Sends not acknowledged so far, and when to send again (backing off, so copies that cannot
+    -- be delivered now do not hold up the others).
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_ns BIGINT NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX packet_receipts_copy ON packet_receipts (payload_hash, hotspot, route_id);
-CREATE INDEX packet_receipts_undelivered ON packet_receipts (delivered_ns, bought_ns);
+CREATE INDEX packet_receipts_due ON packet_receipts (delivered_ns, next_attempt_ns, bought_ns);
 CREATE INDEX packet_receipts_hotspot ON packet_receipts (hotspot, bought_ns);

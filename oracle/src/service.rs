@@ -155,6 +155,7 @@ pub async fn run_with_chain(
         shutdown.clone(),
     ));
     if config.router.enabled {
+        config.router.connection(&config.mqtt)?;
         let table = match &config.router.routes_file {
             Some(path) => crate::router::RoutesFile::read(path)?,
             None => hexproof_poc::packets::RoutingTable::default(),

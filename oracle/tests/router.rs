@@ -214,11 +214,13 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
     totals.packets += bad.len() as u64;
     // Everything reported is bought or dropped, everything bought delivered.
     let mut waited = 0;
-    while waited < 200 {
+    let mut settled = false;
+    while waited < 300 {
         let refused: u64 = counts.lock().unwrap().values().sum();
         let handled = refused + store.receipts_between(0, u64::MAX).await.unwrap().len() as u64;
         let undelivered = store.undelivered_receipts(10).await.unwrap().len();
         if handled >= totals.packets && undelivered == 0 {
+            settled = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -226,6 +228,11 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
     }
     stop_router.cancel();
     job.await.unwrap();
+    assert!(
+        settled,
+        "every report bought or refused, every bought copy delivered: {:?}",
+        counts.lock().unwrap()
+    );
 
     assert!(
         undelivered_while_away > 0,
@@ -275,14 +282,14 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
             "a bought copy never reached the network server"
         );
     }
-    let gateways: BTreeSet<[u8; 8]> = receipts
+    let bought: BTreeSet<([u8; 8], Vec<u8>)> = receipts
         .iter()
-        .map(|r| gateway_eui(&PublicKey::try_from(r.receipt.hotspot.as_slice()).unwrap()))
+        .map(|r| {
+            let hotspot = PublicKey::try_from(r.receipt.hotspot.as_slice()).unwrap();
+            (gateway_eui(&hotspot), r.report.payload.clone())
+        })
         .collect();
-    assert!(
-        arrived.iter().all(|(g, _)| gateways.contains(g)),
-        "only bought copies arrive"
-    );
+    assert_eq!(arrived, bought, "exactly the bought copies arrive");
     let mut frames: Vec<Vec<u8>> = arrived.iter().map(|(_, f)| f.clone()).collect();
     frames.sort_by_key(|f| {
         (

@@ -70,8 +70,18 @@ fn address(lns: &str) -> Option<String> {
     (!a.is_empty()).then(|| a.to_string())
 }
 
+/// Copies sent and not yet acknowledged, by network server: token → receipt id. Kept across
+/// passes, so an acknowledgement that comes late still marks its copy.
+type InFlight = HashMap<String, HashMap<u16, [u8; 32]>>;
+
+/// Tokens remembered per network server at most; past it the oldest passes' are forgotten
+/// (their copies are sent again when due).
+const MAX_IN_FLIGHT: usize = 16_384;
+
 /// Forwards undelivered copies until `shutdown`: a pass whenever something was bought (or
-/// every second), copies acknowledged within `lns_ack_timeout_ms` marked delivered.
+/// every second) over the copies due; a copy not acknowledged within `lns_ack_timeout_ms`
+/// waits longer before each next send (1 s doubling to 5 min), so copies that cannot be
+/// delivered now (a network server away, a route gone) never hold up the others.
 pub async fn forward(
     store: Store,
     table: RoutingTable,
@@ -81,9 +91,12 @@ pub async fn forward(
     shutdown: CancellationToken,
 ) {
     let mut sockets: HashMap<String, Arc<UdpSocket>> = HashMap::new();
-    let mut token = 0u16;
+    let mut in_flight = InFlight::new();
     loop {
-        let pending = match store.undelivered_receipts(config.forward_batch).await {
+        let pending = match store
+            .due_receipts(clock.now_ns(), config.forward_batch)
+            .await
+        {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(%e, "router: reading undelivered copies");
@@ -91,22 +104,20 @@ pub async fn forward(
             }
         };
         let full = pending.len() as u32 >= config.forward_batch;
-        let delivered = if pending.is_empty() {
-            0
-        } else {
+        if !pending.is_empty() {
             pass(
                 &table,
                 &config,
                 &mut sockets,
-                &mut token,
+                &mut in_flight,
                 &store,
                 clock,
                 pending,
             )
-            .await
-        };
-        if full && delivered > 0 {
-            continue; // more are waiting
+            .await;
+        }
+        if full {
+            continue; // more are due
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
@@ -116,24 +127,23 @@ pub async fn forward(
     }
 }
 
-/// Sends `pending` to their network servers and marks those acknowledged; how many were.
+/// Sends `pending` to their network servers, marks those acknowledged and postpones the rest.
 async fn pass(
     table: &RoutingTable,
     config: &RouterConfig,
     sockets: &mut HashMap<String, Arc<UdpSocket>>,
-    token: &mut u16,
+    in_flight: &mut InFlight,
     store: &Store,
     clock: Clock,
     pending: Vec<StoredReceipt>,
-) -> usize {
-    // By network server: tokens sent → receipt ids.
-    let mut waiting: BTreeMap<String, HashMap<u16, [u8; 32]>> = BTreeMap::new();
+) {
+    let mut sent_to: BTreeMap<String, usize> = BTreeMap::new();
     for copy in &pending {
         let Some(lns) = table
             .route(copy.receipt.route_id)
             .and_then(|r| address(&r.lns))
         else {
-            continue; // the route is gone from the table: kept until it comes back
+            continue; // the route is gone from the table: kept, postponed below
         };
         let socket = match sockets.get(&lns) {
             Some(s) => s.clone(),
@@ -148,20 +158,33 @@ async fn pass(
                 }
             },
         };
-        *token = token.wrapping_add(1);
-        let Some(datagram) = push_data(copy, *token) else {
+        let tokens = in_flight.entry(lns.clone()).or_default();
+        if tokens.len() >= MAX_IN_FLIGHT {
+            tokens.clear();
+        }
+        // A random token no copy in flight has: an acknowledgement names its copy.
+        let token = loop {
+            let t: u16 = rand::random();
+            if !tokens.contains_key(&t) {
+                break t;
+            }
+        };
+        let Some(datagram) = push_data(copy, token) else {
             continue;
         };
         if socket.send(&datagram).await.is_ok() {
-            waiting.entry(lns).or_default().insert(*token, copy.id);
+            tokens.insert(token, copy.id);
+            *sent_to.entry(lns).or_default() += 1;
         }
     }
     let deadline = tokio::time::Instant::now() + Duration::from_millis(config.lns_ack_timeout_ms);
     let mut acked = Vec::new();
-    for (lns, mut tokens) in waiting {
+    for (lns, sent) in sent_to {
         let socket = sockets[&lns].clone();
+        let tokens = in_flight.entry(lns.clone()).or_default();
         let mut buffer = [0u8; 64];
-        while !tokens.is_empty() {
+        let mut heard = 0;
+        while heard < sent && !tokens.is_empty() {
             let Ok(Ok(n)) = tokio::time::timeout_at(deadline, socket.recv(&mut buffer)).await
             else {
                 break;
@@ -171,26 +194,37 @@ async fn pass(
                 && let Some(id) = tokens.remove(&ack.random_token)
             {
                 acked.push(id);
+                heard += 1;
             }
         }
-        if !tokens.is_empty() {
+        if heard < sent {
             metrics::counter!("hexproof_router_unacknowledged_total")
-                .increment(tokens.len() as u64);
+                .increment((sent - heard) as u64);
             tracing::debug!(
                 lns,
-                waiting = tokens.len(),
+                waiting = sent - heard,
                 "router: copies not acknowledged yet"
             );
         }
     }
+    let now = clock.now_ns();
     if !acked.is_empty() {
-        if let Err(e) = store.mark_delivered(&acked, clock.now_ns()).await {
+        if let Err(e) = store.mark_delivered(&acked, now).await {
             tracing::warn!(%e, "router: marking copies delivered");
-            return 0;
+            return;
         }
         metrics::counter!("hexproof_router_delivered_total").increment(acked.len() as u64);
     }
-    acked.len()
+    let late: Vec<(&[u8; 32], u32)> = pending
+        .iter()
+        .filter(|c| !acked.contains(&c.id))
+        .map(|c| (&c.id, c.attempts))
+        .collect();
+    if !late.is_empty()
+        && let Err(e) = store.postpone(&late, now).await
+    {
+        tracing::warn!(%e, "router: postponing copies");
+    }
 }
 
 async fn connect(lns: &str) -> std::io::Result<Arc<UdpSocket>> {

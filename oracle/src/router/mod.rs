@@ -47,6 +47,43 @@ pub struct RouterConfig {
     pub lns_ack_timeout_ms: u64,
     /// Copies sent to network servers per pass of the forwarder.
     pub forward_batch: u32,
+    /// The router connection's own client certificate and key (PEM), in place of `[mqtt]`'s;
+    /// required when `[mqtt]` has a client certificate: a broker that names clients by
+    /// certificate would give ingest and the router one client id, one persistent session and
+    /// each other's messages (`scripts/broker-ca issue-oracle` issues `<key>-router`).
+    pub client_cert_file: Option<PathBuf>,
+    pub client_key_file: Option<PathBuf>,
+}
+
+/// Why the router's connection cannot be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouterConfigError {
+    #[error(
+        "[mqtt] has a client certificate but [router] has none: the router's connection needs a \
+         certificate of its own (`scripts/broker-ca issue-oracle`), or it would share ingest's \
+         client id and session"
+    )]
+    SharedCertificate,
+    #[error("[router] client_cert_file and client_key_file go together")]
+    HalfCertificate,
+}
+
+impl RouterConfig {
+    /// The broker settings of the router's connection: `[mqtt]` with the router's certificate.
+    pub fn connection(&self, mqtt: &MqttConfig) -> Result<MqttConfig, RouterConfigError> {
+        match (&self.client_cert_file, &self.client_key_file) {
+            (Some(cert), Some(key)) => Ok(MqttConfig {
+                client_cert_file: Some(cert.clone()),
+                client_key_file: Some(key.clone()),
+                ..mqtt.clone()
+            }),
+            (None, None) if mqtt.client_cert_file.is_some() => {
+                Err(RouterConfigError::SharedCertificate)
+            }
+            (None, None) => Ok(mqtt.clone()),
+            _ => Err(RouterConfigError::HalfCertificate),
+        }
+    }
 }
 
 impl Default for RouterConfig {
@@ -57,6 +94,8 @@ impl Default for RouterConfig {
             limits: RouterLimits::default(),
             lns_ack_timeout_ms: 1_000,
             forward_batch: 256,
+            client_cert_file: None,
+            client_key_file: None,
         }
     }
 }
@@ -92,6 +131,8 @@ pub enum Refusal {
     TopicMismatch,
     #[error("the hotspot is not registered")]
     Unregistered,
+    #[error("the report's radio fields are not a LoRa reception (data rate, frequency)")]
+    BadRadio,
     #[error("{0}")]
     Dropped(#[from] Drop),
 }
@@ -104,6 +145,7 @@ impl Refusal {
             Refusal::BadSignature => "bad_signature",
             Refusal::TopicMismatch => "topic_mismatch",
             Refusal::Unregistered => "unregistered",
+            Refusal::BadRadio => "bad_radio",
             Refusal::Dropped(d) => d.code(),
         }
     }
@@ -139,6 +181,22 @@ impl PacketRouter {
             clock,
             keys: Default::default(),
             refused: Arc::default(),
+        }
+    }
+
+    /// Remembers copies bought before a restart (receipts stored within the rules' memory), so
+    /// a report redelivered after a restart buys nothing beyond `max_copies`.
+    pub fn remember(&mut self, bought: &[crate::store::StoredReceipt]) {
+        for b in bought {
+            if let Ok(hotspot) = PublicKey::try_from(b.receipt.hotspot.as_slice()) {
+                self.rules.remember(
+                    &self.table,
+                    hotspot,
+                    &b.report.payload,
+                    b.receipt.route_id,
+                    b.receipt.bought_ns,
+                );
+            }
         }
     }
 
@@ -191,6 +249,13 @@ impl PacketRouter {
             .map_err(|_| Refusal::BadSignature)?;
         if signer != hotspot {
             return Err(Refusal::TopicMismatch);
+        }
+        // What the forwarder must put in a PUSH_DATA: a copy it cannot send is not bought.
+        let rate = hexproof_proto::v1::DataRate::try_from(report.data_rate)
+            .ok()
+            .filter(|r| *r != hexproof_proto::v1::DataRate::Unspecified);
+        if rate.is_none() || !(100_000_000..=1_000_000_000).contains(&report.frequency_hz) {
+            return Err(Refusal::BadRadio);
         }
         let now = self.clock.now_ns();
         let bought = self
@@ -269,6 +334,22 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
         config,
         clock,
     } = job;
+    // Copies bought within the rules' memory before a restart count against max_copies.
+    let now = clock.now_ns();
+    match store
+        .receipts_between(now.saturating_sub(config.limits.memory_ns), u64::MAX)
+        .await
+    {
+        Ok(bought) => router.remember(&bought),
+        Err(e) => tracing::warn!(%e, "router: reading recent receipts"),
+    }
+    let mqtt = match config.connection(&mqtt) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::error!(%e, "router: broker settings");
+            return;
+        }
+    };
     let mut options = match mqtt.options(&client_id) {
         Ok(o) => o,
         Err(e) => {

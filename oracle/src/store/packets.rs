@@ -16,6 +16,16 @@ pub struct StoredReceipt {
     pub receipt: PacketReceipt,
     pub report: PacketReport,
     pub delivered_ns: Option<u64>,
+    /// Sends not acknowledged so far.
+    pub attempts: u32,
+}
+
+/// How long a copy waits after `attempts` sends were not acknowledged: 1 s, doubling, at most
+/// 5 minutes.
+pub fn backoff_ns(attempts: u32) -> u64 {
+    1_000_000_000u64
+        .saturating_mul(1 << attempts.min(9))
+        .min(300_000_000_000)
 }
 
 impl Store {
@@ -55,13 +65,46 @@ impl Store {
     /// Up to `limit` receipts not yet delivered, oldest first.
     pub async fn undelivered_receipts(&self, limit: u32) -> Result<Vec<StoredReceipt>> {
         let rows = sqlx::query(
-            "SELECT id, receipt, report FROM packet_receipts WHERE delivered_ns IS NULL \
-             ORDER BY bought_ns, id LIMIT $1",
+            "SELECT id, receipt, report, attempts FROM packet_receipts \
+             WHERE delivered_ns IS NULL ORDER BY bought_ns, id LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| stored(r, None)).collect()
+    }
+
+    /// Up to `limit` undelivered receipts due for a send at `now_ns`, those waiting longest
+    /// first.
+    pub async fn due_receipts(&self, now_ns: u64, limit: u32) -> Result<Vec<StoredReceipt>> {
+        let rows = sqlx::query(
+            "SELECT id, receipt, report, attempts FROM packet_receipts \
+             WHERE delivered_ns IS NULL AND next_attempt_ns <= $1 \
+             ORDER BY next_attempt_ns, bought_ns, id LIMIT $2",
+        )
+        .bind(i64_of(now_ns))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| stored(r, None)).collect()
+    }
+
+    /// Copies sent and not acknowledged: each waits [`backoff_ns`] of its attempts.
+    pub async fn postpone(&self, copies: &[(&[u8; 32], u32)], now_ns: u64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for (id, attempts) in copies {
+            sqlx::query(
+                "UPDATE packet_receipts SET attempts = $1, next_attempt_ns = $2 \
+                 WHERE id = $3 AND delivered_ns IS NULL",
+            )
+            .bind(i64::from(attempts.saturating_add(1)))
+            .bind(i64_of(now_ns.saturating_add(backoff_ns(*attempts))))
+            .bind(id.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Marks receipts delivered at `at_ns`.
@@ -83,7 +126,7 @@ impl Store {
     /// Every receipt bought in `[start_ns, end_ns)`, in purchase order.
     pub async fn receipts_between(&self, start_ns: u64, end_ns: u64) -> Result<Vec<StoredReceipt>> {
         let rows = sqlx::query(
-            "SELECT id, receipt, report, delivered_ns FROM packet_receipts \
+            "SELECT id, receipt, report, delivered_ns, attempts FROM packet_receipts \
              WHERE bought_ns >= $1 AND bought_ns < $2 ORDER BY bought_ns, id",
         )
         .bind(i64_of(start_ns))
@@ -102,7 +145,9 @@ impl Store {
 fn stored(r: &sqlx::any::AnyRow, delivered_ns: Option<u64>) -> Result<StoredReceipt> {
     let receipt: Vec<u8> = r.try_get("receipt")?;
     let report: Vec<u8> = r.try_get("report")?;
+    let attempts: i64 = r.try_get("attempts")?;
     Ok(StoredReceipt {
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
         id: id32(r.try_get("id")?)?,
         receipt: PacketReceipt::decode(receipt.as_slice())
             .map_err(|_| StoreError::Corrupt("packet receipt"))?,

@@ -46,6 +46,11 @@ pub fn inspect(phy: &[u8]) -> Result<Uplink, Drop> {
         return Err(Drop::Undecodable);
     }
     let frame = PhyPayload::from_slice(phy).map_err(|_| Drop::Undecodable)?;
+    // Only the canonical encoding: the codec ignores some bits (the MHDR's RFU bits), so one
+    // frame could otherwise be sent as several byte strings, each a new packet by its hash.
+    if frame.to_vec().ok().as_deref() != Some(phy) {
+        return Err(Drop::Undecodable);
+    }
     match (frame.mhdr.f_type, frame.payload) {
         (FType::UnconfirmedDataUp | FType::ConfirmedDataUp, Payload::MACPayload(mac)) => {
             Ok(Uplink::Data {

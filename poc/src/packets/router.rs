@@ -146,6 +146,42 @@ impl Router {
         result
     }
 
+    /// Records a copy bought earlier (before a restart: the receipts in the store), so the
+    /// packet counts it against `max_copies` and the hotspot's next copy is a duplicate.
+    /// Copies older than the memory, and frames that no longer decode, are left out.
+    pub fn remember(
+        &mut self,
+        table: &RoutingTable,
+        hotspot: PublicKey,
+        phy: &[u8],
+        route: u64,
+        bought_ns: u64,
+    ) {
+        if frame::inspect(phy).is_err() {
+            return;
+        }
+        let hash = frame::payload_hash(phy);
+        let packet = self.packets.entry(hash).or_insert_with(|| {
+            self.order.push_back((bought_ns, hash));
+            Packet {
+                first_ns: bought_ns,
+                hotspots: Vec::new(),
+                bought: Vec::new(),
+                refused: None,
+            }
+        });
+        packet.first_ns = packet.first_ns.min(bought_ns);
+        if !packet.hotspots.contains(&hotspot) && packet.hotspots.len() < MAX_COPIES_SEEN {
+            packet.hotspots.push(hotspot);
+        }
+        if table.route(route).is_some() {
+            match packet.bought.iter_mut().find(|(r, _)| *r == route) {
+                Some((_, n)) => *n += 1,
+                None => packet.bought.push((route, 1)),
+            }
+        }
+    }
+
     /// The hotspot's rate: a burst of `hotspot_burst`, then `hotspot_per_sec`.
     fn admit(&mut self, hotspot: PublicKey, now_ns: u64) -> Result<(), Drop> {
         let interval = 1_000_000_000 / u64::from(self.limits.hotspot_per_sec.max(1));
@@ -194,7 +230,11 @@ impl Router {
                 taken.push(route.id);
                 continue;
             };
-            let last = self.counters.get(&(route.id, dev_addr)).copied();
+            let last = self
+                .counters
+                .get(&(route.id, dev_addr))
+                .copied()
+                .or(key.last_fcnt);
             let full = frame::full_fcnt(last, fcnt);
             if frame::mic_holds(phy, &key.nwk_s_key, full) {
                 self.counters.insert((route.id, dev_addr), full);

@@ -28,6 +28,10 @@ pub struct SessionKey {
     pub dev_addr: u32,
     /// The LoRaWAN 1.0 NwkSKey (the MIC key).
     pub nwk_s_key: [u8; 16],
+    /// The device's newest frame counter the org knows of (frames carry only its 16 low bits,
+    /// so a device past 65,535 needs it); none: the device starts at 0.
+    #[serde(default)]
+    pub last_fcnt: Option<u32>,
 }
 
 /// One route of an organisation.

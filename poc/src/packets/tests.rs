@@ -203,6 +203,7 @@ fn with_session(device: &Device) -> RoutingTable {
     r.session_keys = vec![SessionKey {
         dev_addr: device.dev_addr,
         nwk_s_key: device.nwk_s_key,
+        last_fcnt: None,
     }];
     table(vec![r])
 }
@@ -354,6 +355,61 @@ fn a_table_with_a_route_that_buys_nothing_or_names_no_org_is_refused() {
         RoutingTable::new([org(1)], [route(7, 1, 1, (0, 1)), route(7, 1, 1, (2, 3))]).unwrap_err(),
         TableError::DuplicateRoute(7)
     );
+}
+
+/// A real frame re-sent with the MHDR's reserved bits set: the same frame to the codec (its
+/// MIC still holds) but a new hash; not bought as another packet.
+#[test]
+fn a_frame_in_another_encoding_is_not_another_packet() {
+    let t = table(vec![route(7, 1, 10, (BASE, BASE + 100))]);
+    let mut r = Router::new(RouterLimits::default());
+    let frame = device(1).uplink(0, 1, b"x", false);
+    assert!(r.offer(&t, key(1), &frame, 0).is_ok());
+    for rfu in 1..8u8 {
+        let mut variant = frame.clone();
+        variant[0] |= rfu << 2;
+        assert_eq!(
+            r.offer(&t, key(2), &variant, 1),
+            Err(Drop::Undecodable),
+            "RFU bits {rfu:03b}"
+        );
+    }
+}
+
+/// Copies bought before a restart count: a report redelivered afterwards, and other hotspots'
+/// copies, buy nothing beyond max_copies.
+#[test]
+fn copies_bought_before_a_restart_count_against_max_copies() {
+    let t = table(vec![route(7, 1, 2, (BASE, BASE + 100))]);
+    let frame = device(1).uplink(0, 1, b"x", false);
+    let mut before = Router::new(RouterLimits::default());
+    assert!(before.offer(&t, key(1), &frame, 0).is_ok());
+    assert!(before.offer(&t, key(2), &frame, 1).is_ok());
+    // The restarted router knows only what the store holds.
+    let mut after = Router::new(RouterLimits::default());
+    after.remember(&t, key(1), &frame, 7, 0);
+    after.remember(&t, key(2), &frame, 7, 1);
+    assert_eq!(after.offer(&t, key(1), &frame, 5), Err(Drop::Duplicate));
+    assert_eq!(after.offer(&t, key(3), &frame, 6), Err(Drop::CopiesFull));
+}
+
+/// A device already past 65,535 frames when the router starts: its route says where its
+/// counter stands, and its frames are bought.
+#[test]
+fn a_checked_device_past_16_bit_counters_is_bought_from_its_known_counter() {
+    let d = device(1);
+    let mut with_counter = with_session(&d);
+    let mut fresh = with_session(&d);
+    let mut routes: Vec<Route> = with_counter.routes().to_vec();
+    routes[0].session_keys[0].last_fcnt = Some(70_000);
+    with_counter = RoutingTable::new([org(1), org(2)], routes).unwrap();
+    let frame = d.uplink(70_001, 1, b"x", false);
+    let mut r = Router::new(RouterLimits::default());
+    assert!(r.offer(&with_counter, key(1), &frame, 0).is_ok());
+    // Without it, the router cannot tell the counter's high bits.
+    let mut r = Router::new(RouterLimits::default());
+    fresh = RoutingTable::new([org(1), org(2)], fresh.routes().to_vec()).unwrap();
+    assert_eq!(r.offer(&fresh, key(1), &frame, 0), Err(Drop::BadMic));
 }
 
 #[test]
