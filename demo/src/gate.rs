@@ -749,7 +749,8 @@ mod tests {
             oracle.client_ids(),
             [
                 format!("hexproof-oracle-{b}"),
-                format!("hexproof-oracle-{b}-entropy")
+                format!("hexproof-oracle-{b}-entropy"),
+                format!("hexproof-oracle-{b}-router")
             ]
         );
     }
