@@ -17,6 +17,42 @@ use crate::{
     quorum::QuorumConfig,
 };
 
+/// Why a second broker connection of the oracle (entropy, router) cannot be set up.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConnectionError {
+    #[error(
+        "[mqtt] has a client certificate but [{0}] has none: the {0} connection needs a \
+         certificate of its own (`scripts/broker-ca issue-oracle`), or a broker that names \
+         clients by certificate gives it ingest's client id and ends one connection's session \
+         whenever the other connects"
+    )]
+    SharedCertificate(&'static str),
+    #[error("[{0}] client_cert_file and client_key_file go together")]
+    HalfCertificate(&'static str),
+}
+
+/// The settings of the oracle's connection named by `section`: `mqtt` with the section's own
+/// client certificate, which it must have when `mqtt` has one.
+pub fn own_connection(
+    section: &'static str,
+    mqtt: &MqttConfig,
+    cert: &Option<PathBuf>,
+    key: &Option<PathBuf>,
+) -> Result<MqttConfig, ConnectionError> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(MqttConfig {
+            client_cert_file: Some(cert.clone()),
+            client_key_file: Some(key.clone()),
+            ..mqtt.clone()
+        }),
+        (None, None) if mqtt.client_cert_file.is_some() => {
+            Err(ConnectionError::SharedCertificate(section))
+        }
+        (None, None) => Ok(mqtt.clone()),
+        _ => Err(ConnectionError::HalfCertificate(section)),
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {

@@ -28,7 +28,10 @@ use tokio_util::sync::CancellationToken;
 
 use hexproof_poc::EntropyRecord;
 
-use crate::store::Store;
+use crate::{
+    config::{ConnectionError, own_connection},
+    store::Store,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -55,34 +58,15 @@ impl Default for EntropyConfig {
     }
 }
 
-/// Why the entropy connection cannot be set up.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum EntropyConfigError {
-    #[error(
-        "[mqtt] has a client certificate but [entropy] has none: the entropy connection needs \
-         a certificate of its own (`scripts/broker-ca issue-oracle`), or a broker that names \
-         clients by certificate ends one connection's session whenever the other connects"
-    )]
-    SharedCertificate,
-    #[error("[entropy] client_cert_file and client_key_file go together")]
-    HalfCertificate,
-}
-
 impl EntropyConfig {
     /// The entropy connection's settings: `mqtt` with this section's client certificate.
-    pub fn connection(&self, mqtt: &MqttConfig) -> Result<MqttConfig, EntropyConfigError> {
-        match (&self.client_cert_file, &self.client_key_file) {
-            (Some(cert), Some(key)) => Ok(MqttConfig {
-                client_cert_file: Some(cert.clone()),
-                client_key_file: Some(key.clone()),
-                ..mqtt.clone()
-            }),
-            (None, None) if mqtt.client_cert_file.is_some() => {
-                Err(EntropyConfigError::SharedCertificate)
-            }
-            (None, None) => Ok(mqtt.clone()),
-            _ => Err(EntropyConfigError::HalfCertificate),
-        }
+    pub fn connection(&self, mqtt: &MqttConfig) -> Result<MqttConfig, ConnectionError> {
+        own_connection(
+            "entropy",
+            mqtt,
+            &self.client_cert_file,
+            &self.client_key_file,
+        )
     }
 }
 
@@ -332,7 +316,7 @@ mod tests {
         };
         assert_eq!(
             config.connection(&tls),
-            Err(EntropyConfigError::SharedCertificate)
+            Err(ConnectionError::SharedCertificate("entropy"))
         );
         let own = EntropyConfig {
             client_cert_file: Some("oracle-entropy.pem".into()),
@@ -354,7 +338,7 @@ mod tests {
         };
         assert_eq!(
             half.connection(&tls),
-            Err(EntropyConfigError::HalfCertificate)
+            Err(ConnectionError::HalfCertificate("entropy"))
         );
     }
 }

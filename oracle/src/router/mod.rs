@@ -55,34 +55,18 @@ pub struct RouterConfig {
     pub client_key_file: Option<PathBuf>,
 }
 
-/// Why the router's connection cannot be set up.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RouterConfigError {
-    #[error(
-        "[mqtt] has a client certificate but [router] has none: the router's connection needs a \
-         certificate of its own (`scripts/broker-ca issue-oracle`), or it would share ingest's \
-         client id and session"
-    )]
-    SharedCertificate,
-    #[error("[router] client_cert_file and client_key_file go together")]
-    HalfCertificate,
-}
-
 impl RouterConfig {
     /// The broker settings of the router's connection: `[mqtt]` with the router's certificate.
-    pub fn connection(&self, mqtt: &MqttConfig) -> Result<MqttConfig, RouterConfigError> {
-        match (&self.client_cert_file, &self.client_key_file) {
-            (Some(cert), Some(key)) => Ok(MqttConfig {
-                client_cert_file: Some(cert.clone()),
-                client_key_file: Some(key.clone()),
-                ..mqtt.clone()
-            }),
-            (None, None) if mqtt.client_cert_file.is_some() => {
-                Err(RouterConfigError::SharedCertificate)
-            }
-            (None, None) => Ok(mqtt.clone()),
-            _ => Err(RouterConfigError::HalfCertificate),
-        }
+    pub fn connection(
+        &self,
+        mqtt: &MqttConfig,
+    ) -> Result<MqttConfig, crate::config::ConnectionError> {
+        crate::config::own_connection(
+            "router",
+            mqtt,
+            &self.client_cert_file,
+            &self.client_key_file,
+        )
     }
 }
 
