@@ -98,3 +98,33 @@ pub async fn prepare(
     tracing::info!(added, "hotspots onboarded on chain");
     Ok(())
 }
+
+/// Puts `routes`' orgs (created by the admin, the first oracle's key, which owns them too)
+/// and routes on chain, unless there already.
+pub async fn put_routes(
+    chain: &Chain,
+    network: &Network,
+    routes: &oracle::router::RoutesFile,
+) -> anyhow::Result<()> {
+    let admin = solana_keypair(&network.oracles[0].keypair()?);
+    let owner = network.oracles[0].pubkey;
+    for org in &routes.orgs {
+        if chain
+            .account(&hexproof_client::pda::org(org.oui))
+            .await?
+            .is_none()
+        {
+            let dev_addrs: Vec<(u32, u32)> = routes
+                .routes
+                .iter()
+                .filter(|r| r.oui == org.oui)
+                .flat_map(|r| r.dev_addrs.iter().copied())
+                .collect();
+            chain::create_org(chain, &admin, org.oui, &owner, &owner, &dev_addrs).await?;
+        }
+    }
+    for route in &routes.routes {
+        chain::set_route(chain, &admin, route).await?;
+    }
+    Ok(())
+}

@@ -336,6 +336,16 @@ pub async fn run(
     let threshold = configs[0].quorum.threshold;
 
     crate::chain::prepare(&chain, &network, &configs[0], members, threshold).await?;
+    if let Some((port, _)) = &lns {
+        // The demo's org and route on chain, where the router reads them (the first oracle's
+        // key is the program's admin and, here, the org's owner too).
+        crate::chain::put_routes(
+            &chain,
+            &network,
+            &demo_routes(opts.devices, *port, &network),
+        )
+        .await?;
+    }
     // Migrate before the oracles start (two first connections would both migrate).
     let store = Store::connect(&database).await?;
     for c in &configs[1..] {

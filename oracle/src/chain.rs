@@ -245,3 +245,71 @@ pub async fn claim_all(
     metrics::counter!("hexproof_claims_total").increment(done.claims);
     Ok(done)
 }
+
+/// Creates org `oui` (the admin signs and pays): its owner, payer and DevAddr ranges.
+pub async fn create_org(
+    chain: &Chain,
+    admin: &hexproof_client::Keypair,
+    oui: u64,
+    owner: &PublicKey,
+    payer: &PublicKey,
+    dev_addrs: &[(u32, u32)],
+) -> anyhow::Result<()> {
+    let ix = instructions::create_org(
+        &admin.pubkey(),
+        oui,
+        &pubkey(owner),
+        &pubkey(payer),
+        ranges(dev_addrs),
+    );
+    chain
+        .send(&[ix], admin, &[])
+        .await
+        .with_context(|| format!("creating org {oui}"))?;
+    Ok(())
+}
+
+/// Puts `route` on chain as its org's owner: created when its id is new, changed otherwise.
+/// Session keys are not put on chain (they stay in the router's routes file).
+pub async fn set_route(
+    chain: &Chain,
+    owner: &hexproof_client::Keypair,
+    route: &hexproof_poc::packets::Route,
+) -> anyhow::Result<()> {
+    let max_copies = u8::try_from(route.max_copies)
+        .ok()
+        .filter(|c| *c > 0)
+        .with_context(|| format!("route {}: max_copies 1 to 16", route.id))?;
+    let args = hexproof_client::RouteArgs {
+        max_copies,
+        dev_addrs: ranges(&route.dev_addrs),
+        euis: route
+            .euis
+            .iter()
+            .map(|&(join_eui, dev_eui)| hexproof_client::EuiPair { join_eui, dev_eui })
+            .collect(),
+        lns: route.lns.clone(),
+        active: route.active,
+    };
+    let exists = chain
+        .account(&hexproof_client::pda::route(route.id))
+        .await?
+        .is_some();
+    let ix = if exists {
+        instructions::update_route(&owner.pubkey(), route.oui, route.id, args)
+    } else {
+        instructions::create_route(&owner.pubkey(), route.oui, route.id, args)
+    };
+    chain
+        .send(&[ix], owner, &[])
+        .await
+        .with_context(|| format!("putting route {} on chain", route.id))?;
+    Ok(())
+}
+
+fn ranges(dev_addrs: &[(u32, u32)]) -> Vec<hexproof_client::DevAddrRange> {
+    dev_addrs
+        .iter()
+        .map(|&(start, end)| hexproof_client::DevAddrRange { start, end })
+        .collect()
+}

@@ -156,9 +156,27 @@ pub async fn run_with_chain(
     ));
     if config.router.enabled {
         config.router.connection(&config.mqtt)?;
-        let table = match &config.router.routes_file {
-            Some(path) => crate::router::RoutesFile::read(path)?,
-            None => hexproof_poc::packets::RoutingTable::default(),
+        let file = match &config.router.routes_file {
+            Some(path) => crate::router::RoutesFile::load(path)?,
+            None => crate::router::RoutesFile::default(),
+        };
+        let (table, tables) = match chain.as_ref().filter(|_| config.router.routes_from_chain) {
+            Some(chain) => {
+                let keys = file.session_keys();
+                let table = crate::router::chain_table::read(chain, &keys)
+                    .await
+                    .context("reading orgs and routes from the chain")?;
+                let (tx, rx) = tokio::sync::watch::channel(table.clone());
+                tasks.spawn(crate::router::chain_table::keep_fresh(
+                    chain.clone(),
+                    keys,
+                    tx,
+                    Duration::from_secs(config.chain.refresh_secs.max(1)),
+                    shutdown.clone(),
+                ));
+                (table, Some(rx))
+            }
+            None => (file.table()?, None),
         };
         tracing::info!(routes = table.routes().len(), "packet router starting");
         tasks.spawn(crate::router::run(
@@ -176,6 +194,7 @@ pub async fn run_with_chain(
                 client_id: crate::router::client_id(&key.public()),
                 config: config.router.clone(),
                 clock,
+                tables,
             },
             shutdown.clone(),
         ));

@@ -274,3 +274,144 @@ async fn an_overpaying_root_leaves_every_honest_owner_paid() {
         honest.paid + extra
     );
 }
+
+/// The packet path's routing table is the chain's (issue 29): the admin creates an org, its
+/// owner puts a route on chain, and the router buys for it; the owner pausing the route and the
+/// admin disabling the org reach a running router within a refresh; a stranger cannot put a
+/// route into the org.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_set_on_chain_by_their_owners_are_what_the_router_buys_for() {
+    use hexproof_poc::packets::{Drop, Route, RouterLimits};
+    use hexproof_proto::{Signed, topics, v1::PacketReport};
+    use oracle::router::{PacketRouter, Refusal, chain_table};
+    use prost::Message;
+
+    let network = hexproof_fixtures::network("net-25").unwrap();
+    let admin_key = network.oracles[0].keypair().unwrap();
+    let admin = solana_keypair(&admin_key);
+    let chain = Arc::new(Chain::embedded(&admin.pubkey()).await);
+    chain.fund(&admin.pubkey(), 10_000_000_000).await.unwrap();
+    let args = chain::init_args(
+        &[admin_key.public()],
+        1,
+        &rewards(),
+        &ClockConfig::default(),
+        &limits(),
+    );
+    chain::initialize(&chain, &admin, args).await.unwrap();
+    let owner_key = hexproof_proto::Keypair::from_secret([41; 32]);
+    let owner = solana_keypair(&owner_key);
+    let stranger = solana_keypair(&hexproof_proto::Keypair::from_secret([42; 32]));
+    for k in [&owner, &stranger] {
+        chain.fund(&k.pubkey(), 1_000_000_000).await.unwrap();
+    }
+    let base = 0x4800_0000;
+    chain::create_org(
+        &chain,
+        &admin,
+        1,
+        &owner_key.public(),
+        &owner_key.public(),
+        &[(base, base + 0xffff)],
+    )
+    .await
+    .unwrap();
+    let mut route = Route {
+        id: 7,
+        oui: 1,
+        max_copies: 2,
+        dev_addrs: vec![(base, base + 0xff)],
+        euis: vec![],
+        session_keys: vec![],
+        lns: "udp://127.0.0.1:1700".into(),
+        active: true,
+    };
+    // Only the org's owner puts routes into it.
+    assert!(chain::set_route(&chain, &stranger, &route).await.is_err());
+    chain::set_route(&chain, &owner, &route).await.unwrap();
+
+    let table = chain_table::read(&chain, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(table.routes(), std::slice::from_ref(&route));
+    let registry = Arc::new(StaticRegistry::from_file(&network.registry(0)).unwrap());
+    let mut router = PacketRouter::new(
+        table.clone(),
+        RouterLimits::default(),
+        admin_key.clone(),
+        registry,
+        hexproof_proto::clock::Clock::system(),
+    );
+    let hotspot = network.hotspots[0].key.keypair().unwrap();
+    let device = hexproof_fixtures::devices::Device::derive("chain-routes", base, 3);
+    let offer = |router: &mut PacketRouter, fcnt: u32| {
+        let report = PacketReport {
+            payload: device.uplink(fcnt, 1, b"hello", false),
+            timestamp_ns: 1,
+            frequency_hz: 868_100_000,
+            data_rate: 4,
+            rssi_ddbm: -900,
+            snr_ddb: 50,
+            ..Default::default()
+        }
+        .signed(&hotspot);
+        router.handle(&topics::packets(&hotspot.public()), &report.encode_to_vec())
+    };
+    let bought = offer(&mut router, 1).unwrap();
+    assert_eq!(bought.len(), 1);
+    assert_eq!(bought[0].0.route_id, 7);
+
+    // Changes on chain reach a running router's table within a refresh.
+    let (tx, mut tables) = tokio::sync::watch::channel(table);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let fresh = tokio::spawn(chain_table::keep_fresh(
+        chain.clone(),
+        Default::default(),
+        tx,
+        std::time::Duration::from_millis(100),
+        stop.clone(),
+    ));
+    route.active = false;
+    chain::set_route(&chain, &owner, &route).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), tables.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    router.set_table(tables.borrow_and_update().clone());
+    assert_eq!(
+        offer(&mut router, 2).unwrap_err(),
+        Refusal::Dropped(Drop::OrgDisabled),
+        "a paused route buys nothing"
+    );
+    route.active = true;
+    chain::set_route(&chain, &owner, &route).await.unwrap();
+    let ix = hexproof_client::instructions::set_org(
+        &admin.pubkey(),
+        1,
+        false,
+        vec![hexproof_client::DevAddrRange {
+            start: base,
+            end: base + 0xffff,
+        }],
+    );
+    chain.send(&[ix], &admin, &[]).await.unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            tables.changed().await.unwrap();
+            let t = tables.borrow_and_update().clone();
+            if !t.org(1).unwrap().enabled {
+                break t;
+            }
+        }
+    })
+    .await
+    .map(|t| router.set_table(t))
+    .unwrap();
+    assert_eq!(
+        offer(&mut router, 3).unwrap_err(),
+        Refusal::Dropped(Drop::OrgDisabled),
+        "a disabled org's routes buy nothing"
+    );
+    stop.cancel();
+    fresh.await.unwrap();
+}

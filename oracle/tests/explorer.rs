@@ -542,6 +542,10 @@ async fn the_map_draws_hexes_and_shows_a_hotspots_verdicts() {
     assert!(r["filled"].as_u64().unwrap() >= 1, "{r}");
     assert!(r["hotspots"].as_u64().unwrap() >= 1, "{r}");
     assert!(r["verdicts"].as_u64().unwrap() >= 1, "{r}");
+    assert_eq!(
+        r["packetTitles"], r["hexes"],
+        "every hex counts its device packets"
+    );
     let reasons: Vec<&str> = r["reasons"]
         .as_array()
         .unwrap()

@@ -21,12 +21,14 @@ use hexproof_fixtures::{
     servers::Mosquitto,
 };
 use hexproof_poc::packets::{Org, Route, RouterLimits, RoutingTable};
+use hexproof_proto::v1::{self, explorer_client::ExplorerClient};
 use hexproof_proto::{Keypair, PublicKey, Signed, clock::Clock, mqtt::MqttConfig};
 use hotspot_agent::{
     devices::DeviceConfig,
     swarm::{Swarm, SwarmConfig},
 };
 use oracle::{
+    explorer::{Explorer, ExplorerConfig, grpc, web},
     registry::StaticRegistry,
     router::{self, PacketRouter, RouterConfig, RouterJob, lns::gateway_eui},
     store::Store,
@@ -127,7 +129,7 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
         table,
         RouterLimits::default(),
         key.clone(),
-        registry,
+        registry.clone(),
         Clock::system(),
     );
     let counts = router.counts();
@@ -148,9 +150,23 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
                 ..Default::default()
             },
             clock: Clock::system(),
+            tables: None,
         },
         stop_router.clone(),
     ));
+
+    // The router's session subscribes once connected: reports published before that are not
+    // its to see. Junk on a packet topic until one is counted proves it listens.
+    let probe_topic = hexproof_proto::topics::packets(&network.hotspots[0].key.pubkey);
+    let mut probes = 0u64;
+    while counts.lock().unwrap().get("undecodable_report").is_none() {
+        assert!(probes < 100, "the router never subscribed");
+        broker.publish(&probe_topic, b"probe", false).unwrap();
+        probes += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Those published before it subscribed are lost (QoS 0): count the ones it saw.
+    let probes = counts.lock().unwrap()["undecodable_report"];
 
     let state = tempfile::tempdir().unwrap();
     let shutdown = CancellationToken::new();
@@ -177,6 +193,9 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     shutdown.cancel();
     let mut totals = run.await.unwrap();
+    // Reports the agents stored but had not yet published when they stopped stay in their
+    // outboxes (they go out on the next start): the router cannot have seen them.
+    totals.packets -= unpublished_packet_reports(state.path(), &network);
 
     // Bad input on the packet topics: junk on a hotspot's topic, a hotspot's report on another
     // hotspot's topic, a report from a key nobody registered. Each is refused and counted.
@@ -211,14 +230,15 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
     for (topic, payload) in &bad {
         broker.publish(topic, payload, false).unwrap();
     }
-    totals.packets += bad.len() as u64;
+    totals.packets += bad.len() as u64 + probes;
     // Everything reported is bought or dropped, everything bought delivered.
     let mut waited = 0;
     let mut settled = false;
+    let (mut handled, mut undelivered) = (0, 0);
     while waited < 300 {
         let refused: u64 = counts.lock().unwrap().values().sum();
-        let handled = refused + store.receipts_between(0, u64::MAX).await.unwrap().len() as u64;
-        let undelivered = store.undelivered_receipts(10).await.unwrap().len();
+        handled = refused + store.receipts_between(0, u64::MAX).await.unwrap().len() as u64;
+        undelivered = store.undelivered_receipts(10).await.unwrap().len();
         if handled >= totals.packets && undelivered == 0 {
             settled = true;
             break;
@@ -230,7 +250,9 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
     job.await.unwrap();
     assert!(
         settled,
-        "every report bought or refused, every bought copy delivered: {:?}",
+        "every report bought or refused, every bought copy delivered: {handled} of {} \
+         handled, {undelivered} undelivered; refused {:?}",
+        totals.packets,
         counts.lock().unwrap()
     );
 
@@ -327,4 +349,146 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
         counts.get("copies_full").copied().unwrap_or(0) > 0,
         "{counts:?}"
     );
+
+    // The explorer (gRPC and HTTP) counts each hotspot's and each route's packets by the
+    // receipts: bought and delivered copies are exactly the stored ones, and every report
+    // taken from a registered key with a valid signature is counted heard once.
+    let stop = CancellationToken::new();
+    let (explorer, _) = Explorer::load_with(
+        store.clone(),
+        registry.clone(),
+        ExplorerConfig::default(),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    let g = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let h = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (grpc_port, http_port) = (
+        g.local_addr().unwrap().port(),
+        h.local_addr().unwrap().port(),
+    );
+    tokio::spawn(grpc::serve(explorer.clone(), g, stop.clone()));
+    tokio::spawn(web::serve(explorer.clone(), h, stop.clone()));
+    let mut client = ExplorerClient::connect(format!("http://127.0.0.1:{grpc_port}"))
+        .await
+        .unwrap();
+    let mut by_hotspot: BTreeMap<PublicKey, u64> = BTreeMap::new();
+    for r in &receipts {
+        *by_hotspot
+            .entry(PublicKey::try_from(r.receipt.hotspot.as_slice()).unwrap())
+            .or_default() += 1;
+    }
+    let mut heard = 0;
+    for h in &network.hotspots {
+        let p = client
+            .get_hotspot_packets(v1::GetHotspotPacketsRequest {
+                pubkey: h.key.pubkey.to_string(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let bought = by_hotspot.get(&h.key.pubkey).copied().unwrap_or(0);
+        assert_eq!(
+            (p.bought, p.delivered),
+            (bought, bought),
+            "{}",
+            h.key.pubkey
+        );
+        assert!(p.heard >= p.bought);
+        heard += p.heard;
+    }
+    let before_signature: u64 = [
+        "undecodable_report",
+        "topic_mismatch",
+        "unregistered",
+        "bad_signature",
+    ]
+    .iter()
+    .filter_map(|c| counts.get(c))
+    .sum();
+    assert_eq!(heard, handled - before_signature, "each report heard once");
+    let stranger_packets = client
+        .get_hotspot_packets(v1::GetHotspotPacketsRequest {
+            pubkey: stranger.public().to_string(),
+        })
+        .await;
+    assert_eq!(stranger_packets.unwrap_err().code(), tonic::Code::NotFound);
+    let routes = client
+        .list_route_packets(v1::ListRoutePacketsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .routes;
+    let expected = v1::RoutePackets {
+        route_id: 7,
+        oui: 1,
+        packets: per_packet.len() as u64,
+        bought: receipts.len() as u64,
+        delivered: receipts.len() as u64,
+    };
+    assert_eq!(routes, vec![expected.clone()]);
+    let (code, body) = http_get(http_port, "/api/routes").await;
+    assert_eq!(code, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["routes"][0]["bought"], expected.bought);
+    assert_eq!(json["routes"][0]["packets"], expected.packets);
+    let busiest = by_hotspot.iter().max_by_key(|(_, n)| **n).unwrap();
+    let (code, body) = http_get(http_port, &format!("/api/hotspots/{}/packets", busiest.0)).await;
+    assert_eq!(code, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["bought"], *busiest.1);
+    // The map's hexes count the copies their hotspots carried: every copy, in its hex.
+    let (code, body) = http_get(http_port, "/api/hexes?res=7&page_size=1000").await;
+    assert_eq!(code, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let carried: u64 = json["hexes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["packets"].as_u64().unwrap())
+        .sum();
+    assert_eq!(carried, receipts.len() as u64);
+    stop.cancel();
+}
+
+/// A GET over plain HTTP/1.1: status code and body.
+async fn http_get(port: u16, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let code = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (code, body.to_string())
+}
+
+/// Packet reports still waiting in the hotspots' outboxes under `state_dir`.
+fn unpublished_packet_reports(state_dir: &std::path::Path, network: &Network) -> u64 {
+    let mut n = 0;
+    for h in &network.hotspots {
+        let dir = state_dir.join(h.key.pubkey.to_string());
+        let outbox = hotspot_agent::outbox::Outbox::open(&dir, 100_000, false).unwrap();
+        let mut seq = 0;
+        while let Some(s) = outbox.next_from(seq) {
+            if let Some(entry) = outbox.get(s).unwrap()
+                && hexproof_proto::topics::packets_of(&entry.topic).is_some()
+            {
+                n += 1;
+            }
+            seq = s + 1;
+        }
+    }
+    n
 }

@@ -49,8 +49,12 @@ async function loadWorld() {
   g.appendChild(p);
 }
 
+// What a hex is coloured by: coverage (valid witnesses), lifetime reward, or device packets
+// its hotspots carried (copies the router bought from them).
+const METRIC = { coverage: 'valid_witnesses', reward: 'reward', packets: 'packets' };
+
 function colour(h, max) {
-  const v = state.metric === 'reward' ? h.reward : h.valid_witnesses;
+  const v = h[METRIC[state.metric]] || 0;
   const t = max > 0 ? Math.sqrt(v / max) : 0;
   if (v === 0) return '#c9c9c9';
   const hue = 50 + t * 150; // yellow (little) to teal (much)
@@ -58,7 +62,7 @@ function colour(h, max) {
 }
 
 function drawHexes() {
-  const key = state.metric === 'reward' ? 'reward' : 'valid_witnesses';
+  const key = METRIC[state.metric];
   const max = Math.max(0, ...state.hexes.map(h => h[key]));
   hexLayer.replaceChildren(...state.hexes.map(h => {
     const p = document.createElementNS(NS, 'path');
@@ -67,14 +71,14 @@ function drawHexes() {
     p.setAttribute('fill', colour(h, max));
     p.dataset.cell = h.cell;
     const t = document.createElementNS(NS, 'title');
-    t.textContent = `${h.cell}: ${h.hotspots} hotspots, ${h.valid_witnesses} valid witnesses, reward ${h.reward}`;
+    t.textContent = `${h.cell}: ${h.hotspots} hotspots, ${h.valid_witnesses} valid witnesses, reward ${h.reward}, ${h.packets || 0} device packets carried`;
     p.appendChild(t);
     p.addEventListener('click', (e) => { e.stopPropagation(); showHex(h.cell); });
     return p;
   }));
   document.getElementById('legend').innerHTML =
-    `<i style="background:#c9c9c9"></i>none<i style="background:${colour({ reward: 1, valid_witnesses: 1 }, 100)}"></i>some` +
-    `<i style="background:${colour({ reward: max, valid_witnesses: max }, max)}"></i>most (${fmt(max)})`;
+    `<i style="background:#c9c9c9"></i>none<i style="background:${colour({ [key]: 1 }, 100)}"></i>some` +
+    `<i style="background:${colour({ [key]: max }, max)}"></i>most (${fmt(max)})`;
 }
 
 // Every occupied cell at a resolution: the API gives them in pages.

@@ -128,6 +128,54 @@ pub enum ChainCommand {
         #[arg(long)]
         hotspot: PublicKey,
     },
+    /// Create an org of the packet path (the admin signs and pays): its OUI, owner, payer and
+    /// the DevAddr ranges its routes may claim.
+    CreateOrg {
+        #[arg(long)]
+        admin: PathBuf,
+        #[arg(long)]
+        oui: u64,
+        #[arg(long)]
+        owner: PublicKey,
+        /// Who pays for its packets (default: the owner).
+        #[arg(long)]
+        payer: Option<PublicKey>,
+        /// A DevAddr range, `START-END` in hex (repeat, up to 4).
+        #[arg(long = "devaddr", value_parser = parse_range)]
+        devaddrs: Vec<(u32, u32)>,
+    },
+    /// Enable or disable an org and set its DevAddr ranges (the admin signs).
+    SetOrg {
+        #[arg(long)]
+        admin: PathBuf,
+        #[arg(long)]
+        oui: u64,
+        /// Disable it: its routes buy nothing.
+        #[arg(long)]
+        disabled: bool,
+        #[arg(long = "devaddr", value_parser = parse_range)]
+        devaddrs: Vec<(u32, u32)>,
+    },
+    /// Create or change a route from a JSON file (`id`, `oui`, `max_copies`, `dev_addrs`,
+    /// `euis`, `lns`, `active`, as in the routes file); its org's owner signs and pays. Session
+    /// keys are never put on chain.
+    SetRoute {
+        #[arg(long)]
+        owner: PathBuf,
+        #[arg(long)]
+        route: PathBuf,
+    },
+    /// Remove a route (its org's owner signs; the rent comes back).
+    RemoveRoute {
+        #[arg(long)]
+        owner: PathBuf,
+        #[arg(long)]
+        oui: u64,
+        #[arg(long)]
+        id: u64,
+    },
+    /// Print the routing table on chain (orgs and routes, as the router reads it) as JSON.
+    Routes,
     /// Submit a closed epoch from the oracle's database with its signature and others'.
     Submit {
         #[arg(long, env = "ORACLE_CONFIG")]
@@ -172,6 +220,19 @@ fn key(path: &std::path::Path) -> anyhow::Result<hexproof_client::Keypair> {
     Ok(solana_keypair(&Keypair::read_file(path).with_context(
         || format!("reading the keypair {}", path.display()),
     )?))
+}
+
+fn parse_range(s: &str) -> anyhow::Result<(u32, u32)> {
+    let (a, b) = s
+        .split_once('-')
+        .context("a DevAddr range is START-END in hex, e.g. 48000000-48ffffff")?;
+    let hex = |x: &str| {
+        u32::from_str_radix(x.trim_start_matches("0x"), 16)
+            .with_context(|| format!("not a hex DevAddr: {x}"))
+    };
+    let (start, end) = (hex(a)?, hex(b)?);
+    anyhow::ensure!(start <= end, "the range {s} ends before it starts");
+    Ok((start, end))
 }
 
 fn parse_signature(s: &str) -> anyhow::Result<(PublicKey, [u8; 64])> {
@@ -365,6 +426,53 @@ pub async fn run(rpc_url: &str, priority_fee: u64, command: ChainCommand) -> any
             let e = closed(&config, epoch).await?;
             let done = chain::claim_all(&chain, &payer(&config)?, &e).await?;
             println!("{}", serde_json::to_string(&done)?);
+        }
+        ChainCommand::CreateOrg {
+            admin,
+            oui,
+            owner,
+            payer,
+            devaddrs,
+        } => {
+            let a = key(&admin)?;
+            chain::create_org(&chain, &a, oui, &owner, &payer.unwrap_or(owner), &devaddrs).await?;
+            println!("org {oui}: {}", hexproof_client::pda::org(oui));
+        }
+        ChainCommand::SetOrg {
+            admin,
+            oui,
+            disabled,
+            devaddrs,
+        } => {
+            let a = key(&admin)?;
+            let ranges = devaddrs
+                .iter()
+                .map(|&(start, end)| hexproof_client::DevAddrRange { start, end })
+                .collect();
+            let ix = instructions::set_org(&a.pubkey(), oui, !disabled, ranges);
+            println!("{}", chain.send(&[ix], &a, &[]).await?);
+        }
+        ChainCommand::SetRoute { owner, route } => {
+            let o = key(&owner)?;
+            let text = std::fs::read_to_string(&route)
+                .with_context(|| format!("reading {}", route.display()))?;
+            let r: hexproof_poc::packets::Route = serde_json::from_str(&text)
+                .with_context(|| format!("a route in {}", route.display()))?;
+            chain::set_route(&chain, &o, &r).await?;
+            println!("route {}: {}", r.id, hexproof_client::pda::route(r.id));
+        }
+        ChainCommand::RemoveRoute { owner, oui, id } => {
+            let o = key(&owner)?;
+            let ix = instructions::remove_route(&o.pubkey(), oui, id);
+            println!("{}", chain.send(&[ix], &o, &[]).await?);
+        }
+        ChainCommand::Routes => {
+            let table = oracle::router::chain_table::read(&chain, &Default::default()).await?;
+            let file = oracle::router::RoutesFile {
+                orgs: table.orgs().values().cloned().collect(),
+                routes: table.routes().to_vec(),
+            };
+            println!("{}", serde_json::to_string_pretty(&file)?);
         }
         ChainCommand::Show { hotspot } => match hotspot {
             None => {

@@ -273,6 +273,39 @@ impl explorer_server::Explorer for ExplorerService {
         Ok(Response::new(network(self.0.network_stats().await?)))
     }
 
+    async fn get_hotspot_packets(
+        &self,
+        r: Request<v1::GetHotspotPacketsRequest>,
+    ) -> Result<Response<v1::HotspotPackets>, Status> {
+        let pubkey = r.into_inner().pubkey;
+        let p = self.0.hotspot_packets(&pubkey).await?;
+        Ok(Response::new(v1::HotspotPackets {
+            pubkey,
+            heard: p.heard,
+            bought: p.bought,
+            delivered: p.delivered,
+        }))
+    }
+
+    async fn list_route_packets(
+        &self,
+        _: Request<v1::ListRoutePacketsRequest>,
+    ) -> Result<Response<v1::ListRoutePacketsResponse>, Status> {
+        let routes = self.0.route_packets().await?;
+        Ok(Response::new(v1::ListRoutePacketsResponse {
+            routes: routes
+                .into_iter()
+                .map(|r| v1::RoutePackets {
+                    route_id: r.route_id,
+                    oui: r.oui,
+                    packets: r.packets,
+                    bought: r.bought,
+                    delivered: r.delivered,
+                })
+                .collect(),
+        }))
+    }
+
     type WatchVerdictsStream = Verdicts;
 
     async fn watch_verdicts(

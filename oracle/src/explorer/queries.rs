@@ -58,10 +58,14 @@ pub struct Explorer {
     /// The number of stored reports and when it was counted; the lock is held while counting.
     report_count: Mutex<Option<(Instant, u64)>>,
     counting: tokio::sync::Mutex<()>,
+    /// Copies bought from each hotspot (base58 key), read at most once per `stats_ttl_ms`.
+    bought: tokio::sync::Mutex<Option<(Instant, Arc<HashMap<String, u64>>)>>,
 }
 
 /// An occupied cell with its summary, hotspot count and lifetime reward.
-pub type CellSummary = (CellIndex, Summary, usize, u64);
+/// A cell: its verdict summary, hotspots, lifetime reward and device packets its hotspots
+/// carried (copies bought from them).
+pub type CellSummary = (CellIndex, Summary, usize, u64, u64);
 
 /// A place taken by a request or a live stream, with its client's share of such places; both
 /// are free again when this is dropped.
@@ -109,6 +113,7 @@ impl Explorer {
             epochs: EpochCache::new(config.epoch_cache),
             report_count: Mutex::new(None),
             counting: tokio::sync::Mutex::new(()),
+            bought: tokio::sync::Mutex::new(None),
             config,
         });
         explorer.refresh_rewards().await?;
@@ -357,11 +362,31 @@ impl Explorer {
 
     /// A page of the occupied cells at `resolution` (in cell order) with each one's summary,
     /// hotspot count and lifetime reward: what the map draws; and the next page's token.
+    /// Copies bought from each hotspot, counted at most once per `stats_ttl_ms` (a scan of the
+    /// receipts in a heavy place; while every heavy place is taken, the last count).
+    pub async fn bought_by_hotspot(&self) -> Result<Arc<HashMap<String, u64>>> {
+        let ttl = Duration::from_millis(self.config.stats_ttl_ms);
+        let mut cached = self.bought.lock().await;
+        if let Some((at, counts)) = cached.as_ref()
+            && at.elapsed() < ttl
+        {
+            return Ok(counts.clone());
+        }
+        let _place = match self.heavy() {
+            Ok(place) => place,
+            Err(busy) => return cached.as_ref().map(|(_, c)| c.clone()).ok_or(busy),
+        };
+        let counts = Arc::new(self.store.bought_by_hotspot().await?);
+        *cached = Some((Instant::now(), counts.clone()));
+        Ok(counts)
+    }
+
     pub fn hexes(
         &self,
         resolution: u8,
         page: u32,
         token: &str,
+        bought: &HashMap<String, u64>,
     ) -> Result<(Vec<CellSummary>, String)> {
         let res = Resolution::try_from(resolution)
             .map_err(|_| bad(format!("resolution {resolution} is not 0..=15")))?;
@@ -383,7 +408,10 @@ impl Explorer {
                 let reward = keys()
                     .map(|k| self.lifetime(k))
                     .fold(0u64, u64::saturating_add);
-                (cell, index.summarize(keys()), inside.len(), reward)
+                let packets = keys()
+                    .map(|k| bought.get(k).copied().unwrap_or(0))
+                    .fold(0u64, u64::saturating_add);
+                (cell, index.summarize(keys()), inside.len(), reward, packets)
             })
             .collect();
         let next = if start + out.len() < hotspots.cells(res).len() {
@@ -534,6 +562,26 @@ impl Explorer {
             .store
             .findings(epoch, key.as_ref(), super::page_size(page_size)? as u32)
             .await?)
+    }
+
+    /// `hotspot`'s packets: reports the router took from it, copies bought and delivered (a
+    /// registered hotspot only; one indexed count).
+    pub async fn hotspot_packets(&self, hotspot: &str) -> Result<crate::store::HotspotPackets> {
+        let key = parse_key(hotspot)?.to_string();
+        if self.hotspots().get(&key).is_none() {
+            return Err(QueryError::NotFound(format!(
+                "hotspot {key} is not registered"
+            )));
+        }
+        let _place = self.heavy()?;
+        Ok(self.store.hotspot_packets(&key).await?)
+    }
+
+    /// Every route's packets: distinct packets bought, copies bought and delivered (a scan of
+    /// the receipts: a heavy place).
+    pub async fn route_packets(&self) -> Result<Vec<crate::store::RoutePackets>> {
+        let _place = self.heavy()?;
+        Ok(self.store.route_packets().await?)
     }
 
     /// What a claim needs: `hotspot`'s lifetime amount after epoch `n` (0: the newest) and

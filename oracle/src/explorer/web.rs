@@ -4,8 +4,10 @@
 //! JSON: `/api/stats`, `/api/hexes?res=N&page_size=&page_token=`, `/api/hex/{cell}?page_size=
 //! &page_token=`, `/api/hotspots?cell=&page_size=&page_token=`, `/api/hotspots/{key}`,
 //! `/api/hotspots/{key}/reports?since_ns=&until_ns=&page_size=&page_token=`,
-//! `/api/hotspots/{key}/rewards`, `/api/epochs/{n}` (0: newest), `/api/events` (server-sent
-//! events: each final verdict as it happens).
+//! `/api/hotspots/{key}/rewards`, `/api/hotspots/{key}/packets` (device packets heard, bought,
+//! delivered), `/api/routes` (each route's packets), `/api/epochs/{n}` (0: newest),
+//! `/api/events` (server-sent events: each final verdict as it happens). Each hex of
+//! `/api/hexes` counts the device packets its hotspots carried (`packets`).
 //!
 //! Limits (`[explorer]`): tower's global concurrency limit with load shedding (one request past
 //! `max_concurrent` gets 503 at once) and tower-http's timeout (503); `/api/events` holds one of
@@ -140,10 +142,11 @@ struct HexesQuery {
 }
 
 async fn hexes(State(x): State<Arc<Explorer>>, Query(q): Query<HexesQuery>) -> Api {
-    let (cells, next) = x.hexes(q.res.unwrap_or(7), q.page_size, &q.page_token)?;
+    let bought = x.bought_by_hotspot().await?;
+    let (cells, next) = x.hexes(q.res.unwrap_or(7), q.page_size, &q.page_token, &bought)?;
     let out: Vec<Value> = cells
         .iter()
-        .map(|(cell, s, hotspots, reward)| {
+        .map(|(cell, s, hotspots, reward, packets)| {
             let boundary: Vec<[f64; 2]> = cell
                 .boundary()
                 .iter()
@@ -157,7 +160,7 @@ async fn hexes(State(x): State<Arc<Explorer>>, Query(q): Query<HexesQuery>) -> A
             json!({
                 "cell": cell.to_string(), "boundary": boundary, "hotspots": hotspots,
                 "valid_beacons": s.valid_beacons, "valid_witnesses": s.valid_witnesses,
-                "invalid": s.invalid, "reward": reward,
+                "invalid": s.invalid, "reward": reward, "packets": packets,
                 "rssi_median_ddbm": s.rssi_median_ddbm,
             })
         })
@@ -236,6 +239,17 @@ async fn rewards(State(x): State<Arc<Explorer>>, Path(key): Path<String>) -> Api
             "witness_amount": e.witness, "total": e.beacon + e.witness,
         })).collect::<Vec<_>>(),
     })))
+}
+
+async fn hotspot_packets(State(x): State<Arc<Explorer>>, Path(key): Path<String>) -> Api {
+    let p = x.hotspot_packets(&key).await?;
+    Ok(Json(json!({
+        "hotspot": key, "heard": p.heard, "bought": p.bought, "delivered": p.delivered,
+    })))
+}
+
+async fn route_packets(State(x): State<Arc<Explorer>>) -> Api {
+    Ok(Json(json!({ "routes": x.route_packets().await? })))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -352,6 +366,8 @@ fn routes(explorer: Arc<Explorer>) -> Router {
         .route("/api/hotspots/{key}", get(hotspot))
         .route("/api/hotspots/{key}/reports", get(reports))
         .route("/api/hotspots/{key}/rewards", get(rewards))
+        .route("/api/hotspots/{key}/packets", get(hotspot_packets))
+        .route("/api/routes", get(route_packets))
         .route("/api/epochs/{n}", get(epoch))
         .route("/api/findings", get(findings))
         .route("/api/events", get(events))

@@ -84,7 +84,7 @@ const MAX_IN_FLIGHT: usize = 16_384;
 /// delivered now (a network server away, a route gone) never hold up the others.
 pub async fn forward(
     store: Store,
-    table: RoutingTable,
+    tables: tokio::sync::watch::Receiver<RoutingTable>,
     config: RouterConfig,
     clock: Clock,
     bought: Arc<Notify>,
@@ -105,6 +105,7 @@ pub async fn forward(
         };
         let full = pending.len() as u32 >= config.forward_batch;
         if !pending.is_empty() {
+            let table = tables.borrow().clone();
             pass(
                 &table,
                 &config,

@@ -5,13 +5,15 @@
 //! Data enters as signed `PacketReport`s on `hexproof/v1/packets/<hotspot>` (its own MQTT
 //! session: clean session off, QoS 1, acknowledged to the broker only once its receipts are
 //! stored, so a crash loses nothing and a redelivered report buys nothing twice) and as the
-//! routing table (orgs and routes, [`RoutesFile`]). The rules are [`hexproof_poc::packets`]'s.
+//! routing table: the program's orgs and routes read from the chain and kept fresh
+//! ([`chain_table`]), or a [`RoutesFile`] without a chain; session keys come from the file. The rules are [`hexproof_poc::packets`]'s.
 //! It leaves as signed `PacketReceipt`s in the store (the input of data rewards) and as
 //! Semtech UDP PUSH_DATA to each route's network server ([`lns`]), retried until acknowledged.
 //! Reports from keys the registry does not hold, not signed by their topic's key, or not
 //! decoding are refused unstored; every refusal and drop is counted by reason
 //! (`hexproof_router_dropped_total{reason}`).
 
+pub mod chain_table;
 pub mod lns;
 
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc, time::Duration};
@@ -29,7 +31,7 @@ use hexproof_proto::{
 use prost::Message;
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::{registry::Registry, store::Store};
@@ -40,8 +42,13 @@ use crate::{registry::Registry, store::Store};
 pub struct RouterConfig {
     /// Run the router (off: packet reports are left on the broker for another router).
     pub enabled: bool,
-    /// The routing table: orgs and routes as JSON ([`RoutesFile`]).
+    /// Orgs and routes as JSON ([`RoutesFile`]): the routing table when the oracle has no
+    /// chain (or `routes_from_chain` is off); with the chain's table, only the routes' session
+    /// keys are taken from it (by route id: MIC keys are never put on chain).
     pub routes_file: Option<PathBuf>,
+    /// Read orgs and routes from the program's accounts (when `[chain] rpc_url` is set), again
+    /// every `[chain] refresh_secs`.
+    pub routes_from_chain: bool,
     pub limits: RouterLimits,
     /// How long a network server has to acknowledge a PUSH_DATA before it is sent again.
     pub lns_ack_timeout_ms: u64,
@@ -75,6 +82,7 @@ impl Default for RouterConfig {
         RouterConfig {
             enabled: false,
             routes_file: None,
+            routes_from_chain: true,
             limits: RouterLimits::default(),
             lns_ack_timeout_ms: 1_000,
             forward_batch: 256,
@@ -93,12 +101,25 @@ pub struct RoutesFile {
 }
 
 impl RoutesFile {
-    pub fn read(path: &std::path::Path) -> anyhow::Result<RoutingTable> {
+    pub fn load(path: &std::path::Path) -> anyhow::Result<RoutesFile> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("routes file {}: {e}", path.display()))?;
-        let file: RoutesFile = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("routes file {}: {e}", path.display()))?;
-        Ok(RoutingTable::new(file.orgs, file.routes)?)
+        serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("routes file {}: {e}", path.display()))
+    }
+
+    /// The file's orgs and routes as a checked table.
+    pub fn table(&self) -> Result<RoutingTable, hexproof_poc::packets::TableError> {
+        RoutingTable::new(self.orgs.clone(), self.routes.clone())
+    }
+
+    /// Its routes' session keys by route id (what the chain's table takes from it).
+    pub fn session_keys(&self) -> BTreeMap<u64, Vec<hexproof_poc::packets::SessionKey>> {
+        self.routes
+            .iter()
+            .filter(|r| !r.session_keys.is_empty())
+            .map(|r| (r.id, r.session_keys.clone()))
+            .collect()
     }
 }
 
@@ -147,6 +168,8 @@ pub struct PacketRouter {
     keys: std::collections::HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
     /// Refusals and drops by reason since start (shared: [`PacketRouter::counts`]).
     refused: Arc<std::sync::Mutex<BTreeMap<&'static str, u64>>>,
+    /// Reports taken per hotspot (registered, signature valid) since [`PacketRouter::take_heard`].
+    heard: BTreeMap<PublicKey, u64>,
 }
 
 impl PacketRouter {
@@ -165,6 +188,7 @@ impl PacketRouter {
             clock,
             keys: Default::default(),
             refused: Arc::default(),
+            heard: BTreeMap::new(),
         }
     }
 
@@ -234,6 +258,7 @@ impl PacketRouter {
         if signer != hotspot {
             return Err(Refusal::TopicMismatch);
         }
+        *self.heard.entry(hotspot).or_default() += 1;
         // What the forwarder must put in a PUSH_DATA: a copy it cannot send is not bought.
         let rate = hexproof_proto::v1::DataRate::try_from(report.data_rate)
             .ok()
@@ -270,6 +295,19 @@ impl PacketRouter {
     pub fn table(&self) -> &RoutingTable {
         &self.table
     }
+
+    /// Reports taken per hotspot (base58 key) since the last call.
+    pub fn take_heard(&mut self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut self.heard)
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect()
+    }
+
+    /// Routes by `table` from now on (its owners changed it on chain).
+    pub fn set_table(&mut self, table: RoutingTable) {
+        self.table = table;
+    }
 }
 
 /// What the router job runs on.
@@ -283,6 +321,9 @@ pub struct RouterJob {
     pub client_id: String,
     pub config: RouterConfig,
     pub clock: Clock,
+    /// Newer routing tables (the chain's, [`chain_table::keep_fresh`]); none: the router's
+    /// own table stays.
+    pub tables: Option<watch::Receiver<RoutingTable>>,
 }
 
 /// The router's MQTT client id (a session apart from ingest's).
@@ -307,6 +348,65 @@ fn count_total(what: &'static str, n: u64) {
         .or_default() += n;
 }
 
+/// Reports the router job holds between commits.
+const STORE_BATCH: usize = 256;
+const STORE_WAIT: Duration = Duration::from_millis(5);
+
+/// Reports handled since the last commit and the receipts of the copies they bought.
+#[derive(Default)]
+struct Held {
+    reports: Vec<rumqttc::Publish>,
+    receipts: Vec<(PacketReceipt, PacketReport)>,
+    /// Reports taken per hotspot.
+    heard: BTreeMap<String, u64>,
+}
+
+impl Held {
+    /// Stores the receipts (retrying until stored or `shutdown`: false), then acknowledges the
+    /// reports to the broker through `client` (none: the session is gone, they come again).
+    async fn flush(
+        &mut self,
+        store: &Store,
+        client: Option<&AsyncClient>,
+        bought: &Notify,
+        shutdown: &CancellationToken,
+        now_ns: u64,
+    ) -> bool {
+        if !self.receipts.is_empty() || !self.heard.is_empty() {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                match store
+                    .save_packets(&self.receipts, &self.heard, now_ns)
+                    .await
+                {
+                    Ok(_) => break,
+                    Err(e) => {
+                        tracing::warn!(%e, "router: storing receipts; retrying");
+                        tokio::select! {
+                            () = shutdown.cancelled() => return false,
+                            () = tokio::time::sleep(delay) => {}
+                        }
+                        delay = (delay * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+            self.heard.clear();
+            if !self.receipts.is_empty() {
+                self.receipts.clear();
+                bought.notify_one();
+            }
+        }
+        for publish in self.reports.drain(..) {
+            if let Some(client) = client
+                && let Err(e) = client.try_ack(&publish)
+            {
+                tracing::warn!(%e, "router: acknowledging");
+            }
+        }
+        true
+    }
+}
+
 /// Buys packets and forwards them until `shutdown`.
 pub async fn run(job: RouterJob, shutdown: CancellationToken) {
     let RouterJob {
@@ -317,7 +417,17 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
         client_id,
         config,
         clock,
+        tables,
     } = job;
+    // Without a source of newer tables, the router's own is the only one (the sender is
+    // kept for as long as the job runs).
+    let (_own_table, mut tables) = match tables {
+        Some(rx) => (None, rx),
+        None => {
+            let (tx, rx) = watch::channel(router.table().clone());
+            (Some(tx), rx)
+        }
+    };
     // Copies bought within the rules' memory before a restart count against max_copies.
     let now = clock.now_ns();
     match store
@@ -347,19 +457,40 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
     let bought = Arc::new(Notify::new());
     let forwarder = tokio::spawn(lns::forward(
         store.clone(),
-        router.table().clone(),
+        tables.clone(),
         config.clone(),
         clock,
         bought.clone(),
         shutdown.clone(),
     ));
     let mut failures = 0u32;
+    // Reports handled but not yet stored and acknowledged: their receipts are stored in one
+    // transaction and the reports acknowledged together, at most `STORE_BATCH` reports or
+    // `STORE_WAIT` after the first (one commit per report would bound the router by the
+    // database's commits, not by its work).
+    let mut held = Held::default();
+    let mut flush_at: Option<tokio::time::Instant> = None;
     loop {
         if let Some(login) = &login {
             login.refresh(&mut eventloop);
         }
         let event = tokio::select! {
+            biased;
             () = shutdown.cancelled() => break,
+            () = tokio::time::sleep_until(flush_at.unwrap_or_else(tokio::time::Instant::now)),
+                if flush_at.is_some() =>
+            {
+                flush_at = None;
+                held.heard = router.take_heard();
+                if !held.flush(&store, Some(&client), &bought, &shutdown, clock.now_ns()).await {
+                    return;
+                }
+                continue;
+            }
+            Ok(()) = tables.changed() => {
+                router.set_table(tables.borrow_and_update().clone());
+                continue;
+            }
             event = eventloop.poll() => event,
         };
         match event {
@@ -370,32 +501,34 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
                 }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
-                let topic = publish.topic.clone();
-                if let Ok(receipts) = router.handle(&topic, &publish.payload) {
-                    // Stored before the broker hears it was taken: a crash here means the
-                    // report comes again, and the unique copy buys nothing twice.
-                    let mut delay = Duration::from_millis(100);
-                    loop {
-                        match store.save_receipts(&receipts).await {
-                            Ok(_) => break,
-                            Err(e) => {
-                                tracing::warn!(%e, "router: storing receipts; retrying");
-                                tokio::select! {
-                                    () = shutdown.cancelled() => return,
-                                    () = tokio::time::sleep(delay) => {}
-                                }
-                                delay = (delay * 2).min(Duration::from_secs(5));
-                            }
-                        }
-                    }
-                    bought.notify_one();
+                if let Ok(receipts) = router.handle(&publish.topic, &publish.payload) {
+                    held.receipts.extend(receipts);
                 }
-                if let Err(e) = client.try_ack(&publish) {
-                    tracing::warn!(%e, "router: acknowledging");
+                held.reports.push(publish);
+                flush_at.get_or_insert_with(|| tokio::time::Instant::now() + STORE_WAIT);
+                if held.reports.len() >= STORE_BATCH {
+                    flush_at = None;
+                    held.heard = router.take_heard();
+                    if !held
+                        .flush(&store, Some(&client), &bought, &shutdown, clock.now_ns())
+                        .await
+                    {
+                        return;
+                    }
                 }
             }
             Ok(_) => {}
             Err(e) => {
+                // Receipts are stored; the reports are not acknowledged on a session that is
+                // gone: the broker sends them again, and a copy stored buys nothing twice.
+                flush_at = None;
+                held.heard = router.take_heard();
+                if !held
+                    .flush(&store, None, &bought, &shutdown, clock.now_ns())
+                    .await
+                {
+                    return;
+                }
                 failures += 1;
                 if failures == 1 || failures.is_multiple_of(10) {
                     tracing::warn!(error = %e, "router: broker connection; reconnecting");
@@ -408,6 +541,16 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
             }
         }
     }
+    // What it holds is stored and acknowledged before it stops.
+    held.heard = router.take_heard();
+    held.flush(
+        &store,
+        Some(&client),
+        &bought,
+        &CancellationToken::new(),
+        clock.now_ns(),
+    )
+    .await;
     let _ = client.try_disconnect();
     let _ = forwarder.await;
 }

@@ -4,6 +4,8 @@ use hexproof_proto::{
     Signed,
     v1::{PacketReceipt, PacketReport},
 };
+use std::collections::BTreeMap;
+
 use prost::Message;
 use sqlx::Row;
 
@@ -20,6 +22,24 @@ pub struct StoredReceipt {
     pub attempts: u32,
 }
 
+/// A hotspot's packets: reports the router took from it, copies bought, copies delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct HotspotPackets {
+    pub heard: u64,
+    pub bought: u64,
+    pub delivered: u64,
+}
+
+/// A route's packets: distinct packets it bought copies of, copies bought and delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RoutePackets {
+    pub route_id: u64,
+    pub oui: u64,
+    pub packets: u64,
+    pub bought: u64,
+    pub delivered: u64,
+}
+
 /// How long a copy waits after `attempts` sends were not acknowledged: 1 s, doubling, at most
 /// 5 minutes.
 pub fn backoff_ns(attempts: u32) -> u64 {
@@ -32,7 +52,30 @@ impl Store {
     /// Stores receipts with the reports they bought; a copy already bought (same packet,
     /// hotspot and route) is left as it was. Returns how many were new.
     pub async fn save_receipts(&self, bought: &[(PacketReceipt, PacketReport)]) -> Result<u64> {
+        self.save_packets(bought, &BTreeMap::new(), 0).await
+    }
+
+    /// [`Store::save_receipts`], and in the same transaction adds `heard` (reports taken per
+    /// hotspot, base58 key) to each hotspot's count, as of `now_ns`.
+    pub async fn save_packets(
+        &self,
+        bought: &[(PacketReceipt, PacketReport)],
+        heard: &BTreeMap<String, u64>,
+        now_ns: u64,
+    ) -> Result<u64> {
         let mut tx = self.pool.begin().await?;
+        for (hotspot, n) in heard {
+            sqlx::query(
+                "INSERT INTO packet_heard (hotspot, heard, last_ns) VALUES ($1, $2, $3) \
+                 ON CONFLICT (hotspot) DO UPDATE SET heard = packet_heard.heard + excluded.heard, \
+                 last_ns = excluded.last_ns",
+            )
+            .bind(hotspot.clone())
+            .bind(i64_of(*n))
+            .bind(i64_of(now_ns))
+            .execute(&mut *tx)
+            .await?;
+        }
         let mut new = 0;
         for (receipt, report) in bought {
             let done = sqlx::query(
@@ -121,6 +164,61 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// `hotspot`'s (base58 key) packets so far.
+    pub async fn hotspot_packets(&self, hotspot: &str) -> Result<HotspotPackets> {
+        let heard: Option<i64> = sqlx::query("SELECT heard FROM packet_heard WHERE hotspot = $1")
+            .bind(hotspot.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("heard"))
+            .transpose()?;
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS bought, COUNT(delivered_ns) AS delivered FROM packet_receipts \
+             WHERE hotspot = $1",
+        )
+        .bind(hotspot.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(HotspotPackets {
+            heard: heard.map_or(0, u64_of),
+            bought: u64_of(row.try_get("bought")?),
+            delivered: u64_of(row.try_get("delivered")?),
+        })
+    }
+
+    /// Copies bought from each hotspot (base58 key) so far.
+    pub async fn bought_by_hotspot(&self) -> Result<std::collections::HashMap<String, u64>> {
+        let rows =
+            sqlx::query("SELECT hotspot, COUNT(*) AS bought FROM packet_receipts GROUP BY hotspot")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("hotspot")?, u64_of(r.try_get("bought")?))))
+            .collect()
+    }
+
+    /// Every route's packets so far, by route id.
+    pub async fn route_packets(&self) -> Result<Vec<RoutePackets>> {
+        let rows = sqlx::query(
+            "SELECT route_id, oui, COUNT(DISTINCT payload_hash) AS packets, COUNT(*) AS bought, \
+             COUNT(delivered_ns) AS delivered FROM packet_receipts \
+             GROUP BY route_id, oui ORDER BY route_id, oui",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RoutePackets {
+                    route_id: u64_of(r.try_get("route_id")?),
+                    oui: u64_of(r.try_get("oui")?),
+                    packets: u64_of(r.try_get("packets")?),
+                    bought: u64_of(r.try_get("bought")?),
+                    delivered: u64_of(r.try_get("delivered")?),
+                })
+            })
+            .collect()
     }
 
     /// Every receipt bought in `[start_ns, end_ns)`, in purchase order.

@@ -37,7 +37,11 @@ try {
   const reasons = await page.$$eval('tr.verdict td:nth-child(3)', (tds) => [...new Set(tds.map(t => t.textContent.replace(' ★', '')))]);
   const filled = await page.$$eval('path.hex', (els) => els.filter(e => e.getAttribute('fill') !== '#c9c9c9').length);
   await page.screenshot({ path: shot });
-  console.log(JSON.stringify({ hexes, filled, cell: best, hotspots, verdicts, reasons, errors }));
+  // Coloured by device packets carried: the same hexes, each title counting its packets.
+  await page.locator('input[name=metric][value=packets]').check();
+  const packetTitles = await page.$$eval('path.hex title', (ts) => ts.filter(t => / device packets carried$/.test(t.textContent)).length);
+  await page.locator('input[name=metric][value=coverage]').check();
+  console.log(JSON.stringify({ hexes, filled, cell: best, hotspots, verdicts, reasons, packetTitles, errors }));
   if (errors.length) process.exitCode = 1;
 } finally {
   await browser.close();

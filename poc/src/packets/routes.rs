@@ -119,6 +119,10 @@ impl RoutingTable {
         Ok(RoutingTable { orgs, routes })
     }
 
+    pub fn orgs(&self) -> &BTreeMap<u64, Org> {
+        &self.orgs
+    }
+
     pub fn org(&self, oui: u64) -> Option<&Org> {
         self.orgs.get(&oui)
     }

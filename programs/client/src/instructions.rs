@@ -7,7 +7,7 @@ use hexproof_commitment::Deployment;
 use hexproof_program::{ID, accounts, instruction};
 pub use hexproof_program::{
     instructions::InitializeArgs,
-    state::{AntennaBounds, MintWindow},
+    state::{AntennaBounds, DevAddrRange, EuiPair, MintWindow, RouteArgs},
 };
 
 use crate::pda;
@@ -356,5 +356,100 @@ pub fn create_owner_tokens(payer: &Pubkey, owner: &Pubkey) -> Instruction {
         owner,
         &pda::mint(),
         &anchor_spl::token::ID,
+    )
+}
+
+/// The admin creates an org (and pays its rent): its OUI, owner, payer and DevAddr ranges.
+pub fn create_org(
+    admin_key: &Pubkey,
+    oui: u64,
+    owner: &Pubkey,
+    payer: &Pubkey,
+    dev_addrs: Vec<DevAddrRange>,
+) -> Instruction {
+    build(
+        accounts::CreateOrg {
+            config: pda::config(),
+            admin: *admin_key,
+            org: pda::org(oui),
+            system_program: anchor_lang::system_program::ID,
+        },
+        instruction::CreateOrg {
+            oui,
+            owner: *owner,
+            payer: *payer,
+            dev_addrs,
+        },
+    )
+}
+
+/// The admin enables or disables an org and sets its DevAddr ranges.
+pub fn set_org(
+    admin_key: &Pubkey,
+    oui: u64,
+    enabled: bool,
+    dev_addrs: Vec<DevAddrRange>,
+) -> Instruction {
+    build(
+        accounts::SetOrg {
+            config: pda::config(),
+            admin: *admin_key,
+            org: pda::org(oui),
+        },
+        instruction::SetOrg { enabled, dev_addrs },
+    )
+}
+
+/// An org's owner names its owner and payer.
+pub fn update_org(owner: &Pubkey, oui: u64, new_owner: &Pubkey, new_payer: &Pubkey) -> Instruction {
+    build(
+        accounts::UpdateOrg {
+            config: pda::config(),
+            owner: *owner,
+            org: pda::org(oui),
+        },
+        instruction::UpdateOrg {
+            new_owner: *new_owner,
+            new_payer: *new_payer,
+        },
+    )
+}
+
+/// An org's owner adds route `id` (and pays its rent).
+pub fn create_route(owner: &Pubkey, oui: u64, id: u64, args: RouteArgs) -> Instruction {
+    build(
+        accounts::CreateRoute {
+            config: pda::config(),
+            owner: *owner,
+            org: pda::org(oui),
+            route: pda::route(id),
+            system_program: anchor_lang::system_program::ID,
+        },
+        instruction::CreateRoute { id, args },
+    )
+}
+
+/// An org's owner changes route `id`.
+pub fn update_route(owner: &Pubkey, oui: u64, id: u64, args: RouteArgs) -> Instruction {
+    build(
+        accounts::UpdateRoute {
+            config: pda::config(),
+            owner: *owner,
+            org: pda::org(oui),
+            route: pda::route(id),
+        },
+        instruction::UpdateRoute { args },
+    )
+}
+
+/// An org's owner removes route `id` (its rent comes back).
+pub fn remove_route(owner: &Pubkey, oui: u64, id: u64) -> Instruction {
+    build(
+        accounts::RemoveRoute {
+            owner: *owner,
+            org: pda::org(oui),
+            route: pda::route(id),
+        },
+        instruction::RemoveRoute {},
     )
 }

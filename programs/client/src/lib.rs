@@ -20,7 +20,7 @@ pub use chain::{Chain, ChainError};
 pub use hexproof_program::{
     ID as PROGRAM_ID,
     errors::HexproofError,
-    state::{Config, Hotspot, Ledger},
+    state::{Config, DevAddrRange, EuiPair, Hotspot, Ledger, Org, Route, RouteArgs},
 };
 pub use solana_keypair::Keypair;
 pub use solana_signer::Signer;

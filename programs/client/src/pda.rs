@@ -3,7 +3,9 @@
 use anchor_lang::prelude::Pubkey;
 use hexproof_program::{
     ID,
-    state::{CONFIG_SEED, HOTSPOT_SEED, LEDGER_SEED, MINT_SEED, TREASURY_SEED},
+    state::{
+        CONFIG_SEED, HOTSPOT_SEED, LEDGER_SEED, MINT_SEED, ORG_SEED, ROUTE_SEED, TREASURY_SEED,
+    },
 };
 
 /// The configuration (also the mint authority).
@@ -43,4 +45,14 @@ pub fn program_data() -> Pubkey {
 /// An owner's associated token account of the reward mint.
 pub fn owner_tokens(owner: &Pubkey) -> Pubkey {
     anchor_spl::associated_token::get_associated_token_address(owner, &mint())
+}
+
+/// An organisation of the packet path.
+pub fn org(oui: u64) -> Pubkey {
+    Pubkey::find_program_address(&[ORG_SEED, &oui.to_le_bytes()], &ID).0
+}
+
+/// A route of the packet path.
+pub fn route(id: u64) -> Pubkey {
+    Pubkey::find_program_address(&[ROUTE_SEED, &id.to_le_bytes()], &ID).0
 }

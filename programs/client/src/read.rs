@@ -1,7 +1,7 @@
 //! The program's state as the client sees it.
 
 use anchor_lang::prelude::Pubkey;
-use hexproof_program::state::{Config, Hotspot, Ledger};
+use hexproof_program::state::{Config, Hotspot, Ledger, Org, Route};
 
 use crate::{Chain, ChainError, pda};
 
@@ -46,4 +46,24 @@ pub async fn token_balance(chain: &Chain, owner: &Pubkey) -> Result<u64, ChainEr
         }
         _ => 0,
     })
+}
+
+/// Every org of the packet path, sorted by record address.
+pub async fn orgs(chain: &Chain) -> Result<Vec<Org>, ChainError> {
+    Ok(chain
+        .program_accounts::<Org>()
+        .await?
+        .into_iter()
+        .map(|(_, o)| o)
+        .collect())
+}
+
+/// Every route of the packet path, sorted by record address.
+pub async fn routes(chain: &Chain) -> Result<Vec<Route>, ChainError> {
+    Ok(chain
+        .program_accounts::<Route>()
+        .await?
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect())
 }

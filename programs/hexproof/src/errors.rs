@@ -52,4 +52,14 @@ pub enum HexproofError {
     BadTransfer,
     #[msg("the hotspot's rewards belong to another owner: that owner must sign the re-onboarding")]
     PreviousOwnerMustSign,
+    #[msg(
+        "a route or org value is out of bounds (copies 1-16, at most 8 ranges and 8 EUI pairs, a network server address of 1-128 bytes, ranges that end after they start)"
+    )]
+    BadRoute,
+    #[msg("a route's DevAddr range lies outside every range the admin gave its org")]
+    RangeOutsideOrg,
+    #[msg("not a usable org owner or payer")]
+    BadOrgKey,
+    #[msg("the route belongs to another org")]
+    RouteOfAnotherOrg,
 }

@@ -71,3 +71,29 @@ pub struct OracleSetApplied {
     /// The members of the previous set whose signatures approved it.
     pub approved_by: Vec<Pubkey>,
 }
+
+#[event]
+pub struct OrgChanged {
+    pub oui: u64,
+    pub owner: Pubkey,
+    pub payer: Pubkey,
+    pub dev_addrs: Vec<crate::state::DevAddrRange>,
+    pub enabled: bool,
+}
+
+#[event]
+pub struct RouteChanged {
+    pub id: u64,
+    pub oui: u64,
+    pub max_copies: u8,
+    pub dev_addrs: Vec<crate::state::DevAddrRange>,
+    pub euis: Vec<crate::state::EuiPair>,
+    pub lns: String,
+    pub active: bool,
+}
+
+#[event]
+pub struct RouteRemoved {
+    pub id: u64,
+    pub oui: u64,
+}

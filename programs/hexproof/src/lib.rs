@@ -1,7 +1,8 @@
-//! The hexproof Solana program (Anchor): the hotspot registry, oracle-signed epoch commitments
-//! and reward claims.
+//! The hexproof Solana program (Anchor): the hotspot registry, oracle-signed epoch commitments,
+//! reward claims, and the routing table of the packet path (orgs and their routes).
 //!
-//! Data enters as instructions: hotspots are onboarded and moved by their owners; oracles'
+//! Data enters as instructions: hotspots are onboarded and moved by their owners; the admin
+//! creates orgs (an OUI and the DevAddr ranges it holds), whose owners set their routes; oracles'
 //! ed25519 signatures over an epoch's Merkle root arrive in an Ed25519 precompile instruction in
 //! the `submit_epoch` transaction; owners (or relayers) claim with a Merkle proof. Tokens leave
 //! by minting from the program's mint to the registered owner's token account. The signed
@@ -109,5 +110,39 @@ pub mod hexproof {
 
     pub fn set_paused(ctx: Context<Admin>, paused: bool) -> Result<()> {
         instructions::set_paused::handler(ctx, paused)
+    }
+
+    pub fn create_org(
+        ctx: Context<CreateOrg>,
+        oui: u64,
+        owner: Pubkey,
+        payer: Pubkey,
+        dev_addrs: Vec<state::DevAddrRange>,
+    ) -> Result<()> {
+        instructions::create_org::handler(ctx, oui, owner, payer, dev_addrs)
+    }
+
+    pub fn set_org(
+        ctx: Context<SetOrg>,
+        enabled: bool,
+        dev_addrs: Vec<state::DevAddrRange>,
+    ) -> Result<()> {
+        instructions::set_org::handler(ctx, enabled, dev_addrs)
+    }
+
+    pub fn update_org(ctx: Context<UpdateOrg>, new_owner: Pubkey, new_payer: Pubkey) -> Result<()> {
+        instructions::update_org::handler(ctx, new_owner, new_payer)
+    }
+
+    pub fn create_route(ctx: Context<CreateRoute>, id: u64, args: state::RouteArgs) -> Result<()> {
+        instructions::create_route::handler(ctx, id, args)
+    }
+
+    pub fn update_route(ctx: Context<UpdateRoute>, args: state::RouteArgs) -> Result<()> {
+        instructions::update_route::handler(ctx, args)
+    }
+
+    pub fn remove_route(ctx: Context<RemoveRoute>) -> Result<()> {
+        instructions::remove_route::handler(ctx)
     }
 }

@@ -261,6 +261,161 @@ impl Hotspot {
     }
 }
 
+/// A DevAddr range, both ends included.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct DevAddrRange {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl DevAddrRange {
+    pub fn is_valid(&self) -> bool {
+        self.start <= self.end
+    }
+
+    /// Whether `self` lies wholly inside `outer`.
+    pub fn within(&self, outer: &DevAddrRange) -> bool {
+        outer.start <= self.start && self.end <= outer.end
+    }
+}
+
+/// A (JoinEUI, DevEUI) pair whose join requests a route takes; DevEUI 0 takes every device of
+/// the JoinEUI.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct EuiPair {
+    pub join_eui: u64,
+    pub dev_eui: u64,
+}
+
+/// DevAddr ranges the admin may give one organisation.
+pub const MAX_ORG_RANGES: usize = 4;
+/// Bounds on a route: DevAddr ranges, EUI pairs, copies bought per packet, the length of its
+/// network server's address. A route at every bound still fits one transaction (1,232 bytes;
+/// `tests/routes.rs` checks).
+pub const MAX_ROUTE_RANGES: usize = 8;
+pub const MAX_ROUTE_EUIS: usize = 8;
+pub const MAX_ROUTE_COPIES: u8 = 16;
+pub const MAX_LNS_LEN: usize = 128;
+
+/// An organisation that buys its devices' packets (PDA `["org", oui as 8 bytes LE]`): created
+/// by the admin, who gives it its DevAddr ranges (what the LoRa Alliance's NetID assignment
+/// gives an operator); run by its owner, who sets its routes and its payer.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Org {
+    pub oui: u64,
+    pub owner: Pubkey,
+    /// Who pays for the packets its routes buy.
+    pub payer: Pubkey,
+    /// The DevAddr ranges its routes may claim (no route may take another org's devices).
+    #[max_len(MAX_ORG_RANGES)]
+    pub dev_addrs: Vec<DevAddrRange>,
+    /// A disabled org's routes buy nothing (set by the admin).
+    pub enabled: bool,
+    pub bump: u8,
+}
+
+/// One route of an organisation (PDA `["route", id as 8 bytes LE]`): which devices' packets it
+/// buys, how many copies of each, and where the router delivers them. Created, changed and
+/// removed by its org's owner only.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Route {
+    pub id: u64,
+    pub oui: u64,
+    pub max_copies: u8,
+    #[max_len(MAX_ROUTE_RANGES)]
+    pub dev_addrs: Vec<DevAddrRange>,
+    #[max_len(MAX_ROUTE_EUIS)]
+    pub euis: Vec<EuiPair>,
+    /// The network server's address in the router's protocol (`udp://host:port`).
+    #[max_len(MAX_LNS_LEN)]
+    pub lns: String,
+    /// An inactive route buys nothing (its owner paused it).
+    pub active: bool,
+    pub bump: u8,
+}
+
+impl Org {
+    /// The event describing the org as it now is.
+    pub fn changed(&self) -> crate::events::OrgChanged {
+        crate::events::OrgChanged {
+            oui: self.oui,
+            owner: self.owner,
+            payer: self.payer,
+            dev_addrs: self.dev_addrs.clone(),
+            enabled: self.enabled,
+        }
+    }
+}
+
+impl Route {
+    /// The event describing the route as it now is.
+    pub fn changed(&self) -> crate::events::RouteChanged {
+        crate::events::RouteChanged {
+            id: self.id,
+            oui: self.oui,
+            max_copies: self.max_copies,
+            dev_addrs: self.dev_addrs.clone(),
+            euis: self.euis.clone(),
+            lns: self.lns.clone(),
+            active: self.active,
+        }
+    }
+}
+
+/// What an org's owner sets on a route.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RouteArgs {
+    pub max_copies: u8,
+    pub dev_addrs: Vec<DevAddrRange>,
+    pub euis: Vec<EuiPair>,
+    pub lns: String,
+    pub active: bool,
+}
+
+impl RouteArgs {
+    /// Within the bounds, and every DevAddr range inside one of `org`'s.
+    pub fn check(&self, org: &Org) -> std::result::Result<(), crate::errors::HexproofError> {
+        use crate::errors::HexproofError;
+        let bounded = (1..=MAX_ROUTE_COPIES).contains(&self.max_copies)
+            && self.dev_addrs.len() <= MAX_ROUTE_RANGES
+            && self.euis.len() <= MAX_ROUTE_EUIS
+            && !self.lns.is_empty()
+            && self.lns.len() <= MAX_LNS_LEN
+            && self.dev_addrs.iter().all(DevAddrRange::is_valid);
+        if !bounded {
+            return Err(HexproofError::BadRoute);
+        }
+        if !self
+            .dev_addrs
+            .iter()
+            .all(|r| org.dev_addrs.iter().any(|o| r.within(o)))
+        {
+            return Err(HexproofError::RangeOutsideOrg);
+        }
+        Ok(())
+    }
+
+    pub fn apply(self, route: &mut Route) {
+        route.max_copies = self.max_copies;
+        route.dev_addrs = self.dev_addrs;
+        route.euis = self.euis;
+        route.lns = self.lns;
+        route.active = self.active;
+    }
+}
+
+/// An org's DevAddr ranges as the admin gives them: at most [`MAX_ORG_RANGES`], each valid.
+pub fn check_org_ranges(
+    ranges: &[DevAddrRange],
+) -> std::result::Result<(), crate::errors::HexproofError> {
+    if ranges.len() > MAX_ORG_RANGES || !ranges.iter().all(DevAddrRange::is_valid) {
+        return Err(crate::errors::HexproofError::BadRoute);
+    }
+    Ok(())
+}
+
 pub const CONFIG_SEED: &[u8] = b"config";
 pub const MINT_SEED: &[u8] = b"mint";
 pub const HOTSPOT_SEED: &[u8] = b"hotspot";
@@ -272,6 +427,8 @@ pub const TREASURY_SEED: &[u8] = b"treasury";
 pub const MIN_ONBOARDING_FEE: u64 = 1_000_000;
 pub const MAX_ONBOARDING_FEE: u64 = 1_000_000_000_000;
 pub const LEDGER_SEED: &[u8] = b"ledger";
+pub const ORG_SEED: &[u8] = b"org";
+pub const ROUTE_SEED: &[u8] = b"route";
 
 #[cfg(test)]
 mod tests {
