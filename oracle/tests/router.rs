@@ -275,7 +275,11 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
     // packet, one per hotspot.
     let mut per_packet: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> = BTreeMap::new();
     for r in &receipts {
-        assert_eq!(r.receipt.verify().unwrap(), key.public());
+        assert_eq!(
+            hexproof_proto::receipts::verify_receipt(&r.receipt).unwrap(),
+            key.public()
+        );
+        assert_eq!(hexproof_proto::receipts::receipt_id(&r.receipt), r.id);
         let heard_by = r.report.verify().unwrap();
         assert_eq!(heard_by.to_bytes().to_vec(), r.receipt.hotspot);
         assert_eq!(r.receipt.route_id, 7);

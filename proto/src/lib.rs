@@ -31,6 +31,7 @@ pub mod keys;
 pub mod login;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
+pub mod receipts;
 pub mod region;
 pub mod registry;
 pub mod rf;

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     Keypair, PublicKey,
-    v1::{BeaconReport, Entropy, PacketReceipt, PacketReport, WitnessReport},
+    v1::{BeaconReport, Entropy, PacketReport, WitnessReport},
 };
 
 /// A protobuf message that carries its signer's key and an ed25519 signature.
@@ -172,7 +172,6 @@ signed!(BeaconReport, "hexproof.v1.BeaconReport", hotspot);
 signed!(WitnessReport, "hexproof.v1.WitnessReport", witness);
 signed!(Entropy, "hexproof.v1.Entropy", oracle);
 signed!(PacketReport, "hexproof.v1.PacketReport", hotspot);
-signed!(PacketReceipt, "hexproof.v1.PacketReceipt", router);
 
 #[cfg(test)]
 mod tests {

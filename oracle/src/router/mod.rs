@@ -213,8 +213,22 @@ impl PacketRouter {
         self.refused.clone()
     }
 
-    /// One message from the broker: the receipts of the copies it bought (to be stored), or
-    /// why it bought none (counted).
+    /// The key receipts are signed with ([`PacketRouter::sign`]).
+    pub fn key(&self) -> &Keypair {
+        &self.key
+    }
+
+    /// Signs `bought` as one batch (`hexproof_proto::receipts`): one signature for all.
+    pub fn sign(&self, bought: &mut [(PacketReceipt, PacketReport)]) {
+        let mut receipts: Vec<PacketReceipt> = bought.iter().map(|(r, _)| r.clone()).collect();
+        hexproof_proto::receipts::sign_batch(&mut receipts, &self.key);
+        for ((r, _), signed) in bought.iter_mut().zip(receipts) {
+            *r = signed;
+        }
+    }
+
+    /// One message from the broker: the receipts of the copies it bought (unsigned: stored
+    /// once [`PacketRouter::sign`] signed their batch), or why it bought none (counted).
     pub fn handle(
         &mut self,
         topic: &str,
@@ -275,6 +289,7 @@ impl PacketRouter {
             .into_iter()
             .map(|b| {
                 let receipt = PacketReceipt {
+                    router: self.key.public().to_bytes().to_vec(),
                     hotspot: hotspot.to_bytes().to_vec(),
                     payload_hash: hash.to_vec(),
                     payload_size: report.payload.len() as u32,
@@ -283,8 +298,7 @@ impl PacketRouter {
                     report_id: report_id.to_vec(),
                     bought_ns: now,
                     ..Default::default()
-                }
-                .signed(&self.key);
+                };
                 metrics::counter!("hexproof_router_bought_total").increment(1);
                 count_total("bought", 1);
                 (receipt, report.clone())
@@ -362,17 +376,29 @@ struct Held {
 }
 
 impl Held {
-    /// Stores the receipts (retrying until stored or `shutdown`: false), then acknowledges the
-    /// reports to the broker through `client` (none: the session is gone, they come again).
+    /// Signs the receipts as one batch and stores them with the reports taken per hotspot
+    /// (retrying until stored or `shutdown`: false), then acknowledges the reports to the
+    /// broker through `client` (none: the session is gone, they come again).
     async fn flush(
         &mut self,
+        router: &mut PacketRouter,
         store: &Store,
         client: Option<&AsyncClient>,
         bought: &Notify,
         shutdown: &CancellationToken,
         now_ns: u64,
     ) -> bool {
+        for (hotspot, n) in router.take_heard() {
+            *self.heard.entry(hotspot).or_default() += n;
+        }
         if !self.receipts.is_empty() || !self.heard.is_empty() {
+            if self
+                .receipts
+                .first()
+                .is_some_and(|(r, _)| r.signature.is_empty())
+            {
+                router.sign(&mut self.receipts);
+            }
             let mut delay = Duration::from_millis(100);
             loop {
                 match store
@@ -481,8 +507,11 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
                 if flush_at.is_some() =>
             {
                 flush_at = None;
-                held.heard = router.take_heard();
-                if !held.flush(&store, Some(&client), &bought, &shutdown, clock.now_ns()).await {
+                let now = clock.now_ns();
+                if !held
+                    .flush(&mut router, &store, Some(&client), &bought, &shutdown, now)
+                    .await
+                {
                     return;
                 }
                 continue;
@@ -508,9 +537,15 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
                 flush_at.get_or_insert_with(|| tokio::time::Instant::now() + STORE_WAIT);
                 if held.reports.len() >= STORE_BATCH {
                     flush_at = None;
-                    held.heard = router.take_heard();
                     if !held
-                        .flush(&store, Some(&client), &bought, &shutdown, clock.now_ns())
+                        .flush(
+                            &mut router,
+                            &store,
+                            Some(&client),
+                            &bought,
+                            &shutdown,
+                            clock.now_ns(),
+                        )
                         .await
                     {
                         return;
@@ -522,9 +557,15 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
                 // Receipts are stored; the reports are not acknowledged on a session that is
                 // gone: the broker sends them again, and a copy stored buys nothing twice.
                 flush_at = None;
-                held.heard = router.take_heard();
                 if !held
-                    .flush(&store, None, &bought, &shutdown, clock.now_ns())
+                    .flush(
+                        &mut router,
+                        &store,
+                        None,
+                        &bought,
+                        &shutdown,
+                        clock.now_ns(),
+                    )
                     .await
                 {
                     return;
@@ -542,8 +583,8 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
         }
     }
     // What it holds is stored and acknowledged before it stops.
-    held.heard = router.take_heard();
     held.flush(
+        &mut router,
         &store,
         Some(&client),
         &bought,

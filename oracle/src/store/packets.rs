@@ -1,9 +1,6 @@
 //! The router's receipts: stored when a copy is bought, marked when its network server has it.
 
-use hexproof_proto::{
-    Signed,
-    v1::{PacketReceipt, PacketReport},
-};
+use hexproof_proto::v1::{PacketReceipt, PacketReport};
 use std::collections::BTreeMap;
 
 use prost::Message;
@@ -84,7 +81,7 @@ impl Store {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                  ON CONFLICT DO NOTHING",
             )
-            .bind(receipt.id().to_vec())
+            .bind(hexproof_proto::receipts::receipt_id(receipt).to_vec())
             .bind(receipt.payload_hash.clone())
             .bind(
                 hexproof_proto::PublicKey::try_from(receipt.hotspot.as_slice())
