@@ -323,14 +323,10 @@ pub async fn run(
         origin_ns,
         login_broker.as_deref(),
     )?;
-    if let Some((port, _)) = &lns {
-        let routes = opts.state_dir.join("routes.json");
-        std::fs::write(
-            &routes,
-            serde_json::to_vec_pretty(&demo_routes(opts.devices, *port, &network))?,
-        )?;
+    if lns.is_some() {
+        // Its routes are put on chain below (no session keys: no routes file).
         configs[0].router.enabled = true;
-        configs[0].router.routes_file = Some(routes);
+        configs[0].router.lns_private = true; // the embedded network server is on loopback
     }
     let rewards = configs[0].rewards.clone();
     let threshold = configs[0].quorum.threshold;
@@ -512,7 +508,7 @@ pub fn demo_routes(devices: u32, lns_port: u16, network: &Network) -> oracle::ro
             enabled: true,
         }],
         routes: vec![hexproof_poc::packets::Route {
-            id: 1,
+            id: hexproof_client::route_id_of(1, 1),
             oui: 1,
             max_copies: 2,
             dev_addrs: vec![(DEMO_DEVADDRS, DEMO_DEVADDRS + devices.max(1) - 1)],

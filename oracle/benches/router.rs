@@ -282,6 +282,7 @@ async fn latency(keys: &[Keypair], registry: Arc<StaticRegistry>) {
             config: RouterConfig {
                 enabled: true,
                 lns_ack_timeout_ms: 200,
+                lns_private: true,
                 ..Default::default()
             },
             clock: Clock::system(),

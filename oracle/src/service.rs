@@ -162,6 +162,12 @@ pub async fn run_with_chain(
         };
         let (table, tables) = match chain.as_ref().filter(|_| config.router.routes_from_chain) {
             Some(chain) => {
+                if !file.orgs.is_empty() {
+                    tracing::warn!(
+                        "router: orgs and routes come from the chain; the routes file's give only \
+                         session keys ([router] routes_from_chain = false to route by the file)"
+                    );
+                }
                 let keys = file.session_keys();
                 let table = crate::router::chain_table::read(chain, &keys)
                     .await

@@ -317,7 +317,7 @@ async fn routes_set_on_chain_by_their_owners_are_what_the_router_buys_for() {
     .await
     .unwrap();
     let mut route = Route {
-        id: 7,
+        id: hexproof_client::route_id_of(1, 7),
         oui: 1,
         max_copies: 2,
         dev_addrs: vec![(base, base + 0xff)],
@@ -359,7 +359,7 @@ async fn routes_set_on_chain_by_their_owners_are_what_the_router_buys_for() {
     };
     let bought = offer(&mut router, 1).unwrap();
     assert_eq!(bought.len(), 1);
-    assert_eq!(bought[0].0.route_id, 7);
+    assert_eq!(bought[0].0.route_id, route.id);
 
     // Changes on chain reach a running router's table within a refresh.
     let (tx, mut tables) = tokio::sync::watch::channel(table);

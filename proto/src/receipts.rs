@@ -154,6 +154,9 @@ mod tests {
         let key = Keypair::from_secret([9; 32]);
         for size in 1..=40u8 {
             let mut batch: Vec<PacketReceipt> = (0..size).map(receipt).collect();
+            for r in &mut batch {
+                r.router = key.public().to_bytes().to_vec();
+            }
             let ids: Vec<[u8; 32]> = batch.iter().map(receipt_id).collect();
             sign_batch(&mut batch, &key);
             for (r, id) in batch.iter().zip(&ids) {

@@ -153,6 +153,7 @@ pub enum ChainCommand {
         /// Disable it: its routes buy nothing.
         #[arg(long)]
         disabled: bool,
+        /// Its DevAddr ranges from now on (repeat); without any it keeps those it has.
         #[arg(long = "devaddr", value_parser = parse_range)]
         devaddrs: Vec<(u32, u32)>,
     },
@@ -445,10 +446,19 @@ pub async fn run(rpc_url: &str, priority_fee: u64, command: ChainCommand) -> any
             devaddrs,
         } => {
             let a = key(&admin)?;
-            let ranges = devaddrs
-                .iter()
-                .map(|&(start, end)| hexproof_client::DevAddrRange { start, end })
-                .collect();
+            let ranges = if devaddrs.is_empty() {
+                // Without --devaddr the org keeps its ranges.
+                chain
+                    .program_account::<hexproof_client::Org>(&hexproof_client::pda::org(oui))
+                    .await?
+                    .with_context(|| format!("org {oui} does not exist"))?
+                    .dev_addrs
+            } else {
+                devaddrs
+                    .iter()
+                    .map(|&(start, end)| hexproof_client::DevAddrRange { start, end })
+                    .collect()
+            };
             let ix = instructions::set_org(&a.pubkey(), oui, !disabled, ranges);
             println!("{}", chain.send(&[ix], &a, &[]).await?);
         }

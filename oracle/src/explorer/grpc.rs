@@ -291,10 +291,10 @@ impl explorer_server::Explorer for ExplorerService {
         &self,
         _: Request<v1::ListRoutePacketsRequest>,
     ) -> Result<Response<v1::ListRoutePacketsResponse>, Status> {
-        let routes = self.0.route_packets().await?;
+        let routes = self.0.route_packets().await;
         Ok(Response::new(v1::ListRoutePacketsResponse {
             routes: routes
-                .into_iter()
+                .iter()
                 .map(|r| v1::RoutePackets {
                     route_id: r.route_id,
                     oui: r.oui,

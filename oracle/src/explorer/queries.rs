@@ -58,8 +58,10 @@ pub struct Explorer {
     /// The number of stored reports and when it was counted; the lock is held while counting.
     report_count: Mutex<Option<(Instant, u64)>>,
     counting: tokio::sync::Mutex<()>,
-    /// Copies bought from each hotspot (base58 key), read at most once per `stats_ttl_ms`.
-    bought: tokio::sync::Mutex<Option<(Instant, Arc<HashMap<String, u64>>)>>,
+    /// Copies bought from each hotspot (base58 key), and each route's packets: each read at
+    /// most once per `stats_ttl_ms`.
+    bought: Cached<HashMap<String, u64>>,
+    routes: Cached<Vec<crate::store::RoutePackets>>,
 }
 
 /// An occupied cell with its summary, hotspot count and lifetime reward.
@@ -113,7 +115,8 @@ impl Explorer {
             epochs: EpochCache::new(config.epoch_cache),
             report_count: Mutex::new(None),
             counting: tokio::sync::Mutex::new(()),
-            bought: tokio::sync::Mutex::new(None),
+            bought: Cached::default(),
+            routes: Cached::default(),
             config,
         });
         explorer.refresh_rewards().await?;
@@ -363,22 +366,13 @@ impl Explorer {
     /// A page of the occupied cells at `resolution` (in cell order) with each one's summary,
     /// hotspot count and lifetime reward: what the map draws; and the next page's token.
     /// Copies bought from each hotspot, counted at most once per `stats_ttl_ms` (a scan of the
-    /// receipts in a heavy place; while every heavy place is taken, the last count).
-    pub async fn bought_by_hotspot(&self) -> Result<Arc<HashMap<String, u64>>> {
+    /// receipts in a heavy place; while it is read, or every heavy place is taken, the last
+    /// count, or none).
+    pub async fn bought_by_hotspot(&self) -> Arc<HashMap<String, u64>> {
         let ttl = Duration::from_millis(self.config.stats_ttl_ms);
-        let mut cached = self.bought.lock().await;
-        if let Some((at, counts)) = cached.as_ref()
-            && at.elapsed() < ttl
-        {
-            return Ok(counts.clone());
-        }
-        let _place = match self.heavy() {
-            Ok(place) => place,
-            Err(busy) => return cached.as_ref().map(|(_, c)| c.clone()).ok_or(busy),
-        };
-        let counts = Arc::new(self.store.bought_by_hotspot().await?);
-        *cached = Some((Instant::now(), counts.clone()));
-        Ok(counts)
+        self.bought
+            .get(ttl, || self.heavy(), || self.store.bought_by_hotspot())
+            .await
     }
 
     pub fn hexes(
@@ -578,10 +572,13 @@ impl Explorer {
     }
 
     /// Every route's packets: distinct packets bought, copies bought and delivered (a scan of
-    /// the receipts: a heavy place).
-    pub async fn route_packets(&self) -> Result<Vec<crate::store::RoutePackets>> {
-        let _place = self.heavy()?;
-        Ok(self.store.route_packets().await?)
+    /// the receipts in a heavy place, at most once per `stats_ttl_ms`; while it is read, or
+    /// every heavy place is taken, the last answer).
+    pub async fn route_packets(&self) -> Arc<Vec<crate::store::RoutePackets>> {
+        let ttl = Duration::from_millis(self.config.stats_ttl_ms);
+        self.routes
+            .get(ttl, || self.heavy(), || self.store.route_packets())
+            .await
     }
 
     /// What a claim needs: `hotspot`'s lifetime amount after epoch `n` (0: the newest) and
@@ -656,5 +653,57 @@ impl Explorer {
             lifetime_rewards: rewards.total,
             invalid_by_reason: index.invalid_by_reason().clone(),
         })
+    }
+}
+
+/// A value read from the store at most once per TTL by one request at a time; the others take
+/// the last value (an empty one before the first read): never a queue of scans.
+#[derive(Debug, Default)]
+struct Cached<T> {
+    value: Mutex<Option<(Instant, Arc<T>)>>,
+    reading: tokio::sync::Mutex<()>,
+}
+
+impl<T: Default> Cached<T> {
+    async fn get<F>(
+        &self,
+        ttl: Duration,
+        place: impl FnOnce() -> Result<Place>,
+        read: impl FnOnce() -> F,
+    ) -> Arc<T>
+    where
+        F: std::future::Future<Output = std::result::Result<T, crate::store::StoreError>>,
+    {
+        let last = || {
+            self.value
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .map(|(at, v)| (*at, v.clone()))
+        };
+        let stale = || last().map(|(_, v)| v).unwrap_or_default();
+        if let Some((at, v)) = last()
+            && at.elapsed() < ttl
+        {
+            return v;
+        }
+        let Ok(_reading) = self.reading.try_lock() else {
+            return stale();
+        };
+        let Ok(_place) = place() else {
+            return stale();
+        };
+        match read().await {
+            Ok(v) => {
+                let v = Arc::new(v);
+                *self.value.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((Instant::now(), v.clone()));
+                v
+            }
+            Err(e) => {
+                tracing::warn!(%e, "explorer: reading packet counts");
+                stale()
+            }
+        }
     }
 }

@@ -142,7 +142,7 @@ struct HexesQuery {
 }
 
 async fn hexes(State(x): State<Arc<Explorer>>, Query(q): Query<HexesQuery>) -> Api {
-    let bought = x.bought_by_hotspot().await?;
+    let bought = x.bought_by_hotspot().await;
     let (cells, next) = x.hexes(q.res.unwrap_or(7), q.page_size, &q.page_token, &bought)?;
     let out: Vec<Value> = cells
         .iter()
@@ -249,7 +249,7 @@ async fn hotspot_packets(State(x): State<Arc<Explorer>>, Path(key): Path<String>
 }
 
 async fn route_packets(State(x): State<Arc<Explorer>>) -> Api {
-    Ok(Json(json!({ "routes": x.route_packets().await? })))
+    Ok(Json(json!({ "routes": *x.route_packets().await })))
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -26,7 +26,7 @@ pub fn table_of(
     let mut seen = std::collections::BTreeSet::new();
     let routes: Vec<Route> = routes
         .iter()
-        .filter(|r| r.max_copies > 0 && seen.insert(r.id))
+        .filter(|r| r.max_copies > 0 && program::route_id_in_org(r.id, r.oui) && seen.insert(r.id))
         .filter_map(|r| {
             let org = by_oui.get(&r.oui)?;
             Some(Route {
@@ -134,9 +134,9 @@ mod tests {
         }
     }
 
-    fn route(id: u64, oui: u64, ranges: &[(u32, u32)], max_copies: u8) -> program::Route {
+    fn route(n: u32, oui: u64, ranges: &[(u32, u32)], max_copies: u8) -> program::Route {
         program::Route {
-            id,
+            id: program::route_id_of(oui, n),
             oui,
             max_copies,
             dev_addrs: ranges
@@ -147,15 +147,15 @@ mod tests {
                 join_eui: 5,
                 dev_eui: 0,
             }],
-            lns: format!("udp://127.0.0.1:{}", 1_700 + id),
+            lns: format!("udp://127.0.0.1:{}", 1_700 + n),
             active: true,
             bump: 255,
         }
     }
 
     /// A route reaching past its org's ranges (the admin shrank them) buys only inside them;
-    /// a route of no org, a duplicate id and a route buying nothing are left out; session keys
-    /// join their route by id.
+    /// a route of no org, a duplicate id, an id in another org's space and a route buying
+    /// nothing are left out; session keys join their route by id.
     #[test]
     fn routes_are_clipped_to_their_orgs_ranges_and_bad_ones_left_out() {
         let orgs = [
@@ -169,8 +169,13 @@ mod tests {
             route(9, 3, &[(0x100, 0x1ff)], 1),
             route(10, 1, &[(0x100, 0x1ff)], 0),
         ];
+        let (seven, eight) = (program::route_id_of(1, 7), program::route_id_of(2, 8));
+        // A route whose id is in another org's space (not on chain: the program refuses it).
+        let mut squatter = route(9, 2, &[(0x200, 0x2ff)], 1);
+        squatter.id = program::route_id_of(1, 9);
+        let routes = [routes.as_slice(), &[squatter]].concat();
         let keys = BTreeMap::from([(
-            7,
+            seven,
             vec![SessionKey {
                 dev_addr: 0x180,
                 nwk_s_key: [3; 16],
@@ -179,13 +184,13 @@ mod tests {
         )]);
         let table = table_of(&orgs, &routes, &keys);
         let ids: Vec<u64> = table.routes().iter().map(|r| r.id).collect();
-        assert_eq!(ids, vec![7, 8]);
-        let seven = table.route(7).unwrap();
+        assert_eq!(ids, vec![seven, eight]);
+        let seven = table.route(seven).unwrap();
         assert_eq!(seven.dev_addrs, vec![(0x180, 0x1ff), (0x400, 0x47f)]);
         assert_eq!(seven.max_copies, 2, "the first of a duplicated id");
         assert_eq!(seven.euis, vec![(5, 0)]);
         assert_eq!(seven.session_keys.len(), 1);
-        assert!(table.route(8).unwrap().session_keys.is_empty());
+        assert!(table.route(eight).unwrap().session_keys.is_empty());
         assert!(!table.org(2).unwrap().enabled);
     }
 }

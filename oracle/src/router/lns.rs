@@ -106,6 +106,15 @@ pub async fn forward(
         let full = pending.len() as u32 >= config.forward_batch;
         if !pending.is_empty() {
             let table = tables.borrow().clone();
+            // Sockets of addresses no route names any more are closed (an org changing its
+            // address at every refresh cannot pile up sockets).
+            let named: std::collections::HashSet<String> = table
+                .routes()
+                .iter()
+                .filter_map(|r| address(&r.lns))
+                .collect();
+            sockets.retain(|a, _| named.contains(a));
+            in_flight.retain(|a, _| named.contains(a));
             pass(
                 &table,
                 &config,
@@ -139,22 +148,31 @@ async fn pass(
     pending: Vec<StoredReceipt>,
 ) {
     let mut sent_to: BTreeMap<String, usize> = BTreeMap::new();
+    // Addresses that could not be used in this pass: their copies wait (postponed below)
+    // without another lookup each.
+    let mut failed: std::collections::HashSet<String> = Default::default();
     for copy in &pending {
+        // The route of the receipt's own org: a copy never goes to another org's address.
         let Some(lns) = table
             .route(copy.receipt.route_id)
+            .filter(|r| r.oui == copy.receipt.oui)
             .and_then(|r| address(&r.lns))
         else {
             continue; // the route is gone from the table: kept, postponed below
         };
+        if failed.contains(&lns) {
+            continue;
+        }
         let socket = match sockets.get(&lns) {
             Some(s) => s.clone(),
-            None => match connect(&lns).await {
+            None => match connect(&lns, config.lns_private).await {
                 Ok(s) => {
                     sockets.insert(lns.clone(), s.clone());
                     s
                 }
                 Err(e) => {
                     tracing::warn!(%e, lns, "router: network server address");
+                    failed.insert(lns);
                     continue;
                 }
             },
@@ -228,11 +246,22 @@ async fn pass(
     }
 }
 
-async fn connect(lns: &str) -> std::io::Result<Arc<UdpSocket>> {
-    let target: SocketAddr = tokio::net::lookup_host(lns)
-        .await?
+/// How long resolving a network server's host name may take (an org names it: a name whose
+/// DNS never answers must not stall delivery for everyone).
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(1);
+
+async fn connect(lns: &str, allow_private: bool) -> std::io::Result<Arc<UdpSocket>> {
+    let target: SocketAddr = tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host(lns))
+        .await
+        .map_err(|_| std::io::Error::other("resolving took over a second"))??
         .next()
         .ok_or_else(|| std::io::Error::other("no address"))?;
+    if !allowed(target.ip(), allow_private) {
+        return Err(std::io::Error::other(format!(
+            "{target} is a loopback, private, link-local or broadcast address \
+             ([router] lns_private allows them)"
+        )));
+    }
     let local: SocketAddr = if target.is_ipv4() {
         "0.0.0.0:0".parse().expect("an address")
     } else {
@@ -241,4 +270,63 @@ async fn connect(lns: &str) -> std::io::Result<Arc<UdpSocket>> {
     let socket = UdpSocket::bind(local).await?;
     socket.connect(target).await?;
     Ok(Arc::new(socket))
+}
+
+/// Whether the router sends to `ip`: routes are set by org owners, so by default only public
+/// unicast addresses (not the router's own host, its private network, or a broadcast).
+fn allowed(ip: std::net::IpAddr, allow_private: bool) -> bool {
+    use std::net::IpAddr;
+    let special = match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64 // carrier-grade NAT
+        }
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
+                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link-local
+                || v6.to_ipv4_mapped().is_some_and(|v4| !allowed(IpAddr::V4(v4), false))
+        }
+    };
+    allow_private || !special
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Org owners name network servers: the router's own host, private networks, link-local
+    /// (cloud metadata) and broadcast addresses are refused unless the operator allows them.
+    #[test]
+    fn only_public_unicast_network_servers_by_default() {
+        for bad in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.1.1",
+            "172.16.0.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            let ip: std::net::IpAddr = bad.parse().unwrap();
+            assert!(!allowed(ip, false), "{bad}");
+            assert!(allowed(ip, true), "{bad}");
+        }
+        for good in ["8.8.8.8", "2001:4860:4860::8888", "100.128.0.1"] {
+            assert!(allowed(good.parse().unwrap(), false), "{good}");
+        }
+    }
 }

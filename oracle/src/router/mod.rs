@@ -54,6 +54,10 @@ pub struct RouterConfig {
     pub lns_ack_timeout_ms: u64,
     /// Copies sent to network servers per pass of the forwarder.
     pub forward_batch: u32,
+    /// Let routes name network servers on loopback, private, link-local or broadcast
+    /// addresses (off: org owners set routes, and must not aim the router at its own host or
+    /// network; on for demos, or a router and its orgs' servers on one private network).
+    pub lns_private: bool,
     /// The router connection's own client certificate and key (PEM), in place of `[mqtt]`'s;
     /// required when `[mqtt]` has a client certificate: a broker that names clients by
     /// certificate would give ingest and the router one client id, one persistent session and
@@ -86,6 +90,7 @@ impl Default for RouterConfig {
             limits: RouterLimits::default(),
             lns_ack_timeout_ms: 1_000,
             forward_batch: 256,
+            lns_private: false,
             client_cert_file: None,
             client_key_file: None,
         }
@@ -168,7 +173,8 @@ pub struct PacketRouter {
     keys: std::collections::HashMap<PublicKey, ed25519_dalek::VerifyingKey>,
     /// Refusals and drops by reason since start (shared: [`PacketRouter::counts`]).
     refused: Arc<std::sync::Mutex<BTreeMap<&'static str, u64>>>,
-    /// Reports taken per hotspot (registered, signature valid) since [`PacketRouter::take_heard`].
+    /// Packets heard per hotspot (registered, signature valid, not a copy it already offered,
+    /// within its rate) since [`PacketRouter::take_heard`].
     heard: BTreeMap<PublicKey, u64>,
 }
 
@@ -272,7 +278,6 @@ impl PacketRouter {
         if signer != hotspot {
             return Err(Refusal::TopicMismatch);
         }
-        *self.heard.entry(hotspot).or_default() += 1;
         // What the forwarder must put in a PUSH_DATA: a copy it cannot send is not bought.
         let rate = hexproof_proto::v1::DataRate::try_from(report.data_rate)
             .ok()
@@ -281,9 +286,13 @@ impl PacketRouter {
             return Err(Refusal::BadRadio);
         }
         let now = self.clock.now_ns();
-        let bought = self
-            .rules
-            .offer(&self.table, hotspot, &report.payload, now)?;
+        let offered = self.rules.offer(&self.table, hotspot, &report.payload, now);
+        // Heard: each packet once per hotspot, within its rate (a report sent again, or a
+        // flood, does not raise the count).
+        if !matches!(offered, Err(Drop::Duplicate | Drop::RateLimited)) {
+            *self.heard.entry(hotspot).or_default() += 1;
+        }
+        let bought = offered?;
         let hash = payload_hash(&report.payload);
         Ok(bought
             .into_iter()
@@ -582,16 +591,29 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
             }
         }
     }
-    // What it holds is stored and acknowledged before it stops.
-    held.flush(
-        &mut router,
-        &store,
-        Some(&client),
-        &bought,
-        &CancellationToken::new(),
-        clock.now_ns(),
-    )
-    .await;
+    // What it holds is stored (trying for at most 5 s more) and acknowledged before it stops;
+    // the connection is driven a moment longer so the acknowledgements reach the broker.
+    let give_up = CancellationToken::new();
+    let timer = give_up.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        timer.cancel();
+    });
+    let now = clock.now_ns();
+    let stored = held
+        .flush(&mut router, &store, Some(&client), &bought, &give_up, now)
+        .await;
+    if !stored {
+        tracing::warn!(
+            "router: stopping with receipts unstored; the broker sends their reports again"
+        );
+    }
     let _ = client.try_disconnect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while let Ok(Ok(event)) = tokio::time::timeout_at(deadline, eventloop.poll()).await {
+        if matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+            break;
+        }
+    }
     let _ = forwarder.await;
 }

@@ -53,6 +53,13 @@ pub const SILENT_SHARE: usize = 8;
 /// `default`, a CI run: four wholly silent partners of 36, eight such).
 pub const SILENT_BACK: f64 = 4.0;
 
+/// A link counts as silent by [`SILENT_BACK`] only when it should have carried at least this
+/// many beacons back (over the time both were on); on weaker links only none back is silent.
+pub const MIN_LINK_BACK: f64 = 4.0;
+
+/// Of the silent partners, how many must have heard none at all.
+pub const MIN_WHOLLY_SILENT: usize = 2;
+
 /// The highest forward rate taken as a link's chance of carrying a beacon back (a link heard
 /// every time could still fade once in twenty).
 const MAX_RATE: f64 = 0.95;
@@ -140,8 +147,9 @@ pub fn one_way(
 ) -> Vec<(PublicKey, String)> {
     // Hotspots that report valid receptions at all (they have a radio listening, or say so).
     let listening = &links.heard_valid;
-    // Per witness: (expected back, its variance, received back, partners, silent partners).
-    let mut tally: BTreeMap<PublicKey, (f64, f64, i64, usize, usize)> = BTreeMap::new();
+    // Per witness: (expected back, its variance, received back, partners, silent partners,
+    // wholly silent partners).
+    let mut tally: BTreeMap<PublicKey, (f64, f64, i64, usize, usize, usize)> = BTreeMap::new();
     for ((b, w), link) in &links.by_pair {
         let (Some(&sent_b), Some(&sent_w)) = (beacons.get(b), beacons.get(w)) else {
             continue;
@@ -156,28 +164,39 @@ pub fn one_way(
             continue;
         }
         let rate = (link.n as f64 / sent_b as f64).min(MAX_RATE);
-        let n = sent_w as f64;
+        // Its beacons the partner could have heard: those sent while the partner was on. Every
+        // hotspot beacons at the same interval, so a partner that beaconed less than it was on
+        // for that share of the epoch (and listened only then).
+        let n = sent_w.min(sent_b) as f64;
         let t = tally.entry(*w).or_default();
         t.0 += n * rate;
         t.1 += n * rate * (1.0 - rate);
-        let back = links.get(w, b).map_or(0, |l| l.n.min(sent_w as i64));
+        let back = links
+            .get(w, b)
+            .map_or(0, |l| l.n.min(sent_w.min(sent_b) as i64));
         t.2 += back;
         t.3 += 1;
         // Silent: it heard none of them, or a quarter or less of what the link carried the
         // other way (the weak links a relay fills in are heard back once or twice by fading).
-        t.4 += usize::from(back == 0 || back as f64 * SILENT_BACK <= n * rate);
+        t.4 += usize::from(
+            back == 0 || (n * rate >= MIN_LINK_BACK && back as f64 * SILENT_BACK <= n * rate),
+        );
+        t.5 += usize::from(back == 0);
     }
     tally
         .into_iter()
-        .filter(|(_, (expected, variance, back, partners, silent))| {
-            let missing = expected - *back as f64;
-            missing >= MIN_MISSING_BACK
-                && missing * ONE_WAY_SHARE >= *expected
-                && missing >= ONE_WAY_SIGMAS * variance.sqrt()
-                && *silent >= MIN_SILENT_PARTNERS
-                && silent * SILENT_SHARE >= *partners
-        })
-        .map(|(w, (expected, variance, back, partners, _))| {
+        .filter(
+            |(_, (expected, variance, back, partners, silent, wholly))| {
+                let missing = expected - *back as f64;
+                missing >= MIN_MISSING_BACK
+                    && missing * ONE_WAY_SHARE >= *expected
+                    && missing >= ONE_WAY_SIGMAS * variance.sqrt()
+                    && *silent >= MIN_SILENT_PARTNERS
+                    && *wholly >= MIN_WHOLLY_SILENT
+                    && silent * SILENT_SHARE >= *partners
+            },
+        )
+        .map(|(w, (expected, variance, back, partners, _, _))| {
             (
                 w,
                 format!(

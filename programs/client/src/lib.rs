@@ -20,7 +20,10 @@ pub use chain::{Chain, ChainError};
 pub use hexproof_program::{
     ID as PROGRAM_ID,
     errors::HexproofError,
-    state::{Config, DevAddrRange, EuiPair, Hotspot, Ledger, Org, Route, RouteArgs},
+    state::{
+        Config, DevAddrRange, EuiPair, Hotspot, Ledger, Org, Route, RouteArgs, route_id_in_org,
+        route_id_of,
+    },
 };
 pub use solana_keypair::Keypair;
 pub use solana_signer::Signer;

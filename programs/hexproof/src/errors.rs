@@ -60,6 +60,8 @@ pub enum HexproofError {
     RangeOutsideOrg,
     #[msg("not a usable org owner or payer")]
     BadOrgKey,
-    #[msg("the route belongs to another org")]
+    #[msg(
+        "the route (or its id's space: the id's high 32 bits are the OUI) belongs to another org"
+    )]
     RouteOfAnotherOrg,
 }

@@ -317,7 +317,9 @@ pub struct Org {
 
 /// One route of an organisation (PDA `["route", id as 8 bytes LE]`): which devices' packets it
 /// buys, how many copies of each, and where the router delivers them. Created, changed and
-/// removed by its org's owner only.
+/// removed by its org's owner only. Its id's high 32 bits are its org's OUI ([`route_id_of`]):
+/// every org numbers its routes in its own space, so no org can take an id another org used
+/// (and receive copies still waiting for that id).
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct Route {
@@ -362,6 +364,19 @@ impl Route {
             active: self.active,
         }
     }
+}
+
+/// The largest OUI: route ids carry it in their high 32 bits.
+pub const MAX_OUI: u64 = u32::MAX as u64;
+
+/// Route `n` of org `oui`.
+pub fn route_id_of(oui: u64, n: u32) -> u64 {
+    (oui << 32) | u64::from(n)
+}
+
+/// Whether route id `id` lies in org `oui`'s space.
+pub fn route_id_in_org(id: u64, oui: u64) -> bool {
+    id >> 32 == oui
 }
 
 /// What an org's owner sets on a route.

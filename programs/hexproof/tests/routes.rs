@@ -20,6 +20,9 @@ use solana_signer::Signer;
 const HAS_ONE: Option<u32> = Some(2001);
 
 const OUI: u64 = 1;
+/// Route 7 of org 1, and route 8 of org 2 (a route id's high 32 bits are its org's OUI).
+const R7: u64 = (1 << 32) | 7;
+const R8: u64 = (2 << 32) | 8;
 const RANGE: DevAddrRange = DevAddrRange {
     start: 0x4800_0000,
     end: 0x48ff_ffff,
@@ -99,10 +102,10 @@ async fn only_the_admin_creates_orgs_and_only_an_orgs_owner_changes_its_routes()
     send(&mut net.ctx, &[ix], &[&admin]).await.unwrap();
 
     // A stranger cannot add a route to someone else's org.
-    let ix = instructions::create_route(&stranger.pubkey(), OUI, 7, args(2, vec![RANGE]));
+    let ix = instructions::create_route(&stranger.pubkey(), OUI, R7, args(2, vec![RANGE]));
     assert_eq!(code(send(&mut net.ctx, &[ix], &[&stranger]).await), HAS_ONE);
     // Its own org cannot claim the first org's devices.
-    let ix = instructions::create_route(&stranger.pubkey(), 2, 8, args(2, vec![RANGE]));
+    let ix = instructions::create_route(&stranger.pubkey(), 2, R8, args(2, vec![RANGE]));
     assert_eq!(
         code(send(&mut net.ctx, &[ix], &[&stranger]).await),
         named(E::RangeOutsideOrg)
@@ -111,7 +114,7 @@ async fn only_the_admin_creates_orgs_and_only_an_orgs_owner_changes_its_routes()
         start: 0x48ff_0000,
         end: 0x4900_ffff,
     };
-    let ix = instructions::create_route(&stranger.pubkey(), 2, 8, args(2, vec![straddling]));
+    let ix = instructions::create_route(&stranger.pubkey(), 2, R8, args(2, vec![straddling]));
     assert_eq!(
         code(send(&mut net.ctx, &[ix], &[&stranger]).await),
         named(E::RangeOutsideOrg)
@@ -132,7 +135,7 @@ async fn only_the_admin_creates_orgs_and_only_an_orgs_owner_changes_its_routes()
         long,
         empty,
     ] {
-        let ix = instructions::create_route(&owner.pubkey(), OUI, 7, bad);
+        let ix = instructions::create_route(&owner.pubkey(), OUI, R7, bad);
         assert_eq!(
             code(send(&mut net.ctx, &[ix], &[&owner]).await),
             named(E::BadRoute)
@@ -157,49 +160,61 @@ async fn only_the_admin_creates_orgs_and_only_an_orgs_owner_changes_its_routes()
         lns: "u".repeat(MAX_LNS_LEN),
         active: true,
     };
-    let ix = instructions::create_route(&owner.pubkey(), OUI, 7, full.clone());
+    let ix = instructions::create_route(&owner.pubkey(), OUI, R7, full.clone());
     send(&mut net.ctx, &[ix], &[&owner]).await.unwrap();
-    let route: Route = read(&mut net, pda::route(7)).await.unwrap();
-    assert_eq!((route.id, route.oui, route.max_copies), (7, OUI, 16));
+    let route: Route = read(&mut net, pda::route(R7)).await.unwrap();
+    assert_eq!((route.id, route.oui, route.max_copies), (R7, OUI, 16));
     assert_eq!(route.dev_addrs, full.dev_addrs);
     assert_eq!(route.euis, full.euis);
-    // The same id cannot be taken again, by anyone.
-    let ix = instructions::create_route(&stranger.pubkey(), 2, 7, args(1, vec![other]));
+    // Another org cannot take an id in this org's space (it would receive the copies still
+    // waiting for that id): not one in use, not a free one (and, below, not one removed).
+    let ix = instructions::create_route(&stranger.pubkey(), 2, R7, args(1, vec![other]));
     assert!(send(&mut net.ctx, &[ix], &[&stranger]).await.is_err());
+    let ix = instructions::create_route(&stranger.pubkey(), 2, R7 + 1, args(1, vec![other]));
+    assert_eq!(
+        code(send(&mut net.ctx, &[ix], &[&stranger]).await),
+        named(E::RouteOfAnotherOrg)
+    );
+    // An OUI past 32 bits is refused (route ids carry it).
+    let ix = instructions::create_org(&admin.pubkey(), 1 << 32, &owner.pubkey(), &payer, vec![]);
+    assert_eq!(
+        code(send(&mut net.ctx, &[ix], &[&admin]).await),
+        named(E::BadRoute)
+    );
 
     // Nobody but its org's owner changes or removes it: not a stranger, not another org's
     // owner through its own org, not the admin.
     let change = args(3, vec![RANGE]);
     for (who, oui) in [(&stranger, OUI), (&admin, OUI)] {
-        let ix = instructions::update_route(&who.pubkey(), oui, 7, change.clone());
+        let ix = instructions::update_route(&who.pubkey(), oui, R7, change.clone());
         assert_eq!(code(send(&mut net.ctx, &[ix], &[who]).await), HAS_ONE);
-        let ix = instructions::remove_route(&who.pubkey(), oui, 7);
+        let ix = instructions::remove_route(&who.pubkey(), oui, R7);
         assert_eq!(code(send(&mut net.ctx, &[ix], &[who]).await), HAS_ONE);
     }
-    let ix = instructions::update_route(&stranger.pubkey(), 2, 7, args(3, vec![other]));
+    let ix = instructions::update_route(&stranger.pubkey(), 2, R7, args(3, vec![other]));
     assert_eq!(
         code(send(&mut net.ctx, &[ix], &[&stranger]).await),
         named(E::RouteOfAnotherOrg)
     );
-    let ix = instructions::remove_route(&stranger.pubkey(), 2, 7);
+    let ix = instructions::remove_route(&stranger.pubkey(), 2, R7);
     assert_eq!(
         code(send(&mut net.ctx, &[ix], &[&stranger]).await),
         named(E::RouteOfAnotherOrg)
     );
-    let route: Route = read(&mut net, pda::route(7)).await.unwrap();
+    let route: Route = read(&mut net, pda::route(R7)).await.unwrap();
     assert_eq!(route.max_copies, 16, "unchanged");
 
     // The owner changes it (a change outside the org's ranges is refused) and pauses it.
-    let ix = instructions::update_route(&owner.pubkey(), OUI, 7, args(3, vec![other]));
+    let ix = instructions::update_route(&owner.pubkey(), OUI, R7, args(3, vec![other]));
     assert_eq!(
         code(send(&mut net.ctx, &[ix], &[&owner]).await),
         named(E::RangeOutsideOrg)
     );
     let mut paused = change.clone();
     paused.active = false;
-    let ix = instructions::update_route(&owner.pubkey(), OUI, 7, paused);
+    let ix = instructions::update_route(&owner.pubkey(), OUI, R7, paused);
     send(&mut net.ctx, &[ix], &[&owner]).await.unwrap();
-    let route: Route = read(&mut net, pda::route(7)).await.unwrap();
+    let route: Route = read(&mut net, pda::route(R7)).await.unwrap();
     assert_eq!((route.max_copies, route.active), (3, false));
     assert_eq!(route.dev_addrs, vec![RANGE]);
 
@@ -214,9 +229,9 @@ async fn only_the_admin_creates_orgs_and_only_an_orgs_owner_changes_its_routes()
     );
     let ix = instructions::update_org(&owner.pubkey(), OUI, &new_owner.pubkey(), &payer);
     send(&mut net.ctx, &[ix], &[&owner]).await.unwrap();
-    let ix = instructions::update_route(&owner.pubkey(), OUI, 7, change.clone());
+    let ix = instructions::update_route(&owner.pubkey(), OUI, R7, change.clone());
     assert_eq!(code(send(&mut net.ctx, &[ix], &[&owner]).await), HAS_ONE);
-    let ix = instructions::update_route(&new_owner.pubkey(), OUI, 7, change.clone());
+    let ix = instructions::update_route(&new_owner.pubkey(), OUI, R7, change.clone());
     send(&mut net.ctx, &[ix], &[&new_owner]).await.unwrap();
 
     // Only the admin disables an org or changes its ranges.
@@ -237,9 +252,15 @@ async fn only_the_admin_creates_orgs_and_only_an_orgs_owner_changes_its_routes()
         .get_balance(new_owner.pubkey())
         .await
         .unwrap();
-    let ix = instructions::remove_route(&new_owner.pubkey(), OUI, 7);
+    let ix = instructions::remove_route(&new_owner.pubkey(), OUI, R7);
     send(&mut net.ctx, &[ix], &[&new_owner]).await.unwrap();
-    assert!(read::<Route>(&mut net, pda::route(7)).await.is_none());
+    assert!(read::<Route>(&mut net, pda::route(R7)).await.is_none());
+    // Its id stays its org's: the other org still cannot take it.
+    let ix = instructions::create_route(&stranger.pubkey(), 2, R7, args(1, vec![other]));
+    assert_eq!(
+        code(send(&mut net.ctx, &[ix], &[&stranger]).await),
+        named(E::RouteOfAnotherOrg)
+    );
     let after = net
         .ctx
         .banks_client

@@ -2,11 +2,11 @@ use anchor_lang::prelude::*;
 
 use crate::{
     errors::HexproofError,
-    state::{CONFIG_SEED, Config, DevAddrRange, ORG_SEED, Org, check_org_ranges},
+    state::{CONFIG_SEED, Config, DevAddrRange, MAX_OUI, ORG_SEED, Org, check_org_ranges},
 };
 
-/// The admin creates an organisation: its OUI, owner, payer and the DevAddr ranges its routes
-/// may claim. It starts enabled. Only the admin: a DevAddr range is an assignment (whoever
+/// The admin creates an organisation: its OUI (at most 2^32 − 1), owner, payer and the DevAddr
+/// ranges its routes may claim. It starts enabled. Only the admin: a DevAddr range is an assignment (whoever
 /// claims a range gets those devices' packets), not something anyone may take.
 #[derive(Accounts)]
 #[instruction(oui: u64)]
@@ -34,6 +34,7 @@ pub fn handler(
     dev_addrs: Vec<DevAddrRange>,
 ) -> Result<()> {
     require!(usable(&owner) && usable(&payer), HexproofError::BadOrgKey);
+    require!(oui <= MAX_OUI, HexproofError::BadRoute);
     check_org_ranges(&dev_addrs)?;
     let org = &mut ctx.accounts.org;
     org.oui = oui;

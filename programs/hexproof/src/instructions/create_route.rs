@@ -2,11 +2,12 @@ use anchor_lang::prelude::*;
 
 use crate::{
     errors::HexproofError,
-    state::{CONFIG_SEED, Config, ORG_SEED, Org, ROUTE_SEED, Route, RouteArgs},
+    state::{CONFIG_SEED, Config, ORG_SEED, Org, ROUTE_SEED, Route, RouteArgs, route_id_in_org},
 };
 
-/// An organisation's owner adds a route (and pays its rent): DevAddr ranges inside the org's,
-/// EUI pairs, copies bought per packet, the network server's address.
+/// An organisation's owner adds a route (and pays its rent): an id in its org's space (its high
+/// 32 bits the OUI), DevAddr ranges inside the org's, EUI pairs, copies bought per packet, the
+/// network server's address.
 #[derive(Accounts)]
 #[instruction(id: u64)]
 pub struct CreateRoute<'info> {
@@ -14,7 +15,12 @@ pub struct CreateRoute<'info> {
     pub config: Account<'info, Config>,
     #[account(mut)]
     pub owner: Signer<'info>,
-    #[account(seeds = [ORG_SEED, &org.oui.to_le_bytes()], bump = org.bump, has_one = owner)]
+    #[account(
+        seeds = [ORG_SEED, &org.oui.to_le_bytes()],
+        bump = org.bump,
+        has_one = owner,
+        constraint = route_id_in_org(id, org.oui) @ HexproofError::RouteOfAnotherOrg,
+    )]
     pub org: Account<'info, Org>,
     #[account(
         init,
