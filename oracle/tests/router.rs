@@ -413,8 +413,13 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
         "topic_mismatch",
         "unregistered",
         "bad_signature",
+        "not_packet_topic",
+        "bad_radio",
         "duplicate",
         "rate_limited",
+        "oversized",
+        "undecodable",
+        "not_uplink",
     ]
     .iter()
     .filter_map(|c| counts.get(c))

@@ -190,7 +190,22 @@ mod tests {
         renamed.router = Keypair::from_secret([8; 32]).public().to_bytes().to_vec();
         let mut deep = r.clone();
         deep.batch_proof = vec![vec![0; 32]; MAX_PROOF + 1];
-        for bad in [changed, moved, foreign, longer, shorter, renamed, deep] {
+        // The same path from an index past the tree (its high bits unused by the proof).
+        let mut beyond = r.clone();
+        beyond.batch_index += 1 << r.batch_proof.len();
+        let mut odd_sibling = r.clone();
+        odd_sibling.batch_proof[0].push(0);
+        for bad in [
+            changed,
+            moved,
+            foreign,
+            longer,
+            shorter,
+            renamed,
+            deep,
+            beyond,
+            odd_sibling,
+        ] {
             assert!(verify_receipt(&bad).is_err(), "{bad:?}");
         }
         // The last receipt of an odd batch is paired with the padding: placed elsewhere it fails.

@@ -291,7 +291,7 @@ impl explorer_server::Explorer for ExplorerService {
         &self,
         _: Request<v1::ListRoutePacketsRequest>,
     ) -> Result<Response<v1::ListRoutePacketsResponse>, Status> {
-        let routes = self.0.route_packets().await;
+        let routes = self.0.route_packets().await?;
         Ok(Response::new(v1::ListRoutePacketsResponse {
             routes: routes
                 .iter()

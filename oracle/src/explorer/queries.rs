@@ -367,8 +367,8 @@ impl Explorer {
     /// hotspot count and lifetime reward: what the map draws; and the next page's token.
     /// Copies bought from each hotspot, counted at most once per `stats_ttl_ms` (a scan of the
     /// receipts in a heavy place; while it is read, or every heavy place is taken, the last
-    /// count, or none).
-    pub async fn bought_by_hotspot(&self) -> Arc<HashMap<String, u64>> {
+    /// count; busy before the first).
+    pub async fn bought_by_hotspot(&self) -> Result<Arc<HashMap<String, u64>>> {
         let ttl = Duration::from_millis(self.config.stats_ttl_ms);
         self.bought
             .get(ttl, || self.heavy(), || self.store.bought_by_hotspot())
@@ -573,8 +573,8 @@ impl Explorer {
 
     /// Every route's packets: distinct packets bought, copies bought and delivered (a scan of
     /// the receipts in a heavy place, at most once per `stats_ttl_ms`; while it is read, or
-    /// every heavy place is taken, the last answer).
-    pub async fn route_packets(&self) -> Arc<Vec<crate::store::RoutePackets>> {
+    /// every heavy place is taken, the last answer; busy before the first).
+    pub async fn route_packets(&self) -> Result<Arc<Vec<crate::store::RoutePackets>>> {
         let ttl = Duration::from_millis(self.config.stats_ttl_ms);
         self.routes
             .get(ttl, || self.heavy(), || self.store.route_packets())
@@ -670,7 +670,7 @@ impl<T: Default> Cached<T> {
         ttl: Duration,
         place: impl FnOnce() -> Result<Place>,
         read: impl FnOnce() -> F,
-    ) -> Arc<T>
+    ) -> Result<Arc<T>>
     where
         F: std::future::Future<Output = std::result::Result<T, crate::store::StoreError>>,
     {
@@ -681,29 +681,30 @@ impl<T: Default> Cached<T> {
                 .as_ref()
                 .map(|(at, v)| (*at, v.clone()))
         };
-        let stale = || last().map(|(_, v)| v).unwrap_or_default();
+        // The last value, if there is one; before the first read, busy.
+        let stale = |busy: QueryError| last().map(|(_, v)| v).ok_or(busy);
         if let Some((at, v)) = last()
             && at.elapsed() < ttl
         {
-            return v;
+            return Ok(v);
         }
         let Ok(_reading) = self.reading.try_lock() else {
-            return stale();
+            return stale(QueryError::Busy(
+                "another request is counting; try again".into(),
+            ));
         };
-        let Ok(_place) = place() else {
-            return stale();
+        let _place = match place() {
+            Ok(place) => place,
+            Err(busy) => return stale(busy),
         };
         match read().await {
             Ok(v) => {
                 let v = Arc::new(v);
                 *self.value.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some((Instant::now(), v.clone()));
-                v
+                Ok(v)
             }
-            Err(e) => {
-                tracing::warn!(%e, "explorer: reading packet counts");
-                stale()
-            }
+            Err(e) => stale(e.into()),
         }
     }
 }

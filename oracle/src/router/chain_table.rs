@@ -26,9 +26,27 @@ pub fn table_of(
     let mut seen = std::collections::BTreeSet::new();
     let routes: Vec<Route> = routes
         .iter()
-        .filter(|r| r.max_copies > 0 && program::route_id_in_org(r.id, r.oui) && seen.insert(r.id))
+        .filter(|r| {
+            let usable =
+                r.max_copies > 0 && program::route_id_in_org(r.id, r.oui) && seen.insert(r.id);
+            if !usable {
+                tracing::warn!(
+                    route = r.id,
+                    oui = r.oui,
+                    "router: a route on chain left out"
+                );
+            }
+            usable
+        })
         .filter_map(|r| {
-            let org = by_oui.get(&r.oui)?;
+            let Some(org) = by_oui.get(&r.oui) else {
+                tracing::warn!(
+                    route = r.id,
+                    oui = r.oui,
+                    "router: a route of no org left out"
+                );
+                return None;
+            };
             Some(Route {
                 id: r.id,
                 oui: r.oui,

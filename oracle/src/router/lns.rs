@@ -74,6 +74,54 @@ fn address(lns: &str) -> Option<String> {
 /// passes, so an acknowledgement that comes late still marks its copy.
 type InFlight = HashMap<String, HashMap<u16, [u8; 32]>>;
 
+/// A network server's address as the forwarder last found it: a socket connected to what the
+/// name resolved to (looked up again after [`RESOLVE_EVERY`], so a server that moves is
+/// followed), or a failure (not tried again for [`RETRY_FAILED`], so a name that never
+/// resolves costs one lookup a minute, not one per copy).
+enum Target {
+    Open {
+        socket: Arc<UdpSocket>,
+        since: std::time::Instant,
+    },
+    Failed {
+        since: std::time::Instant,
+    },
+}
+
+const RESOLVE_EVERY: Duration = Duration::from_secs(300);
+const RETRY_FAILED: Duration = Duration::from_secs(60);
+
+impl Target {
+    fn open(socket: Arc<UdpSocket>) -> Target {
+        Target::Open {
+            socket,
+            since: std::time::Instant::now(),
+        }
+    }
+
+    fn failed() -> Target {
+        Target::Failed {
+            since: std::time::Instant::now(),
+        }
+    }
+
+    fn fresh(&self) -> bool {
+        match self {
+            Target::Open { since, .. } => since.elapsed() < RESOLVE_EVERY,
+            Target::Failed { since } => since.elapsed() < RETRY_FAILED,
+        }
+    }
+
+    fn socket(&self) -> Option<&Arc<UdpSocket>> {
+        match self {
+            Target::Open { socket, .. } => Some(socket),
+            Target::Failed { .. } => None,
+        }
+    }
+}
+
+type Sockets = HashMap<String, Target>;
+
 /// Tokens remembered per network server at most; past it the oldest passes' are forgotten
 /// (their copies are sent again when due).
 const MAX_IN_FLIGHT: usize = 16_384;
@@ -90,7 +138,7 @@ pub async fn forward(
     bought: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
-    let mut sockets: HashMap<String, Arc<UdpSocket>> = HashMap::new();
+    let mut sockets = Sockets::new();
     let mut in_flight = InFlight::new();
     loop {
         let pending = match store
@@ -113,7 +161,7 @@ pub async fn forward(
                 .iter()
                 .filter_map(|r| address(&r.lns))
                 .collect();
-            sockets.retain(|a, _| named.contains(a));
+            sockets.retain(|a, s| named.contains(a) && s.fresh());
             in_flight.retain(|a, _| named.contains(a));
             pass(
                 &table,
@@ -141,16 +189,13 @@ pub async fn forward(
 async fn pass(
     table: &RoutingTable,
     config: &RouterConfig,
-    sockets: &mut HashMap<String, Arc<UdpSocket>>,
+    sockets: &mut Sockets,
     in_flight: &mut InFlight,
     store: &Store,
     clock: Clock,
     pending: Vec<StoredReceipt>,
 ) {
     let mut sent_to: BTreeMap<String, usize> = BTreeMap::new();
-    // Addresses that could not be used in this pass: their copies wait (postponed below)
-    // without another lookup each.
-    let mut failed: std::collections::HashSet<String> = Default::default();
     for copy in &pending {
         // The route of the receipt's own org: a copy never goes to another org's address.
         let Some(lns) = table
@@ -160,19 +205,19 @@ async fn pass(
         else {
             continue; // the route is gone from the table: kept, postponed below
         };
-        if failed.contains(&lns) {
-            continue;
-        }
         let socket = match sockets.get(&lns) {
-            Some(s) => s.clone(),
+            Some(Target::Open { socket, .. }) => socket.clone(),
+            // An address that could not be used a moment ago: its copies wait (postponed
+            // below) without another lookup each.
+            Some(Target::Failed { .. }) => continue,
             None => match connect(&lns, config.lns_private).await {
-                Ok(s) => {
-                    sockets.insert(lns.clone(), s.clone());
-                    s
+                Ok(socket) => {
+                    sockets.insert(lns.clone(), Target::open(socket.clone()));
+                    socket
                 }
                 Err(e) => {
                     tracing::warn!(%e, lns, "router: network server address");
-                    failed.insert(lns);
+                    sockets.insert(lns.clone(), Target::failed());
                     continue;
                 }
             },
@@ -199,7 +244,9 @@ async fn pass(
     let deadline = tokio::time::Instant::now() + Duration::from_millis(config.lns_ack_timeout_ms);
     let mut acked = Vec::new();
     for (lns, sent) in sent_to {
-        let socket = sockets[&lns].clone();
+        let Some(socket) = sockets.get(&lns).and_then(Target::socket).cloned() else {
+            continue;
+        };
         let tokens = in_flight.entry(lns.clone()).or_default();
         let mut buffer = [0u8; 64];
         let mut heard = 0;
@@ -278,21 +325,39 @@ fn allowed(ip: std::net::IpAddr, allow_private: bool) -> bool {
     use std::net::IpAddr;
     let special = match ip {
         IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
-                || v4.is_unspecified()
                 || v4.is_broadcast()
                 || v4.is_multicast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64 // carrier-grade NAT
+                || a == 0 // "this network"
+                || a >= 240 // reserved
+                || (a == 100 && (b & 0xc0) == 64) // carrier-grade NAT
+                || (a == 198 && (b & 0xfe) == 18) // benchmarking
+                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments (DS-Lite)
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            // An IPv4 address inside: mapped, NAT64 (64:ff9b::/96, 64:ff9b:1::/48), 6to4.
+            let inner =
+                |hi: u16, lo: u16| std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+            let embedded = if let Some(v4) = v6.to_ipv4_mapped() {
+                Some(v4)
+            } else if s[0] == 0x64 && s[1] == 0xff9b {
+                Some(inner(s[6], s[7]))
+            } else if s[0] == 0x2002 {
+                Some(inner(s[1], s[2]))
+            } else {
+                None
+            };
             v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00 // unique local
-                || (v6.segments()[0] & 0xffc0) == 0xfe80 // link-local
-                || v6.to_ipv4_mapped().is_some_and(|v4| !allowed(IpAddr::V4(v4), false))
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] & 0xffc0) == 0xfec0 // site-local
+                || embedded.is_some_and(|v4| !allowed(IpAddr::V4(v4), false))
         }
     };
     allow_private || !special
@@ -320,12 +385,25 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::a00:1",
+            "2002:a00:1::1",
+            "0.1.2.3",
+            "240.0.0.1",
+            "198.18.0.1",
+            "192.0.0.1",
+            "fec0::1",
         ] {
             let ip: std::net::IpAddr = bad.parse().unwrap();
             assert!(!allowed(ip, false), "{bad}");
             assert!(allowed(ip, true), "{bad}");
         }
-        for good in ["8.8.8.8", "2001:4860:4860::8888", "100.128.0.1"] {
+        for good in [
+            "8.8.8.8",
+            "2001:4860:4860::8888",
+            "100.128.0.1",
+            "64:ff9b::808:808",
+        ] {
             assert!(allowed(good.parse().unwrap(), false), "{good}");
         }
     }

@@ -287,9 +287,16 @@ impl PacketRouter {
         }
         let now = self.clock.now_ns();
         let offered = self.rules.offer(&self.table, hotspot, &report.payload, now);
-        // Heard: each packet once per hotspot, within its rate (a report sent again, or a
-        // flood, does not raise the count).
-        if !matches!(offered, Err(Drop::Duplicate | Drop::RateLimited)) {
+        // Heard: each LoRaWAN uplink once per hotspot, within its rate (junk, a report sent
+        // again, or a flood, does not raise the count).
+        if !matches!(
+            offered,
+            Err(Drop::Duplicate
+                | Drop::RateLimited
+                | Drop::Oversized
+                | Drop::Undecodable
+                | Drop::NotUplink)
+        ) {
             *self.heard.entry(hotspot).or_default() += 1;
         }
         let bought = offered?;

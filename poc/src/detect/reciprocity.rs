@@ -57,9 +57,6 @@ pub const SILENT_BACK: f64 = 4.0;
 /// many beacons back (over the time both were on); on weaker links only none back is silent.
 pub const MIN_LINK_BACK: f64 = 4.0;
 
-/// Of the silent partners, how many must have heard none at all.
-pub const MIN_WHOLLY_SILENT: usize = 2;
-
 /// The highest forward rate taken as a link's chance of carrying a beacon back (a link heard
 /// every time could still fade once in twenty).
 const MAX_RATE: f64 = 0.95;
@@ -147,9 +144,8 @@ pub fn one_way(
 ) -> Vec<(PublicKey, String)> {
     // Hotspots that report valid receptions at all (they have a radio listening, or say so).
     let listening = &links.heard_valid;
-    // Per witness: (expected back, its variance, received back, partners, silent partners,
-    // wholly silent partners).
-    let mut tally: BTreeMap<PublicKey, (f64, f64, i64, usize, usize, usize)> = BTreeMap::new();
+    // Per witness: (expected back, its variance, received back, partners, silent partners).
+    let mut tally: BTreeMap<PublicKey, (f64, f64, i64, usize, usize)> = BTreeMap::new();
     for ((b, w), link) in &links.by_pair {
         let (Some(&sent_b), Some(&sent_w)) = (beacons.get(b), beacons.get(w)) else {
             continue;
@@ -181,22 +177,18 @@ pub fn one_way(
         t.4 += usize::from(
             back == 0 || (n * rate >= MIN_LINK_BACK && back as f64 * SILENT_BACK <= n * rate),
         );
-        t.5 += usize::from(back == 0);
     }
     tally
         .into_iter()
-        .filter(
-            |(_, (expected, variance, back, partners, silent, wholly))| {
-                let missing = expected - *back as f64;
-                missing >= MIN_MISSING_BACK
-                    && missing * ONE_WAY_SHARE >= *expected
-                    && missing >= ONE_WAY_SIGMAS * variance.sqrt()
-                    && *silent >= MIN_SILENT_PARTNERS
-                    && *wholly >= MIN_WHOLLY_SILENT
-                    && silent * SILENT_SHARE >= *partners
-            },
-        )
-        .map(|(w, (expected, variance, back, partners, _, _))| {
+        .filter(|(_, (expected, variance, back, partners, silent))| {
+            let missing = expected - *back as f64;
+            missing >= MIN_MISSING_BACK
+                && missing * ONE_WAY_SHARE >= *expected
+                && missing >= ONE_WAY_SIGMAS * variance.sqrt()
+                && *silent >= MIN_SILENT_PARTNERS
+                && silent * SILENT_SHARE >= *partners
+        })
+        .map(|(w, (expected, variance, back, partners, _))| {
             (
                 w,
                 format!(

@@ -1140,10 +1140,7 @@ fn a_relay_filling_in_what_its_radio_misses_is_found() {
         let back_of = |k: &PublicKey| back.get(k).copied().unwrap_or(0);
         let silent = town.iter().filter(|k| back_of(k) == 0).count();
         // A quarter or less of the link's 0.95 × BEACONS.
-        let near_silent = town
-            .iter()
-            .filter(|k| back_of(k) * 4 < BEACONS)
-            .count();
+        let near_silent = town.iter().filter(|k| back_of(k) * 4 < BEACONS).count();
         // What the CI run saw: wholly silent partners too few for the share asked, partners
         // that heard it once or twice beside them.
         if silent * 8 >= town.len() || near_silent * 8 < town.len() {
