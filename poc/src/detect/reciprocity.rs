@@ -57,6 +57,11 @@ pub const SILENT_BACK: f64 = 4.0;
 /// many beacons back (over the time both were on); on weaker links only none back is silent.
 pub const MIN_LINK_BACK: f64 = 4.0;
 
+/// A partner hearing less than this share of what it is heard (its receptions of others'
+/// beacons against others' of its own) is deaf: left out of the one-way test (scenario-free
+/// test: one hotspot in five with 10 dB more noise on receive flagged six honest neighbours).
+pub const DEAF_SHARE: f64 = 0.75;
+
 /// The highest forward rate taken as a link's chance of carrying a beacon back (a link heard
 /// every time could still fade once in twenty).
 const MAX_RATE: f64 = 0.95;
@@ -144,13 +149,36 @@ pub fn one_way(
 ) -> Vec<(PublicKey, String)> {
     // Hotspots that report valid receptions at all (they have a radio listening, or say so).
     let listening = &links.heard_valid;
+    // Each hotspot's receptions of others' beacons, and others' receptions of its own: about
+    // equal for a radio that hears as well as it is heard. A partner that hears much less than
+    // it is heard (a noisy site, a deaf front end) misses everyone's beacons, not only one
+    // hotspot's: its silence says nothing about who it did not hear.
+    let mut hears: BTreeMap<PublicKey, i64> = BTreeMap::new();
+    let mut heard: BTreeMap<PublicKey, i64> = BTreeMap::new();
+    for ((b, w), link) in &links.by_pair {
+        *hears.entry(*w).or_default() += link.n;
+        *heard.entry(*b).or_default() += link.n;
+    }
+    let deaf = |p: &PublicKey| {
+        let (hears, heard) = (
+            hears.get(p).copied().unwrap_or(0),
+            heard.get(p).copied().unwrap_or(0),
+        );
+        (hears as f64) < heard as f64 * DEAF_SHARE
+    };
     // Per witness: (expected back, its variance, received back, partners, silent partners).
     let mut tally: BTreeMap<PublicKey, (f64, f64, i64, usize, usize)> = BTreeMap::new();
     for ((b, w), link) in &links.by_pair {
         let (Some(&sent_b), Some(&sent_w)) = (beacons.get(b), beacons.get(w)) else {
             continue;
         };
-        if b == w || sent_b == 0 || sent_w == 0 || !listening.contains_key(b) || skip.contains(b) {
+        if b == w
+            || sent_b == 0
+            || sent_w == 0
+            || !listening.contains_key(b)
+            || skip.contains(b)
+            || deaf(b)
+        {
             continue;
         }
         let (Some(pb), Some(pw)) = (power.get(b), power.get(w)) else {

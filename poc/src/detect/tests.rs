@@ -1212,6 +1212,41 @@ fn partners_online_part_of_the_epoch_do_not_make_a_hotspot_one_way() {
     );
 }
 
+/// Receivers in a noisy place (a city's interference, a cheap front end) hear less than they
+/// are heard: 6 dB more noise on receive only, at one hotspot in five, next to quiet ones. Their
+/// quiet neighbours hear them on links they do not hear back. That is not a relay.
+#[test]
+fn noisy_neighbours_do_not_make_a_quiet_receiver_one_way() {
+    for noise_ddb in [60, 100] {
+        let mut flagged = Vec::new();
+        for seed in 1..=20 {
+            let mut w = harsh_world(seed);
+            w.air(|_| POWER_DDBM, &[]);
+            let noisy: BTreeSet<PublicKey> = w
+                .honest_keys()
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| (*i as u64 + seed) % 5 == 0)
+                .map(|(_, k)| k)
+                .collect();
+            w.receptions
+                .retain(|r| !noisy.contains(&r.witness) || r.rssi_ddbm >= -1_280 + noise_ddb);
+            let d = w.detect();
+            flagged.extend(
+                d.findings
+                    .into_iter()
+                    .filter(|f| f.code.suspends())
+                    .map(|f| (seed, f.code, f.evidence)),
+            );
+        }
+        assert!(
+            flagged.is_empty(),
+            "{noise_ddb} ddB: {} honest findings: {flagged:#?}",
+            flagged.len()
+        );
+    }
+}
+
 /// The other side of the one-way test: the four nearest neighbours of a hotspot (real radios
 /// that hear it loudly) never report its beacons, to get it found as a relay. Fewer than an
 /// eighth of its partners: it is not.
