@@ -1226,7 +1226,7 @@ fn noisy_neighbours_do_not_make_a_quiet_receiver_one_way() {
                 .honest_keys()
                 .into_iter()
                 .enumerate()
-                .filter(|(i, _)| (*i as u64 + seed) % 5 == 0)
+                .filter(|(i, _)| (*i as u64 + seed).is_multiple_of(5))
                 .map(|(_, k)| k)
                 .collect();
             w.receptions
