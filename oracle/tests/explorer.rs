@@ -652,31 +652,6 @@ async fn findings_are_served_with_their_evidence_to_the_owner() {
 
 // The explorer's limits ([explorer]): each test fails without the limit it names.
 
-/// GET `path` on the web port: the status code and the body.
-async fn http_status(port: u16, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let code = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_string();
-    (code, body)
-}
-
 /// Opens `/api/events`: its status code, and the connection (the stream is open while it is).
 async fn open_events(port: u16) -> (u16, tokio::net::TcpStream) {
     open_events_from([127, 0, 0, 1], port).await
@@ -732,7 +707,7 @@ async fn the_watcher_past_max_watchers_is_refused_until_one_goes() {
 
     // Both kinds of live stream share the places: a third of either is refused.
     assert_eq!(watch(&mut c).await.err(), Some(Code::ResourceExhausted));
-    let (code, body) = http_status(s.http, "/api/events").await;
+    let (code, body) = common::http_status(s.http, "/api/events").await;
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("live streams"), "{body}");
 
@@ -934,7 +909,7 @@ async fn a_coarse_hex_and_the_finest_hexes_come_in_pages() {
     cells.dedup();
     let (mut listed, mut token, mut pages) = (Vec::new(), String::new(), 0);
     loop {
-        let (code, body) = http_status(
+        let (code, body) = common::http_status(
             s.http,
             &format!("/api/hexes?res=12&page_size=10&page_token={token}"),
         )
@@ -958,7 +933,7 @@ async fn a_coarse_hex_and_the_finest_hexes_come_in_pages() {
     listed.sort();
     assert_eq!(listed, cells);
     // A page larger than the most one may ask for is refused.
-    let (_, body) = http_status(s.http, "/api/hexes?res=12&page_size=1001").await;
+    let (_, body) = common::http_status(s.http, "/api/hexes?res=12&page_size=1001").await;
     assert!(body.contains("error"), "{body}");
 }
 
@@ -1026,7 +1001,7 @@ async fn database_queries_past_max_heavy_are_refused_and_lookups_are_not() {
         ),
         Code::ResourceExhausted
     );
-    let (code_, _) = http_status(s.http, &format!("/api/hotspots/{key}/reports")).await;
+    let (code_, _) = common::http_status(s.http, &format!("/api/hotspots/{key}/reports")).await;
     assert_eq!(code_, 503);
     // What memory answers is served.
     c.get_hotspot(v1::GetHotspotRequest { pubkey: key })

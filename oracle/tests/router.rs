@@ -6,6 +6,8 @@
 //! devices in no route and frames nobody heard are never delivered, and a network server that
 //! is away for a while gets every bought copy once it is back, none bought twice.
 
+mod common;
+
 use std::{
     collections::{BTreeMap, BTreeSet},
     sync::{
@@ -449,18 +451,19 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
         delivered: receipts.len() as u64,
     };
     assert_eq!(routes, vec![expected]);
-    let (code, body) = http_get(http_port, "/api/routes").await;
+    let (code, body) = common::http_status(http_port, "/api/routes").await;
     assert_eq!(code, 200, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["routes"][0]["bought"], expected.bought);
     assert_eq!(json["routes"][0]["packets"], expected.packets);
     let busiest = by_hotspot.iter().max_by_key(|(_, n)| **n).unwrap();
-    let (code, body) = http_get(http_port, &format!("/api/hotspots/{}/packets", busiest.0)).await;
+    let (code, body) =
+        common::http_status(http_port, &format!("/api/hotspots/{}/packets", busiest.0)).await;
     assert_eq!(code, 200, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["bought"], *busiest.1);
     // The map's hexes count the copies their hotspots carried: every copy, in its hex.
-    let (code, body) = http_get(http_port, "/api/hexes?res=7&page_size=1000").await;
+    let (code, body) = common::http_status(http_port, "/api/hexes?res=7&page_size=1000").await;
     assert_eq!(code, 200, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     let carried: u64 = json["hexes"]
@@ -471,28 +474,6 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
         .sum();
     assert_eq!(carried, receipts.len() as u64);
     stop.cancel();
-}
-
-/// A GET over plain HTTP/1.1: status code and body.
-async fn http_get(port: u16, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let code = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (code, body.to_string())
 }
 
 /// Packet reports still waiting in the hotspots' outboxes under `state_dir`.
