@@ -9,7 +9,8 @@
 //! by report id for everything the broker acknowledged to the hotspots.
 //!
 //! [`scorecard`] runs an anti-gaming scenario twice (with and without its adversaries) and
-//! scores what the oracle paid and found.
+//! scores what the oracle paid and found. [`payer`] buys the orgs' data credits with tokens
+//! their owners earned (an honest org's top-ups, a wash trader's everything).
 //!
 //! Nothing here is part of the production oracle: the `oracle` binary links none of it.
 
@@ -17,6 +18,7 @@ pub mod broker;
 pub mod chain;
 pub mod gate;
 pub mod lns;
+pub mod payer;
 pub mod report;
 pub mod run;
 pub mod scorecard;

@@ -330,8 +330,27 @@ fn done_line(summary: &DemoSummary) -> String {
             }
         )
     };
+    let credits: String = p
+        .orgs
+        .iter()
+        .map(|o| {
+            format!(
+                "\ncredits: org {} burned {} tokens for {} credits, {} settled, {} left",
+                o.oui, o.tokens_burned, o.dc_bought, o.dc_settled, o.dc_balance
+            )
+        })
+        .collect();
+    let data_paid: u64 = summary.epochs.iter().map(|e| e.data_paid).sum();
+    let data = if credits.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "{credits}
+data rewards: {data_paid} paid to the hotspots that carried the copies"
+        )
+    };
     format!(
-        "done: {} epochs, {} reports acknowledged to hotspots, {} stored, {lost}, {:.0} s{packets}",
+        "done: {} epochs, {} reports acknowledged to hotspots, {} stored, {lost}, {:.0} s{packets}{data}",
         summary.epochs.len(),
         summary.reports_acknowledged,
         summary.reports_stored,

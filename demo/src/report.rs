@@ -22,6 +22,11 @@ pub struct EpochReport {
     /// Hotspot name, key, what it earned this epoch.
     pub top_earners: Vec<(String, String, u64)>,
     pub paid: u64,
+    /// Data: credits the router charged orgs for the epoch's copies, the tokens the data pool
+    /// paid the hotspots that carried them, and the tokens re-minted for those credits.
+    pub dc_charged: u64,
+    pub data_paid: u64,
+    pub remint: u64,
     pub merkle_root: String,
     /// The program's newest epoch and root equal this one's.
     pub on_chain: bool,
@@ -100,6 +105,9 @@ pub async fn report_epoch(
         invalid,
         top_earners: earned,
         paid: e.paid,
+        dc_charged: e.orgs.iter().map(|o| o.dc).sum(),
+        data_paid: e.data_paid,
+        remint: e.remint,
         merkle_root: hex::encode(e.root),
         on_chain: on.epoch == n && on.root == e.root,
         proposer: quorum.proposer.as_ref().map(name),
@@ -136,6 +144,12 @@ pub fn print_epoch(r: &EpochReport) {
                 .join(", ")
         }
     );
+    if r.dc_charged > 0 {
+        println!(
+            "   data: {} credits charged · {} paid to carriers · {} re-minted",
+            r.dc_charged, r.data_paid, r.remint
+        );
+    }
     for (name, key, amount) in &r.top_earners {
         println!("   {amount:>14}  {name:<24} {}…", &key[..8.min(key.len())]);
     }

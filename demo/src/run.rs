@@ -75,6 +75,22 @@ pub struct PacketSummary {
     pub network_server: crate::lns::LnsCounts,
     /// Copies the router did not buy, by reason.
     pub dropped: std::collections::BTreeMap<String, u64>,
+    /// Wash traders' devices (their owner's org pays for traffic its own hotspots carry).
+    pub wash_devices: u32,
+    /// Every org's data credits at the end, from the chain.
+    pub orgs: Vec<OrgCredits>,
+}
+
+/// An org's data credits at the end of a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OrgCredits {
+    pub oui: u64,
+    /// Tokens its payer burned, the credits they bought, and the credits left.
+    pub tokens_burned: u64,
+    pub dc_bought: u64,
+    pub dc_balance: u64,
+    /// Its lifetime charges settled on chain (taken from the balance).
+    pub dc_settled: u64,
 }
 
 /// The whole run.
@@ -136,6 +152,9 @@ pub fn oracle_config(
     config.chain.read_registry = true;
     config.chain.submit = true;
     config.chain.claim = true;
+    // The network runs `speed` times faster: the routing table (and orgs' credits) and the
+    // registry are read again every couple of real seconds, not every 30.
+    config.chain.refresh_secs = 2;
     if !opts.metrics {
         config.metrics_listen = None;
     }
@@ -298,17 +317,33 @@ pub async fn run(
         .unwrap_or_else(|| format!("sqlite://{}", opts.state_dir.join("oracle.db").display()));
     let origin_ns = Clock::system().now_ns();
     let clock = Clock::accelerated_from(origin_ns, opts.speed);
-    // Devices: the route's, and a tenth as many in no route's range (dropped, counted).
-    let (placed, lns) = if opts.devices > 0 {
+    // Devices: the route's, and a tenth as many in no route's range (dropped, counted); and
+    // the wash traders' devices, right beside their hotspots, in their org's route.
+    let wash: Vec<&hexproof_fixtures::Hotspot> = network
+        .hotspots
+        .iter()
+        .filter(|h| h.behaviour == hexproof_fixtures::Behaviour::WashTrader)
+        .collect();
+    let wash_devices = WASH_DEVICES_PER_HOTSPOT * wash.len() as u32;
+    let (placed, lns) = if opts.devices > 0 || wash_devices > 0 {
         let mut placed =
             hexproof_fixtures::devices::around(&network, opts.devices, DEMO_DEVADDRS, "demo");
-        let routed: Vec<_> = placed.iter().map(|p| p.device.clone()).collect();
-        placed.extend(hexproof_fixtures::devices::around(
-            &network,
-            (opts.devices / 10).max(1),
-            UNROUTED_DEVADDRS,
-            "demo-unrouted",
+        placed.extend(hexproof_fixtures::devices::near(
+            &wash,
+            wash_devices,
+            WASH_DEVADDRS,
+            "demo-wash",
+            (10.0, 60.0),
         ));
+        let routed: Vec<_> = placed.iter().map(|p| p.device.clone()).collect();
+        if opts.devices > 0 {
+            placed.extend(hexproof_fixtures::devices::around(
+                &network,
+                (opts.devices / 10).max(1),
+                UNROUTED_DEVADDRS,
+                "demo-unrouted",
+            ));
+        }
         let lns = crate::lns::start(routed, shutdown.clone()).await?;
         (placed, Some(lns))
     } else {
@@ -338,10 +373,50 @@ pub async fn run(
         crate::chain::put_routes(
             &chain,
             &network,
-            &demo_routes(opts.devices, *port, &network),
+            &demo_routes(opts.devices, wash_devices, *port, &network),
         )
         .await?;
     }
+    // The orgs' payers: credits are bought with tokens hotspots earned (none before the first
+    // epoch is claimed), the honest org's by the honest hotspots' owners (the first that holds
+    // enough), the wash org's by the wash traders' owner with everything it earns.
+    let owner_key =
+        |owner: &hexproof_proto::PublicKey| -> anyhow::Result<hexproof_client::Keypair> {
+            let entry = network
+                .owners
+                .iter()
+                .find(|o| o.pubkey == *owner)
+                .context("an owner missing from the network file")?;
+            Ok(oracle::chain::solana_keypair(&entry.keypair()?))
+        };
+    let mut payers = Vec::new();
+    if opts.devices > 0 {
+        let mut owners: Vec<hexproof_proto::PublicKey> = network
+            .hotspots
+            .iter()
+            .filter(|h| h.behaviour == hexproof_fixtures::Behaviour::Honest)
+            .map(|h| h.owner)
+            .collect();
+        owners.sort();
+        owners.dedup();
+        payers.push(crate::payer::Payer {
+            oui: DEMO_OUI,
+            buyers: owners
+                .iter()
+                .map(owner_key)
+                .collect::<anyhow::Result<_>>()?,
+            keep: crate::payer::Keep::TopUp(1_000_000),
+        });
+    }
+    if let Some(first) = wash.first() {
+        payers.push(crate::payer::Payer {
+            oui: WASH_OUI,
+            buyers: vec![owner_key(&first.owner)?],
+            keep: crate::payer::Keep::All,
+        });
+    }
+    let payer_stop = shutdown.child_token();
+    let payer_task = tokio::spawn(crate::payer::run(chain.clone(), payers, payer_stop.clone()));
     // Migrate before the oracles start (two first connections would both migrate).
     let store = Store::connect(&database).await?;
     for c in &configs[1..] {
@@ -452,10 +527,24 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     oracle_stop.cancel();
+    payer_stop.cancel();
+    let _ = payer_task.await;
     for o in oracles {
         let _ = o.await;
     }
     result?;
+    let mut orgs: Vec<OrgCredits> = read::orgs(&chain)
+        .await?
+        .into_iter()
+        .map(|o| OrgCredits {
+            oui: o.oui,
+            tokens_burned: o.tokens_burned,
+            dc_bought: o.dc_bought,
+            dc_balance: o.dc_balance,
+            dc_settled: o.dc_settled,
+        })
+        .collect();
+    orgs.sort_by_key(|o| o.oui);
     let missing = store.missing_reports(&acknowledged).await?;
     Ok(DemoSummary {
         network: opts.network_file.display().to_string(),
@@ -483,6 +572,8 @@ pub async fn run(
                 .filter(|(k, _)| *k != "bought")
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
+            wash_devices,
+            orgs,
         },
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -494,28 +585,52 @@ pub const UNROUTED_DEVADDRS: u32 = 0x2600_0000;
 
 /// The demo's routing table: one organisation (owned by the network's first owner) whose
 /// route takes the demo devices' DevAddrs, buys two copies of each packet and delivers them to
-/// the embedded network server on `lns_port`.
-pub fn demo_routes(devices: u32, lns_port: u16, network: &Network) -> oracle::router::RoutesFile {
+/// the embedded network server on `lns_port`; with wash traders (`wash_devices` > 0), org 2's
+/// route takes theirs and buys a copy from every hotspot that hears one (16 at most).
+pub fn demo_routes(
+    devices: u32,
+    wash_devices: u32,
+    lns_port: u16,
+    network: &Network,
+) -> oracle::router::RoutesFile {
     let owner = network
         .hotspots
         .first()
         .map_or(hexproof_proto::PublicKey::from([0; 32]), |h| h.owner);
-    oracle::router::RoutesFile {
-        orgs: vec![hexproof_poc::packets::Org {
-            oui: 1,
-            owner,
-            payer: owner,
-            enabled: true,
-        }],
-        routes: vec![hexproof_poc::packets::Route {
-            id: hexproof_client::route_id_of(1, 1),
-            oui: 1,
-            max_copies: 2,
-            dev_addrs: vec![(DEMO_DEVADDRS, DEMO_DEVADDRS + devices.max(1) - 1)],
-            euis: vec![],
-            session_keys: vec![],
-            lns: format!("udp://127.0.0.1:{lns_port}"),
-            active: true,
-        }],
+    let org = |oui: u64| hexproof_poc::packets::Org {
+        oui,
+        owner,
+        payer: owner,
+        enabled: true,
+        credits: None,
+    };
+    let route = |oui: u64, max_copies: u32, base: u32, n: u32| hexproof_poc::packets::Route {
+        id: hexproof_client::route_id_of(oui, 1),
+        oui,
+        max_copies,
+        dev_addrs: vec![(base, base + n.max(1) - 1)],
+        euis: vec![],
+        session_keys: vec![],
+        lns: format!("udp://127.0.0.1:{lns_port}"),
+        active: true,
+    };
+    let mut file = oracle::router::RoutesFile::default();
+    if devices > 0 {
+        file.orgs.push(org(DEMO_OUI));
+        file.routes.push(route(DEMO_OUI, 2, DEMO_DEVADDRS, devices));
     }
+    if wash_devices > 0 {
+        file.orgs.push(org(WASH_OUI));
+        file.routes
+            .push(route(WASH_OUI, 16, WASH_DEVADDRS, wash_devices));
+    }
+    file
 }
+
+/// The demo org's OUI, and the wash traders' org's.
+pub const DEMO_OUI: u64 = 1;
+pub const WASH_OUI: u64 = 2;
+/// The wash traders' devices' DevAddrs (inside the demo's NetID block, apart from the demo
+/// org's), and how many each wash trader's hotspot has beside it.
+pub const WASH_DEVADDRS: u32 = 0x4804_0000;
+pub const WASH_DEVICES_PER_HOTSPOT: u32 = 4;

@@ -30,7 +30,8 @@ use crate::{DemoOptions, DemoSummary};
 /// asserted place to count as its neighbour.
 pub const NEIGHBOUR_M: f64 = 3_000.0;
 
-/// One adversary kind's result.
+/// One adversary kind's result (a wash trader's coverage is honest; its `return_on_credits`
+/// is what is scored).
 #[derive(Debug, Clone, Serialize)]
 pub struct KindScore {
     pub kind: String,
@@ -62,6 +63,18 @@ pub struct KindScore {
     pub return_over_honest: Option<f64>,
     /// Location re-assertions the kind needed (its keys each assert once, at onboarding).
     pub moves: u64,
+    /// Data rewards its keys were paid (not in `paid`, which is coverage).
+    pub data_paid: u64,
+    /// A wash trader's return on the credits its org spent: its keys' data rewards ÷ the
+    /// tokens those credits were bought with (at the deployment's one price, so this holds at
+    /// any token price). Must stay ≤ 1.00; `None` for kinds without an org.
+    pub return_on_credits: Option<f64>,
+}
+
+/// `paid` tokens back for `charged` credits at `dc_per_token`: `None` when nothing was spent.
+pub fn return_on_credits(paid: u64, charged: u64, dc_per_token: u64) -> Option<f64> {
+    let cost = hexproof_commitment::DcPrice { dc_per_token }.tokens_for(charged);
+    (cost > 0).then(|| paid as f64 / cost as f64)
 }
 
 /// The whole scorecard.
@@ -101,8 +114,12 @@ pub struct Scorecard {
 #[derive(Debug, Default)]
 struct Outcome {
     epochs: Vec<u64>,
-    /// (hotspot, epoch index) → paid.
+    /// (hotspot, epoch index) → paid for coverage.
     paid: BTreeMap<(PublicKey, usize), u64>,
+    /// (hotspot, epoch index) → paid from the data pool.
+    data: BTreeMap<(PublicKey, usize), u64>,
+    /// Credits charged per org over the run.
+    charged: BTreeMap<u64, u64>,
     /// (hotspot, epoch index) → findings' codes.
     findings: BTreeMap<(PublicKey, usize), Vec<Code>>,
     /// (hotspot, epoch index) → invalid reports by reason code.
@@ -128,6 +145,10 @@ impl Outcome {
             let e = store.closed_epoch(n).await?.context("closed epoch")?;
             for r in &e.rows {
                 *o.paid.entry((r.hotspot, i)).or_default() += r.beacon + r.witness;
+                *o.data.entry((r.hotspot, i)).or_default() += r.data;
+            }
+            for org in &e.orgs {
+                *o.charged.entry(org.oui).or_default() += org.dc;
             }
             for f in store.findings(Some(n), None, u32::MAX).await? {
                 o.findings
@@ -325,10 +346,13 @@ async fn score(
         .iter()
         .filter(|h| h.behaviour == Behaviour::Honest)
         .collect();
+    // A wash trader's radios are honest coverage (kept, as honest, in the run without
+    // adversaries): what it earns for coverage is not an adversary's take. Its cheat is the
+    // traffic it pays for, scored by its return on the credits spent.
     let adversaries: Vec<_> = network
         .hotspots
         .iter()
-        .filter(|h| h.behaviour != Behaviour::Honest)
+        .filter(|h| !matches!(h.behaviour, Behaviour::Honest | Behaviour::WashTrader))
         .collect();
     let paid = a.total();
     let adversary_paid: u64 = adversaries.iter().map(|h| a.paid(&h.key.pubkey)).sum();
@@ -395,7 +419,11 @@ async fn score(
         }
     };
     let mut by_kind: BTreeMap<Behaviour, Vec<&hexproof_fixtures::Hotspot>> = BTreeMap::new();
-    for h in &adversaries {
+    for h in network
+        .hotspots
+        .iter()
+        .filter(|h| h.behaviour != Behaviour::Honest)
+    {
         by_kind.entry(h.behaviour).or_default().push(h);
     }
     let total_radios = honest.len()
@@ -404,9 +432,11 @@ async fn score(
             .map(|(k, keys)| radios_of(*k, keys))
             .sum::<usize>();
     let per_radio = paid as f64 / total_radios.max(1) as f64;
-    let fee = hexproof_client::read::config(chain)
-        .await?
-        .map_or(0, |c| c.onboarding_fee);
+    let on_chain = hexproof_client::read::config(chain).await?;
+    let fee = on_chain.as_ref().map_or(0, |c| c.onboarding_fee);
+    let dc_per_token = on_chain
+        .as_ref()
+        .map_or(RewardConfig::default().dc_per_token, |c| c.dc_per_token);
     let mut honest_spent = 0;
     for h in &honest {
         let (rent, fee) = onboarding_cost(chain, &h.key.pubkey, fee).await?;
@@ -416,6 +446,14 @@ async fn score(
     for (kind, keys) in &by_kind {
         let radios = radios_of(*kind, keys);
         let kind_paid: u64 = keys.iter().map(|h| a.paid(&h.key.pubkey)).sum();
+        let data_paid: u64 = keys
+            .iter()
+            .map(|h| {
+                (0..a.epochs.len())
+                    .map(|i| a.data.get(&(h.key.pubkey, i)).copied().unwrap_or(0))
+                    .sum::<u64>()
+            })
+            .sum();
         let mut codes: BTreeMap<String, u64> = BTreeMap::new();
         let (mut rent, mut fees) = (0, 0);
         let mut caught = 0;
@@ -459,6 +497,16 @@ async fn score(
             fee_lamports: fees,
             return_over_honest: return_over((kind_paid, rent + fees), (honest_paid, honest_spent)),
             moves: 0,
+            data_paid,
+            return_on_credits: (*kind == Behaviour::WashTrader)
+                .then(|| {
+                    return_on_credits(
+                        data_paid,
+                        a.charged.get(&crate::run::WASH_OUI).copied().unwrap_or(0),
+                        dc_per_token,
+                    )
+                })
+                .flatten(),
         });
     }
     let adversary_share_bps = bps(adversary_paid, paid);
@@ -466,7 +514,10 @@ async fn score(
     let b = &scenario.bounds;
     let pass = adversary_share_bps < b.max_adversary_share_bps
         && honest_loss_bps < b.max_honest_loss_bps as i64
-        && false_positive_bps < b.max_false_positive_bps;
+        && false_positive_bps < b.max_false_positive_bps
+        && kinds
+            .iter()
+            .all(|k| k.return_on_credits.is_none_or(|r| r <= 1.0));
     Ok(Scorecard {
         scenario: scenario.name.clone(),
         hotspots: network.hotspots.len(),
@@ -520,7 +571,7 @@ pub fn print_table(cards: &[Scorecard]) {
         let paid: Vec<String> = s
             .kinds
             .iter()
-            .filter(|k| k.paid > 0)
+            .filter(|k| k.paid > 0 && k.return_on_credits.is_none())
             .map(|k| {
                 format!(
                     "{} {:.2}, {}",
@@ -529,11 +580,17 @@ pub fn print_table(cards: &[Scorecard]) {
                     shown(k.return_over_honest)
                 )
             })
+            .chain(
+                s.kinds
+                    .iter()
+                    .filter_map(|k| Some((k, k.return_on_credits?)))
+                    .map(|(k, r)| format!("{} {r:.2} on credits", k.kind)),
+            )
             .collect();
         let free: Vec<String> = s
             .kinds
             .iter()
-            .filter(|k| k.caught < k.keys && k.inert < k.keys)
+            .filter(|k| k.return_on_credits.is_none() && k.caught < k.keys && k.inert < k.keys)
             .map(|k| format!("{} {}/{}", k.kind, k.keys - k.caught - k.inert, k.keys))
             .collect();
         println!(
@@ -596,7 +653,7 @@ pub fn print(s: &Scorecard) {
         s.honest_spent_lamports as f64 / 1e9
     );
     println!(
-        "   {:<18} {:>4} {:>6} {:>10} {:>8} {:>7} {:>5} {:>9} {:>11} {:>9}  codes",
+        "   {:<18} {:>4} {:>6} {:>10} {:>8} {:>7} {:>5} {:>9} {:>11} {:>9} {:>10}  codes",
         "kind",
         "keys",
         "radios",
@@ -606,12 +663,13 @@ pub fn print(s: &Scorecard) {
         "inert",
         "epochs",
         "spent (SOL)",
-        "÷ honest"
+        "÷ honest",
+        "on credits"
     );
     for k in &s.kinds {
         let codes: Vec<String> = k.codes.iter().map(|(c, n)| format!("{c}×{n}")).collect();
         println!(
-            "   {:<18} {:>4} {:>6} {:>10} {:>8.2} {:>4}/{:<2} {:>5} {:>9} {:>11.4} {:>9}  {}",
+            "   {:<18} {:>4} {:>6} {:>10} {:>8.2} {:>4}/{:<2} {:>5} {:>9} {:>11.4} {:>9} {:>10}  {}",
             k.kind,
             k.keys,
             k.radios,
@@ -624,7 +682,17 @@ pub fn print(s: &Scorecard) {
                 .map_or("never".to_string(), |e| e.to_string()),
             (k.rent_lamports + k.fee_lamports) as f64 / 1e9,
             shown(k.return_over_honest),
+            shown(k.return_on_credits),
             codes.join(" ")
+        );
+    }
+    for k in s.kinds.iter().filter(|k| k.return_on_credits.is_some()) {
+        println!(
+            "   {} return on credits spent  {:>9}  (bound 1.00)  {}   [{} data rewards]",
+            k.kind,
+            shown(k.return_on_credits),
+            mark(k.return_on_credits.is_none_or(|r| r <= 1.0)),
+            k.data_paid
         );
     }
     println!("   {}", if s.pass { "PASS" } else { "FAIL" });

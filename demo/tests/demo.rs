@@ -128,6 +128,16 @@ async fn honest_network_rewards_roots_and_balances_agree() {
     audit::judge_into(&replay, &lines, registry.clone(), limits, &[])
         .await
         .unwrap();
+    // The data inputs are the router's signed receipts, taken as they are.
+    let bought: Vec<_> = live
+        .receipts_between(0, u64::MAX)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.receipt, s.report))
+        .collect();
+    assert!(!bought.is_empty(), "the demo's devices' copies were bought");
+    replay.save_receipts(&bought).await.unwrap();
     let config = RewardConfig {
         epoch_secs: summary.epoch_secs,
         genesis_ns: summary.genesis_ns,
@@ -197,13 +207,16 @@ async fn honest_network_rewards_roots_and_balances_agree() {
             .entry(network.hotspot(&r.hotspot).unwrap().owner)
             .or_default() += r.lifetime;
     }
+    // Each owner holds its lifetime rewards, less what its payer burned for the org's credits.
+    let mut burned = 0;
     for (owner, lifetime) in &per_owner {
-        assert_eq!(
-            read::token_balance(&chain, &pubkey(owner)).await.unwrap(),
-            *lifetime,
-            "owner {owner}"
-        );
+        let held = read::token_balance(&chain, &pubkey(owner)).await.unwrap();
+        assert!(held <= *lifetime, "owner {owner}");
+        burned += lifetime - held;
     }
+    let org = read::org(&chain, 1).await.unwrap().unwrap();
+    assert_eq!(burned, org.tokens_burned);
+    assert_eq!(on_chain.burned, org.tokens_burned);
     assert_eq!(on_chain.minted, newest.lifetime_total);
 }
 
@@ -322,6 +335,19 @@ async fn the_embedded_broker_behind_its_gate_loses_nothing() {
         "every copy bought arrived once: {p:?}"
     );
     assert!(p.dropped.get("no_route").copied().unwrap_or(0) > 0, "{p:?}");
+    // Data credits: nothing is bought before an owner has tokens to burn (epoch 1 is claimed
+    // first); then the honest owners' payer buys the org's credits, the copies are charged,
+    // the landed epochs' charges are settled against them once, and the carriers are paid.
+    assert!(
+        p.dropped.get("no_credit").copied().unwrap_or(0) > 0,
+        "{p:?}"
+    );
+    let org = p.orgs.iter().find(|o| o.oui == 1).expect("the demo org");
+    assert!(org.tokens_burned > 0 && org.dc_bought > 0, "{org:?}");
+    let charged: u64 = summary.epochs.iter().map(|e| e.dc_charged).sum();
+    assert!(charged > 0, "{:?}", summary.epochs);
+    assert_eq!(org.dc_settled, charged, "{org:?}");
+    assert!(summary.epochs.iter().map(|e| e.data_paid).sum::<u64>() > 0);
 }
 
 mod gate {

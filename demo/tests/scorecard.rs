@@ -2,7 +2,8 @@
 //! of every kind the simulator plays) through the whole pipeline, with and without its
 //! adversaries: the scorecard meets the scenario's bounds (adversaries under 2 % of rewards,
 //! honest hotspots losing under 2 %, honest false positives under 1 %), every adversary kind
-//! is caught with its code, and no honest neighbour of an adversary is hit.
+//! is caught with its code, no honest neighbour of an adversary is hit, and the wash trader gets
+//! back at most what its credits cost.
 //!
 //! Each kind also has a test of its own where its rule or detection lives (a synthetic epoch
 //! per kind in `hexproof_poc::detect::tests`, the per-report rules in `hexproof_poc::rules`).
@@ -84,8 +85,25 @@ async fn the_default_scenario_meets_its_bounds_and_every_kind_is_caught() {
         "the demo's deployment charges the default fee"
     );
 
+    // The wash trader (issue 30): its owner burned what it earned for credits and spent them on
+    // devices beside its hotspots; the data pool paid its hotspots at most what those credits
+    // cost. Its radios are honest coverage, so the bounds above hold with it.
+    let wash = card
+        .kinds
+        .iter()
+        .find(|k| k.kind == "wash_trader")
+        .expect("the default scenario has a wash trader");
+    let r = wash
+        .return_on_credits
+        .expect("the wash trader spent credits");
+    assert!(wash.data_paid > 0 && r > 0.0, "{wash:?}");
+    assert!(
+        r <= 1.0,
+        "the wash trader got back more than it burned: {wash:?}"
+    );
+
     // Every kind of the scenario, every key of it, caught with its code.
-    assert_eq!(card.kinds.len(), CAUGHT_WITH.len() + INERT.len());
+    assert_eq!(card.kinds.len(), CAUGHT_WITH.len() + INERT.len() + 1);
     for kind in INERT {
         let k = card
             .kinds

@@ -120,6 +120,7 @@ fn main() {
             owner: PublicKey::from([1; 32]),
             payer: PublicKey::from([2; 32]),
             enabled: true,
+            credits: None,
         }],
         [Route {
             id: 1,
@@ -242,6 +243,7 @@ async fn latency(keys: &[Keypair], registry: Arc<StaticRegistry>) {
             owner: PublicKey::from([1; 32]),
             payer: PublicKey::from([2; 32]),
             enabled: true,
+            credits: None,
         }],
         [Route {
             id: 1,

@@ -103,6 +103,7 @@ pub fn init_args(
             max_elevation_m: limits.max_elevation_m,
         },
         onboarding_fee: DEFAULT_ONBOARDING_FEE,
+        dc_per_token: rewards.dc_per_token,
     }
 }
 
@@ -244,6 +245,74 @@ pub async fn claim_all(
     }
     metrics::counter!("hexproof_claims_total").increment(done.claims);
     Ok(done)
+}
+
+/// What [`settle_all`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Settlements {
+    pub orgs: u64,
+    /// Credits newly settled.
+    pub dc: u64,
+    pub failed: u64,
+}
+
+/// Settles, for every org of `epoch` whose lifetime charges exceed what its record settled,
+/// the difference against its credits (`settle_credits`, with the org's leaf). The epoch must
+/// be the newest one on chain. Repeating it settles nothing twice: the record's settled amount
+/// is read first and the program takes only what a leaf adds to it.
+pub async fn settle_all(
+    chain: &Chain,
+    payer: &hexproof_client::Keypair,
+    epoch: &ClosedEpoch,
+) -> anyhow::Result<Settlements> {
+    let tree = epoch.tree();
+    let mut done = Settlements::default();
+    for org in &epoch.orgs {
+        let Some(record) = read::org(chain, org.oui).await? else {
+            continue; // an org of a routes file, not on chain
+        };
+        if org.lifetime_dc <= record.dc_settled {
+            continue;
+        }
+        let proof = epoch
+            .org_leaf_index(org.oui)
+            .and_then(|i| tree.proof(i))
+            .with_context(|| format!("no proof for org {}", org.oui))?;
+        let ix = instructions::settle_credits(org.oui, org.lifetime_dc, proof);
+        match chain.send(&[ix], payer, &[]).await {
+            Ok(_) => {
+                done.orgs += 1;
+                done.dc += org.lifetime_dc - record.dc_settled;
+            }
+            // Another member of the set settled it first: done.
+            Err(e) if e.is(HexproofError::NothingToSettle) => {}
+            Err(e) => {
+                done.failed += 1;
+                tracing::warn!(oui = org.oui, error = %e, "settling an org's charges failed");
+            }
+        }
+    }
+    metrics::counter!("hexproof_credits_settled_total").increment(done.dc);
+    Ok(done)
+}
+
+/// Burns `amount` base units of `buyer`'s reward tokens for org `oui`'s data credits (at the
+/// deployment's price); `buyer` signs and pays the fee. Returns the org's balance after.
+pub async fn buy_credits(
+    chain: &Chain,
+    buyer: &hexproof_client::Keypair,
+    oui: u64,
+    amount: u64,
+) -> anyhow::Result<u64> {
+    let ix = instructions::buy_credits(&buyer.pubkey(), oui, amount);
+    chain
+        .send(&[ix], buyer, &[])
+        .await
+        .with_context(|| format!("buying credits for org {oui}"))?;
+    Ok(read::org(chain, oui)
+        .await?
+        .with_context(|| format!("org {oui} vanished"))?
+        .dc_balance)
 }
 
 /// Creates org `oui` (the admin signs and pays): its owner, payer and DevAddr ranges.

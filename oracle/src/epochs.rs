@@ -12,7 +12,10 @@ use hexproof_client::Chain;
 use hexproof_poc::{
     Kind, Status,
     detect::{self, Finding},
-    rewards::{RewardConfig, activity, epoch::ClosedEpoch, epoch::build},
+    rewards::{
+        DataActivity, RewardConfig, activity,
+        epoch::{ClosedEpoch, Lifetimes, build},
+    },
 };
 use hexproof_proto::{Keypair, clock::Clock};
 use tokio_util::sync::CancellationToken;
@@ -30,7 +33,8 @@ pub struct Computed {
     pub findings: Vec<Finding>,
 }
 
-/// Recomputes an epoch from stored verdicts and the previous epoch's lifetime amounts.
+/// Recomputes an epoch from stored verdicts and receipts and the previous epoch's lifetime
+/// amounts.
 pub async fn recompute(
     store: &Store,
     registry: &dyn Registry,
@@ -39,21 +43,22 @@ pub async fn recompute(
     oracle: &Keypair,
 ) -> Result<Computed> {
     let previous = if epoch > 1 {
-        store.lifetime_after(epoch - 1).await?
+        store.lifetimes_after(epoch - 1).await?
     } else {
-        BTreeMap::new()
+        Lifetimes::default()
     };
     compute(store, registry, config, epoch, &previous, oracle).await
 }
 
-/// An epoch from the verdicts `store` holds and the given lifetime amounts before it:
-/// detection over the epoch's receptions ([`hexproof_poc::detect`]), then the reward rules.
+/// An epoch from the verdicts and receipts `store` holds and the given lifetime amounts before
+/// it: detection over the epoch's receptions ([`hexproof_poc::detect`]), then the reward rules
+/// (coverage from verdicts, data from the copies the router bought in the epoch).
 pub async fn compute(
     store: &Store,
     registry: &dyn Registry,
     config: &RewardConfig,
     epoch: u64,
-    previous: &BTreeMap<hexproof_proto::PublicKey, u64>,
+    previous: &Lifetimes,
     oracle: &Keypair,
 ) -> Result<Computed> {
     let (start, end) = config.bounds(epoch);
@@ -68,8 +73,9 @@ pub async fn compute(
     }
     let detection = detect::detect(&receptions, &hotspots, &valid_beacons);
     let activity = activity::activity(&tallies, &hotspots, config, &detection);
+    let data = DataActivity::from_copies(store.copies_bought(start, end).await?);
     Ok(Computed {
-        epoch: build(epoch, config, &activity, previous, oracle),
+        epoch: build(epoch, config, &activity, &data, previous, oracle),
         findings: detection.findings,
     })
 }
@@ -128,8 +134,8 @@ pub struct ChainDuty {
 }
 
 impl ChainDuty {
-    /// Submits the newest closed epoch if the chain holds an older one, then claims for
-    /// owners. The newest root holds every lifetime amount, so older epochs need not go.
+    /// Submits the newest closed epoch if the chain holds an older one, then settles orgs'
+    /// data charges against their credits and claims for owners. The newest root holds every lifetime amount, so older epochs need not go.
     /// Safe to repeat after any failure: what the chain already holds (the epoch, each
     /// hotspot's claimed amount) is read back first, so nothing is submitted or paid twice.
     /// An error (including any failed claim) means: try again later.
@@ -156,6 +162,22 @@ impl ChainDuty {
             // Claims need our root to be the newest on chain (not another oracle's, not later).
             on_chain.epoch == newest && on_chain.root == epoch.root
         };
+        if ours_on_chain {
+            let settled = chain::settle_all(&self.chain, &self.payer, &epoch).await?;
+            if settled.orgs > 0 {
+                tracing::info!(
+                    epoch = newest,
+                    orgs = settled.orgs,
+                    dc = settled.dc,
+                    "settled orgs' data charges"
+                );
+            }
+            anyhow::ensure!(
+                settled.failed == 0,
+                "{} settlements of epoch {newest} failed",
+                settled.failed
+            );
+        }
         if self.claim && ours_on_chain {
             let claims = chain::claim_all(&self.chain, &self.payer, &epoch).await?;
             if claims.claims > 0 || claims.failed > 0 {

@@ -53,17 +53,27 @@ async fn registry(
     Ok(registry)
 }
 
-/// Refuses to start against a deployment whose value differs from `[rewards] deployment`: every
-/// signature would be refused there.
+/// Refuses to start against a deployment whose value differs from `[rewards] deployment` (every
+/// signature would be refused there), or whose data-credit price differs from `[rewards]
+/// dc_per_token` (the data pool would pay credits back at another price than sold them).
 async fn check_deployment(chain: &Chain, config: &Config) -> anyhow::Result<()> {
     match hexproof_client::read::config(chain).await? {
-        Some(on_chain) => anyhow::ensure!(
-            on_chain.deployment == config.rewards.deployment.0,
-            "the program's deployment value is {}, [rewards] deployment is {} (unset when all \
-             zeros): set it to the program's (`oracle chain show`)",
-            hex::encode(on_chain.deployment),
-            config.rewards.deployment
-        ),
+        Some(on_chain) => {
+            anyhow::ensure!(
+                on_chain.deployment == config.rewards.deployment.0,
+                "the program's deployment value is {}, [rewards] deployment is {} (unset when \
+                 all zeros): set it to the program's (`oracle chain show`)",
+                hex::encode(on_chain.deployment),
+                config.rewards.deployment
+            );
+            anyhow::ensure!(
+                on_chain.dc_per_token == config.rewards.dc_per_token,
+                "the program sells {} data credits a token, [rewards] dc_per_token is {}: set it \
+                 to the program's (`oracle chain show`)",
+                on_chain.dc_per_token,
+                config.rewards.dc_per_token
+            );
+        }
         None => tracing::warn!("the program is not initialized yet"),
     }
     Ok(())
@@ -160,6 +170,15 @@ pub async fn run_with_chain(
             Some(path) => crate::router::RoutesFile::load(path)?,
             None => crate::router::RoutesFile::default(),
         };
+        // With a chain, every copy is paid for with credits bought on chain, and the epoch
+        // re-mints what they cost: an org from the file (no credits) would be re-minted tokens
+        // nobody burned, which the program refuses (the epoch would never land).
+        anyhow::ensure!(
+            chain.is_none() || config.router.routes_from_chain,
+            "[router] routes_from_chain = false with a chain: orgs then pay no data credits, and \
+             epochs re-minting their charges would be refused on chain; route by the chain's \
+             table (the routes file gives session keys)"
+        );
         let (table, tables) = match chain.as_ref().filter(|_| config.router.routes_from_chain) {
             Some(chain) => {
                 if !file.orgs.is_empty() {
@@ -178,6 +197,7 @@ pub async fn run_with_chain(
                     keys,
                     tx,
                     Duration::from_secs(config.chain.refresh_secs.max(1)),
+                    Some(store.clone()),
                     shutdown.clone(),
                 ));
                 (table, Some(rx))

@@ -276,7 +276,8 @@ async fn an_overpaying_root_leaves_every_honest_owner_paid() {
 }
 
 /// The packet path's routing table is the chain's (issue 29): the admin creates an org, its
-/// owner puts a route on chain, and the router buys for it; the owner pausing the route and the
+/// owner puts a route on chain, and the router buys for it once the org has data credits
+/// (issue 30: none before, bought with tokens a hotspot earned, seen at the next read); the owner pausing the route and the
 /// admin disabling the org reach a running router within a refresh; a stranger cannot put a
 /// route into the org.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,18 +358,55 @@ async fn routes_set_on_chain_by_their_owners_are_what_the_router_buys_for() {
         .signed(&hotspot);
         router.handle(&topics::packets(&hotspot.public()), &report.encode_to_vec())
     };
-    let bought = offer(&mut router, 1).unwrap();
+    // The org has no data credits yet: nothing is bought for it.
+    assert_eq!(
+        offer(&mut router, 1).unwrap_err(),
+        Refusal::Dropped(Drop::NoCredit)
+    );
+    // Credits are bought with tokens a hotspot earned: epoch 1 pays hotspot 0, whose owner
+    // burns 20 base units for the org's 2 credits (one 18-byte frame each).
+    onboard_network(&chain, &network, 1_000_000_000)
+        .await
+        .unwrap();
+    let config = rewards();
+    let activity = hexproof_poc::rewards::Activity {
+        beacons: [(network.hotspots[0].key.pubkey, 1)].into(),
+        ..Default::default()
+    };
+    let e = hexproof_poc::rewards::epoch::build(
+        1,
+        &config,
+        &activity,
+        &Default::default(),
+        &Default::default(),
+        &admin_key,
+    );
+    chain
+        .warp_clock((config.bounds(1).1 / SEC) as i64)
+        .await
+        .unwrap();
+    chain::submit_epoch(&chain, &admin, &e, &[]).await.unwrap();
+    chain::claim_all(&chain, &admin, &e).await.unwrap();
+    let buyer = owner_of(&network, 0);
+    assert_eq!(chain::buy_credits(&chain, &buyer, 1, 20).await.unwrap(), 2);
+    router.set_table(
+        chain_table::read(&chain, &Default::default())
+            .await
+            .unwrap(),
+    );
+    let bought = offer(&mut router, 2).unwrap();
     assert_eq!(bought.len(), 1);
     assert_eq!(bought[0].0.route_id, route.id);
 
     // Changes on chain reach a running router's table within a refresh.
-    let (tx, mut tables) = tokio::sync::watch::channel(table);
+    let (tx, mut tables) = tokio::sync::watch::channel(router.table().clone());
     let stop = tokio_util::sync::CancellationToken::new();
     let fresh = tokio::spawn(chain_table::keep_fresh(
         chain.clone(),
         Default::default(),
         tx,
         std::time::Duration::from_millis(100),
+        None,
         stop.clone(),
     ));
     route.active = false;
@@ -379,7 +417,7 @@ async fn routes_set_on_chain_by_their_owners_are_what_the_router_buys_for() {
         .unwrap();
     router.set_table(tables.borrow_and_update().clone());
     assert_eq!(
-        offer(&mut router, 2).unwrap_err(),
+        offer(&mut router, 3).unwrap_err(),
         Refusal::Dropped(Drop::OrgDisabled),
         "a paused route buys nothing"
     );
@@ -408,10 +446,191 @@ async fn routes_set_on_chain_by_their_owners_are_what_the_router_buys_for() {
     .map(|t| router.set_table(t))
     .unwrap();
     assert_eq!(
-        offer(&mut router, 3).unwrap_err(),
+        offer(&mut router, 4).unwrap_err(),
         Refusal::Dropped(Drop::OrgDisabled),
         "a disabled org's routes buy nothing"
     );
     stop.cancel();
     fresh.await.unwrap();
+}
+
+/// The solana keypair of the owner of `network`'s hotspot `i`.
+fn owner_of(network: &hexproof_fixtures::Network, i: usize) -> hexproof_client::Keypair {
+    let owner = network
+        .owners
+        .iter()
+        .find(|o| o.pubkey == network.hotspots[i].owner)
+        .unwrap();
+    solana_keypair(&owner.keypair().unwrap())
+}
+
+/// Receipts of copies bought for org 1 in `[from_ns, …)`, one a second: `(hotspot index,
+/// payload size)` each, as the router stores them (the store takes them as they are).
+fn receipts(
+    network: &hexproof_fixtures::Network,
+    copies: &[(usize, u32)],
+    from_ns: u64,
+) -> Vec<(
+    hexproof_proto::v1::PacketReceipt,
+    hexproof_proto::v1::PacketReport,
+)> {
+    copies
+        .iter()
+        .enumerate()
+        .map(|(n, &(i, size))| {
+            let mut hash = [0u8; 32];
+            hash[..8].copy_from_slice(&(n as u64).to_le_bytes());
+            let receipt = hexproof_proto::v1::PacketReceipt {
+                router: vec![9; 32],
+                hotspot: network.hotspots[i].key.pubkey.to_bytes().to_vec(),
+                payload_hash: hash.to_vec(),
+                payload_size: size,
+                oui: 1,
+                route_id: hexproof_client::route_id_of(1, 1),
+                report_id: hash.to_vec(),
+                bought_ns: from_ns + n as u64 * SEC,
+                ..Default::default()
+            };
+            (receipt, Default::default())
+        })
+        .collect()
+}
+
+/// Data credits end to end (issue 30): an owner burns what its hotspot earned for an org's
+/// credits; the copies bought in epoch 2 (each receipt once: stored twice, or a copy sent
+/// again, counts once) pay their hotspots at the peg from the data pool and charge the org;
+/// `rewards replay` gives the same epoch bit for bit; on a flaky chain the epoch lands once,
+/// the org's charges are taken from its credits once, and every hotspot is paid what it earned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charges_settle_once_on_a_flaky_chain_and_carriers_are_paid_at_the_peg() {
+    use hexproof_client::SendFault::{Dropped, ReplyLost};
+    use hexproof_poc::rewards::epoch::OrgRow;
+    let setup = on_chain().await;
+    let e1 = setup.close_epoch().await;
+    let OnChain {
+        network,
+        payer,
+        chain,
+        store,
+        registry,
+        oracle_key,
+        ..
+    } = setup;
+    let chain = Arc::new(chain);
+    let duty = epochs::ChainDuty {
+        chain: chain.clone(),
+        payer: payer.insecure_clone(),
+        submit: true,
+        claim: true,
+    };
+    duty.sync(&store).await.unwrap();
+
+    // Org 1 (the admin creates it); the owner of hotspot 0 burns 1 token for its credits.
+    let buyer = owner_of(&network, 0);
+    let base = 0x4800_0000;
+    let owner = hexproof_proto::PublicKey::from(buyer.pubkey().to_bytes());
+    chain::create_org(&chain, &payer, 1, &owner, &owner, &[(base, base + 0xffff)])
+        .await
+        .unwrap();
+    let held = read::token_balance(&chain, &buyer.pubkey()).await.unwrap();
+    assert!(held >= 1_000_000, "{held}");
+    let balance = chain::buy_credits(&chain, &buyer, 1, 1_000_000)
+        .await
+        .unwrap();
+    assert_eq!(balance, 100_000, "1 token buys 100,000 credits");
+    assert_eq!(
+        read::token_balance(&chain, &buyer.pubkey()).await.unwrap(),
+        held - 1_000_000
+    );
+
+    // Epoch 2: copies carried by hotspots 0, 1 and 2, 1 to 4 credits each.
+    let config = rewards();
+    let (start2, end2) = config.bounds(2);
+    let copies: Vec<(usize, u32)> = (0..90).map(|n| (n % 3, 10 + (n as u32 * 7) % 80)).collect();
+    let bought = receipts(&network, &copies, start2);
+    assert_eq!(store.save_receipts(&bought).await.unwrap(), 90);
+    assert_eq!(store.save_receipts(&bought).await.unwrap(), 0);
+    let mut again = bought[..5].to_vec();
+    for (r, _) in &mut again {
+        r.bought_ns += 1; // the same copy bought again (another receipt id): refused
+    }
+    assert_eq!(store.save_receipts(&again).await.unwrap(), 0);
+    let mut carried = std::collections::BTreeMap::new();
+    for &(i, size) in &copies {
+        *carried
+            .entry(network.hotspots[i].key.pubkey)
+            .or_insert(0u64) += hexproof_commitment::packet_dc(size);
+    }
+    let charged: u64 = carried.values().sum();
+
+    let closed = epochs::close_ready(&store, registry.as_ref(), &config, &oracle_key, end2)
+        .await
+        .unwrap();
+    let e2 = closed[0].clone();
+    assert_eq!(
+        e2.orgs,
+        [OrgRow {
+            oui: 1,
+            dc: charged,
+            lifetime_dc: charged
+        }]
+    );
+    for r in &e2.rows {
+        let dc = carried.get(&r.hotspot).copied().unwrap_or(0);
+        assert_eq!((r.dc, r.data), (dc, dc * 10), "10 base units a credit");
+    }
+    assert_eq!(e2.data_paid, charged * 10);
+    // The tokens the org burned for what it spent are minted again (net emissions): with no
+    // coverage earned in epoch 2, the coverage pools (emission and re-mint, less data paid)
+    // are dust.
+    assert_eq!(e2.remint, charged * 10);
+    assert_eq!(e2.paid + e2.dust, e2.emission + e2.remint);
+    assert!(e2.data_paid <= e2.data_pool);
+    // Replayed from the stored verdicts and receipts: the same epoch, bit for bit.
+    let replayed = epochs::recompute(&store, registry.as_ref(), &config, 2, &oracle_key)
+        .await
+        .unwrap()
+        .epoch;
+    assert_eq!(replayed, e2);
+    assert_eq!(store.closed_epoch(2).await.unwrap().unwrap(), e2);
+
+    // On chain, through faults: the submission dropped, then applied with its reply lost,
+    // then the settlement applied with its reply lost; the retries send nothing twice.
+    chain.warp_clock((end2 / SEC) as i64).await.unwrap();
+    chain.inject_faults(&[Dropped]);
+    assert!(duty.sync(&store).await.is_err());
+    assert_eq!(read::config(&chain).await.unwrap().unwrap().epoch, 1);
+    chain.inject_faults(&[ReplyLost]);
+    assert!(duty.sync(&store).await.is_err());
+    chain.inject_faults(&[ReplyLost]);
+    assert!(duty.sync(&store).await.is_err(), "the settlement's reply");
+    duty.sync(&store).await.unwrap();
+    duty.sync(&store).await.unwrap();
+    let org = read::org(&chain, 1).await.unwrap().unwrap();
+    assert_eq!(
+        (org.dc_balance, org.dc_settled, org.dc_unpaid),
+        (100_000 - charged, charged, 0)
+    );
+    // Settling the same leaf by hand is refused; the balance never went below zero.
+    let again = hexproof_client::instructions::settle_credits(
+        1,
+        charged,
+        e2.tree().proof(e2.org_leaf_index(1).unwrap()).unwrap(),
+    );
+    let refused = chain.send(&[again], &payer, &[]).await.unwrap_err();
+    assert!(
+        refused.is(hexproof_client::HexproofError::NothingToSettle),
+        "{refused}"
+    );
+    // Every hotspot was paid exactly its lifetime amount (coverage of epoch 1, data of 2).
+    for r in &e2.rows {
+        let paid = read::claimed(&chain, &chain::pubkey(&r.hotspot))
+            .await
+            .unwrap();
+        assert_eq!(paid, r.lifetime, "{}", r.hotspot);
+    }
+    assert_eq!(
+        read::config(&chain).await.unwrap().unwrap().minted,
+        e1.paid + e2.paid
+    );
 }

@@ -546,6 +546,10 @@ async fn the_map_draws_hexes_and_shows_a_hotspots_verdicts() {
         r["packetTitles"], r["hexes"],
         "every hex counts its device packets"
     );
+    assert_eq!(
+        r["dataTitles"], r["hexes"],
+        "every hex counts the data credits it carried"
+    );
     let reasons: Vec<&str> = r["reasons"]
         .as_array()
         .unwrap()

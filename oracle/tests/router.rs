@@ -108,6 +108,7 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
             owner: Keypair::from_secret([1; 32]).public(),
             payer: Keypair::from_secret([2; 32]).public(),
             enabled: true,
+            credits: None,
         }],
         [Route {
             id: 7,
@@ -443,12 +444,18 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
         .unwrap()
         .into_inner()
         .routes;
+    // Data credits: each copy costs its org one per started 24 bytes (receipt by receipt).
+    let dc: u64 = receipts
+        .iter()
+        .map(|r| hexproof_commitment::packet_dc(r.receipt.payload_size))
+        .sum();
     let expected = v1::RoutePackets {
         route_id: 7,
         oui: 1,
         packets: per_packet.len() as u64,
         bought: receipts.len() as u64,
         delivered: receipts.len() as u64,
+        dc,
     };
     assert_eq!(routes, vec![expected]);
     let (code, body) = common::http_status(http_port, "/api/routes").await;
@@ -473,6 +480,18 @@ async fn devices_frames_reach_their_network_server_bought_at_most_max_copies() {
         .map(|h| h["packets"].as_u64().unwrap())
         .sum();
     assert_eq!(carried, receipts.len() as u64);
+    let credits: u64 = json["hexes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["dc"].as_u64().unwrap())
+        .sum();
+    assert_eq!(credits, dc);
+    // The org's charges are those credits (no chain here: nothing bought on chain).
+    let (code, body) = common::http_status(http_port, "/api/orgs").await;
+    assert_eq!(code, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["orgs"][0]["dc_charged"], dc);
     stop.cancel();
 }
 

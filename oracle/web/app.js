@@ -49,9 +49,9 @@ async function loadWorld() {
   g.appendChild(p);
 }
 
-// What a hex is coloured by: coverage (valid witnesses), lifetime reward, or device packets
-// its hotspots carried (copies the router bought from them).
-const METRIC = { coverage: 'valid_witnesses', reward: 'reward', packets: 'packets' };
+// What a hex is coloured by: coverage (valid witnesses), lifetime reward, device packets its
+// hotspots carried (copies the router bought from them), or the data credits those cost.
+const METRIC = { coverage: 'valid_witnesses', reward: 'reward', packets: 'packets', data: 'dc' };
 
 function colour(h, max) {
   const v = h[METRIC[state.metric]] || 0;
@@ -71,7 +71,7 @@ function drawHexes() {
     p.setAttribute('fill', colour(h, max));
     p.dataset.cell = h.cell;
     const t = document.createElementNS(NS, 'title');
-    t.textContent = `${h.cell}: ${h.hotspots} hotspots, ${h.valid_witnesses} valid witnesses, reward ${h.reward}, ${h.packets || 0} device packets carried`;
+    t.textContent = `${h.cell}: ${h.hotspots} hotspots, ${h.valid_witnesses} valid witnesses, reward ${h.reward}, ${h.dc || 0} data credits in ${h.packets || 0} device packets carried`;
     p.appendChild(t);
     p.addEventListener('click', (e) => { e.stopPropagation(); showHex(h.cell); });
     return p;

@@ -254,7 +254,8 @@ proptest! {
         sigs in proptest::collection::vec((bytes(33), bytes(65)), 0..8),
     ) {
         let m = EpochRewards { epoch, start_ns, end_ns, merkle_root, lifetime_total, epoch_total,
-            dust, hotspot_count,
+            dust, hotspot_count, data_pool: dust / 2, data_paid: dust / 3, remint: epoch_total / 2,
+            orgs: vec![hexproof_proto::v1::OrgCharge { oui: epoch, dc: dust, lifetime_dc: lifetime_total }],
             signatures: sigs.into_iter()
                 .map(|(oracle, signature)| OracleSignature { oracle, signature }).collect() };
         prop_assert_eq!(EpochRewards::decode(m.encode_to_vec().as_slice()).unwrap(), m);

@@ -177,6 +177,21 @@ pub enum ChainCommand {
     },
     /// Print the routing table on chain (orgs and routes, as the router reads it) as JSON.
     Routes,
+    /// Burn reward tokens for an org's data credits (the buyer signs and pays: anyone may top
+    /// up any org), at the deployment's price.
+    BuyCredits {
+        /// The buyer's key file (its associated token account is burned from).
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        oui: u64,
+        /// Token base units to burn (10^6 a token).
+        #[arg(long)]
+        amount: u64,
+    },
+    /// Print every org's data credits as JSON: balance, bought, tokens burned, charges settled
+    /// and any charged beyond the balance.
+    Credits,
     /// Submit a closed epoch from the oracle's database with its signature and others'.
     Submit {
         #[arg(long, env = "ORACLE_CONFIG")]
@@ -484,6 +499,34 @@ pub async fn run(rpc_url: &str, priority_fee: u64, command: ChainCommand) -> any
             };
             println!("{}", serde_json::to_string_pretty(&file)?);
         }
+        ChainCommand::BuyCredits {
+            key: file,
+            oui,
+            amount,
+        } => {
+            let buyer = key(&file)?;
+            let balance = chain::buy_credits(&chain, &buyer, oui, amount).await?;
+            println!("org {oui}: {balance} data credits");
+        }
+        ChainCommand::Credits => {
+            let mut orgs = read::orgs(&chain).await?;
+            orgs.sort_by_key(|o| o.oui);
+            let json: Vec<_> = orgs
+                .iter()
+                .map(|o| {
+                    serde_json::json!({
+                        "oui": o.oui,
+                        "enabled": o.enabled,
+                        "dc_balance": o.dc_balance,
+                        "dc_bought": o.dc_bought,
+                        "tokens_burned": o.tokens_burned,
+                        "dc_settled": o.dc_settled,
+                        "dc_unpaid": o.dc_unpaid,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
         ChainCommand::Show { hotspot } => match hotspot {
             None => {
                 let c = read::config(&chain)
@@ -510,6 +553,7 @@ pub async fn run(rpc_url: &str, priority_fee: u64, command: ChainCommand) -> any
                     "root": hex::encode(c.root),
                     "lifetime_total": c.lifetime_total,
                     "minted": c.minted,
+                    "dc_per_token": c.dc_per_token,
                     "mint_window": {"window_secs": c.breaker.window_secs, "limit": c.breaker.limit},
                     "paused": c.paused,
                 });

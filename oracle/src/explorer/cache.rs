@@ -140,6 +140,8 @@ mod tests {
                 hotspot: *k,
                 beacon: i as u64,
                 witness: 1,
+                data: 0,
+                dc: 0,
                 lifetime: 10 + i as u64,
             })
             .collect();
@@ -150,6 +152,9 @@ mod tests {
             end_ns: 1,
             emission: 0,
             paid: 0,
+            data_pool: 0,
+            data_paid: 0,
+            remint: 0,
             dust: 0,
             lifetime_total: 0,
             root: [0; 32],
@@ -158,6 +163,7 @@ mod tests {
             oracle: PublicKey::from([0; 32]),
             signature: [0; 64],
             rows,
+            orgs: Vec::new(),
         }
     }
 

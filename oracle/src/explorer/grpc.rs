@@ -76,6 +76,18 @@ fn epoch(e: EpochView) -> v1::EpochRewards {
         epoch_total: e.paid,
         dust: e.dust,
         hotspot_count: e.hotspot_count,
+        data_pool: e.data_pool,
+        data_paid: e.data_paid,
+        remint: e.remint,
+        orgs: e
+            .orgs
+            .iter()
+            .map(|o| v1::OrgCharge {
+                oui: o.oui,
+                dc: o.dc,
+                lifetime_dc: o.lifetime_dc,
+            })
+            .collect(),
         signatures: e
             .signatures
             .iter()
@@ -98,7 +110,9 @@ fn rewards(r: RewardsView) -> v1::HotspotRewards {
                 epoch: e.epoch,
                 beacon_amount: e.beacon,
                 witness_amount: e.witness,
-                total: e.beacon + e.witness,
+                data_amount: e.data,
+                dc: e.dc,
+                total: e.beacon + e.witness + e.data,
             })
             .collect(),
     }
@@ -284,6 +298,7 @@ impl explorer_server::Explorer for ExplorerService {
             heard: p.heard,
             bought: p.bought,
             delivered: p.delivered,
+            dc: p.dc,
         }))
     }
 
@@ -301,6 +316,29 @@ impl explorer_server::Explorer for ExplorerService {
                     packets: r.packets,
                     bought: r.bought,
                     delivered: r.delivered,
+                    dc: r.dc,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn list_orgs(
+        &self,
+        _: Request<v1::ListOrgsRequest>,
+    ) -> Result<Response<v1::ListOrgsResponse>, Status> {
+        let orgs = self.0.org_credits().await?;
+        Ok(Response::new(v1::ListOrgsResponse {
+            orgs: orgs
+                .iter()
+                .map(|(o, charged)| v1::OrgCredits {
+                    oui: o.oui,
+                    tokens_burned: o.tokens_burned,
+                    dc_bought: o.dc_bought,
+                    dc_balance: o.dc_balance,
+                    dc_settled: o.dc_settled,
+                    dc_unpaid: o.dc_unpaid,
+                    read_ns: o.read_ns,
+                    dc_charged: *charged,
                 })
                 .collect(),
         }))

@@ -60,14 +60,14 @@ pub struct Explorer {
     counting: tokio::sync::Mutex<()>,
     /// Copies bought from each hotspot (base58 key), and each route's packets: each read at
     /// most once per `stats_ttl_ms`.
-    bought: Cached<HashMap<String, u64>>,
+    bought: Cached<HashMap<String, crate::store::Carried>>,
     routes: Cached<Vec<crate::store::RoutePackets>>,
 }
 
 /// An occupied cell with its summary, hotspot count and lifetime reward.
 /// A cell: its verdict summary, hotspots, lifetime reward and device packets its hotspots
-/// carried (copies bought from them).
-pub type CellSummary = (CellIndex, Summary, usize, u64, u64);
+/// carried (copies bought from them, and the data credits they cost).
+pub type CellSummary = (CellIndex, Summary, usize, u64, crate::store::Carried);
 
 /// A place taken by a request or a live stream, with its client's share of such places; both
 /// are free again when this is dropped.
@@ -368,7 +368,7 @@ impl Explorer {
     /// Copies bought from each hotspot, counted at most once per `stats_ttl_ms` (a scan of the
     /// receipts in a heavy place; while it is read, or every heavy place is taken, the last
     /// count; busy before the first).
-    pub async fn bought_by_hotspot(&self) -> Result<Arc<HashMap<String, u64>>> {
+    pub async fn bought_by_hotspot(&self) -> Result<Arc<HashMap<String, crate::store::Carried>>> {
         let ttl = Duration::from_millis(self.config.stats_ttl_ms);
         self.bought
             .get(ttl, || self.heavy(), || self.store.bought_by_hotspot())
@@ -380,7 +380,7 @@ impl Explorer {
         resolution: u8,
         page: u32,
         token: &str,
-        bought: &HashMap<String, u64>,
+        bought: &HashMap<String, crate::store::Carried>,
     ) -> Result<(Vec<CellSummary>, String)> {
         let res = Resolution::try_from(resolution)
             .map_err(|_| bad(format!("resolution {resolution} is not 0..=15")))?;
@@ -402,9 +402,13 @@ impl Explorer {
                 let reward = keys()
                     .map(|k| self.lifetime(k))
                     .fold(0u64, u64::saturating_add);
-                let packets = keys()
-                    .map(|k| bought.get(k).copied().unwrap_or(0))
-                    .fold(0u64, u64::saturating_add);
+                let packets = keys().filter_map(|k| bought.get(k)).fold(
+                    crate::store::Carried::default(),
+                    |a, c| crate::store::Carried {
+                        copies: a.copies.saturating_add(c.copies),
+                        dc: a.dc.saturating_add(c.dc),
+                    },
+                );
                 (cell, index.summarize(keys()), inside.len(), reward, packets)
             })
             .collect();
@@ -510,6 +514,10 @@ impl Explorer {
             dust: e.dust,
             hotspot_count: e.rows.len() as u32,
             signatures,
+            data_pool: e.data_pool,
+            data_paid: e.data_paid,
+            remint: e.remint,
+            orgs: e.orgs.clone(),
         })
     }
 
@@ -532,6 +540,8 @@ impl Explorer {
                     epoch: r.epoch,
                     beacon: r.beacon,
                     witness: r.witness,
+                    data: r.data,
+                    dc: r.dc,
                 })
                 .collect(),
         })
@@ -569,6 +579,30 @@ impl Explorer {
         }
         let _place = self.heavy()?;
         Ok(self.store.hotspot_packets(&key).await?)
+    }
+
+    /// Every org's data credits: as the router last read them from the chain (bought, burned,
+    /// balance, settled) and charged by this oracle's receipts, by OUI.
+    pub async fn org_credits(&self) -> Result<Vec<(crate::store::OrgCredits, u64)>> {
+        let _place = self.heavy()?;
+        let on_chain = self.store.org_credits().await?;
+        let charged = self.store.charges_by_org().await?;
+        let mut out: std::collections::BTreeMap<u64, (crate::store::OrgCredits, u64)> =
+            on_chain.into_iter().map(|o| (o.oui, (o, 0))).collect();
+        for (oui, dc) in charged {
+            out.entry(oui)
+                .or_insert_with(|| {
+                    (
+                        crate::store::OrgCredits {
+                            oui,
+                            ..Default::default()
+                        },
+                        0,
+                    )
+                })
+                .1 = dc;
+        }
+        Ok(out.into_values().collect())
     }
 
     /// Every route's packets: distinct packets bought, copies bought and delivered (a scan of

@@ -53,6 +53,12 @@ pub struct EpochView {
     pub hotspot_count: u32,
     /// (oracle key, signature) pairs.
     pub signatures: Vec<([u8; 32], [u8; 64])>,
+    /// The coverage/data split: the data pool, what it paid, what was re-minted for the
+    /// credits spent; and each org's charges (credits in the epoch, in all).
+    pub data_pool: u64,
+    pub data_paid: u64,
+    pub remint: u64,
+    pub orgs: Vec<hexproof_poc::rewards::epoch::OrgRow>,
 }
 
 /// What a hotspot earned in one epoch.
@@ -61,6 +67,9 @@ pub struct EpochRewardView {
     pub epoch: u64,
     pub beacon: u64,
     pub witness: u64,
+    /// From the data pool, for `dc` credits carried.
+    pub data: u64,
+    pub dc: u64,
 }
 
 /// A hotspot's rewards, epoch by epoch.

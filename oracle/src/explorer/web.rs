@@ -4,10 +4,13 @@
 //! JSON: `/api/stats`, `/api/hexes?res=N&page_size=&page_token=`, `/api/hex/{cell}?page_size=
 //! &page_token=`, `/api/hotspots?cell=&page_size=&page_token=`, `/api/hotspots/{key}`,
 //! `/api/hotspots/{key}/reports?since_ns=&until_ns=&page_size=&page_token=`,
-//! `/api/hotspots/{key}/rewards`, `/api/hotspots/{key}/packets` (device packets heard, bought,
-//! delivered), `/api/routes` (each route's packets), `/api/epochs/{n}` (0: newest),
-//! `/api/events` (server-sent events: each final verdict as it happens). Each hex of
-//! `/api/hexes` counts the device packets its hotspots carried (`packets`).
+//! `/api/hotspots/{key}/rewards` (coverage and data, by epoch), `/api/hotspots/{key}/packets`
+//! (device packets heard, bought, delivered, the data credits carried), `/api/routes` (each
+//! route's packets and credits), `/api/orgs` (each org's data credits: bought, burned,
+//! balance and settled on chain, charged by receipts), `/api/epochs/{n}` (0: newest; the
+//! coverage/data split and each org's charges), `/api/events` (server-sent events: each final
+//! verdict as it happens). Each hex of `/api/hexes` counts the device packets its hotspots
+//! carried (`packets`) and their data credits (`dc`).
 //!
 //! Limits (`[explorer]`): tower's global concurrency limit with load shedding (one request past
 //! `max_concurrent` gets 503 at once) and tower-http's timeout (503); `/api/events` holds one of
@@ -147,7 +150,7 @@ async fn hexes(State(x): State<Arc<Explorer>>, Query(q): Query<HexesQuery>) -> A
     let (cells, next) = x.hexes(q.res.unwrap_or(7), q.page_size, &q.page_token, &bought)?;
     let out: Vec<Value> = cells
         .iter()
-        .map(|(cell, s, hotspots, reward, packets)| {
+        .map(|(cell, s, hotspots, reward, carried)| {
             let boundary: Vec<[f64; 2]> = cell
                 .boundary()
                 .iter()
@@ -161,7 +164,8 @@ async fn hexes(State(x): State<Arc<Explorer>>, Query(q): Query<HexesQuery>) -> A
             json!({
                 "cell": cell.to_string(), "boundary": boundary, "hotspots": hotspots,
                 "valid_beacons": s.valid_beacons, "valid_witnesses": s.valid_witnesses,
-                "invalid": s.invalid, "reward": reward, "packets": packets,
+                "invalid": s.invalid, "reward": reward, "packets": carried.copies,
+                "dc": carried.dc,
                 "rssi_median_ddbm": s.rssi_median_ddbm,
             })
         })
@@ -237,7 +241,8 @@ async fn rewards(State(x): State<Arc<Explorer>>, Path(key): Path<String>) -> Api
         "hotspot": r.hotspot, "lifetime": r.lifetime,
         "epochs": r.epochs.iter().map(|e| json!({
             "epoch": e.epoch, "beacon_amount": e.beacon,
-            "witness_amount": e.witness, "total": e.beacon + e.witness,
+            "witness_amount": e.witness, "data_amount": e.data, "dc": e.dc,
+            "total": e.beacon + e.witness + e.data,
         })).collect::<Vec<_>>(),
     })))
 }
@@ -246,11 +251,23 @@ async fn hotspot_packets(State(x): State<Arc<Explorer>>, Path(key): Path<String>
     let p = x.hotspot_packets(&key).await?;
     Ok(Json(json!({
         "hotspot": key, "heard": p.heard, "bought": p.bought, "delivered": p.delivered,
+        "dc": p.dc,
     })))
 }
 
 async fn route_packets(State(x): State<Arc<Explorer>>) -> Api {
     Ok(Json(json!({ "routes": *x.route_packets().await? })))
+}
+
+async fn orgs(State(x): State<Arc<Explorer>>) -> Api {
+    let orgs = x.org_credits().await?;
+    Ok(Json(json!({
+        "orgs": orgs.iter().map(|(o, charged)| json!({
+            "oui": o.oui, "tokens_burned": o.tokens_burned, "dc_bought": o.dc_bought,
+            "dc_balance": o.dc_balance, "dc_settled": o.dc_settled, "dc_unpaid": o.dc_unpaid,
+            "read_ns": o.read_ns, "dc_charged": charged,
+        })).collect::<Vec<_>>(),
+    })))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -280,6 +297,11 @@ async fn epoch(State(x): State<Arc<Explorer>>, Path(n): Path<u64>) -> Api {
         "epoch": e.epoch, "start_ns": e.start_ns, "end_ns": e.end_ns,
         "merkle_root": hex::encode(e.merkle_root), "lifetime_total": e.lifetime_total,
         "epoch_total": e.paid, "dust": e.dust, "hotspot_count": e.hotspot_count,
+        "data_pool": e.data_pool, "data_paid": e.data_paid, "remint": e.remint,
+        "coverage_paid": e.paid - e.data_paid,
+        "orgs": e.orgs.iter().map(|o| json!({
+            "oui": o.oui, "dc": o.dc, "lifetime_dc": o.lifetime_dc,
+        })).collect::<Vec<_>>(),
         "signatures": e.signatures.iter().map(|(oracle, signature)| json!({
             "oracle": bs58::encode(oracle).into_string(),
             "signature": bs58::encode(signature).into_string(),
@@ -369,6 +391,7 @@ fn routes(explorer: Arc<Explorer>) -> Router {
         .route("/api/hotspots/{key}/rewards", get(rewards))
         .route("/api/hotspots/{key}/packets", get(hotspot_packets))
         .route("/api/routes", get(route_packets))
+        .route("/api/orgs", get(orgs))
         .route("/api/epochs/{n}", get(epoch))
         .route("/api/findings", get(findings))
         .route("/api/events", get(events))

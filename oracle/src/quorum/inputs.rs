@@ -3,7 +3,8 @@
 //! what the others do with a proposal: check it against what they hold ([`check`]), recompute
 //! the epoch from it ([`replay`]) and take the reports and entropy they missed ([`catch_up`]).
 //!
-//! The inputs of epoch `e` are every decodable report stamped in its input window (the epoch,
+//! The inputs of epoch `e` are every receipt a member's router signed for a copy bought in the
+//! epoch (data rewards and org charges), every decodable report stamped in its input window (the epoch,
 //! preceded by one beacon interval so the rules that look back, such as `beacon_too_frequent`,
 //! see what they need), each received at the lower median of the members' attested times
 //! ([`attest`]), and the set's entropy of that window. Replaying them is a pure function of the inputs, the registry and the
@@ -47,6 +48,53 @@ fn entropy_window(rewards: &RewardConfig, limits: &Limits, epoch: u64) -> (u64, 
         from.saturating_sub(ENTROPY_LOOKBACK_NS),
         end.saturating_add(limits.entropy_skew_secs.saturating_mul(1_000_000_000)),
     )
+}
+
+/// Receipts by id, and the others' ids (hex) with why they were left out.
+type SortedReceipts<'a> = (
+    BTreeMap<[u8; 32], &'a v1::PacketReceipt>,
+    Vec<(String, &'static str)>,
+);
+
+/// The receipts among `receipts` that a member's router signed (its batch signature holds) for
+/// a copy bought in `epoch`, once each, by receipt id; the others are `Err` with why.
+fn member_receipts<'a>(
+    receipts: impl IntoIterator<Item = &'a v1::PacketReceipt>,
+    rewards: &RewardConfig,
+    epoch: u64,
+    set: &[PublicKey],
+) -> SortedReceipts<'a> {
+    let (start, end) = rewards.bounds(epoch);
+    let mut verifier = hexproof_proto::receipts::BatchVerifier::default();
+    let mut valid = BTreeMap::new();
+    let mut invalid = Vec::new();
+    for r in receipts {
+        let id = hexproof_proto::receipts::receipt_id(r);
+        let why = match verifier.verify(r) {
+            // What the router could never have bought: a frame longer than LoRa carries, no
+            // hotspot key, an OUI or route id outside what the program allows. (A member's
+            // router signing such would inflate or break every replay.)
+            _ if !copy_shaped(r) => Some("not_a_copy"),
+            Err(_) => Some("signature"),
+            Ok(router) if !set.contains(&router) => Some("not_a_member"),
+            Ok(_) if !(start..end).contains(&r.bought_ns) => Some("outside_the_epoch"),
+            Ok(_) if valid.insert(id, r).is_some() => Some("duplicate"),
+            Ok(_) => None,
+        };
+        if let Some(why) = why {
+            invalid.push((hex::encode(id), why));
+        }
+    }
+    (valid, invalid)
+}
+
+/// Whether a receipt describes a copy a router can buy: a PHYPayload LoRa can carry, a 32-byte
+/// hotspot key, an OUI the program allows and a route id in its OUI's space.
+fn copy_shaped(r: &v1::PacketReceipt) -> bool {
+    r.payload_size as usize <= hexproof_poc::packets::MAX_PHY_PAYLOAD
+        && r.hotspot.len() == 32
+        && r.oui <= u64::from(u32::MAX)
+        && r.route_id >> 32 == r.oui
 }
 
 /// A stored report's home topic (its kind's topic under its signer's key).
@@ -111,10 +159,18 @@ pub async fn holdings(
         })
         .map(|(_, message)| message)
         .collect();
+    let (start, end) = rewards.bounds(epoch);
+    let bought = store
+        .receipts_between(start, end.min(cutoff_ns.saturating_add(1)))
+        .await?
+        .into_iter()
+        .map(|s| s.receipt)
+        .collect();
     Ok(v1::Holdings {
         reports,
         entropy,
         attestation: Some(attest::attest(key, scope, receipts)),
+        receipts: bought,
     })
 }
 
@@ -161,6 +217,7 @@ pub fn attestation_window(
 /// with the reports only it attests.
 pub fn propose(
     holdings: &[v1::Holdings],
+    rewards: &RewardConfig,
     epoch: u64,
     round: u64,
     proposer: &PublicKey,
@@ -203,6 +260,12 @@ pub fn propose(
             entropy.push(m.clone());
         }
     }
+    let (receipts, _) = member_receipts(
+        holdings.iter().flat_map(|h| &h.receipts),
+        rewards,
+        epoch,
+        set,
+    );
     v1::Proposal {
         epoch,
         round,
@@ -215,6 +278,7 @@ pub fn propose(
         agreed: false,
         attestations: attestations.into_values().cloned().collect(),
         signatures: Vec::new(),
+        receipts: receipts.into_values().cloned().collect(),
     }
 }
 
@@ -256,6 +320,12 @@ pub enum Refusal {
     BadEntropy { reason: &'static str },
     #[error("{count} entropy messages we hold are left out (first id {first})")]
     EntropyLeftOut { count: usize, first: u64 },
+    #[error(
+        "packet receipt {id} is not one a member's router signed for this epoch, once ({reason})"
+    )]
+    BadReceipt { id: String, reason: &'static str },
+    #[error("{count} packet receipts our router signed are left out (first {first})")]
+    ReceiptsLeftOut { count: usize, first: String },
     #[error("the inputs give root {ours}, the proposal says {theirs}")]
     Root { ours: String, theirs: String },
 }
@@ -275,6 +345,8 @@ impl Refusal {
             Refusal::ReportsLeftOut { .. } => "reports_left_out",
             Refusal::BadEntropy { .. } => "bad_entropy",
             Refusal::EntropyLeftOut { .. } => "entropy_left_out",
+            Refusal::BadReceipt { .. } => "bad_receipt",
+            Refusal::ReceiptsLeftOut { .. } => "receipts_left_out",
             Refusal::Root { .. } => "root",
         }
     }
@@ -424,6 +496,33 @@ pub async fn check(
             first,
         }));
     }
+    let (receipts, invalid) = member_receipts(&proposal.receipts, rewards, proposal.epoch, set);
+    if let Some((id, reason)) = invalid.into_iter().next() {
+        return Ok(Err(Refusal::BadReceipt { id, reason }));
+    }
+    if proposal.receipts.windows(2).any(|w| {
+        hexproof_proto::receipts::receipt_id(&w[0]) >= hexproof_proto::receipts::receipt_id(&w[1])
+    }) {
+        return Ok(Err(Refusal::BadReceipt {
+            id: String::new(),
+            reason: "order",
+        }));
+    }
+    let (start, end) = rewards.bounds(proposal.epoch);
+    let left_out: Vec<String> = store
+        .receipts_between(start, end)
+        .await?
+        .into_iter()
+        .filter(|s| s.receipt.bought_ns.saturating_add(tolerance_ns) <= held_by)
+        .filter(|s| !receipts.contains_key(&s.id))
+        .map(|s| hex::encode(s.id))
+        .collect();
+    if let Some(first) = left_out.first() {
+        return Ok(Err(Refusal::ReceiptsLeftOut {
+            count: left_out.len(),
+            first: first.clone(),
+        }));
+    }
     Ok(Ok(()))
 }
 
@@ -458,7 +557,7 @@ pub struct Rules<'a> {
 pub async fn replay(
     proposal: &v1::Proposal,
     rules: &Rules<'_>,
-    previous: &BTreeMap<PublicKey, u64>,
+    previous: &hexproof_poc::rewards::epoch::Lifetimes,
     key: &Keypair,
 ) -> anyhow::Result<crate::epochs::Computed> {
     let dir = tempfile::tempdir()?;
@@ -476,6 +575,18 @@ pub async fn replay(
     )
     .await
     .context("judging the proposed inputs")?;
+    // Only receipts a member's router signed for this epoch count (a follower refused others
+    // already; agreed inputs replayed in catching up are taken the same way).
+    let (receipts, _) =
+        member_receipts(&proposal.receipts, rules.rewards, proposal.epoch, rules.set);
+    let copies: Vec<(v1::PacketReceipt, v1::PacketReport)> = receipts
+        .into_values()
+        .map(|r| (r.clone(), v1::PacketReport::default()))
+        .collect();
+    scratch
+        .save_receipts(&copies)
+        .await
+        .context("storing the proposed receipts")?;
     Ok(crate::epochs::compute(
         &scratch,
         rules.registry.as_ref(),
@@ -487,15 +598,20 @@ pub async fn replay(
     .await?)
 }
 
-/// Stores the reports and entropy of agreed inputs that `store` does not hold yet (with the
-/// proposer's received times); the live judge gives them verdicts. Returns how many reports
-/// were new.
+/// Stores the reports, entropy and packet receipts of agreed inputs that `store` does not hold
+/// yet (reports with the proposer's received times; the live judge gives them verdicts;
+/// receipts as delivered: another member's router forwarded them, and what they charged its
+/// orgs counts against their credits here too). Returns how many reports were new.
 pub async fn catch_up(
     store: &Store,
     proposal: &v1::Proposal,
     registry: &dyn Registry,
+    rewards: &RewardConfig,
     set: &[PublicKey],
 ) -> anyhow::Result<u64> {
+    let (receipts, _) = member_receipts(&proposal.receipts, rewards, proposal.epoch, set);
+    let agreed: Vec<v1::PacketReceipt> = receipts.into_values().cloned().collect();
+    store.save_agreed_receipts(&agreed).await?;
     for message in &proposal.entropy {
         if let Ok((_, e)) = crate::entropy::member_entropy(message, set) {
             let record = EntropyRecord {
@@ -669,7 +785,15 @@ mod tests {
             for &i in from {
                 held.push(self.holdings(i).await);
             }
-            propose(&held, 1, 0, &self.set[0], self.window(), &self.set)
+            propose(
+                &held,
+                &rewards(),
+                1,
+                0,
+                &self.set[0],
+                self.window(),
+                &self.set,
+            )
         }
 
         /// `member`'s check of `p`, having given its attestation cut off at `ours`.
@@ -731,6 +855,162 @@ mod tests {
             let id = topics::report_id(&r.topic, &r.payload).unwrap();
             assert!(r.received_ns == a[&id] || r.received_ns == a[&id] + 5 * MS);
         }
+    }
+
+    /// Receipts of `copies` (hotspot byte, payload size) bought at `at` on, signed as one batch by
+    /// `router`.
+    fn receipts(router: &Keypair, copies: &[(u8, u32)], at: u64) -> Vec<v1::PacketReceipt> {
+        let mut batch: Vec<v1::PacketReceipt> = copies
+            .iter()
+            .enumerate()
+            .map(|(n, &(h, size))| v1::PacketReceipt {
+                hotspot: Keypair::from_secret([h; 32]).public().to_bytes().to_vec(),
+                payload_hash: vec![n as u8; 32],
+                payload_size: size,
+                oui: 1,
+                route_id: (1 << 32) | 7,
+                report_id: vec![n as u8; 32],
+                bought_ns: at + n as u64 * MS,
+                ..Default::default()
+            })
+            .collect();
+        hexproof_proto::receipts::sign_batch(&mut batch, router);
+        batch
+    }
+
+    /// Data receipts are inputs like reports (issue 30): a member's router's receipts enter the
+    /// proposal; the member refuses one that leaves them out, and everyone refuses receipts no
+    /// member's router signed, changed ones, repeated ones and another epoch's; replaying the
+    /// inputs pays the carriers and charges the org, the same on every member.
+    #[tokio::test]
+    async fn receipts_are_inputs_members_check_and_replay() {
+        let s = three().await;
+        let (start, _) = rewards().bounds(1);
+        let copies: Vec<(u8, u32)> = (0..40)
+            .map(|n| (1 + n % 4, 10 + u32::from(n) * 3))
+            .collect();
+        let bought = receipts(&s.keys[1], &copies, start + 1_000 * MS);
+        let stored: Vec<_> = bought
+            .iter()
+            .map(|r| (r.clone(), v1::PacketReport::default()))
+            .collect();
+        assert_eq!(s.stores[1].save_receipts(&stored).await.unwrap(), 40);
+        let honest = s.proposal(&[0, 1, 2]).await;
+        assert_eq!(honest.receipts.len(), 40);
+        for member in 0..3 {
+            assert_eq!(
+                s.check(&honest, member, true).await,
+                Ok(()),
+                "member {member}"
+            );
+        }
+
+        // Left out: the router's member notices.
+        let mut p = honest.clone();
+        p.receipts.pop();
+        assert!(matches!(
+            s.check(&p, 1, true).await,
+            Err(Refusal::ReceiptsLeftOut { count: 1, .. })
+        ));
+        // Invented by someone outside the set, changed, repeated, or of another epoch: refused
+        // by every member.
+        let outsider = Keypair::from_secret([77; 32]);
+        let (_, end) = rewards().bounds(1);
+        for (bad, reason) in [
+            (
+                receipts(&outsider, &[(1, 200)], start)[0].clone(),
+                "not_a_member",
+            ),
+            (
+                v1::PacketReceipt {
+                    payload_size: 250,
+                    ..honest.receipts[0].clone()
+                },
+                "signature",
+            ),
+            (honest.receipts[0].clone(), "duplicate"),
+            // Signed by the member's router, but no copy LoRa could carry: 300 bytes (a
+            // receipt of u32::MAX bytes would re-mint billions for nothing).
+            (
+                receipts(&s.keys[1], &[(1, 300)], start)[0].clone(),
+                "not_a_copy",
+            ),
+            (
+                {
+                    let mut r = honest.receipts[0].clone();
+                    r.oui = 2; // another org's charge under org 1's route id
+                    hexproof_proto::receipts::sign_batch(std::slice::from_mut(&mut r), &s.keys[1]);
+                    r
+                },
+                "not_a_copy",
+            ),
+            (
+                receipts(&s.keys[1], &[(1, 20)], end)[0].clone(),
+                "outside_the_epoch",
+            ),
+        ] {
+            let mut p = honest.clone();
+            p.receipts.push(bad);
+            assert!(
+                matches!(s.check(&p, 0, true).await, Err(Refusal::BadReceipt { reason: r, .. }) if r == reason),
+                "{reason}"
+            );
+        }
+
+        // Replayed: the org is charged what the copies cost, the carriers paid for it; the
+        // receipts are part of the root.
+        let rules = Rules {
+            registry: Arc::new(crate::registry::StaticRegistry::default()),
+            limits: &Limits::default(),
+            rewards: &rewards(),
+            set: &s.set,
+        };
+        let previous = hexproof_poc::rewards::epoch::Lifetimes::default();
+        let e = replay(&honest, &rules, &previous, &s.keys[0])
+            .await
+            .unwrap()
+            .epoch;
+        let cost: u64 = copies
+            .iter()
+            .map(|&(_, size)| hexproof_commitment::packet_dc(size))
+            .sum();
+        assert_eq!(e.orgs.len(), 1);
+        assert_eq!((e.orgs[0].oui, e.orgs[0].dc), (1, cost));
+        assert_eq!(e.rows.iter().map(|r| r.dc).sum::<u64>(), cost);
+        let again = replay(&honest, &rules, &previous, &s.keys[2])
+            .await
+            .unwrap()
+            .epoch;
+        assert_eq!(again.root, e.root);
+        let mut fewer = honest.clone();
+        fewer.receipts.pop();
+        let other = replay(&fewer, &rules, &previous, &s.keys[0])
+            .await
+            .unwrap()
+            .epoch;
+        assert_ne!(other.root, e.root);
+
+        // A member catching up stores the agreed receipts as delivered (its forwarder never
+        // sends another router's copies), once, and counts their charges against the org.
+        let registry = crate::registry::StaticRegistry::default();
+        for _ in 0..2 {
+            catch_up(&s.stores[0], &honest, &registry, &rewards(), &s.set)
+                .await
+                .unwrap();
+        }
+        let held = s.stores[0].receipts_between(0, u64::MAX).await.unwrap();
+        assert_eq!(held.len(), 40);
+        assert!(
+            s.stores[0]
+                .undelivered_receipts(100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            s.stores[0].charges_by_org().await.unwrap(),
+            [(1, cost)].into()
+        );
     }
 
     #[tokio::test]
@@ -809,7 +1089,7 @@ mod tests {
         crate::quorum::Rogue::rewrite_topic(&mut rewritten);
         rogue.reports = rewritten.reports;
         let held = [s.holdings(0).await, s.holdings(1).await, rogue];
-        let p = propose(&held, 1, 0, &s.set[0], s.window(), &s.set);
+        let p = propose(&held, &rewards(), 1, 0, &s.set[0], s.window(), &s.set);
         assert_eq!(p.reports, honest.reports);
         assert_eq!(s.check(&p, 1, true).await, Ok(()));
 
@@ -843,7 +1123,7 @@ mod tests {
             s.holdings(1).await,
             s.holdings_at(2, 0, 1).await,
         ];
-        let p = propose(&held, 1, 0, &s.set[0], s.window(), &s.set);
+        let p = propose(&held, &rewards(), 1, 0, &s.set[0], s.window(), &s.set);
         assert_eq!(p.attestations.len(), 2);
         assert!(
             p.attestations
@@ -854,7 +1134,7 @@ mod tests {
         // What only the backdating member held is not in; everything two honest ones hold is.
         assert!(!p.reports.is_empty() && p.reports.len() <= honest.reports.len());
         // Taken as it was (the proposer's cut-off as its window), the set would halt.
-        let halting = propose(&held, 1, 0, &s.set[0], 0..=s.cutoff, &s.set);
+        let halting = propose(&held, &rewards(), 1, 0, &s.set[0], 0..=s.cutoff, &s.set);
         assert!(matches!(
             s.check(&halting, 1, true).await,
             Err(Refusal::StaleAttestation { .. })
@@ -879,7 +1159,7 @@ mod tests {
         };
         padded.attestation = Some(attest::attest(&s.keys[2], scope, receipts));
         let held = [s.holdings(0).await, s.holdings(1).await, padded];
-        let p = propose(&held, 1, 0, &s.set[0], s.window(), &s.set);
+        let p = propose(&held, &rewards(), 1, 0, &s.set[0], s.window(), &s.set);
         assert_eq!(p.attestations.len(), 2);
         assert!(p.attestations.iter().all(|a| a.receipts.len() < 1_000));
         assert_eq!(s.check(&p, 1, true).await, Ok(()));
@@ -896,7 +1176,7 @@ mod tests {
             s.holdings_at(1, 1, s.cutoff).await,
             s.holdings(2).await,
         ];
-        let mut p = propose(&held, 1, 0, &s.set[0], s.window(), &s.set);
+        let mut p = propose(&held, &rewards(), 1, 0, &s.set[0], s.window(), &s.set);
         // (`propose` leaves it out; a rogue puts it back)
         p.attestations.push(held[1].attestation.clone().unwrap());
         p.attestations
@@ -914,7 +1194,7 @@ mod tests {
             s.holdings_at(1, 0, early).await,
             s.holdings(2).await,
         ];
-        let mut p = propose(&held, 1, 0, &s.set[0], s.window(), &s.set);
+        let mut p = propose(&held, &rewards(), 1, 0, &s.set[0], s.window(), &s.set);
         assert_eq!(p.attestations.len(), 2);
         p.attestations.push(held[1].attestation.clone().unwrap());
         assert!(matches!(
@@ -927,7 +1207,7 @@ mod tests {
             s.holdings_at(1, 0, s.cutoff - 2_000 * MS).await,
             s.holdings(2).await,
         ];
-        let p = propose(&held, 1, 0, &s.set[0], s.window(), &s.set);
+        let p = propose(&held, &rewards(), 1, 0, &s.set[0], s.window(), &s.set);
         assert_eq!(
             s.check_with(&p, 1, Some(s.cutoff - 2_000 * MS)).await,
             Ok(())

@@ -46,7 +46,10 @@ use anyhow::Context;
 use hexproof_client::{Chain, read};
 use hexproof_poc::{
     Limits,
-    rewards::{RewardConfig, epoch::ClosedEpoch},
+    rewards::{
+        RewardConfig,
+        epoch::{ClosedEpoch, Lifetimes},
+    },
 };
 use hexproof_proto::{Keypair, PublicKey, clock::Clock, v1};
 use serde::{Deserialize, Serialize};
@@ -245,14 +248,6 @@ fn agreed_inputs(
 type Signatures = Vec<(PublicKey, [u8; 64])>;
 
 /// Every hotspot's lifetime amount after a closed epoch (what the next one closes on).
-fn lifetimes(closed: &ClosedEpoch) -> BTreeMap<PublicKey, u64> {
-    closed
-        .rows
-        .iter()
-        .map(|r| (r.hotspot, r.lifetime))
-        .collect()
-}
-
 /// The running state of [`Member::run`].
 struct Progress {
     set: Vec<PublicKey>,
@@ -263,6 +258,8 @@ struct Progress {
     landed: Option<(u64, [u8; 32], Signatures)>,
     /// Since when this member waits for the signatures of a landed epoch.
     adopting: Option<(u64, std::time::Instant)>,
+    /// The landed epoch whose orgs' charges are still to settle and (a claiming member's)
+    /// owners' claims to send.
     claim_due: Option<u64>,
     /// A rogue's turns so far, and what it gathered ahead of time.
     rogue: rogue::State,
@@ -560,11 +557,11 @@ impl Member {
             .collect()
     }
 
-    async fn previous(&self, epoch: u64) -> anyhow::Result<BTreeMap<PublicKey, u64>> {
+    async fn previous(&self, epoch: u64) -> anyhow::Result<Lifetimes> {
         Ok(if epoch > 1 {
-            self.store.lifetime_after(epoch - 1).await?
+            self.store.lifetimes_after(epoch - 1).await?
         } else {
-            BTreeMap::new()
+            Lifetimes::default()
         })
     }
 
@@ -627,7 +624,15 @@ impl Member {
                 self.gather_ns(),
                 self.config.tolerance_ns(self.clock),
             );
-            let mut proposal = inputs::propose(&holdings, named, round, &proposer, window, &p.set);
+            let mut proposal = inputs::propose(
+                &holdings,
+                &self.rewards,
+                named,
+                round,
+                &proposer,
+                window,
+                &p.set,
+            );
             if steer == Some(Steer::RewriteTopic) {
                 Rogue::rewrite_topic(&mut proposal);
             }
@@ -878,7 +883,7 @@ impl Member {
                 return Ok(false);
             }
             let previous = match path.last() {
-                Some((_, c)) => lifetimes(&c.epoch),
+                Some((_, c)) => c.epoch.lifetimes(),
                 None => base.clone(),
             };
             let proposal = &options[i][choice].0;
@@ -921,7 +926,14 @@ impl Member {
         self.store
             .save_quorum(epoch, &proposer, &signatures)
             .await?;
-        let new = inputs::catch_up(&self.store, proposal, self.registry.as_ref(), &p.set).await?;
+        let new = inputs::catch_up(
+            &self.store,
+            proposal,
+            self.registry.as_ref(),
+            &self.rewards,
+            &p.set,
+        )
+        .await?;
         let agreed = agreed_inputs(proposal, &closed, &signatures);
         match &self.config.rogue {
             Some(rogue @ Rogue::ServeUnlanded { .. }) => {
@@ -943,13 +955,13 @@ impl Member {
         p.adopting = None;
         metrics::counter!("hexproof_epochs_closed_total").increment(1);
         tracing::info!(epoch, %proposer, signers = signatures.len(), caught_up = new, paid = closed.paid, root = %hex::encode(closed.root), "epoch agreed");
-        if self.claim {
-            p.claim_due = Some(epoch);
-        }
+        // Settling orgs' charges is every landing's duty; claims only a claiming member's.
+        p.claim_due = Some(epoch);
         Ok(())
     }
 
-    /// Claims for owners after the newest landed epoch; retried until every claim went.
+    /// Settles orgs' data charges and claims for owners after the newest landed epoch; retried
+    /// until every settlement and claim went.
     async fn claims(&self, p: &mut Progress) {
         let Some(epoch) = p.claim_due else {
             return;
@@ -966,6 +978,18 @@ impl Member {
             if on_chain.epoch != epoch || on_chain.root != closed.root {
                 return anyhow::Ok(true); // a newer epoch landed: its claims supersede
             }
+            let settled = crate::chain::settle_all(&self.chain, &self.payer, &closed).await?;
+            if settled.orgs > 0 {
+                tracing::info!(
+                    epoch,
+                    orgs = settled.orgs,
+                    dc = settled.dc,
+                    "settled orgs' data charges"
+                );
+            }
+            if !self.claim {
+                return Ok(settled.failed == 0);
+            }
             let claims = crate::chain::claim_all(&self.chain, &self.payer, &closed).await?;
             if claims.claims > 0 {
                 tracing::info!(
@@ -975,7 +999,7 @@ impl Member {
                     "claimed for owners"
                 );
             }
-            Ok(claims.failed == 0)
+            Ok(claims.failed == 0 && settled.failed == 0)
         }
         .await;
         match result {

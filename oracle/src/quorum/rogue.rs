@@ -2,7 +2,6 @@
 //! only in code (`QuorumConfig::rogue` is never read from a file).
 
 use std::{
-    collections::BTreeMap,
     pin::Pin,
     task::{Context, Poll},
     time::Duration,
@@ -139,7 +138,7 @@ impl Rogue {
         &self,
         agreed: &v1::Proposal,
         rules: &inputs::Rules<'_>,
-        previous: &BTreeMap<PublicKey, u64>,
+        previous: &hexproof_poc::rewards::epoch::Lifetimes,
         key: &Keypair,
         deployment: &hexproof_commitment::Deployment,
     ) -> anyhow::Result<v1::Proposal> {
@@ -247,6 +246,9 @@ mod tests {
             end_ns: 1,
             emission: 1_000,
             paid: 900,
+            data_pool: 0,
+            data_paid: 0,
+            remint: 0,
             dust: 100,
             lifetime_total: 900,
             root: [0; 32],
@@ -258,8 +260,11 @@ mod tests {
                 hotspot: friend,
                 beacon: 900,
                 witness: 0,
+                data: 0,
+                dc: 0,
                 lifetime: 900,
             }],
+            orgs: Vec::new(),
         };
         let honest_root = e.tree().root();
         Rogue::Inflate.cheat(&mut e, &key);

@@ -3,6 +3,9 @@
 //! fresh. Session keys are not on chain (a MIC key published there would let anyone forge
 //! frames): they come from the routes file, by route id.
 //!
+//! Each org comes with its data credits (balance, and lifetime charges settled), which the
+//! router's rules charge copies against.
+//!
 //! What the chain holds is taken as it is, with two checks of the router's own: a route's
 //! DevAddr ranges are clipped to its org's (the program checks them when they are set; the
 //! admin may shrink an org's ranges later), and a route of an org that does not exist, or
@@ -11,7 +14,7 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use hexproof_client::{self as program, Chain, ChainError, read};
-use hexproof_poc::packets::{Org, Route, RoutingTable, SessionKey};
+use hexproof_poc::packets::{Credits, Org, Route, RoutingTable, SessionKey};
 use hexproof_proto::PublicKey;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -64,6 +67,10 @@ pub fn table_of(
         owner: PublicKey::from(o.owner.to_bytes()),
         payer: PublicKey::from(o.payer.to_bytes()),
         enabled: o.enabled,
+        credits: Some(Credits {
+            balance: o.dc_balance,
+            settled: o.dc_settled,
+        }),
     });
     // Every check `RoutingTable::new` makes was made above; should one still fail, nothing
     // is routed rather than something wrongly.
@@ -97,13 +104,30 @@ pub async fn read(
     Ok(table_of(&orgs, &routes, session_keys))
 }
 
+/// Each org's credits as the program holds them, as the store records them.
+pub fn credits_of(orgs: &[program::Org], read_ns: u64) -> Vec<crate::store::OrgCredits> {
+    orgs.iter()
+        .map(|o| crate::store::OrgCredits {
+            oui: o.oui,
+            tokens_burned: o.tokens_burned,
+            dc_bought: o.dc_bought,
+            dc_balance: o.dc_balance,
+            dc_settled: o.dc_settled,
+            dc_unpaid: o.dc_unpaid,
+            read_ns,
+        })
+        .collect()
+}
+
 /// Reads the table every `every` and publishes it when it changed, until `shutdown`; a failed
-/// read keeps the last table.
+/// read keeps the last table. With a `store`, each read's org credits are recorded there (what
+/// the explorer shows of purchases).
 pub async fn keep_fresh(
     chain: Arc<Chain>,
     session_keys: BTreeMap<u64, Vec<SessionKey>>,
     tables: watch::Sender<RoutingTable>,
     every: Duration,
+    store: Option<crate::store::Store>,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -111,8 +135,19 @@ pub async fn keep_fresh(
             () = shutdown.cancelled() => break,
             () = tokio::time::sleep(every) => {}
         }
-        match read(&chain, &session_keys).await {
-            Ok(table) => {
+        let read = async {
+            let orgs = read::orgs(&chain).await?;
+            let routes = read::routes(&chain).await?;
+            Ok::<_, ChainError>((table_of(&orgs, &routes, &session_keys), orgs))
+        };
+        match read.await {
+            Ok((table, orgs)) => {
+                if let Some(store) = &store {
+                    let now = hexproof_proto::clock::Clock::system().now_ns();
+                    if let Err(e) = store.save_org_credits(&credits_of(&orgs, now)).await {
+                        tracing::warn!(%e, "router: recording orgs' credits");
+                    }
+                }
                 tables.send_if_modified(|current| {
                     let changed =
                         current.routes() != table.routes() || current.orgs() != table.orgs();
@@ -148,6 +183,11 @@ mod tests {
                 .map(|&(start, end)| program::DevAddrRange { start, end })
                 .collect(),
             enabled,
+            dc_balance: 0,
+            dc_bought: 0,
+            tokens_burned: 0,
+            dc_settled: 0,
+            dc_unpaid: 0,
             bump: 255,
         }
     }

@@ -6,7 +6,9 @@
 //! session: clean session off, QoS 1, acknowledged to the broker only once its receipts are
 //! stored, so a crash loses nothing and a redelivered report buys nothing twice) and as the
 //! routing table: the program's orgs and routes read from the chain and kept fresh
-//! ([`chain_table`]), or a [`RoutesFile`] without a chain; session keys come from the file. The rules are [`hexproof_poc::packets`]'s.
+//! ([`chain_table`], each org with its data credits: a copy is bought only when its org can pay
+//! for it), or a [`RoutesFile`] without a chain; session keys come from the file. The rules
+//! are [`hexproof_poc::packets`]'s.
 //! It leaves as signed `PacketReceipt`s in the store (the input of data rewards) and as
 //! Semtech UDP PUSH_DATA to each route's network server ([`lns`]), retried until acknowledged.
 //! Reports from keys the registry does not hold, not signed by their topic's key, or not
@@ -43,11 +45,12 @@ pub struct RouterConfig {
     /// Run the router (off: packet reports are left on the broker for another router).
     pub enabled: bool,
     /// Orgs and routes as JSON ([`RoutesFile`]): the routing table when the oracle has no
-    /// chain (or `routes_from_chain` is off); with the chain's table, only the routes' session
+    /// chain; with the chain's table, only the routes' session
     /// keys are taken from it (by route id: MIC keys are never put on chain).
     pub routes_file: Option<PathBuf>,
     /// Read orgs and routes from the program's accounts (when `[chain] rpc_url` is set), again
-    /// every `[chain] refresh_secs`.
+    /// every `[chain] refresh_secs`. Required with a chain (orgs pay with credits bought
+    /// there); off only without one.
     pub routes_from_chain: bool,
     pub limits: RouterLimits,
     /// How long a network server has to acknowledge a PUSH_DATA before it is sent again.
@@ -470,6 +473,25 @@ pub async fn run(job: RouterJob, shutdown: CancellationToken) {
             (Some(tx), rx)
         }
     };
+    // What every org was charged so far (its receipts): a router that does not know it must
+    // not buy, or an org could spend its credits twice.
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match store.charges_by_org().await {
+            Ok(charged) => {
+                router.rules.set_charged(charged);
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(%e, "router: reading what orgs were charged; retrying");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
     // Copies bought within the rules' memory before a restart count against max_copies.
     let now = clock.now_ns();
     match store

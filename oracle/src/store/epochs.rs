@@ -8,7 +8,7 @@ use hexproof_poc::{
     rewards::{
         DeploymentId,
         activity::Tally,
-        epoch::{ClosedEpoch, RewardRow},
+        epoch::{ClosedEpoch, Lifetimes, OrgRow, RewardRow},
     },
 };
 use hexproof_proto::PublicKey;
@@ -29,6 +29,8 @@ pub struct HotspotEpoch {
     pub epoch: u64,
     pub beacon: u64,
     pub witness: u64,
+    pub data: u64,
+    pub dc: u64,
     pub lifetime: u64,
 }
 
@@ -116,8 +118,9 @@ impl Store {
     /// Reads a closed epoch.
     pub async fn closed_epoch(&self, epoch: u64) -> Result<Option<ClosedEpoch>> {
         let Some(row) = sqlx::query(
-            "SELECT epoch, start_ns, end_ns, emission, paid, dust, lifetime_total, merkle_root, \
-             program_id, deployment, oracle, signature FROM epochs WHERE epoch = $1",
+            "SELECT epoch, start_ns, end_ns, emission, paid, data_pool, data_paid, remint, dust, \
+             lifetime_total, merkle_root, program_id, deployment, oracle, signature \
+             FROM epochs WHERE epoch = $1",
         )
         .bind(i64_of(epoch))
         .fetch_optional(&self.pool)
@@ -127,7 +130,8 @@ impl Store {
         };
         let signature: Vec<u8> = row.try_get("signature")?;
         let rows = sqlx::query(
-            "SELECT hotspot, beacon_amount, witness_amount, lifetime FROM rewards WHERE epoch = $1",
+            "SELECT hotspot, beacon_amount, witness_amount, data_amount, dc, lifetime \
+             FROM rewards WHERE epoch = $1",
         )
         .bind(i64_of(epoch))
         .fetch_all(&self.pool)
@@ -139,17 +143,23 @@ impl Store {
                     hotspot: key_of(&r.try_get::<String, _>("hotspot")?)?,
                     beacon: u64_of(r.try_get("beacon_amount")?),
                     witness: u64_of(r.try_get("witness_amount")?),
+                    data: u64_of(r.try_get("data_amount")?),
+                    dc: u64_of(r.try_get("dc")?),
                     lifetime: u64_of(r.try_get("lifetime")?),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         rows.sort_by_key(|r| r.hotspot);
+        let orgs = self.org_charges(epoch).await?;
         Ok(Some(ClosedEpoch {
             epoch: u64_of(row.try_get("epoch")?),
             start_ns: u64_of(row.try_get("start_ns")?),
             end_ns: u64_of(row.try_get("end_ns")?),
             emission: u64_of(row.try_get("emission")?),
             paid: u64_of(row.try_get("paid")?),
+            data_pool: u64_of(row.try_get("data_pool")?),
+            data_paid: u64_of(row.try_get("data_paid")?),
+            remint: u64_of(row.try_get("remint")?),
             dust: u64_of(row.try_get("dust")?),
             lifetime_total: u64_of(row.try_get("lifetime_total")?),
             root: id32(row.try_get("merkle_root")?)?,
@@ -160,7 +170,43 @@ impl Store {
                 .try_into()
                 .map_err(|_| StoreError::Corrupt("signature"))?,
             rows,
+            orgs,
         }))
+    }
+
+    /// Every org's charges in `epoch` (those ever charged), in OUI (leaf) order.
+    pub async fn org_charges(&self, epoch: u64) -> Result<Vec<OrgRow>> {
+        let rows = sqlx::query(
+            "SELECT oui, dc, lifetime_dc FROM org_charges WHERE epoch = $1 ORDER BY oui",
+        )
+        .bind(i64_of(epoch))
+        .fetch_all(&self.pool)
+        .await?;
+        let orgs = rows
+            .iter()
+            .map(|r| {
+                Ok(OrgRow {
+                    oui: u64_of(r.try_get("oui")?),
+                    dc: u64_of(r.try_get("dc")?),
+                    lifetime_dc: u64_of(r.try_get("lifetime_dc")?),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(orgs)
+    }
+
+    /// Lifetime amounts (hotspots' tokens, orgs' credits charged) after `epoch` (empty when it
+    /// is not closed).
+    pub async fn lifetimes_after(&self, epoch: u64) -> Result<Lifetimes> {
+        Ok(Lifetimes {
+            hotspots: self.lifetime_after(epoch).await?,
+            orgs: self
+                .org_charges(epoch)
+                .await?
+                .into_iter()
+                .map(|o| (o.oui, o.lifetime_dc))
+                .collect(),
+        })
     }
 
     /// Whether `hotspot` has a reward row in `epoch` (a primary-key lookup): what answers a
@@ -195,7 +241,7 @@ impl Store {
     /// Every epoch a hotspot has a reward row in, oldest first.
     pub async fn hotspot_epochs(&self, hotspot: &PublicKey) -> Result<Vec<HotspotEpoch>> {
         let rows = sqlx::query(
-            "SELECT epoch, beacon_amount, witness_amount, lifetime FROM rewards \
+            "SELECT epoch, beacon_amount, witness_amount, data_amount, dc, lifetime FROM rewards \
              WHERE hotspot = $1 ORDER BY epoch",
         )
         .bind(hotspot.to_string())
@@ -207,6 +253,8 @@ impl Store {
                     epoch: u64_of(r.try_get("epoch")?),
                     beacon: u64_of(r.try_get("beacon_amount")?),
                     witness: u64_of(r.try_get("witness_amount")?),
+                    data: u64_of(r.try_get("data_amount")?),
+                    dc: u64_of(r.try_get("dc")?),
                     lifetime: u64_of(r.try_get("lifetime")?),
                 })
             })
@@ -219,8 +267,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO epochs (epoch, start_ns, end_ns, emission, paid, dust, lifetime_total, \
-             hotspot_count, merkle_root, program_id, deployment, oracle, signature, closed_ns) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             hotspot_count, merkle_root, program_id, deployment, oracle, signature, closed_ns, \
+             data_pool, data_paid, remint) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
              ON CONFLICT (epoch) DO NOTHING",
         )
         .bind(i64_of(e.epoch))
@@ -237,20 +286,36 @@ impl Store {
         .bind(e.oracle.to_bytes().to_vec())
         .bind(e.signature.to_vec())
         .bind(i64_of(closed_ns))
+        .bind(i64_of(e.data_pool))
+        .bind(i64_of(e.data_paid))
+        .bind(i64_of(e.remint))
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if inserted == 1 {
             for r in &e.rows {
                 sqlx::query(
-                    "INSERT INTO rewards (epoch, hotspot, beacon_amount, witness_amount, lifetime) \
-                     VALUES ($1, $2, $3, $4, $5)",
+                    "INSERT INTO rewards (epoch, hotspot, beacon_amount, witness_amount, \
+                     data_amount, dc, lifetime) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(i64_of(e.epoch))
                 .bind(r.hotspot.to_string())
                 .bind(i64_of(r.beacon))
                 .bind(i64_of(r.witness))
+                .bind(i64_of(r.data))
+                .bind(i64_of(r.dc))
                 .bind(i64_of(r.lifetime))
+                .execute(&mut *tx)
+                .await?;
+            }
+            for o in &e.orgs {
+                sqlx::query(
+                    "INSERT INTO org_charges (epoch, oui, dc, lifetime_dc) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(i64_of(e.epoch))
+                .bind(i64_of(o.oui))
+                .bind(i64_of(o.dc))
+                .bind(i64_of(o.lifetime_dc))
                 .execute(&mut *tx)
                 .await?;
             }

@@ -24,7 +24,7 @@ use std::time::Duration;
 use hexproof_poc::{Kind, Status};
 use sqlx::{AnyPool, any::AnyPoolOptions};
 
-pub use packets::{HotspotPackets, RoutePackets, StoredReceipt};
+pub use packets::{Carried, HotspotPackets, OrgCredits, RoutePackets, StoredReceipt};
 pub use reports::{JudgedReport, NewReport, ReportView};
 pub use verdicts::{JudgedBeacon, VerdictCount};
 

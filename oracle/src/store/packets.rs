@@ -19,12 +19,34 @@ pub struct StoredReceipt {
     pub attempts: u32,
 }
 
-/// A hotspot's packets: reports the router took from it, copies bought, copies delivered.
+/// A hotspot's packets: reports the router took from it, copies bought (and the data credits
+/// they cost their orgs: what it carried), copies delivered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct HotspotPackets {
     pub heard: u64,
     pub bought: u64,
+    pub dc: u64,
     pub delivered: u64,
+}
+
+/// Copies bought from a hotspot and the data credits they cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Carried {
+    pub copies: u64,
+    pub dc: u64,
+}
+
+/// An org's data credits: on chain as last read (`None` before any read), and charged by the
+/// router's receipts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OrgCredits {
+    pub oui: u64,
+    pub tokens_burned: u64,
+    pub dc_bought: u64,
+    pub dc_balance: u64,
+    pub dc_settled: u64,
+    pub dc_unpaid: u64,
+    pub read_ns: u64,
 }
 
 /// A route's packets: distinct packets it bought copies of, copies bought and delivered.
@@ -34,7 +56,15 @@ pub struct RoutePackets {
     pub oui: u64,
     pub packets: u64,
     pub bought: u64,
+    /// Data credits its copies cost its org.
+    pub dc: u64,
     pub delivered: u64,
+}
+
+/// Credits of `copies` copies of `size`-byte frames.
+fn dc_of(size: i64, copies: i64) -> u64 {
+    hexproof_commitment::packet_dc(u32::try_from(size).unwrap_or(u32::MAX))
+        .saturating_mul(u64_of(copies))
 }
 
 /// How long a copy waits after `attempts` sends were not acknowledged: 1 s, doubling, at most
@@ -94,6 +124,42 @@ impl Store {
             .bind(i64_of(receipt.bought_ns))
             .bind(receipt.encode_to_vec())
             .bind(report.encode_to_vec())
+            .execute(&mut *tx)
+            .await?;
+            new += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// Stores receipts an oracle set agreed on that this store does not hold (another member's
+    /// router bought and forwarded them): as delivered, so this oracle's forwarder never sends
+    /// them, and without the report (the proposal carries receipts only). Returns how many
+    /// were new.
+    pub async fn save_agreed_receipts(&self, receipts: &[PacketReceipt]) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut new = 0;
+        for receipt in receipts {
+            let done = sqlx::query(
+                "INSERT INTO packet_receipts (id, payload_hash, hotspot, oui, route_id, \
+                 payload_size, bought_ns, receipt, report, delivered_ns) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(hexproof_proto::receipts::receipt_id(receipt).to_vec())
+            .bind(receipt.payload_hash.clone())
+            .bind(
+                hexproof_proto::PublicKey::try_from(receipt.hotspot.as_slice())
+                    .map(|k| k.to_string())
+                    .unwrap_or_default(),
+            )
+            .bind(i64_of(receipt.oui))
+            .bind(i64_of(receipt.route_id))
+            .bind(i64::from(receipt.payload_size))
+            .bind(i64_of(receipt.bought_ns))
+            .bind(receipt.encode_to_vec())
+            .bind(PacketReport::default().encode_to_vec())
+            .bind(i64_of(receipt.bought_ns))
             .execute(&mut *tx)
             .await?;
             new += done.rows_affected();
@@ -171,28 +237,90 @@ impl Store {
             .await?
             .map(|r| r.try_get("heard"))
             .transpose()?;
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS bought, COUNT(delivered_ns) AS delivered FROM packet_receipts \
-             WHERE hotspot = $1",
+        let rows = sqlx::query(
+            "SELECT payload_size, COUNT(*) AS bought, COUNT(delivered_ns) AS delivered \
+             FROM packet_receipts WHERE hotspot = $1 GROUP BY payload_size",
         )
         .bind(hotspot.to_string())
-        .fetch_one(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(HotspotPackets {
+        let mut p = HotspotPackets {
             heard: heard.map_or(0, u64_of),
-            bought: u64_of(row.try_get("bought")?),
-            delivered: u64_of(row.try_get("delivered")?),
-        })
+            ..HotspotPackets::default()
+        };
+        for r in &rows {
+            let bought: i64 = r.try_get("bought")?;
+            p.bought += u64_of(bought);
+            p.dc += dc_of(r.try_get("payload_size")?, bought);
+            p.delivered += u64_of(r.try_get("delivered")?);
+        }
+        Ok(p)
     }
 
-    /// Copies bought from each hotspot (base58 key) so far.
-    pub async fn bought_by_hotspot(&self) -> Result<std::collections::HashMap<String, u64>> {
-        let rows =
-            sqlx::query("SELECT hotspot, COUNT(*) AS bought FROM packet_receipts GROUP BY hotspot")
-                .fetch_all(&self.pool)
-                .await?;
+    /// Copies bought from each hotspot (base58 key) so far, and the credits they cost.
+    pub async fn bought_by_hotspot(&self) -> Result<std::collections::HashMap<String, Carried>> {
+        let rows = sqlx::query(
+            "SELECT hotspot, payload_size, COUNT(*) AS bought FROM packet_receipts \
+             GROUP BY hotspot, payload_size",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut carried: std::collections::HashMap<String, Carried> = Default::default();
+        for r in &rows {
+            let bought: i64 = r.try_get("bought")?;
+            let c = carried.entry(r.try_get("hotspot")?).or_default();
+            c.copies += u64_of(bought);
+            c.dc += dc_of(r.try_get("payload_size")?, bought);
+        }
+        Ok(carried)
+    }
+
+    /// Records every org's credits as read from the chain at `read_ns`.
+    pub async fn save_org_credits(&self, orgs: &[OrgCredits]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for o in orgs {
+            sqlx::query(
+                "INSERT INTO org_credits (oui, tokens_burned, dc_bought, dc_balance, dc_settled, \
+                 dc_unpaid, read_ns) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (oui) DO UPDATE SET tokens_burned = excluded.tokens_burned, \
+                 dc_bought = excluded.dc_bought, dc_balance = excluded.dc_balance, \
+                 dc_settled = excluded.dc_settled, dc_unpaid = excluded.dc_unpaid, \
+                 read_ns = excluded.read_ns",
+            )
+            .bind(i64_of(o.oui))
+            .bind(i64_of(o.tokens_burned))
+            .bind(i64_of(o.dc_bought))
+            .bind(i64_of(o.dc_balance))
+            .bind(i64_of(o.dc_settled))
+            .bind(i64_of(o.dc_unpaid))
+            .bind(i64_of(o.read_ns))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every org's credits as last read from the chain, in OUI order.
+    pub async fn org_credits(&self) -> Result<Vec<OrgCredits>> {
+        let rows = sqlx::query(
+            "SELECT oui, tokens_burned, dc_bought, dc_balance, dc_settled, dc_unpaid, read_ns \
+             FROM org_credits ORDER BY oui",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("hotspot")?, u64_of(r.try_get("bought")?))))
+            .map(|r| {
+                Ok(OrgCredits {
+                    oui: u64_of(r.try_get("oui")?),
+                    tokens_burned: u64_of(r.try_get("tokens_burned")?),
+                    dc_bought: u64_of(r.try_get("dc_bought")?),
+                    dc_balance: u64_of(r.try_get("dc_balance")?),
+                    dc_settled: u64_of(r.try_get("dc_settled")?),
+                    dc_unpaid: u64_of(r.try_get("dc_unpaid")?),
+                    read_ns: u64_of(r.try_get("read_ns")?),
+                })
+            })
             .collect()
     }
 
@@ -205,17 +333,80 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
+        let sizes = sqlx::query(
+            "SELECT route_id, payload_size, COUNT(*) AS bought FROM packet_receipts \
+             GROUP BY route_id, payload_size",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut dc: BTreeMap<u64, u64> = BTreeMap::new();
+        for r in &sizes {
+            *dc.entry(u64_of(r.try_get("route_id")?)).or_default() +=
+                dc_of(r.try_get("payload_size")?, r.try_get("bought")?);
+        }
         rows.iter()
             .map(|r| {
+                let route_id = u64_of(r.try_get("route_id")?);
                 Ok(RoutePackets {
-                    route_id: u64_of(r.try_get("route_id")?),
+                    route_id,
                     oui: u64_of(r.try_get("oui")?),
                     packets: u64_of(r.try_get("packets")?),
                     bought: u64_of(r.try_get("bought")?),
+                    dc: dc.get(&route_id).copied().unwrap_or(0),
                     delivered: u64_of(r.try_get("delivered")?),
                 })
             })
             .collect()
+    }
+
+    /// The copies bought in `[start_ns, end_ns)` (each receipt once: its id is the key),
+    /// counted by `(hotspot, oui, payload size)`: what data rewards and charges are computed
+    /// from (the credits a copy costs are the reward code's rule, not SQL's).
+    pub async fn copies_bought(
+        &self,
+        start_ns: u64,
+        end_ns: u64,
+    ) -> Result<Vec<(hexproof_proto::PublicKey, u64, u32, u64)>> {
+        let rows = sqlx::query(
+            "SELECT hotspot, oui, payload_size, COUNT(*) AS n FROM packet_receipts \
+             WHERE bought_ns >= $1 AND bought_ns < $2 GROUP BY hotspot, oui, payload_size",
+        )
+        .bind(i64_of(start_ns))
+        .bind(i64_of(end_ns))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut copies = Vec::with_capacity(rows.len());
+        for r in &rows {
+            // A row without a hotspot key buys nothing anyone can be paid for (the router and
+            // the set's checks never store one).
+            let Ok(hotspot) = r.try_get::<String, _>("hotspot")?.parse() else {
+                continue;
+            };
+            copies.push((
+                hotspot,
+                u64_of(r.try_get("oui")?),
+                u32::try_from(r.try_get::<i64, _>("payload_size")?).unwrap_or(u32::MAX),
+                u64_of(r.try_get("n")?),
+            ));
+        }
+        Ok(copies)
+    }
+
+    /// Credits charged to each org (by OUI) by every receipt stored: what the router has
+    /// spent of their balances.
+    pub async fn charges_by_org(&self) -> Result<BTreeMap<u64, u64>> {
+        let rows = sqlx::query(
+            "SELECT oui, payload_size, COUNT(*) AS n FROM packet_receipts GROUP BY oui, payload_size",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut charged: BTreeMap<u64, u64> = BTreeMap::new();
+        for r in &rows {
+            let dc = dc_of(r.try_get("payload_size")?, r.try_get("n")?);
+            let total = charged.entry(u64_of(r.try_get("oui")?)).or_default();
+            *total = total.saturating_add(dc);
+        }
+        Ok(charged)
     }
 
     /// Every receipt bought in `[start_ns, end_ns)`, in purchase order.

@@ -40,8 +40,11 @@ try {
   // Coloured by device packets carried: the same hexes, each title counting its packets.
   await page.locator('input[name=metric][value=packets]').check();
   const packetTitles = await page.$$eval('path.hex title', (ts) => ts.filter(t => / device packets carried$/.test(t.textContent)).length);
+  // Coloured by data carried: every title counts its credits.
+  await page.locator('input[name=metric][value=data]').check();
+  const dataTitles = await page.$$eval('path.hex title', (ts) => ts.filter(t => / data credits in \d+ device packets carried$/.test(t.textContent)).length);
   await page.locator('input[name=metric][value=coverage]').check();
-  console.log(JSON.stringify({ hexes, filled, cell: best, hotspots, verdicts, reasons, packetTitles, errors }));
+  console.log(JSON.stringify({ hexes, filled, cell: best, hotspots, verdicts, reasons, packetTitles, dataTitles, errors }));
   if (errors.length) process.exitCode = 1;
 } finally {
   await browser.close();

@@ -15,7 +15,7 @@ mod tests;
 
 pub use frame::{MAX_PHY_PAYLOAD, Uplink};
 pub use router::{Bought, Router, RouterLimits};
-pub use routes::{Org, Route, RoutingTable, SessionKey, TableError};
+pub use routes::{Credits, Org, Route, RoutingTable, SessionKey, TableError};
 
 /// Why a copy of a packet was not bought. Every drop is counted by its [`Drop::code`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
@@ -42,10 +42,12 @@ pub enum Drop {
     CopiesFull,
     #[error("the hotspot is over its packet rate")]
     RateLimited,
+    #[error("the orgs whose routes take it have no data credits left for it")]
+    NoCredit,
 }
 
 impl Drop {
-    pub const ALL: [Drop; 11] = [
+    pub const ALL: [Drop; 12] = [
         Drop::Oversized,
         Drop::Undecodable,
         Drop::NotUplink,
@@ -57,6 +59,7 @@ impl Drop {
         Drop::Late,
         Drop::CopiesFull,
         Drop::RateLimited,
+        Drop::NoCredit,
     ];
 
     /// The reason's name in metrics, the explorer and summaries.
@@ -73,6 +76,7 @@ impl Drop {
             Drop::Late => "late",
             Drop::CopiesFull => "copies_full",
             Drop::RateLimited => "rate_limited",
+            Drop::NoCredit => "no_credit",
         }
     }
 }

@@ -9,6 +9,9 @@
 //! first copy, so a hotspot can neither invent that device's frames nor resend old ones (an
 //! org that gives no keys has its frames checked by its network server only). Each hotspot's
 //! packet reports pass a rate limit (a burst, then a steady rate) before anything is decoded.
+//! A copy costs its route's org [`hexproof_commitment::packet_dc`] data credits: an org whose
+//! credits (its balance on chain, less what the router charged it since the last settlement)
+//! do not cover a copy gets none ([`Drop::NoCredit`]); a top-up shows in the next table.
 //!
 //! Time is whatever the caller says (`now_ns`, the router's clock): the same offers in the same
 //! order give the same purchases.
@@ -86,6 +89,9 @@ pub struct Router {
     counters: HashMap<(u64, u32), u32>,
     /// Each hotspot's theoretical arrival time (GCRA).
     rates: HashMap<PublicKey, u64>,
+    /// Credits charged per org in all (by OUI): the copies bought, before a restart included
+    /// ([`Router::set_charged`]).
+    charged: HashMap<u64, u64>,
 }
 
 impl Router {
@@ -94,6 +100,16 @@ impl Router {
             limits,
             ..Default::default()
         }
+    }
+
+    /// Sets what each org was charged in all so far (the stored receipts, at start).
+    pub fn set_charged(&mut self, charged: impl IntoIterator<Item = (u64, u64)>) {
+        self.charged = charged.into_iter().collect();
+    }
+
+    /// Credits charged to org `oui` in all.
+    pub fn charged(&self, oui: u64) -> u64 {
+        self.charged.get(&oui).copied().unwrap_or(0)
     }
 
     /// Packets remembered now.
@@ -128,7 +144,7 @@ impl Router {
                 return Err(Drop::CopiesFull);
             }
             p.hotspots.push(hotspot);
-            return buy(table, p, uplink);
+            return buy(table, p, uplink, phy.len(), &mut self.charged);
         }
         let (routes, refused) = self.check(table, &uplink, phy);
         let mut packet = Packet {
@@ -139,7 +155,7 @@ impl Router {
         };
         let result = match refused {
             Some(why) => Err(why),
-            None => buy(table, &mut packet, uplink),
+            None => buy(table, &mut packet, uplink, phy.len(), &mut self.charged),
         };
         self.packets.insert(hash, packet);
         self.order.push_back((now_ns, hash));
@@ -260,14 +276,35 @@ impl Router {
     }
 }
 
-/// Buys the copy `packet`'s newest hotspot offers for every route not yet full.
-fn buy(table: &RoutingTable, packet: &mut Packet, uplink: Uplink) -> Result<Vec<Bought>, Drop> {
+/// Buys the copy `packet`'s newest hotspot offers (`size` bytes) for every route not yet full
+/// whose org can pay for it, charging the org.
+fn buy(
+    table: &RoutingTable,
+    packet: &mut Packet,
+    uplink: Uplink,
+    size: usize,
+    charged: &mut HashMap<u64, u64>,
+) -> Result<Vec<Bought>, Drop> {
+    let cost = hexproof_commitment::packet_dc(u32::try_from(size).unwrap_or(u32::MAX));
     let mut bought = Vec::new();
+    let mut unpaid = false;
     for (route, count) in &mut packet.bought {
         let Some(r) = table.route(*route) else {
             continue;
         };
         if *count < r.max_copies {
+            let spent = charged.entry(r.oui).or_default();
+            let credits = table.org(r.oui).and_then(|o| o.credits);
+            if let Some(credits) = credits {
+                // What the chain settled was charged by someone: never count less (a router
+                // on a fresh store, or after another's charges, starts from there).
+                *spent = (*spent).max(credits.settled);
+                if credits.available(*spent) < cost {
+                    unpaid = true;
+                    continue;
+                }
+            }
+            *spent = spent.saturating_add(cost);
             *count += 1;
             bought.push(Bought {
                 route: r.id,
@@ -277,9 +314,9 @@ fn buy(table: &RoutingTable, packet: &mut Packet, uplink: Uplink) -> Result<Vec<
             });
         }
     }
-    if bought.is_empty() {
-        Err(Drop::CopiesFull)
-    } else {
-        Ok(bought)
+    match (bought.is_empty(), unpaid) {
+        (false, _) => Ok(bought),
+        (true, true) => Err(Drop::NoCredit),
+        (true, false) => Err(Drop::CopiesFull),
     }
 }

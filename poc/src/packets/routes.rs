@@ -16,8 +16,28 @@ pub struct Org {
     pub owner: PublicKey,
     /// Who pays for its packets.
     pub payer: PublicKey,
-    /// A disabled org's routes buy nothing (its balance ran out, or its owner stopped it).
+    /// A disabled org's routes buy nothing (the admin stopped it).
     pub enabled: bool,
+    /// Its data credits as the chain last showed them; none: not charged (a routes file
+    /// without a chain).
+    #[serde(default)]
+    pub credits: Option<Credits>,
+}
+
+/// An org's data credits on chain: its balance, and how much of its lifetime charges the
+/// balance has already paid (settled). Charges the router made since are still to come off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credits {
+    pub balance: u64,
+    pub settled: u64,
+}
+
+impl Credits {
+    /// What the org may still spend, given its lifetime charges so far.
+    pub fn available(&self, charged: u64) -> u64 {
+        self.balance
+            .saturating_sub(charged.saturating_sub(self.settled))
+    }
 }
 
 /// A device whose frames a route checks before buying them: a session-key filter. Frames from

@@ -20,6 +20,7 @@ fn org(oui: u64) -> Org {
         owner: key(200),
         payer: key(201),
         enabled: true,
+        credits: None,
     }
 }
 
@@ -437,4 +438,89 @@ proptest! {
         real.truncate(real.len().saturating_sub(cut));
         let _ = r.offer(&t, key(2), &real, 2);
     }
+}
+
+/// An org pays for every copy: without credits for the next copy it gets none, a copy another
+/// org's route takes is still bought for that route, and a top-up (a newer table) buys again.
+#[test]
+fn an_org_without_credits_buys_nothing_until_topped_up() {
+    let with_credits = |balance: u64, settled: u64| {
+        let mut poor = org(1);
+        poor.credits = Some(Credits { balance, settled });
+        RoutingTable::new(
+            [poor, org(2)],
+            vec![
+                route(7, 1, 3, (BASE, BASE + 100)),
+                route(8, 2, 1, (BASE + 50, BASE + 100)),
+            ],
+        )
+        .unwrap()
+    };
+    // A 5-byte payload frame is 18 bytes: one credit a copy. 2 credits, 0 settled.
+    let t = with_credits(2, 0);
+    let mut r = Router::new(RouterLimits::default());
+    let frame = device(1).uplink(0, 1, b"hello", false);
+    let out = offer_from(&mut r, &t, &frame, 3, 0);
+    assert_eq!(out[0].as_ref().map(Vec::len), Ok(1));
+    assert_eq!(out[1].as_ref().map(Vec::len), Ok(1));
+    assert_eq!(
+        out[2],
+        Err(Drop::NoCredit),
+        "the third copy is beyond 2 credits"
+    );
+    assert_eq!(r.charged(1), 2);
+    // A device in both orgs' ranges: org 2 (not charged) still gets its copy.
+    let shared = device(60).uplink(0, 1, b"x", false);
+    let got = r.offer(&t, key(1), &shared, SEC).unwrap();
+    assert_eq!(got.iter().map(|b| b.oui).collect::<Vec<_>>(), [2]);
+    // Top-up: 10 credits bought, nothing settled yet: 12 − 2 charged = 10 left.
+    let t = with_credits(12, 0);
+    let next = device(2).uplink(0, 1, b"hello", false);
+    let out = offer_from(&mut r, &t, &next, 3, 2 * SEC);
+    assert!(out.iter().all(Result::is_ok), "{out:?}");
+    assert_eq!(r.charged(1), 5);
+    // Settled on chain: the 5 charged taken from 12 leaves 7, the same as the router's view.
+    assert_eq!(
+        Credits {
+            balance: 7,
+            settled: 5
+        }
+        .available(r.charged(1)),
+        7
+    );
+    // A router restarted with what its receipts charged counts them again.
+    let mut restarted = Router::new(RouterLimits::default());
+    restarted.set_charged([(1, 12)]);
+    let t = with_credits(12, 0);
+    let third = device(3).uplink(0, 1, b"hello", false);
+    assert_eq!(restarted.offer(&t, key(1), &third, 0), Err(Drop::NoCredit));
+    // Larger frames cost more: 60 bytes of payload (73-byte frame) is 4 credits.
+    let t = with_credits(3, 0);
+    let mut r = Router::new(RouterLimits::default());
+    let big = device(4).uplink(0, 1, &[7; 60], false);
+    assert_eq!(r.offer(&t, key(1), &big, 0), Err(Drop::NoCredit));
+    assert_eq!(r.charged(1), 0);
+}
+
+/// A router that knows fewer charges than the chain settled (a fresh store, or charges another
+/// router made) counts from what was settled: it spends the balance, not the balance plus
+/// the settled charges.
+#[test]
+fn a_router_never_counts_fewer_charges_than_were_settled() {
+    let mut poor = org(1);
+    poor.credits = Some(Credits {
+        balance: 10,
+        settled: 100,
+    });
+    let t = RoutingTable::new([poor, org(2)], vec![route(7, 1, 1, (BASE, BASE + 100))]).unwrap();
+    let mut r = Router::new(RouterLimits::default());
+    r.set_charged([]);
+    let bought = (0..20)
+        .filter(|&n| {
+            let frame = device(n).uplink(0, 1, b"hello", false);
+            r.offer(&t, key(1), &frame, u64::from(n) * SEC).is_ok()
+        })
+        .count();
+    assert_eq!(bought, 10, "one credit a copy, 10 credits left");
+    assert_eq!(r.charged(1), 110);
 }

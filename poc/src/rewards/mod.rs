@@ -12,10 +12,23 @@
 //! - a hotspot receives `pool × its units / (10^6 × the pool's report count)`, floored. Dividing
 //!   by the *unscaled* total means density scaling only ever takes away: what it removes, what
 //!   flooring leaves and pools nobody earned are the epoch's **dust**, recorded, so that
-//!   `paid + dust = E` exactly.
+//!   `paid + dust = E + R` exactly (`R` below; 0 without traffic).
+//!
+//! Data (HIP-10, with net emissions as in HIP-20): the tokens burned for the credits the epoch's
+//! copies spent (`R`, at the deployment's [`DcPrice`], the price that sold them) are minted
+//! again (**re-mint**: supply grows by `E` an epoch whatever is burned). The **data pool** is
+//! `E × data_share_bps / 10 000 + R`. Each hotspot is owed the tokens its carried credits are
+//! worth at the same price; the pool pays that (pro rata by credits were it ever owed more than
+//! it holds: the re-mint alone covers what is owed, since the credits carried are the credits
+//! charged). The beacon and witness pools split what the data pool leaves, `E + R − data
+//! paid`, never less than `E`. So a network without traffic pays coverage exactly as before;
+//! an org paying for traffic its own hotspots carry gets back at most the tokens it burned, and
+//! takes nothing from honest carriers or coverage.
 //!
 //! Lifetime amounts accumulate over epochs; the tree commits to `(hotspot, lifetime)` for every
-//! hotspot that ever earned, sorted by key.
+//! hotspot that ever earned, sorted by key, then to `(oui, lifetime credits charged)` for every
+//! organisation ever charged, sorted by OUI ([`hexproof_commitment::org_leaf`]): what the
+//! program settles against each org's balance.
 
 pub mod activity;
 pub mod density;
@@ -23,7 +36,7 @@ pub mod epoch;
 
 use std::collections::BTreeMap;
 
-use hexproof_commitment::{MerkleTree, leaf};
+use hexproof_commitment::{DcPrice, MerkleTree, leaf, org_leaf};
 use hexproof_proto::PublicKey;
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +66,13 @@ pub struct RewardConfig {
     /// such a liar earns nothing anyway, as nobody validly witnesses it.) 0 switches the rule
     /// off. Default 3.
     pub fraud_suspension_threshold: u64,
+    /// Share of the emission for the data pool, basis points (what it does not pay goes to
+    /// coverage). Default 5 000: Helium's 50 % for data (HIP-10).
+    pub data_share_bps: u64,
+    /// Data credits one whole token buys: the program's price (set at `initialize`), which
+    /// the data pool pays credits back at. Default 100 000 (1 token = $1 at $0.00001 a
+    /// credit).
+    pub dc_per_token: u64,
     /// The hex density table (HIP-17 as amended by HIP-104).
     pub density: Vec<ResolutionTarget>,
     /// The program id signatures are bound to (base58).
@@ -118,6 +138,8 @@ impl Default for RewardConfig {
             halving_interval: 730,
             beacon_share_bps: 2_000,
             fraud_suspension_threshold: 3,
+            data_share_bps: 5_000,
+            dc_per_token: 100_000,
             density: density::default_table(),
             program_id: DEFAULT_PROGRAM_ID
                 .parse()
@@ -133,6 +155,13 @@ impl RewardConfig {
         hexproof_commitment::Deployment {
             program_id: self.program_id.to_bytes(),
             id: self.deployment.0,
+        }
+    }
+
+    /// The price of data credits.
+    pub fn dc_price(&self) -> DcPrice {
+        DcPrice {
+            dc_per_token: self.dc_per_token,
         }
     }
 
@@ -173,16 +202,45 @@ pub struct Activity {
     pub scales: BTreeMap<PublicKey, u64>,
 }
 
+/// An epoch's data: credits carried by each hotspot (the receipts of copies bought from it)
+/// and charged to each organisation (by OUI; the same receipts by route owner).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataActivity {
+    pub carried: BTreeMap<PublicKey, u64>,
+    pub charged: BTreeMap<u64, u64>,
+}
+
+impl DataActivity {
+    /// An epoch's data from the copies bought in it, counted by `(hotspot, oui, payload size)`
+    /// (each copy once, by receipt id: the caller's accounting is by identity): each copy
+    /// costs its org, and earns its hotspot, [`hexproof_commitment::packet_dc`] credits.
+    pub fn from_copies(
+        copies: impl IntoIterator<Item = (PublicKey, u64, u32, u64)>,
+    ) -> DataActivity {
+        let mut data = DataActivity::default();
+        for (hotspot, oui, size, count) in copies {
+            let dc = hexproof_commitment::packet_dc(size).saturating_mul(count);
+            let carried = data.carried.entry(hotspot).or_default();
+            *carried = carried.saturating_add(dc);
+            let charged = data.charged.entry(oui).or_default();
+            *charged = charged.saturating_add(dc);
+        }
+        data
+    }
+}
+
 /// One hotspot's reward for one epoch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HotspotReward {
     pub beacon: u64,
     pub witness: u64,
+    /// From the data pool, for the credits it carried.
+    pub data: u64,
 }
 
 impl HotspotReward {
     pub fn total(&self) -> u64 {
-        self.beacon + self.witness
+        self.beacon + self.witness + self.data
     }
 }
 
@@ -191,6 +249,11 @@ impl HotspotReward {
 pub struct EpochRewards {
     pub emission: u64,
     pub rewards: BTreeMap<PublicKey, HotspotReward>,
+    /// The data pool and what it paid (the rest went to coverage).
+    pub data_pool: u64,
+    pub data_paid: u64,
+    /// Tokens re-minted for the credits the epoch's copies spent (on top of `emission`).
+    pub remint: u64,
     pub paid: u64,
     pub dust: u64,
 }
@@ -217,7 +280,72 @@ fn pay(
         .collect()
 }
 
-/// Splits an epoch's emission by activity.
+/// The data pool's payment: each hotspot's carried credits at `price`, or the pool pro rata by
+/// credits when that is more than the pool. Never more than `pool`.
+pub fn pay_data(
+    pool: u64,
+    carried: &BTreeMap<PublicKey, u64>,
+    price: DcPrice,
+) -> BTreeMap<PublicKey, u64> {
+    let owed: u128 = carried
+        .values()
+        .map(|&dc| u128::from(price.tokens_for(dc)))
+        .sum();
+    let credits: u128 = carried.values().map(|&dc| u128::from(dc)).sum();
+    carried
+        .iter()
+        .map(|(k, &dc)| {
+            let amount = if owed <= u128::from(pool) {
+                price.tokens_for(dc)
+            } else {
+                (u128::from(pool) * u128::from(dc) / credits.max(1)) as u64
+            };
+            (*k, amount)
+        })
+        .filter(|(_, amount)| *amount > 0)
+        .collect()
+}
+
+/// Splits an epoch's emission and re-mint: the data pool first ([`pay_data`]), then the beacon
+/// and witness pools share the rest. `charged`: the credits the epoch's copies spent (what is
+/// re-minted, at the price that sold them).
+pub fn compute_with_data(
+    emission: u64,
+    activity: &Activity,
+    data: &DataActivity,
+    config: &RewardConfig,
+) -> EpochRewards {
+    let price = config.dc_price();
+    let charged = data
+        .charged
+        .values()
+        .fold(0u64, |total, dc| total.saturating_add(*dc));
+    let remint = price.tokens_for(charged);
+    // The pool holds the emission's data share and the re-mint: the carriers' credits were
+    // bought with the re-minted tokens, so the pool always covers them at the peg (no honest
+    // carrier is diluted by anyone's traffic, a wash trader's included).
+    let data_pool =
+        ((u128::from(emission) * u128::from(config.data_share_bps.min(10_000)) / 10_000) as u64)
+            .saturating_add(remint);
+    let paid_data = pay_data(data_pool, &data.carried, price);
+    let data_paid: u64 = paid_data.values().sum();
+    // Never below the emission: each hotspot is paid at most its credits' tokens, and the
+    // credits carried are the credits charged.
+    let coverage = emission.saturating_add(remint).saturating_sub(data_paid);
+    let mut r = compute(coverage, activity, config.beacon_share_bps);
+    for (k, amount) in paid_data {
+        r.rewards.entry(k).or_default().data = amount;
+    }
+    r.emission = emission;
+    r.remint = remint;
+    r.data_pool = data_pool;
+    r.data_paid = data_paid;
+    r.paid += data_paid;
+    r.dust = emission.saturating_add(remint) - r.paid;
+    r
+}
+
+/// Splits an epoch's emission by coverage activity alone.
 pub fn compute(emission: u64, activity: &Activity, beacon_share_bps: u64) -> EpochRewards {
     let beacon_pool =
         (u128::from(emission) * u128::from(beacon_share_bps.min(10_000)) / 10_000) as u64;
@@ -235,6 +363,7 @@ pub fn compute(emission: u64, activity: &Activity, beacon_share_bps: u64) -> Epo
         paid,
         dust: emission - paid,
         rewards,
+        ..EpochRewards::default()
     }
 }
 
@@ -250,12 +379,35 @@ pub fn accumulate(
     lifetime
 }
 
+/// Lifetime credits charged per org after an epoch.
+pub fn accumulate_charges(
+    previous: &BTreeMap<u64, u64>,
+    charged: &BTreeMap<u64, u64>,
+) -> BTreeMap<u64, u64> {
+    let mut lifetime = previous.clone();
+    for (oui, dc) in charged {
+        let total = lifetime.entry(*oui).or_default();
+        *total = total.saturating_add(*dc);
+    }
+    lifetime
+}
+
 /// The Merkle tree over lifetime amounts (leaves in key order) and the keys in leaf order.
 pub fn tree(lifetime: &BTreeMap<PublicKey, u64>) -> (MerkleTree, Vec<PublicKey>) {
+    tree_with_orgs(lifetime, &BTreeMap::new())
+}
+
+/// The tree over hotspots' lifetime amounts (leaves `0..n` in key order, proven by index),
+/// then orgs' lifetime credits charged (leaves `n..` in OUI order), and the keys in leaf order.
+pub fn tree_with_orgs(
+    lifetime: &BTreeMap<PublicKey, u64>,
+    charges: &BTreeMap<u64, u64>,
+) -> (MerkleTree, Vec<PublicKey>) {
     let keys: Vec<PublicKey> = lifetime.keys().copied().collect();
     let leaves = lifetime
         .iter()
         .map(|(k, &amount)| leaf(k.as_bytes(), amount))
+        .chain(charges.iter().map(|(&oui, &dc)| org_leaf(oui, dc)))
         .collect();
     (MerkleTree::new(leaves), keys)
 }
@@ -354,6 +506,181 @@ mod tests {
         }
     }
 
+    fn data_config(data_share_bps: u64, dc_per_token: u64) -> RewardConfig {
+        RewardConfig {
+            data_share_bps,
+            dc_per_token,
+            ..RewardConfig::default()
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn with_data_paid_plus_dust_is_the_emission_and_the_pool_is_never_exceeded(
+            a in activity_strategy(),
+            carried in proptest::collection::btree_map(0u8..40, 0u64..1 << 40, 0..30),
+            emission in 0u64..u64::MAX / 2,
+            bps in 0u64..=10_000,
+            dc_per_token in 1u64..1 << 40,
+        ) {
+            let carried: BTreeMap<PublicKey, u64> = carried.into_iter().map(|(k, v)| (key(k), v)).collect();
+            let data = DataActivity { charged: [(1, carried.values().sum())].into(), carried: carried.clone() };
+            let config = data_config(bps, dc_per_token);
+            let r = compute_with_data(emission, &a, &data, &config);
+            prop_assert_eq!(r.paid + r.dust, emission + r.remint);
+            prop_assert!(r.data_paid <= r.remint);
+            prop_assert_eq!(r.rewards.values().map(HotspotReward::total).sum::<u64>(), r.paid);
+            prop_assert!(r.data_paid <= r.data_pool);
+            for (k, reward) in &r.rewards {
+                // Never more than the credits carried are worth at the price that sold them.
+                let dc = carried.get(k).copied().unwrap_or(0);
+                prop_assert!(reward.data <= config.dc_price().tokens_for(dc));
+            }
+        }
+
+        /// Wash trading: an org burns tokens for credits and spends them all on copies its own
+        /// hotspots carry. Whatever the price, the pool, the share and the honest traffic beside
+        /// it, the data pool gives it back at most what it burned, honest carriers are paid
+        /// their credits' worth in full, and the coverage pools get no less than without it.
+        #[test]
+        fn wash_traffic_returns_at_most_the_tokens_burned(
+            burned in 1u64..1 << 45,
+            honest_dc in 0u64..1 << 40,
+            emission in 0u64..1 << 50,
+            bps in 0u64..=10_000,
+            dc_per_token in 1u64..1 << 30,
+            own_hotspots in 1u8..8,
+        ) {
+            let config = data_config(bps, dc_per_token);
+            let credits = config.dc_price().credits_for(burned);
+            let mut carried: BTreeMap<PublicKey, u64> = (0..own_hotspots)
+                .map(|i| (key(100 + i), credits / u64::from(own_hotspots)))
+                .collect();
+            carried.insert(key(1), honest_dc);
+            let coverage = Activity { beacons: [(key(2), 1)].into(), ..Activity::default() };
+            let wash: u64 = carried.values().sum::<u64>() - honest_dc;
+            let data = DataActivity { charged: [(1, honest_dc), (2, wash)].into(), carried: carried.clone() };
+            let r = compute_with_data(emission, &coverage, &data, &config);
+            let back: u64 = (0..own_hotspots)
+                .map(|i| r.rewards.get(&key(100 + i)).map_or(0, |x| x.data))
+                .sum();
+            prop_assert!(back <= burned, "burned {} got {}", burned, back);
+            // Honest carriers are paid their credits' worth whatever the wash traffic.
+            prop_assert_eq!(
+                r.rewards.get(&key(1)).map_or(0, |x| x.data),
+                config.dc_price().tokens_for(honest_dc)
+            );
+            let honest_only = DataActivity {
+                carried: [(key(1), honest_dc)].into(),
+                charged: [(1, honest_dc)].into(),
+            };
+            let without = compute_with_data(emission, &coverage, &honest_only, &config);
+            prop_assert!(
+                r.rewards[&key(2)].beacon >= without.rewards[&key(2)].beacon,
+                "the wash trader took coverage"
+            );
+        }
+    }
+
+    fn spent(carried: &[(u8, u64)]) -> DataActivity {
+        DataActivity {
+            carried: carried.iter().map(|&(k, dc)| (key(k), dc)).collect(),
+            charged: [(1, carried.iter().map(|(_, dc)| dc).sum())].into(),
+        }
+    }
+
+    #[test]
+    fn the_data_pool_pays_at_the_peg_and_the_rest_goes_to_coverage() {
+        let a = Activity {
+            beacons: [(key(1), 1)].into(),
+            witnesses: [(key(1), 1)].into(),
+            scales: BTreeMap::new(),
+        };
+        // 100 000 credits a token: a credit is worth 10 base units.
+        let config = data_config(5_000, 100_000);
+        // Owed 30 000 + 10 000: paid at the peg. The 40 000 the credits were bought with are
+        // re-minted (pool 500 000 + 40 000): coverage gets 1 000 000 + 40 000 − 40 000.
+        let r = compute_with_data(1_000_000, &a, &spent(&[(2, 3_000), (3, 1_000)]), &config);
+        assert_eq!((r.data_pool, r.remint), (540_000, 40_000));
+        assert_eq!(
+            (r.rewards[&key(2)].data, r.rewards[&key(3)].data),
+            (30_000, 10_000)
+        );
+        assert_eq!(r.data_paid, 40_000);
+        assert_eq!(r.rewards[&key(1)].total(), 1_000_000);
+        assert_eq!((r.paid, r.dust), (1_040_000, 0));
+        // Owed 1 500 000, more than the emission's share: the re-mint pays it all at the peg
+        // (nobody diluted); coverage gets the emission.
+        let r = compute_with_data(1_000_000, &a, &spent(&[(2, 120_000), (3, 30_000)]), &config);
+        assert_eq!(
+            (r.rewards[&key(2)].data, r.rewards[&key(3)].data),
+            (1_200_000, 300_000)
+        );
+        assert_eq!(r.remint, 1_500_000);
+        assert_eq!(r.rewards[&key(1)].total(), 1_000_000);
+        // No traffic: coverage is paid exactly as without a data pool.
+        let r = compute_with_data(1_000_000, &a, &DataActivity::default(), &config);
+        assert_eq!(
+            r.rewards,
+            compute(1_000_000, &a, config.beacon_share_bps).rewards
+        );
+        assert_eq!((r.data_pool, r.data_paid, r.remint), (500_000, 0, 0));
+    }
+
+    /// A pool owed more than it holds pays pro rata by credits, floored, never more than it
+    /// holds; owed less, each at the peg.
+    #[test]
+    fn an_oversubscribed_pool_pays_pro_rata() {
+        let price = DcPrice {
+            dc_per_token: 100_000,
+        };
+        let carried: BTreeMap<PublicKey, u64> = [(key(2), 120_000), (key(3), 30_000)].into();
+        let paid = pay_data(500_000, &carried, price);
+        assert_eq!((paid[&key(2)], paid[&key(3)]), (400_000, 100_000));
+        let paid = pay_data(1_500_000, &carried, price);
+        assert_eq!((paid[&key(2)], paid[&key(3)]), (1_200_000, 300_000));
+        let odd: BTreeMap<PublicKey, u64> = [(key(2), 1), (key(3), 1), (key(4), 1)].into();
+        assert_eq!(pay_data(20, &odd, price).values().sum::<u64>(), 18);
+    }
+
+    #[test]
+    fn copies_charge_their_org_and_pay_their_hotspot_by_size() {
+        let d = DataActivity::from_copies([
+            (key(1), 7, 10, 1),
+            (key(1), 7, 49, 2),
+            (key(2), 7, 24, 1),
+            (key(2), 9, 255, 1),
+        ]);
+        assert_eq!(d.carried, [(key(1), 1 + 2 * 3), (key(2), 1 + 11)].into());
+        assert_eq!(d.charged, [(7, 8), (9, 11)].into());
+        assert_eq!(
+            d.carried.values().sum::<u64>(),
+            d.charged.values().sum::<u64>()
+        );
+    }
+
+    #[test]
+    fn org_leaves_follow_the_hotspots_and_prove() {
+        let lifetime: BTreeMap<PublicKey, u64> = [(key(1), 5), (key(2), 6), (key(3), 7)].into();
+        let charges: BTreeMap<u64, u64> = [(4, 100), (9, 3)].into();
+        let (t, keys) = tree_with_orgs(&lifetime, &charges);
+        assert_eq!(t.len(), 5);
+        for (i, k) in keys.iter().enumerate() {
+            let l = leaf(k.as_bytes(), lifetime[k]);
+            assert!(verify_proof(&t.root(), &l, &t.proof(i).unwrap()));
+        }
+        for (j, (&oui, &dc)) in charges.iter().enumerate() {
+            let proof = t.proof(keys.len() + j).unwrap();
+            assert!(verify_proof(&t.root(), &org_leaf(oui, dc), &proof));
+            assert!(!verify_proof(&t.root(), &org_leaf(oui, dc - 1), &proof));
+        }
+        // Without charges the tree is the coverage tree it always was.
+        assert_eq!(
+            tree_with_orgs(&lifetime, &BTreeMap::new()).0.root(),
+            tree(&lifetime).0.root()
+        );
+    }
+
     #[test]
     fn a_simple_split() {
         let a = Activity {
@@ -364,27 +691,14 @@ mod tests {
         let r = compute(1_000, &a, 2_000);
         // Beacon pool 200: 100 each. Witness pool 800 over 4 reports: 600 to key 1, key 3 has
         // one report at half scale: 100.
-        assert_eq!(
-            r.rewards[&key(1)],
-            HotspotReward {
-                beacon: 100,
-                witness: 600
-            }
-        );
-        assert_eq!(
-            r.rewards[&key(2)],
-            HotspotReward {
-                beacon: 100,
-                witness: 0
-            }
-        );
-        assert_eq!(
-            r.rewards[&key(3)],
-            HotspotReward {
-                beacon: 0,
-                witness: 100
-            }
-        );
+        let reward = |beacon, witness| HotspotReward {
+            beacon,
+            witness,
+            data: 0,
+        };
+        assert_eq!(r.rewards[&key(1)], reward(100, 600));
+        assert_eq!(r.rewards[&key(2)], reward(100, 0));
+        assert_eq!(r.rewards[&key(3)], reward(0, 100));
         assert_eq!((r.paid, r.dust), (900, 100));
     }
 

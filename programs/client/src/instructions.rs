@@ -453,3 +453,31 @@ pub fn remove_route(owner: &Pubkey, oui: u64, id: u64) -> Instruction {
         instruction::RemoveRoute {},
     )
 }
+
+/// Burns `amount` base units from `buyer`'s token account (its associated account of the
+/// reward mint) for org `oui`'s data credits; `buyer` signs.
+pub fn buy_credits(buyer: &Pubkey, oui: u64, amount: u64) -> Instruction {
+    build(
+        accounts::BuyCredits {
+            config: pda::config(),
+            org: pda::org(oui),
+            buyer: *buyer,
+            mint: pda::mint(),
+            buyer_tokens: pda::owner_tokens(buyer),
+            token_program: anchor_spl::token::ID,
+        },
+        instruction::BuyCredits { amount },
+    )
+}
+
+/// Settles org `oui`'s charges against its credits with its leaf in the newest root; anyone
+/// may send it.
+pub fn settle_credits(oui: u64, lifetime_dc: u64, proof: Vec<[u8; 32]>) -> Instruction {
+    build(
+        accounts::SettleCredits {
+            config: pda::config(),
+            org: pda::org(oui),
+        },
+        instruction::SettleCredits { lifetime_dc, proof },
+    )
+}

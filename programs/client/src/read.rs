@@ -58,6 +58,11 @@ pub async fn orgs(chain: &Chain) -> Result<Vec<Org>, ChainError> {
         .collect())
 }
 
+/// Org `oui`'s record (its data credits included), if it exists.
+pub async fn org(chain: &Chain, oui: u64) -> Result<Option<Org>, ChainError> {
+    chain.program_account(&pda::org(oui)).await
+}
+
 /// Every route of the packet path, sorted by record address.
 pub async fn routes(chain: &Chain) -> Result<Vec<Route>, ChainError> {
     Ok(chain

@@ -8,6 +8,9 @@
 //!   `(hotspot, lifetime amount)`, sorted by hotspot key; hashing is domain separated (0x00 for
 //!   leaves, 0x01 for nodes) and nodes hash their children in sorted order, so a proof is just the
 //!   list of siblings.
+//! - [`org_leaf`]: an organisation's lifetime data credits charged, in the same tree after the
+//!   hotspots; [`DcPrice`] and [`packet_dc`]: what credits cost in tokens and a copy costs in
+//!   credits.
 //! - [`EmissionSchedule`]: how much an epoch may emit; the oracle pays it out and the program caps
 //!   cumulative minting by it (a compromised oracle cannot mint more).
 //!
@@ -102,6 +105,47 @@ pub fn oracle_set_message(
 /// A leaf: `sha256(0x00 || hotspot || lifetime amount (u64 LE))`.
 pub fn leaf(hotspot: &[u8; 32], lifetime_amount: u64) -> Hash {
     hashv(&[&[0x00], hotspot, &lifetime_amount.to_le_bytes()]).to_bytes()
+}
+
+/// An organisation's leaf: `sha256(0x02 || oui (u64 LE) || lifetime data credits charged (u64
+/// LE))`. Org leaves follow the hotspot leaves in the same tree (sorted by OUI); the domain byte
+/// keeps an org's charges from ever proving as a hotspot's amount, or the other way round.
+pub fn org_leaf(oui: u64, lifetime_dc: u64) -> Hash {
+    hashv(&[&[0x02], &oui.to_le_bytes(), &lifetime_dc.to_le_bytes()]).to_bytes()
+}
+
+/// Base units in one whole reward token (the mint has 6 decimals).
+pub const TOKEN_BASE_UNITS: u64 = 1_000_000;
+
+/// The price of data credits: how many credits one whole token buys. The same number prices a
+/// purchase (tokens burned → credits) and the data pool's payment (credits carried → tokens), so
+/// nobody can get more tokens for carrying credits than were burned to buy them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DcPrice {
+    pub dc_per_token: u64,
+}
+
+impl DcPrice {
+    /// Credits `tokens` base units buy (rounded down).
+    pub fn credits_for(&self, tokens: u64) -> u64 {
+        (u128::from(tokens) * u128::from(self.dc_per_token) / u128::from(TOKEN_BASE_UNITS))
+            .min(u128::from(u64::MAX)) as u64
+    }
+
+    /// Token base units `credits` are worth (rounded down; 0 for a zero price).
+    pub fn tokens_for(&self, credits: u64) -> u64 {
+        if self.dc_per_token == 0 {
+            return 0;
+        }
+        (u128::from(credits) * u128::from(TOKEN_BASE_UNITS) / u128::from(self.dc_per_token))
+            .min(u128::from(u64::MAX)) as u64
+    }
+}
+
+/// Data credits one copy of a packet costs: one per started 24 bytes of PHYPayload, at least
+/// one (Helium's rule).
+pub fn packet_dc(payload_size: u32) -> u64 {
+    u64::from(payload_size.max(24)).div_ceil(24)
 }
 
 /// An inner node: `sha256(0x01 || min(a, b) || max(a, b))`.
@@ -323,6 +367,30 @@ mod tests {
         assert_eq!(MerkleTree::new(vec![]).root(), EMPTY_ROOT);
         // Leaves and nodes never collide: a node is not a leaf of the level above.
         assert_ne!(leaf(&[0; 32], 0), node(&[0; 32], &[0; 32]));
+    }
+
+    #[test]
+    fn credits_never_pay_more_tokens_than_bought_them() {
+        assert_eq!(packet_dc(0), 1);
+        assert_eq!(packet_dc(24), 1);
+        assert_eq!(packet_dc(25), 2);
+        assert_eq!(packet_dc(255), 11);
+        for dc_per_token in [1, 7, 100_000, 3_333_333, u64::MAX] {
+            let price = DcPrice { dc_per_token };
+            for tokens in [0, 1, 9, 10, 999_999, 1_000_000, 123_456_789, u64::MAX / 3] {
+                let dc = price.credits_for(tokens);
+                assert!(price.tokens_for(dc) <= tokens, "{dc_per_token} {tokens}");
+            }
+        }
+        assert_eq!(
+            DcPrice {
+                dc_per_token: 100_000
+            }
+            .credits_for(1_000_000),
+            100_000
+        );
+        assert_eq!(DcPrice { dc_per_token: 0 }.tokens_for(5), 0);
+        assert_ne!(org_leaf(1, 2), leaf(&[0; 32], 2));
     }
 
     #[test]

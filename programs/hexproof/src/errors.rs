@@ -64,4 +64,8 @@ pub enum HexproofError {
         "the route (or its id's space: the id's high 32 bits are the OUI) belongs to another org"
     )]
     RouteOfAnotherOrg,
+    #[msg("the amount buys no data credits at the deployment's price")]
+    NoCredits,
+    #[msg("the org's charges in the newest root are already settled")]
+    NothingToSettle,
 }

@@ -97,3 +97,24 @@ pub struct RouteRemoved {
     pub id: u64,
     pub oui: u64,
 }
+
+/// Tokens burned for an org's data credits.
+#[event]
+pub struct CreditsBought {
+    pub oui: u64,
+    pub buyer: Pubkey,
+    pub tokens_burned: u64,
+    pub credits: u64,
+    pub dc_balance: u64,
+}
+
+/// An org's charges committed by the oracles, taken from its balance.
+#[event]
+pub struct CreditsSettled {
+    pub oui: u64,
+    /// Newly settled charges, what of them the balance paid, and the balance left.
+    pub charged: u64,
+    pub paid: u64,
+    pub dc_balance: u64,
+    pub lifetime_dc: u64,
+}

@@ -2,7 +2,9 @@
 //! reward claims, and the routing table of the packet path (orgs and their routes).
 //!
 //! Data enters as instructions: hotspots are onboarded and moved by their owners; the admin
-//! creates orgs (an OUI and the DevAddr ranges it holds), whose owners set their routes; oracles'
+//! creates orgs (an OUI and the DevAddr ranges it holds), whose owners set their routes; anyone
+//! burns tokens for an org's data credits, and its charges, committed in the same root as
+//! rewards, are settled against them; oracles'
 //! ed25519 signatures over an epoch's Merkle root arrive in an Ed25519 precompile instruction in
 //! the `submit_epoch` transaction; owners (or relayers) claim with a Merkle proof. Tokens leave
 //! by minting from the program's mint to the registered owner's token account. The signed
@@ -144,5 +146,17 @@ pub mod hexproof {
 
     pub fn remove_route(ctx: Context<RemoveRoute>) -> Result<()> {
         instructions::remove_route::handler(ctx)
+    }
+
+    pub fn buy_credits(ctx: Context<BuyCredits>, amount: u64) -> Result<()> {
+        instructions::buy_credits::handler(ctx, amount)
+    }
+
+    pub fn settle_credits(
+        ctx: Context<SettleCredits>,
+        lifetime_dc: u64,
+        proof: Vec<[u8; 32]>,
+    ) -> Result<()> {
+        instructions::settle_credits::handler(ctx, lifetime_dc, proof)
     }
 }

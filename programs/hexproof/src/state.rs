@@ -136,6 +136,14 @@ pub struct Config {
     /// costs beyond its accounts' rent, so that keys without radios (rings, farms) are not
     /// nearly free. Set at `initialize`.
     pub onboarding_fee: u64,
+    /// Data credits one whole token (10^6 base units) buys: the price `buy_credits` burns
+    /// tokens at, and the oracles pay the data pool back at (set at `initialize`, like the
+    /// emission schedule: one price both ways is what keeps wash traffic from paying).
+    pub dc_per_token: u64,
+    /// Tokens burned for data credits, in all (`buy_credits`): the oracles may mint them again
+    /// (net emissions) on top of the schedule, so the supply (minted − burned) never exceeds
+    /// the schedule.
+    pub burned: u64,
     pub paused: bool,
     pub bump: u8,
     pub mint_bump: u8,
@@ -164,13 +172,15 @@ impl Config {
     }
 
     /// The most that may have been minted at `now`: the newest signed lifetime total, and what
-    /// the schedule lets the epochs that have ended by the cluster clock emit. A signed total
+    /// the schedule lets the epochs that have ended by the cluster clock emit plus the tokens
+    /// burned for data credits (re-minted: net emissions). A signed total
     /// may be lower than the one before (an inflated total followed by an honest one): the cap
     /// then follows the newest, and the program keeps accepting epochs.
     pub fn mint_cap(&self, now: i64) -> u64 {
         let by_clock = self
             .schedule()
-            .cumulative(self.epoch_clock().completed(now));
+            .cumulative(self.epoch_clock().completed(now))
+            .saturating_add(self.burned);
         self.lifetime_total
             .saturating_add(self.excess)
             .min(by_clock)
@@ -312,6 +322,17 @@ pub struct Org {
     pub dev_addrs: Vec<DevAddrRange>,
     /// A disabled org's routes buy nothing (set by the admin).
     pub enabled: bool,
+    /// Data credits left: bought with burned tokens (`buy_credits`, by anyone), used up by
+    /// the charges the oracles commit to (`settle_credits`). Not transferable.
+    pub dc_balance: u64,
+    /// Credits bought in all, and the tokens burned for them.
+    pub dc_bought: u64,
+    pub tokens_burned: u64,
+    /// The org's lifetime charges (its leaf in the reward tree) settled so far.
+    pub dc_settled: u64,
+    /// Charges settled beyond the balance (0 while the router charges only what it can: a
+    /// router that overspent shows here).
+    pub dc_unpaid: u64,
     pub bump: u8,
 }
 

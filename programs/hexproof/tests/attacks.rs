@@ -543,6 +543,24 @@ fn every_transaction_the_client_builds_fits_a_packet() {
             ),
         ),
         (
+            "settle_credits, longest proof".into(),
+            size(
+                &[instructions::settle_credits(
+                    u64::from(u32::MAX),
+                    u64::MAX,
+                    vec![[7; 32]; hexproof_commitment::MAX_PROOF_LEN],
+                )],
+                &[],
+            ),
+        ),
+        (
+            "buy_credits".into(),
+            size(
+                &[instructions::buy_credits(&owner.pubkey(), 1, u64::MAX)],
+                &[&owner],
+            ),
+        ),
+        (
             "propose_oracles, 7".into(),
             size(
                 &[instructions::propose_oracles(

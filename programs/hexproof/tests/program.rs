@@ -436,7 +436,14 @@ async fn epochs_signed_by_the_oracle_crate_are_accepted() {
         ..rewards::RewardConfig::default()
     };
     let by = |key: &hexproof_proto::Keypair, config: &rewards::RewardConfig| {
-        hexproof_poc::rewards::epoch::build(1, config, &activity, &BTreeMap::new(), key)
+        hexproof_poc::rewards::epoch::build(
+            1,
+            config,
+            &activity,
+            &Default::default(),
+            &Default::default(),
+            key,
+        )
     };
     let (a, b) = (by(&oracle_keys[0], &config), by(&oracle_keys[2], &config));
     assert_eq!((a.root, a.lifetime_total), (b.root, b.lifetime_total));

@@ -42,6 +42,11 @@ pub fn handler(
     org.payer = payer;
     org.dev_addrs = dev_addrs;
     org.enabled = true;
+    org.dc_balance = 0;
+    org.dc_bought = 0;
+    org.tokens_burned = 0;
+    org.dc_settled = 0;
+    org.dc_unpaid = 0;
     org.bump = ctx.bumps.org;
     emit!(org.changed());
     Ok(())

@@ -33,6 +33,8 @@ pub struct InitializeArgs {
     pub antenna: AntennaBounds,
     /// Lamports each onboarding pays into the treasury: 0, or 0.001 to 1,000 SOL.
     pub onboarding_fee: u64,
+    /// Data credits one whole token buys (at least 1).
+    pub dc_per_token: u64,
 }
 
 /// Creates the configuration and the reward mint, whose authority is the configuration PDA.
@@ -105,6 +107,7 @@ pub fn check_args(args: &InitializeArgs) -> Result<()> {
             && args.mint_window_limit > 0
             && keeps_up
             && args.deployment != [0; 32]
+            && args.dc_per_token > 0
             && a.min_gain_ddbi <= a.max_gain_ddbi
             && a.min_elevation_m <= a.max_elevation_m
             && (args.onboarding_fee == 0
@@ -145,6 +148,8 @@ pub fn handler(ctx: Context<Initialize>, args: InitializeArgs) -> Result<()> {
     };
     config.antenna = args.antenna;
     config.onboarding_fee = args.onboarding_fee;
+    config.dc_per_token = args.dc_per_token;
+    config.burned = 0;
     config.paused = false;
     config.bump = ctx.bumps.config;
     config.mint_bump = ctx.bumps.mint;

@@ -3,6 +3,7 @@ pub mod accept_hotspot;
 pub mod admin;
 pub mod apply_oracles;
 pub mod assert_location;
+pub mod buy_credits;
 pub mod cancel_changes;
 pub mod claim;
 pub mod create_org;
@@ -15,6 +16,7 @@ pub mod propose_oracles;
 pub mod remove_route;
 pub mod set_org;
 pub mod set_paused;
+pub mod settle_credits;
 pub mod submit_epoch;
 pub mod sync_ledger;
 pub mod transfer_hotspot;
@@ -32,6 +34,8 @@ pub use apply_oracles::*;
 #[allow(ambiguous_glob_reexports)]
 pub use assert_location::*;
 #[allow(ambiguous_glob_reexports)]
+pub use buy_credits::*;
+#[allow(ambiguous_glob_reexports)]
 pub use claim::*;
 #[allow(ambiguous_glob_reexports)]
 pub use create_org::*;
@@ -47,6 +51,8 @@ pub use onboard_hotspot::*;
 pub use remove_route::*;
 #[allow(ambiguous_glob_reexports)]
 pub use set_org::*;
+#[allow(ambiguous_glob_reexports)]
+pub use settle_credits::*;
 #[allow(ambiguous_glob_reexports)]
 pub use submit_epoch::*;
 #[allow(ambiguous_glob_reexports)]

@@ -40,8 +40,14 @@ pub fn handler(
     // No floor from the previous total: honest totals are leaf sums, and one accepted inflated
     // total must not make every later honest epoch fail. Minting stays bounded by the newest
     // total, the schedule by the clock and the window (`Config::mint_cap`, `claim`).
+    // Burned tokens may be minted again (net emissions): a total above the schedule by at most
+    // what was burned for data credits.
     require!(
-        lifetime_total <= config.schedule().cumulative(epoch),
+        lifetime_total
+            <= config
+                .schedule()
+                .cumulative(epoch)
+                .saturating_add(config.burned),
         HexproofError::OverEmissionCap
     );
     let message = epoch_message(&config.deployment(), epoch, &root, lifetime_total);

@@ -68,6 +68,7 @@ pub fn init_args(oracles: Vec<Pubkey>, threshold: u8) -> InitializeArgs {
             max_elevation_m: 1_000,
         },
         onboarding_fee: ONBOARDING_FEE,
+        dc_per_token: 100_000,
     }
 }
 
