@@ -123,7 +123,7 @@ fn main() {
     let build_s = t.elapsed().as_secs_f64();
     let total_s = total.elapsed().as_secs_f64();
 
-    assert_eq!(closed.paid + closed.dust, closed.emission);
+    assert_eq!(closed.paid + closed.dust, closed.emission + closed.remint);
     assert_eq!(closed.orgs.len() as u64, ORGS);
     assert_eq!(
         closed.orgs.iter().map(|o| o.dc).sum::<u64>(),
@@ -139,8 +139,9 @@ fn main() {
         scales.len()
     );
     println!(
-        "  credits per hotspot and org {data_s:>6.2} s   ({groups} (hotspot, org, size) groups, {} DC, data pool paid {} of {})",
+        "  credits per hotspot and org {data_s:>6.2} s   ({groups} (hotspot, org, size) groups, {} DC, re-minted {}, data pool paid {} of {})",
         data.charged.values().sum::<u64>(),
+        closed.remint,
         closed.data_paid,
         closed.data_pool
     );
