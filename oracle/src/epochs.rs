@@ -73,7 +73,8 @@ pub async fn compute(
     }
     let detection = detect::detect(&receptions, &hotspots, &valid_beacons);
     let activity = activity::activity(&tallies, &hotspots, config, &detection);
-    let data = DataActivity::from_copies(store.copies_bought(start, end).await?);
+    let data = DataActivity::from_copies(store.copies_bought(start, end).await?)
+        .unpaid_for(&activity::suspended(&tallies, config, &detection));
     Ok(Computed {
         epoch: build(epoch, config, &activity, &data, previous, oracle),
         findings: detection.findings,

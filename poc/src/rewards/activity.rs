@@ -9,7 +9,9 @@
 //!   point at the witness itself ([`FRAUD_REASONS`]) earns nothing that epoch.
 //! - Reciprocity (HIP-106): witness units count only for a hotspot that itself sent a valid
 //!   beacon someone validly witnessed in the epoch; a receive-only key earns nothing.
-//! - A hotspot that detection ([`crate::detect`]) found cheating earns nothing that epoch.
+//! - A hotspot that detection ([`crate::detect`]) found cheating earns nothing that epoch, data
+//!   rewards included ([`suspended`]: the copies it carried still cost their orgs, and what
+//!   they would have paid it goes to coverage).
 //! - Each earning hotspot's units are scaled by its hex density ([`super::density`]), counted
 //!   over the hotspots that earn in the epoch (units left after every rule above): dormant keys
 //!   asserted into a rival's hex, and keys found cheating there, do not cut its scale.
@@ -53,7 +55,6 @@ pub fn activity(
 ) -> Activity {
     let mut beacons: BTreeMap<PublicKey, u64> = BTreeMap::new();
     let mut witnesses: BTreeMap<PublicKey, u64> = BTreeMap::new();
-    let mut fraud: BTreeMap<PublicKey, u64> = BTreeMap::new();
     for t in tallies {
         match (t.kind, t.status) {
             (Kind::Beacon, Status::Valid) if t.witnessed => {
@@ -62,26 +63,12 @@ pub fn activity(
             (Kind::Witness, Status::Valid) if t.selected => {
                 *witnesses.entry(t.hotspot).or_default() += t.count
             }
-            (Kind::Witness, Status::Invalid)
-                if t.reason.is_some_and(|r| FRAUD_REASONS.contains(&r)) =>
-            {
-                *fraud.entry(t.hotspot).or_default() += t.count
-            }
             _ => {}
         }
     }
-    for hotspot in &detection.suspended {
-        beacons.remove(hotspot);
-        witnesses.remove(hotspot);
-    }
-    if config.fraud_suspension_threshold > 0 {
-        for (hotspot, n) in fraud {
-            let n = n.saturating_sub(detection.pardoned.get(&hotspot).copied().unwrap_or(0));
-            if n >= config.fraud_suspension_threshold {
-                beacons.remove(&hotspot);
-                witnesses.remove(&hotspot);
-            }
-        }
+    for hotspot in suspended(tallies, config, detection) {
+        beacons.remove(&hotspot);
+        witnesses.remove(&hotspot);
     }
     witnesses.retain(|hotspot, _| beacons.contains_key(hotspot));
     let cells: Vec<CellIndex> = hotspots
@@ -107,6 +94,35 @@ pub fn activity(
         witnesses,
         scales,
     }
+}
+
+/// The hotspots that earn nothing this epoch: found by detection, or with at least
+/// `fraud_suspension_threshold` witnesses rejected for [`FRAUD_REASONS`] (less those detection
+/// pardoned).
+pub fn suspended(
+    tallies: &[Tally],
+    config: &RewardConfig,
+    detection: &Detection,
+) -> std::collections::BTreeSet<PublicKey> {
+    let mut out: std::collections::BTreeSet<PublicKey> =
+        detection.suspended.iter().copied().collect();
+    if config.fraud_suspension_threshold > 0 {
+        let mut fraud: BTreeMap<PublicKey, u64> = BTreeMap::new();
+        for t in tallies {
+            if (t.kind, t.status) == (Kind::Witness, Status::Invalid)
+                && t.reason.is_some_and(|r| FRAUD_REASONS.contains(&r))
+            {
+                *fraud.entry(t.hotspot).or_default() += t.count;
+            }
+        }
+        for (hotspot, n) in fraud {
+            let n = n.saturating_sub(detection.pardoned.get(&hotspot).copied().unwrap_or(0));
+            if n >= config.fraud_suspension_threshold {
+                out.insert(hotspot);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -288,6 +304,12 @@ mod tests {
         assert!(!a.witnesses.contains_key(&key(1)), "suspended");
         assert_eq!(a.witnesses[&key(2)], 10, "below the threshold");
         assert_eq!(a.witnesses[&key(3)], 10, "too far is not fraud");
+        // The same set loses its data rewards (a replayer relaying devices' frames it never
+        // heard is paid nothing for them).
+        assert_eq!(
+            suspended(&tallies, &config, &Detection::default()),
+            [key(1)].into()
+        );
     }
 
     #[test]

@@ -229,6 +229,15 @@ impl DataActivity {
     }
 }
 
+impl DataActivity {
+    /// The same data with what `hotspots` carried left unpaid (they earn nothing this epoch);
+    /// their copies still cost their orgs, so the re-mint goes to coverage.
+    pub fn unpaid_for(mut self, hotspots: &std::collections::BTreeSet<PublicKey>) -> DataActivity {
+        self.carried.retain(|k, _| !hotspots.contains(k));
+        self
+    }
+}
+
 /// One hotspot's reward for one epoch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HotspotReward {
@@ -657,6 +666,10 @@ mod tests {
             d.carried.values().sum::<u64>(),
             d.charged.values().sum::<u64>()
         );
+        // A suspended carrier is not paid; its copies still cost their orgs.
+        let unpaid = d.clone().unpaid_for(&[key(1)].into());
+        assert_eq!(unpaid.carried, [(key(2), 12)].into());
+        assert_eq!(unpaid.charged, d.charged);
     }
 
     #[test]
