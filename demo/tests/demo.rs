@@ -253,6 +253,10 @@ async fn adversaries_are_rejected_and_earn_nothing() {
             "{behaviour:?}: {rejected} of {} witnesses rejected as {reason}",
             witnesses.len()
         );
+        // Nothing for coverage. A spoofer's radio is real, so the devices' frames it carries
+        // (bought by the router when its copy was among the first) are paid at the peg like
+        // anyone's; a replayer, suspended by detection, is paid nothing, not even for data.
+        let mut data = BTreeMap::<String, u64>::new();
         for report in &summary.epochs {
             let e = live.closed_epoch(report.epoch).await.unwrap().unwrap();
             for r in e
@@ -260,18 +264,25 @@ async fn adversaries_are_rejected_and_earn_nothing() {
                 .iter()
                 .filter(|r| keys.contains(&r.hotspot.to_string()))
             {
+                let carried = data.entry(r.hotspot.to_string()).or_default();
+                *carried += r.data;
                 assert_eq!(
                     (r.beacon, r.witness, r.lifetime),
-                    (0, 0, 0),
-                    "{behaviour:?} {} earned in epoch {}",
+                    (0, 0, *carried),
+                    "{behaviour:?} {} earned for coverage in epoch {}",
                     r.hotspot,
                     report.epoch
                 );
+                if behaviour == Behaviour::BeaconReplayer {
+                    assert_eq!(r.data, 0, "{} suspended but paid for data", r.hotspot);
+                }
             }
         }
         for key in &keys {
-            let key: PublicKey = key.parse().unwrap();
-            assert_eq!(read::claimed(&chain, &pubkey(&key)).await.unwrap(), 0);
+            let claimed = read::claimed(&chain, &pubkey(&key.parse().unwrap()))
+                .await
+                .unwrap();
+            assert_eq!(claimed, data.get(key).copied().unwrap_or(0), "{key}");
         }
     }
     // Honest hotspots did earn.
