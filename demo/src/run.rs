@@ -78,19 +78,7 @@ pub struct PacketSummary {
     /// Wash traders' devices (their owner's org pays for traffic its own hotspots carry).
     pub wash_devices: u32,
     /// Every org's data credits at the end, from the chain.
-    pub orgs: Vec<OrgCredits>,
-}
-
-/// An org's data credits at the end of a run.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct OrgCredits {
-    pub oui: u64,
-    /// Tokens its payer burned, the credits they bought, and the credits left.
-    pub tokens_burned: u64,
-    pub dc_bought: u64,
-    pub dc_balance: u64,
-    /// Its lifetime charges settled on chain (taken from the balance).
-    pub dc_settled: u64,
+    pub orgs: Vec<oracle::store::OrgCredits>,
 }
 
 /// The whole run.
@@ -533,17 +521,7 @@ pub async fn run(
         let _ = o.await;
     }
     result?;
-    let mut orgs: Vec<OrgCredits> = read::orgs(&chain)
-        .await?
-        .into_iter()
-        .map(|o| OrgCredits {
-            oui: o.oui,
-            tokens_burned: o.tokens_burned,
-            dc_bought: o.dc_bought,
-            dc_balance: o.dc_balance,
-            dc_settled: o.dc_settled,
-        })
-        .collect();
+    let mut orgs = oracle::router::chain_table::credits_of(&read::orgs(&chain).await?, 0);
     orgs.sort_by_key(|o| o.oui);
     let missing = store.missing_reports(&acknowledged).await?;
     Ok(DemoSummary {

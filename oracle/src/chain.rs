@@ -293,6 +293,14 @@ pub async fn settle_all(
         }
     }
     metrics::counter!("hexproof_credits_settled_total").increment(done.dc);
+    if done.orgs > 0 {
+        tracing::info!(
+            epoch = epoch.epoch,
+            orgs = done.orgs,
+            dc = done.dc,
+            "settled orgs' data charges"
+        );
+    }
     Ok(done)
 }
 

@@ -165,14 +165,6 @@ impl ChainDuty {
         };
         if ours_on_chain {
             let settled = chain::settle_all(&self.chain, &self.payer, &epoch).await?;
-            if settled.orgs > 0 {
-                tracing::info!(
-                    epoch = newest,
-                    orgs = settled.orgs,
-                    dc = settled.dc,
-                    "settled orgs' data charges"
-                );
-            }
             anyhow::ensure!(
                 settled.failed == 0,
                 "{} settlements of epoch {newest} failed",

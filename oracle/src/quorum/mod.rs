@@ -979,14 +979,6 @@ impl Member {
                 return anyhow::Ok(true); // a newer epoch landed: its claims supersede
             }
             let settled = crate::chain::settle_all(&self.chain, &self.payer, &closed).await?;
-            if settled.orgs > 0 {
-                tracing::info!(
-                    epoch,
-                    orgs = settled.orgs,
-                    dc = settled.dc,
-                    "settled orgs' data charges"
-                );
-            }
             if !self.claim {
                 return Ok(settled.failed == 0);
             }

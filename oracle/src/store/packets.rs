@@ -105,28 +105,7 @@ impl Store {
         }
         let mut new = 0;
         for (receipt, report) in bought {
-            let done = sqlx::query(
-                "INSERT INTO packet_receipts (id, payload_hash, hotspot, oui, route_id, \
-                 payload_size, bought_ns, receipt, report) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(hexproof_proto::receipts::receipt_id(receipt).to_vec())
-            .bind(receipt.payload_hash.clone())
-            .bind(
-                hexproof_proto::PublicKey::try_from(receipt.hotspot.as_slice())
-                    .map(|k| k.to_string())
-                    .unwrap_or_default(),
-            )
-            .bind(i64_of(receipt.oui))
-            .bind(i64_of(receipt.route_id))
-            .bind(i64::from(receipt.payload_size))
-            .bind(i64_of(receipt.bought_ns))
-            .bind(receipt.encode_to_vec())
-            .bind(report.encode_to_vec())
-            .execute(&mut *tx)
-            .await?;
-            new += done.rows_affected();
+            new += insert_receipt(&mut tx, receipt, report, None).await?;
         }
         tx.commit().await?;
         Ok(new)
@@ -140,29 +119,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut new = 0;
         for receipt in receipts {
-            let done = sqlx::query(
-                "INSERT INTO packet_receipts (id, payload_hash, hotspot, oui, route_id, \
-                 payload_size, bought_ns, receipt, report, delivered_ns) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(hexproof_proto::receipts::receipt_id(receipt).to_vec())
-            .bind(receipt.payload_hash.clone())
-            .bind(
-                hexproof_proto::PublicKey::try_from(receipt.hotspot.as_slice())
-                    .map(|k| k.to_string())
-                    .unwrap_or_default(),
-            )
-            .bind(i64_of(receipt.oui))
-            .bind(i64_of(receipt.route_id))
-            .bind(i64::from(receipt.payload_size))
-            .bind(i64_of(receipt.bought_ns))
-            .bind(receipt.encode_to_vec())
-            .bind(PacketReport::default().encode_to_vec())
-            .bind(i64_of(receipt.bought_ns))
-            .execute(&mut *tx)
-            .await?;
-            new += done.rows_affected();
+            let delivered = Some(i64_of(receipt.bought_ns));
+            new += insert_receipt(&mut tx, receipt, &PacketReport::default(), delivered).await?;
         }
         tx.commit().await?;
         Ok(new)
@@ -441,4 +399,37 @@ fn stored(r: &sqlx::any::AnyRow, delivered_ns: Option<u64>) -> Result<StoredRece
             .map_err(|_| StoreError::Corrupt("packet report"))?,
         delivered_ns,
     })
+}
+
+/// One receipt row (nothing if its id is stored already); `delivered_ns` set for receipts
+/// another member's router delivered. Returns how many rows were new (0 or 1).
+async fn insert_receipt(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    receipt: &PacketReceipt,
+    report: &PacketReport,
+    delivered_ns: Option<i64>,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "INSERT INTO packet_receipts (id, payload_hash, hotspot, oui, route_id, \
+         payload_size, bought_ns, receipt, report, delivered_ns) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(hexproof_proto::receipts::receipt_id(receipt).to_vec())
+    .bind(receipt.payload_hash.clone())
+    .bind(
+        hexproof_proto::PublicKey::try_from(receipt.hotspot.as_slice())
+            .map(|k| k.to_string())
+            .unwrap_or_default(),
+    )
+    .bind(i64_of(receipt.oui))
+    .bind(i64_of(receipt.route_id))
+    .bind(i64::from(receipt.payload_size))
+    .bind(i64_of(receipt.bought_ns))
+    .bind(receipt.encode_to_vec())
+    .bind(report.encode_to_vec())
+    .bind(delivered_ns)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -266,6 +266,21 @@ impl EmissionSchedule {
     }
 }
 
+/// The most the program lets have been minted: the newest signed lifetime total (with what
+/// claims already paid beyond it, `excess`), and never more than what the schedule lets the
+/// `epochs_ended` epochs emit plus the tokens burned for data credits (re-minted: net
+/// emissions). `Config::mint_cap` on chain and the tokenomics simulator both call this.
+pub fn mint_cap(
+    schedule: &EmissionSchedule,
+    epochs_ended: u64,
+    burned: u64,
+    signed_total: u64,
+    excess: u64,
+) -> u64 {
+    let by_clock = schedule.cumulative(epochs_ended).saturating_add(burned);
+    signed_total.saturating_add(excess).min(by_clock)
+}
+
 /// Epochs in cluster time: epoch `n` (from 1) covers `[genesis + (n − 1) × length, genesis + n ×
 /// length)` seconds of the cluster clock. An epoch may be committed only once it has ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

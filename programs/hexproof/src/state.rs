@@ -177,13 +177,13 @@ impl Config {
     /// may be lower than the one before (an inflated total followed by an honest one): the cap
     /// then follows the newest, and the program keeps accepting epochs.
     pub fn mint_cap(&self, now: i64) -> u64 {
-        let by_clock = self
-            .schedule()
-            .cumulative(self.epoch_clock().completed(now))
-            .saturating_add(self.burned);
-        self.lifetime_total
-            .saturating_add(self.excess)
-            .min(by_clock)
+        hexproof_commitment::mint_cap(
+            &self.schedule(),
+            self.epoch_clock().completed(now),
+            self.burned,
+            self.lifetime_total,
+            self.excess,
+        )
     }
 
     /// Records that `ledger`'s hotspot has lifetime `leaf` in the newest root: what it was paid
