@@ -196,13 +196,14 @@ fn main() {
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(grpc::serve(explorer.clone(), listener, stop.clone()));
 
-        // Cells around random hotspots at resolutions 4 (a metro) to 9 (a block).
+        // Cells around random hotspots at resolutions 4 (a metro) to 8 (the public resolution,
+        // a neighbourhood).
         let mut rng = Lcg(99);
         let infos = registry.all();
         let cells: Vec<String> = (0..10_000)
             .map(|_| {
                 let h = &infos[rng.below(infos.len())];
-                let res = h3o::Resolution::try_from(4 + rng.below(6) as u8).unwrap();
+                let res = h3o::Resolution::try_from(4 + rng.below(5) as u8).unwrap();
                 h.location.unwrap().parent(res).unwrap().to_string()
             })
             .collect();

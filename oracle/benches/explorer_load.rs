@@ -7,7 +7,7 @@
 //!   reading what it is sent and nothing more;
 //! - 100 clients issuing the heaviest queries back to back: 80 over gRPC (GetHex of a
 //!   resolution-0 cell, GetNetworkStats, GetEpoch, GetRewardProof for registered and for
-//!   invented keys, ListReports, GetRewards, ListFindings) and 20 over HTTP (`/api/hexes?res=12`,
+//!   invented keys, ListReports, GetRewards, ListFindings) and 20 over HTTP (`/api/hexes?res=8`, the finest the explorer serves,
 //!   `/api/hex/{res-0 cell}`, `/api/stats`, a hotspot's reports), each answer counted as
 //!   served, refused (`RESOURCE_EXHAUSTED` / 503: load shed) or failed;
 //! - every load client, gRPC channel and subscriber group connects from a loopback address of
@@ -370,8 +370,8 @@ async fn http_client(port: u16, n: usize, t: Arc<Targets>, tally: Arc<Tally>, un
         i += 1;
         let (what, path) = match i % 4 {
             0 => (
-                "/api/hexes?res=12",
-                "/api/hexes?res=12&page_size=1000".to_string(),
+                "/api/hexes?res=8",
+                "/api/hexes?res=8&page_size=1000".to_string(),
             ),
             1 => (
                 "/api/hex/{res 0}",

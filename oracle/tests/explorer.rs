@@ -125,7 +125,12 @@ async fn every_rpc_answers_from_the_stored_verdicts() {
         .unwrap()
         .into_inner();
     assert_eq!(h.owner, some.owner.to_string());
-    assert_eq!(h.location, some.asserted_location);
+    // The location at the public resolution (8), never the exact cell.
+    let exact: h3o::CellIndex = some.asserted_location.parse().unwrap();
+    assert_eq!(
+        h.location,
+        exact.parent(h3o::Resolution::Eight).unwrap().to_string()
+    );
     let row = s.closed.rows.iter().find(|r| r.hotspot == some.key.pubkey);
     assert_eq!(h.lifetime_reward, row.map_or(0, |r| r.lifetime));
 
@@ -904,24 +909,25 @@ async fn a_coarse_hex_and_the_finest_hexes_come_in_pages() {
     assert!(summaries.len() > 1 && summaries.iter().all(|s| *s == summaries[0]));
     assert!(summaries[0].0 > 0, "the summary covers the whole cell");
 
-    // /api/hexes?res=12: pages of 10 cells, every occupied cell once.
+    // /api/hexes?res=8 (the public resolution): pages of 3 cells, every occupied cell once.
     let mut cells: Vec<String> = located
         .iter()
-        .map(|(_, l)| l.parent(h3o::Resolution::Twelve).unwrap().to_string())
+        .map(|(_, l)| l.parent(h3o::Resolution::Eight).unwrap().to_string())
         .collect();
     cells.sort();
     cells.dedup();
+    assert!(cells.len() > 3, "{} cells", cells.len());
     let (mut listed, mut token, mut pages) = (Vec::new(), String::new(), 0);
     loop {
         let (code, body) = common::http_status(
             s.http,
-            &format!("/api/hexes?res=12&page_size=10&page_token={token}"),
+            &format!("/api/hexes?res=8&page_size=3&page_token={token}"),
         )
         .await;
         assert_eq!(code, 200, "{body}");
         let page: serde_json::Value = serde_json::from_str(&body).unwrap();
         let hexes = page["hexes"].as_array().unwrap();
-        assert!(hexes.len() <= 10);
+        assert!(hexes.len() <= 3);
         listed.extend(
             hexes
                 .iter()
@@ -937,7 +943,7 @@ async fn a_coarse_hex_and_the_finest_hexes_come_in_pages() {
     listed.sort();
     assert_eq!(listed, cells);
     // A page larger than the most one may ask for is refused.
-    let (_, body) = common::http_status(s.http, "/api/hexes?res=12&page_size=1001").await;
+    let (_, body) = common::http_status(s.http, "/api/hexes?res=8&page_size=1001").await;
     assert!(body.contains("error"), "{body}");
 }
 
@@ -1013,7 +1019,7 @@ async fn database_queries_past_max_heavy_are_refused_and_lookups_are_not() {
         .unwrap();
     let cell: h3o::CellIndex = s.network.hotspots[3].asserted_location.parse().unwrap();
     c.get_hex(v1::GetHexRequest {
-        cell: cell.to_string(),
+        cell: cell.parent(h3o::Resolution::Eight).unwrap().to_string(),
         ..Default::default()
     })
     .await
@@ -1098,4 +1104,297 @@ async fn invented_keys_get_no_index_entry() {
             + 100,
         "counted in the totals all the same"
     );
+}
+
+/// The data of the next server-sent event on an open `/api/events` stream.
+async fn read_event(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    loop {
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some(i) = text.find("data: ")
+            && let Some(j) = text[i..].find('\n')
+        {
+            return text[i + 6..i + j].to_string();
+        }
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut chunk))
+            .await
+            .expect("an event within 10 s")
+            .unwrap();
+        assert!(n > 0, "the stream ended");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Every H3 cell written in `text` finer than resolution 8.
+fn fine_cells(text: &str) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    for i in 0..bytes.len().saturating_sub(14) {
+        let word = &text[i..i + 15];
+        let edge = |j: usize| bytes.get(j).is_none_or(|b| !b.is_ascii_hexdigit());
+        if word.bytes().all(|b| b.is_ascii_hexdigit())
+            && (i == 0 || edge(i - 1))
+            && edge(i + 15)
+            && let Ok(cell) = word.parse::<h3o::CellIndex>()
+            && cell.resolution() > h3o::Resolution::Eight
+        {
+            out.push(word.to_string());
+        }
+    }
+    out
+}
+
+/// Location privacy: no public answer, over every gRPC call and HTTP path and both live
+/// streams, holds a cell finer than the public resolution (8); a query for a finer cell is
+/// refused everywhere one can be named; live verdicts carry no signal (RSSI, SNR, frequency)
+/// and a report's signal is served only once its epoch has closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_public_answer_locates_a_hotspot_finer_than_the_public_resolution() {
+    let s = serve().await;
+    let mut c = client(s.grpc).await;
+    let some = &s.network.hotspots[3];
+    let key = some.key.pubkey.to_string();
+    let exact: h3o::CellIndex = some.asserted_location.parse().unwrap();
+    assert_eq!(exact.resolution(), h3o::Resolution::Twelve);
+    let coarse = exact.parent(h3o::Resolution::Eight).unwrap().to_string();
+    let epoch = s.closed.epoch;
+
+    // Live streams open before a new verdict arrives.
+    let mut watcher = c
+        .watch_verdicts(v1::WatchVerdictsRequest {
+            hotspot: key.clone(),
+            cell: coarse.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (code, mut events) = open_events(s.http).await;
+    assert_eq!(code, 200);
+    // A reception with a signal, after the closed epoch.
+    let mut new = report(77, key.clone());
+    new.kind = Kind::Witness;
+    new.status = Status::Valid;
+    new.reason = None;
+    new.timestamp_ns = s.closed.end_ns + SEC;
+    new.received_ns = new.timestamp_ns;
+    new.rssi_ddbm = Some(-870);
+    new.snr_ddb = Some(55);
+    new.frequency_hz = Some(904_100_000);
+    s.store.insert_reports(&[new]).await.unwrap();
+
+    let mut answers: Vec<(String, String)> = Vec::new();
+    let event = tokio::time::timeout(std::time::Duration::from_secs(10), watcher.message())
+        .await
+        .expect("a live verdict")
+        .unwrap()
+        .unwrap();
+    let live = event.verdict.unwrap();
+    assert_eq!(live.id, vec![77; 32]);
+    assert_eq!((live.rssi_ddbm, live.snr_ddb, live.frequency_hz), (0, 0, 0));
+    answers.push(("WatchVerdicts".into(), format!("{live:?}")));
+    let sse = read_event(&mut events).await;
+    let sse: serde_json::Value = serde_json::from_str(&sse).unwrap();
+    assert_eq!(sse["hotspot"], key.as_str());
+    assert!(
+        sse["rssi_ddbm"].is_null() && sse["snr_ddb"].is_null(),
+        "{sse}"
+    );
+    assert_eq!(sse["cell"], coarse.as_str());
+    answers.push(("/api/events".into(), sse.to_string()));
+
+    // Every call that answers with hotspots, cells or reports.
+    let g = |what: &str, v: String| (what.to_string(), v);
+    answers.push(g(
+        "GetHotspot",
+        format!(
+            "{:?}",
+            c.get_hotspot(v1::GetHotspotRequest {
+                pubkey: key.clone()
+            })
+            .await
+            .unwrap()
+        ),
+    ));
+    answers.push(g(
+        "ListHotspots",
+        format!(
+            "{:?}",
+            c.list_hotspots(v1::ListHotspotsRequest {
+                page_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+        ),
+    ));
+    answers.push(g(
+        "GetHex",
+        format!(
+            "{:?}",
+            c.get_hex(v1::GetHexRequest {
+                cell: coarse.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+        ),
+    ));
+    let reports = c
+        .list_reports(v1::ListReportsRequest {
+            hotspot: key.clone(),
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // The new report's signal waits for its epoch to close; the closed epoch's are served.
+    let fresh = reports
+        .reports
+        .iter()
+        .find(|r| r.id == vec![77; 32])
+        .unwrap();
+    assert_eq!((fresh.rssi_ddbm, fresh.snr_ddb), (0, 0));
+    assert!(
+        reports
+            .reports
+            .iter()
+            .any(|r| r.timestamp_ns < s.closed.end_ns && r.rssi_ddbm != 0),
+        "reports of the closed epoch keep their signal"
+    );
+    answers.push(g("ListReports", format!("{reports:?}")));
+    answers.push(g(
+        "GetEpoch",
+        format!(
+            "{:?}",
+            c.get_epoch(v1::GetEpochRequest {
+                epoch,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+        ),
+    ));
+    answers.push(g(
+        "GetRewards",
+        format!(
+            "{:?}",
+            c.get_rewards(v1::GetRewardsRequest {
+                hotspot: key.clone()
+            })
+            .await
+        ),
+    ));
+    answers.push(g(
+        "GetRewardProof",
+        format!(
+            "{:?}",
+            c.get_reward_proof(v1::GetRewardProofRequest {
+                hotspot: key.clone(),
+                epoch,
+            })
+            .await
+        ),
+    ));
+    answers.push(g(
+        "GetNetworkStats",
+        format!(
+            "{:?}",
+            c.get_network_stats(v1::GetNetworkStatsRequest {}).await
+        ),
+    ));
+    answers.push(g(
+        "ListFindings",
+        format!(
+            "{:?}",
+            c.list_findings(v1::ListFindingsRequest::default()).await
+        ),
+    ));
+    answers.push(g(
+        "GetHotspotPackets",
+        format!(
+            "{:?}",
+            c.get_hotspot_packets(v1::GetHotspotPacketsRequest {
+                pubkey: key.clone()
+            })
+            .await
+        ),
+    ));
+    answers.push(g(
+        "ListRoutePackets",
+        format!(
+            "{:?}",
+            c.list_route_packets(v1::ListRoutePacketsRequest {}).await
+        ),
+    ));
+    answers.push(g(
+        "ListOrgs",
+        format!("{:?}", c.list_orgs(v1::ListOrgsRequest {}).await),
+    ));
+    for path in [
+        "/api/stats".to_string(),
+        "/api/hexes?res=8&page_size=1000".into(),
+        format!("/api/hex/{coarse}"),
+        "/api/hotspots?page_size=1000".into(),
+        format!("/api/hotspots/{key}"),
+        format!("/api/hotspots/{key}/reports?page_size=1000"),
+        format!("/api/hotspots/{key}/rewards"),
+        format!("/api/hotspots/{key}/packets"),
+        "/api/routes".into(),
+        "/api/orgs".into(),
+        format!("/api/epochs/{epoch}"),
+        "/api/findings".into(),
+    ] {
+        let (code, body) = common::http_status(s.http, &path).await;
+        assert_eq!(code, 200, "{path}: {body}");
+        answers.push((path, body));
+    }
+    for (what, answer) in &answers {
+        assert_eq!(fine_cells(answer), Vec::<String>::new(), "{what}");
+    }
+    // The scan does see cells: the hotspot's public cell is in its answers.
+    assert!(answers.iter().any(|(_, a)| a.contains(&coarse)));
+
+    // A finer cell is refused wherever a cell is asked for.
+    let nine = exact.parent(h3o::Resolution::Nine).unwrap().to_string();
+    for cell in [nine.as_str(), some.asserted_location.as_str()] {
+        let e = c
+            .list_hotspots(v1::ListHotspotsRequest {
+                cell: cell.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        assert!(e.message().contains("public resolution"), "{}", e.message());
+        let e = c
+            .get_hex(v1::GetHexRequest {
+                cell: cell.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        let e = c
+            .watch_verdicts(v1::WatchVerdictsRequest {
+                cell: cell.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        for path in [
+            format!("/api/hex/{cell}"),
+            format!("/api/hotspots?cell={cell}"),
+        ] {
+            let (code, body) = common::http_status(s.http, &path).await;
+            assert_eq!(code, 400, "{path}: {body}");
+        }
+    }
+    for res in [9, 12, 15] {
+        let (code, body) = common::http_status(s.http, &format!("/api/hexes?res={res}")).await;
+        assert_eq!(code, 400, "res {res}: {body}");
+    }
 }

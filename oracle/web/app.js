@@ -5,7 +5,8 @@ const svg = document.getElementById('map');
 const view = document.getElementById('view');
 const hexLayer = document.getElementById('hexes');
 const NS = 'http://www.w3.org/2000/svg';
-const state = { scale: 2, tx: 0, ty: 0, res: 0, hexes: [], metric: 'coverage', selected: null, fitted: false };
+// maxRes: the explorer's public resolution (it serves no finer cell; from /api/stats).
+const state = { scale: 2, tx: 0, ty: 0, res: 0, maxRes: 8, hexes: [], metric: 'coverage', selected: null, fitted: false };
 
 // Web Mercator in degrees-like units: x = lng, y = -merc(lat).
 const project = ([lat, lng]) => {
@@ -26,7 +27,7 @@ function applyView() {
   view.setAttribute('transform', `translate(${state.tx},${state.ty}) scale(${state.scale})`);
   // The finest resolution whose hexes are still ~12 px across: an H3 edge is ~10 degrees at
   // resolution 0 and shrinks by sqrt(7) per resolution.
-  const res = Math.max(0, Math.min(10, Math.floor(Math.log(state.scale * 10 / 12) / Math.log(Math.sqrt(7)))));
+  const res = Math.max(0, Math.min(state.maxRes, 10, Math.floor(Math.log(state.scale * 10 / 12) / Math.log(Math.sqrt(7)))));
   document.getElementById('res').textContent = res;
   if (res !== state.res) { state.res = res; loadHexes(); }
 }
@@ -95,7 +96,7 @@ async function allHexes(res) {
 async function loadHexes() {
   if (!state.fitted) {
     // Fit the view to the network at a fine resolution, then load what that view needs.
-    const fine = await allHexes(8);
+    const fine = await allHexes(Math.min(8, state.maxRes));
     if (fine.length) { state.fitted = true; fit(fine); return; }
   }
   state.hexes = await allHexes(state.res);
@@ -145,6 +146,7 @@ async function showReports(key) {
 
 async function loadStats() {
   const s = await api('/api/stats');
+  if (Number.isInteger(s.public_resolution)) state.maxRes = s.public_resolution;
   document.getElementById('stats').innerHTML =
     `<span>${fmt(s.hotspots)} hotspots</span><span>${fmt(s.valid_beacons)} valid beacons</span>` +
     `<span>${fmt(s.valid_witnesses)} valid witnesses</span><span>${fmt(s.invalid_reports)} invalid</span>` +
@@ -188,7 +190,8 @@ document.querySelectorAll('input[name=metric]').forEach(el => el.addEventListene
   state.tx = svg.clientWidth / 2; state.ty = svg.clientHeight / 2;
   await loadWorld().catch(() => {});
   applyView();
-  await Promise.all([loadHexes(), loadStats()]).catch(e => { document.getElementById('stats').textContent = e.message; });
+  // The stats first: they say how fine a cell the explorer serves.
+  await loadStats().then(loadHexes).catch(e => { document.getElementById('stats').textContent = e.message; });
   follow();
   // One refresh at a time: a slow answer is not asked again on top of itself (the explorer
   // gives each client a few heavy requests at once).

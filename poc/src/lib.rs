@@ -23,6 +23,7 @@
 //! epoch. Integers only wherever a result is committed.
 
 pub mod detect;
+pub mod explain;
 pub mod judge;
 pub mod limits;
 pub mod model;

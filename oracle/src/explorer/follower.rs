@@ -75,7 +75,10 @@ impl Explorer {
             }
             for view in views {
                 let location = hotspots.get(&view.hotspot).and_then(|h| h.location);
-                let _ = self.live.send(Arc::new(LiveVerdict::new(view, location)));
+                let public = self.config.public_resolution();
+                let _ = self
+                    .live
+                    .send(Arc::new(LiveVerdict::new(view, location, public)));
             }
         }
     }

@@ -18,7 +18,7 @@ use tonic::{Request, Response, Status};
 use hexproof_poc::{Kind, Status as Verdict};
 
 use super::{
-    Explorer, QueryError, in_cell, parse_cell, parse_key,
+    Explorer, QueryError, in_cell, parse_key, parse_public_cell,
     views::{EpochView, HexView, HotspotView, NetworkView, ProofView, ReportView, RewardsView},
 };
 
@@ -355,7 +355,7 @@ impl explorer_server::Explorer for ExplorerService {
             .then(|| parse_key(&r.hotspot).map(|k| k.to_string()))
             .transpose()?;
         let cell = (!r.cell.is_empty())
-            .then(|| parse_cell(&r.cell))
+            .then(|| parse_public_cell(&r.cell, self.0.config.public_resolution()))
             .transpose()?;
         // Held by the stream: free again when the watcher goes (the stream is dropped).
         let place = self.0.watcher_place()?;

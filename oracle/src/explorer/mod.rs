@@ -26,7 +26,7 @@ pub mod web;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use h3o::CellIndex;
+use h3o::{CellIndex, Resolution};
 use hexproof_proto::PublicKey;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -73,6 +73,12 @@ pub struct ExplorerConfig {
     pub epoch_cache: usize,
     /// How old the report count of `GetNetworkStats` may be.
     pub stats_ttl_ms: u64,
+    /// The finest H3 resolution a location is served at (0–15; default 8, cells of about
+    /// 0.7 km²): hotspots' locations, hex pages, map cells and live events are given as the
+    /// cell at this resolution that holds the asserted one, and a query for a finer cell is
+    /// refused (it would tell whether a hotspot stands in it). The oracles judge on the exact
+    /// cell; this only limits what the public explorer serves.
+    pub public_resolution: u8,
 }
 
 impl Default for ExplorerConfig {
@@ -90,6 +96,7 @@ impl Default for ExplorerConfig {
             db_connections: 2,
             epoch_cache: 4,
             stats_ttl_ms: 2_000,
+            public_resolution: 8,
         }
     }
 }
@@ -98,6 +105,34 @@ impl ExplorerConfig {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms.max(1))
     }
+
+    /// [`ExplorerConfig::public_resolution`] as an H3 resolution (15 if out of range).
+    pub fn public_resolution(&self) -> Resolution {
+        Resolution::try_from(self.public_resolution).unwrap_or(Resolution::Fifteen)
+    }
+}
+
+/// `cell` as the public may see it: its parent at `public` when it is finer.
+pub fn public_cell(cell: CellIndex, public: Resolution) -> CellIndex {
+    if cell.resolution() > public {
+        cell.parent(public).unwrap_or(cell)
+    } else {
+        cell
+    }
+}
+
+/// An H3 cell from a public request, no finer than `public`.
+pub fn parse_public_cell(s: &str, public: Resolution) -> Result<CellIndex> {
+    let cell = parse_cell(s)?;
+    if cell.resolution() > public {
+        return Err(bad(format!(
+            "cell {s} is at resolution {}, finer than the public resolution {}: hotspots' \
+             exact locations are not served",
+            u8::from(cell.resolution()),
+            u8::from(public)
+        )));
+    }
+    Ok(cell)
 }
 
 /// Page sizes: the default when a request asks for 0, and the most one may ask for.
@@ -156,10 +191,21 @@ pub struct LiveVerdict {
 }
 
 impl LiveVerdict {
-    pub fn new(view: ReportView, location: Option<CellIndex>) -> LiveVerdict {
+    /// A verdict for the public live streams: its hotspot's location at the `public`
+    /// resolution, and without the signal it measured (RSSI, SNR, frequency): a live feed of
+    /// those would let a copier forge receptions that match an honest hotspot's and frame it.
+    /// They are served with the report once its epoch has closed (`ListReports`).
+    pub fn new(
+        mut view: ReportView,
+        location: Option<CellIndex>,
+        public: Resolution,
+    ) -> LiveVerdict {
+        view.rssi_ddbm = None;
+        view.snr_ddb = None;
+        view.frequency_hz = None;
         LiveVerdict {
             view,
-            location,
+            location: location.map(|c| public_cell(c, public)),
             sse: std::sync::OnceLock::new(),
         }
     }

@@ -19,7 +19,7 @@ use super::{
     cache::{BuiltEpoch, EpochCache},
     hotspots::{Hotspots, in_cell},
     index::{Index, Summary},
-    page_size, parse_cell, parse_key,
+    page_size, parse_cell, parse_key, parse_public_cell, public_cell,
     views::{
         EpochRewardView, EpochView, HexView, HotspotView, NetworkView, ProofView, ReportView,
         RewardsView,
@@ -31,6 +31,8 @@ use crate::{registry::Registry, store::Store};
 #[derive(Debug, Default)]
 pub(super) struct Rewards {
     pub(super) latest_epoch: u64,
+    /// When the newest closed epoch ended (ns): reports before it have their signal served.
+    pub(super) closed_until_ns: u64,
     pub(super) lifetime: HashMap<String, u64>,
     pub(super) total: u64,
 }
@@ -151,8 +153,14 @@ impl Explorer {
             .map(|(k, v)| (k.to_string(), v))
             .collect();
         let total = lifetime.values().fold(0u64, |a, v| a.saturating_add(*v));
+        let closed_until_ns = self
+            .store
+            .closed_epoch(latest)
+            .await?
+            .map_or(0, |e| e.end_ns);
         *self.rewards.write().unwrap_or_else(|e| e.into_inner()) = Rewards {
             latest_epoch: latest,
+            closed_until_ns,
             lifetime,
             total,
         };
@@ -266,7 +274,10 @@ impl Explorer {
             lifetime_reward: self.lifetime(&key),
             pubkey: key,
             owner: h.owner.to_string(),
-            location: h.location.map(|c| c.to_string()).unwrap_or_default(),
+            location: h
+                .location
+                .map(|c| public_cell(c, self.config.public_resolution()).to_string())
+                .unwrap_or_default(),
             gain_ddbi: h.gain_ddbi,
             elevation_m: h.elevation_m,
             asserted_at_ns: h.asserted_at_ns,
@@ -289,7 +300,10 @@ impl Explorer {
         page: u32,
         token: &str,
     ) -> Result<(Vec<HotspotView>, String)> {
-        let cell = (!cell.is_empty()).then(|| parse_cell(cell)).transpose()?;
+        let public = self.config.public_resolution();
+        let cell = (!cell.is_empty())
+            .then(|| parse_public_cell(cell, public))
+            .transpose()?;
         let page = page_size(page)?;
         let after = (!token.is_empty())
             .then(|| parse_key(token).map_err(|_| bad("bad page_token")))
@@ -313,7 +327,7 @@ impl Explorer {
 
     /// A hex's summary over every hotspot in it, and a page of those hotspots (by key).
     pub fn get_hex(&self, cell: &str, page: u32, token: &str) -> Result<HexView> {
-        let cell = parse_cell(cell)?;
+        let cell = parse_public_cell(cell, self.config.public_resolution())?;
         let page = page_size(page)?;
         let after = (!token.is_empty())
             .then(|| parse_key(token).map_err(|_| bad("bad page_token")))
@@ -384,6 +398,12 @@ impl Explorer {
     ) -> Result<(Vec<CellSummary>, String)> {
         let res = Resolution::try_from(resolution)
             .map_err(|_| bad(format!("resolution {resolution} is not 0..=15")))?;
+        if res > self.config.public_resolution() {
+            return Err(bad(format!(
+                "resolution {resolution} is finer than the public resolution {}",
+                self.config.public_resolution
+            )));
+        }
         let page = page_size(page)?;
         let after = (!token.is_empty())
             .then(|| parse_cell(token).map_err(|_| bad("bad page_token")))
@@ -464,6 +484,20 @@ impl Explorer {
         } else {
             String::new()
         };
+        // The signal a report measured is served once its epoch has closed (live, it would
+        // let a copier forge receptions matching an honest hotspot's).
+        let closed_until = self
+            .rewards
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .closed_until_ns;
+        for r in &mut reports {
+            if r.timestamp_ns >= closed_until {
+                r.rssi_ddbm = None;
+                r.snr_ddb = None;
+                r.frequency_hz = None;
+            }
+        }
         Ok((reports, next))
     }
 

@@ -9,7 +9,9 @@
 //! route's packets and credits), `/api/orgs` (each org's data credits: bought, burned,
 //! balance and settled on chain, charged by receipts), `/api/epochs/{n}` (0: newest; the
 //! coverage/data split and each org's charges), `/api/events` (server-sent events: each final
-//! verdict as it happens). Each hex of `/api/hexes` counts the device packets its hotspots
+//! verdict as it happens, without its signal), `/api/explain` (every verdict and finding code
+//! in plain words; reports and findings carry theirs). Cells are never finer than
+//! `[explorer] public_resolution`. Each hex of `/api/hexes` counts the device packets its hotspots
 //! carried (`packets`) and their data credits (`dc`).
 //!
 //! Limits (`[explorer]`): tower's global concurrency limit with load shedding (one request past
@@ -122,6 +124,9 @@ pub fn report_json(r: &ReportView) -> Value {
         "snr_ddb": r.snr_ddb,
         "frequency_hz": r.frequency_hz,
         "selected": r.selected,
+        // The verdict in plain words for the owner, and what they can do about it.
+        "explanation": hexproof_poc::explain::code(&reason).map(|e| e.what),
+        "action": hexproof_poc::explain::code(&reason).map(|e| e.action),
     })
 }
 
@@ -132,6 +137,7 @@ async fn stats(State(x): State<Arc<Explorer>>) -> Api {
         "valid_beacons": s.valid_beacons, "valid_witnesses": s.valid_witnesses,
         "invalid_reports": s.invalid_reports, "latest_epoch": s.latest_epoch,
         "lifetime_rewards": s.lifetime_rewards, "invalid_by_reason": s.invalid_by_reason,
+        "public_resolution": x.config.public_resolution,
     })))
 }
 
@@ -287,8 +293,16 @@ async fn findings(State(x): State<Arc<Explorer>>, Query(q): Query<FindingsQuery>
             "epoch": f.epoch, "hotspot": f.finding.hotspot.to_string(),
             "code": f.finding.code.code(), "evidence": f.finding.evidence,
             "suspended": f.finding.code.suspends(),
+            "explanation": hexproof_poc::explain::finding(f.finding.code).what,
+            "action": hexproof_poc::explain::finding(f.finding.code).action,
         })).collect::<Vec<_>>(),
     })))
+}
+
+/// Every verdict and finding code in plain words (what the owner's page and `hotspot-agent
+/// status` show).
+async fn explain() -> Api {
+    Ok(Json(json!({ "codes": hexproof_poc::explain::all() })))
 }
 
 async fn epoch(State(x): State<Arc<Explorer>>, Path(n): Path<u64>) -> Api {
@@ -394,6 +408,7 @@ fn routes(explorer: Arc<Explorer>) -> Router {
         .route("/api/orgs", get(orgs))
         .route("/api/epochs/{n}", get(epoch))
         .route("/api/findings", get(findings))
+        .route("/api/explain", get(explain))
         .route("/api/events", get(events))
         .with_state(explorer)
 }
