@@ -520,17 +520,15 @@ async fn a_standard_reflection_client_calls_get_hotspot() {
     );
 }
 
-/// The map in headless Chromium: hexes drawn over the outlines, a click on the busiest hex
-/// lists its hotspots, a click on a hotspot lists its verdicts; a screenshot is kept.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_map_draws_hexes_and_shows_a_hotspots_verdicts() {
-    let s = serve().await;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("web/tests/map.mjs");
-    let shot = artifacts().join("map.png");
+/// Runs `oracle/web/tests/{script}.mjs` (headless Chromium through playwright-core) against
+/// `url`; its screenshot goes to `test-artifacts/{script}.png`. Returns the JSON it prints.
+async fn browse(script: &str, url: &str) -> serde_json::Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("web/tests/{script}.mjs"));
+    let shot = artifacts().join(format!("{script}.png"));
     let _ = std::fs::remove_file(&shot);
     let out = tokio::process::Command::new("node")
-        .arg(&script)
-        .arg(format!("http://127.0.0.1:{}/", s.http))
+        .arg(&path)
+        .arg(url)
         .arg(&shot)
         .output()
         .await
@@ -541,7 +539,15 @@ async fn the_map_draws_hexes_and_shows_a_hotspots_verdicts() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let r: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    serde_json::from_str(stdout.trim()).unwrap()
+}
+
+/// The map in headless Chromium: hexes drawn over the outlines, a click on the busiest hex
+/// lists its hotspots, a click on a hotspot lists its verdicts; a screenshot is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_draws_hexes_and_shows_a_hotspots_verdicts() {
+    let s = serve().await;
+    let r = browse("map", &format!("http://127.0.0.1:{}/", s.http)).await;
     // net-25's hotspots sit in a handful of cities: several hexes, some with coverage.
     assert!(r["hexes"].as_u64().unwrap() >= 2, "{r}");
     assert!(r["filled"].as_u64().unwrap() >= 1, "{r}");
@@ -565,6 +571,7 @@ async fn the_map_draws_hexes_and_shows_a_hotspots_verdicts() {
         reasons.iter().all(|x| *x == "valid" || x.contains('_')),
         "{reasons:?}"
     );
+    let shot = artifacts().join("map.png");
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000);
     println!("screenshot: {}", shot.display());
@@ -575,6 +582,113 @@ async fn the_map_draws_hexes_and_shows_a_hotspots_verdicts() {
     assert_eq!(stats["hotspots"], 25);
     let missing = common::http_get(s.http, "/api/hotspots/nope").unwrap();
     assert!(missing.contains("error"), "{missing}");
+}
+
+/// The owner's page in headless Chromium: a hotspot with rejected reports and a finding
+/// against it shows its earnings per epoch, the suspension, and every verdict and finding in
+/// plain words; its glossary explains every code there is. The screenshot is kept
+/// (`test-artifacts/owner.png`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owners_page_explains_every_verdict_and_finding_in_words() {
+    use hexproof_poc::detect::{Code as Finding, Finding as Found};
+    let s = serve().await;
+    let judged = s.store.judged_reports().await.unwrap();
+    // The hotspot with the most rejected reports.
+    let mut invalid: BTreeMap<String, usize> = BTreeMap::new();
+    for r in judged.iter().filter(|r| r.status == Status::Invalid) {
+        *invalid.entry(r.report.hotspot.clone()).or_default() += 1;
+    }
+    let (key, _) = invalid.iter().max_by_key(|(_, n)| **n).unwrap();
+    let pubkey: hexproof_proto::PublicKey = key.parse().unwrap();
+    s.store
+        .save_findings(
+            s.closed.epoch,
+            &[
+                Found {
+                    hotspot: pubkey,
+                    code: Finding::NoReciprocity,
+                    evidence: "witnessed 9 beacons validly but 6 partners heard none of its 12"
+                        .into(),
+                },
+                Found {
+                    hotspot: pubkey,
+                    code: Finding::OneRadioManyKeys,
+                    evidence: "as witnesses, it and another key agree to 0.0 dB".into(),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}/owner?key={key}", s.http);
+    let r = browse("owner", &url).await;
+    let shot = artifacts().join("owner.png");
+    // Every code there is, explained in the glossary.
+    let glossary: Vec<&str> = r["glossary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["code"].as_str().unwrap())
+        .collect();
+    let all: Vec<&str> = hexproof_poc::explain::all()
+        .iter()
+        .map(|e| e.code)
+        .collect();
+    assert_eq!(glossary, all);
+    // Every verdict it got, with what happened and what to do, in words.
+    let expected: std::collections::BTreeSet<String> = judged
+        .iter()
+        .filter(|j| j.report.hotspot == *key)
+        .map(|j| match j.status {
+            Status::Valid => "valid".to_string(),
+            _ => j.reason.clone().unwrap_or_default(),
+        })
+        .collect();
+    let rows = r["codeRows"].as_array().unwrap();
+    let shown: std::collections::BTreeSet<String> = rows
+        .iter()
+        .map(|row| row["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(shown, expected);
+    assert!(expected.len() >= 2, "{expected:?}");
+    for row in rows {
+        let code = row["code"].as_str().unwrap();
+        let words = hexproof_poc::explain::code(code).unwrap();
+        assert_eq!(row["explanation"], words.what, "{code}");
+        assert_eq!(row["action"], words.action, "{code}");
+    }
+    let verdicts = r["verdictRows"].as_array().unwrap();
+    assert!(!verdicts.is_empty());
+    assert!(
+        verdicts
+            .iter()
+            .all(|v| !v["explanation"].as_str().unwrap().is_empty()),
+        "{verdicts:?}"
+    );
+    // The findings, their words and the suspension one of them cost.
+    let findings = r["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2);
+    for code in [Finding::NoReciprocity, Finding::OneRadioManyKeys] {
+        let words = hexproof_poc::explain::finding(code);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.as_str().unwrap().contains(words.what)
+                    && f.as_str().unwrap().contains(words.action)),
+            "{code}: {findings:?}"
+        );
+    }
+    assert!(r["banner"].as_str().unwrap().contains("Suspended"), "{r}");
+    // A bar per epoch it earned in.
+    let mut c = client(s.grpc).await;
+    let earned = c
+        .get_rewards(v1::GetRewardsRequest {
+            hotspot: key.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r["bars"].as_u64().unwrap() as usize, earned.epochs.len());
+    assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1269,12 +1383,7 @@ async fn no_public_answer_locates_a_hotspot_finer_than_the_public_resolution() {
         "GetEpoch",
         format!(
             "{:?}",
-            c.get_epoch(v1::GetEpochRequest {
-                epoch,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
+            c.get_epoch(v1::GetEpochRequest { epoch }).await.unwrap()
         ),
     ));
     answers.push(g(

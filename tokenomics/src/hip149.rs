@@ -1,7 +1,7 @@
 //! HIP-149's band for data deployers' pay (Helium, 2026): a dollar floor at half the payer's
 //! rate and a cap at three times it, the floor's top-up minted only from recently burned
 //! tokens. Here to compare hexproof's peg against the published mechanism with the HIP's own
-//! inputs (`tests/published.rs`), and in the report.
+//! inputs (`tests/published.rs`) and the README.
 //!
 //! Under hexproof's peg a carrier is paid, per credit, exactly the tokens its buyer burned,
 //! so what a carrier earns in dollars is what devices pay: the band's floor and cap are about

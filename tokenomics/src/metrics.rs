@@ -19,6 +19,8 @@ pub struct EpochMetrics {
     pub dust: f64,
     /// Totals since genesis: minted (claimed rewards), burned for credits, and supply.
     pub minted: f64,
+    /// Paid but not minted yet: claims waiting for room in the program's mint window.
+    pub unclaimed: f64,
     /// What the schedule let epochs 1..=this emit (density scaling leaves some of it unpaid,
     /// and unpaid is never minted).
     pub scheduled: f64,

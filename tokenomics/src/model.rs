@@ -1,6 +1,7 @@
 //! One simulated network, epoch by epoch (an epoch is a day). Pure: a scenario and a seed in,
-//! metrics out; the emission, the reward split and the mint cap are the deployment's own code
-//! (`hexproof_commitment::EmissionSchedule`, `hexproof_poc::rewards::compute_with_data`,
+//! metrics out; the emission, the reward split, the mint window and the mint cap are the
+//! deployment's own code (`hexproof_commitment::EmissionSchedule`,
+//! `hexproof_poc::rewards::compute_with_data`, `hexproof_commitment::MintWindow`,
 //! `hexproof_commitment::mint_cap`), called with one key per group of identical hotspots (a
 //! quality tier, the adversary's unfound keys): rewards are pro rata, so a group earns exactly
 //! what its hotspots would one by one.
@@ -9,12 +10,13 @@
 //! want credits (growth, noise, a launch ramp, falling as the token dearer makes credits
 //! dearer at the fixed peg) which their owners buy by burning tokens; the honest tiers carry
 //! them by their traffic weight; the adversary's keys claim inflated witness counts and those
-//! detection misses are paid; the epoch's rewards are computed and minted (checked against
-//! the program's cap); then hosts react to what a hotspot earned over the last month: new
+//! detection misses are paid; the epoch's rewards are computed, and owners claim what the
+//! mint window has room for (the rest waits; the cap is reported as headroom, never passed by
+//! construction); then hosts react to what a hotspot earned over the last month: new
 //! ones deploy while payback is short, and each tier loses hosts when running costs more than
 //! it earns.
 
-use hexproof_commitment::{EmissionSchedule, TOKEN_BASE_UNITS, mint_cap};
+use hexproof_commitment::{EmissionSchedule, MintWindow, TOKEN_BASE_UNITS, mint_cap};
 use hexproof_poc::rewards::{Activity, DataActivity, RewardConfig, SCALE_ONE, compute_with_data};
 use hexproof_proto::PublicKey;
 use rand::SeedableRng;
@@ -27,9 +29,15 @@ use crate::scenario::Scenario;
 /// Reports are counted in thousandths of a hotspot-day, so fractional hotspot counts keep
 /// their weight in the integer reward code.
 const COUNT_RESOLUTION: f64 = 1_000.0;
+/// The most reports a pool counts: larger networks are counted at a common coarser unit, so
+/// `pool × units` stays inside the reward code's u128 (payouts within a pool are pro rata:
+/// a common factor changes only rounding).
+const MAX_REPORTS: f64 = 1e12;
 /// Hosts react to a month's earnings, not a day's.
 const SMOOTHING_DAYS: f64 = 30.0;
 const DAYS_PER_MONTH: f64 = 30.0;
+/// An epoch is a day.
+const EPOCH_SECS: i64 = 86_400;
 /// The org every device's credits are bought for.
 const OUI: u64 = 1;
 
@@ -95,19 +103,22 @@ impl Draws {
         let mut level = p.initial_usd;
         let noise = scenario.demand.noise;
         for day in 0..days {
-            price.push(level);
-            let z: f64 = StandardNormal.sample(&mut rng);
-            let n: f64 = StandardNormal.sample(&mut rng);
-            demand_noise.push((noise * n - noise * noise / 2.0).exp());
-            level *= (mu + sigma * dt.sqrt() * z).exp();
+            // A shock from day `d` (epoch `d`, from 1) over `over_days` days moves the prices
+            // of epochs d .. d + over_days − 1.
+            let epoch = day + 1;
             for s in &p.shocks {
                 let (start, len) = (s.day as usize, s.over_days.max(1) as usize);
-                if day + 1 >= start && day + 1 < start + len {
+                if epoch >= start && epoch < start + len {
                     level *= s.factor.powf(1.0 / len as f64);
                 }
             }
             // A price is never zero or infinite (a file's shocks cannot make it so).
             level = level.clamp(1e-12, 1e12);
+            price.push(level);
+            let z: f64 = StandardNormal.sample(&mut rng);
+            let n: f64 = StandardNormal.sample(&mut rng);
+            demand_noise.push((noise * n - noise * noise / 2.0).exp());
+            level = (level * (mu + sigma * dt.sqrt() * z).exp()).clamp(1e-12, 1e12);
         }
         Draws {
             price,
@@ -125,11 +136,28 @@ struct State {
     earned: Vec<f64>,
     minted: u64,
     burned: u64,
+    /// Earned but not minted yet: claims wait for room in the program's mint window.
+    unclaimed: u64,
+    window: MintWindow,
+}
+
+/// Report counts of one pool, in key order, from each group's `weights` (hotspot-days).
+fn fill_counts<'a>(slots: impl Iterator<Item = &'a mut u64>, weights: &[f64]) {
+    let total: f64 = weights.iter().map(|w| w * COUNT_RESOLUTION).sum();
+    let k = if total > MAX_REPORTS {
+        MAX_REPORTS / total
+    } else {
+        1.0
+    };
+    for (slot, w) in slots.zip(weights) {
+        *slot = (w * COUNT_RESOLUTION * k).round() as u64;
+    }
 }
 
 /// Buffers an epoch fills and the next reuses.
 #[derive(Debug, Default)]
 struct Scratch {
+    weights: Vec<f64>,
     per_hotspot: Vec<f64>,
     groups: Vec<(f64, f64)>,
     owners: Vec<(f64, f64)>,
@@ -161,6 +189,14 @@ pub fn simulate(scenario: &Scenario, draws: &Draws) -> Vec<EpochMetrics> {
         earned: vec![0.0; shares.len()],
         minted: 0,
         burned: 0,
+        unclaimed: 0,
+        window: MintWindow {
+            window_secs: (scenario.token.mint_window_epochs.max(1) as i64)
+                .saturating_mul(EPOCH_SECS),
+            limit: (config.initial_emission as f64 * scenario.token.mint_window_multiple) as u64,
+            value: 0,
+            updated_ts: 0,
+        },
     };
     let epochs = scenario.epochs();
     let mut out = Vec::with_capacity(epochs as usize);
@@ -196,25 +232,22 @@ pub fn simulate(scenario: &Scenario, draws: &Draws) -> Vec<EpochMetrics> {
 
         // The maps keep their keys from epoch to epoch, in key order: the tiers' (`tier_key`)
         // then the adversary's; values are updated in place.
-        let counts = state
-            .tiers
-            .iter()
-            .map(|n| (n * COUNT_RESOLUTION).round() as u64)
-            .chain([(unfound * COUNT_RESOLUTION).round() as u64]);
-        for (slot, v) in activity.beacons.values_mut().zip(counts) {
-            *slot = v;
-        }
-        let counts = hosts
-            .tiers
-            .iter()
-            .zip(&state.tiers)
-            .map(|(t, n)| (n * t.witnesses_per_day * COUNT_RESOLUTION).round() as u64)
-            .chain([
-                (unfound * mean_witnesses * a.witness_multiplier * COUNT_RESOLUTION).round() as u64,
-            ]);
-        for (slot, v) in activity.witnesses.values_mut().zip(counts) {
-            *slot = v;
-        }
+        scratch.weights.clear();
+        scratch.weights.extend(state.tiers.iter().copied());
+        scratch.weights.push(unfound);
+        fill_counts(activity.beacons.values_mut(), &scratch.weights);
+        scratch.weights.clear();
+        scratch.weights.extend(
+            hosts
+                .tiers
+                .iter()
+                .zip(&state.tiers)
+                .map(|(t, n)| n * t.witnesses_per_day),
+        );
+        scratch
+            .weights
+            .push(unfound * mean_witnesses * a.witness_multiplier);
+        fill_counts(activity.witnesses.values_mut(), &scratch.weights);
 
         // Devices' credits, bought by burning at the peg; carried by the honest tiers.
         let wanted = credits_wanted(scenario, draws, day, usd);
@@ -266,10 +299,18 @@ pub fn simulate(scenario: &Scenario, draws: &Draws) -> Vec<EpochMetrics> {
         let emission = schedule.emission(epoch);
         let rewards = compute_with_data(emission, &activity, &data, &config);
         state.burned = state.burned.saturating_add(burn);
-        state.minted = state.minted.saturating_add(rewards.paid);
+        // Owners claim at the epoch's end what the mint window has room for; the rest waits.
+        let now = (epoch as i64).saturating_mul(EPOCH_SECS);
+        state.unclaimed = state.unclaimed.saturating_add(rewards.paid);
+        let claim = state.unclaimed.min(state.window.room(now));
+        if state.window.admit(claim, now).is_some() {
+            state.minted = state.minted.saturating_add(claim);
+            state.unclaimed -= claim;
+        }
         let cap = mint_cap(&schedule, epoch, state.burned, u64::MAX, 0);
 
         let Scratch {
+            weights: _,
             per_hotspot,
             groups,
             owners,
@@ -361,6 +402,7 @@ pub fn simulate(scenario: &Scenario, draws: &Draws) -> Vec<EpochMetrics> {
             dust: tokens(rewards.dust),
             remint: tokens(rewards.remint),
             minted: tokens(state.minted),
+            unclaimed: tokens(state.unclaimed),
             scheduled: tokens(schedule.cumulative(epoch)),
             burned: tokens(state.burned),
             supply: tokens(state.minted) - tokens(state.burned),
@@ -407,10 +449,11 @@ fn credits_wanted(scenario: &Scenario, draws: &Draws, day: usize, usd: f64) -> f
         * draws.demand_noise[day]
         * (scenario.price.initial_usd / usd).powf(d.price_elasticity)
         * ramp;
-    if wanted.is_finite() {
-        wanted.max(0.0)
-    } else {
+    // Beyond what any network carries (an overflowing growth): as much as can be counted.
+    if wanted.is_nan() {
         0.0
+    } else {
+        wanted.clamp(0.0, 1e18)
     }
 }
 

@@ -151,9 +151,9 @@ pub fn sweep(
 
 /// How many runs a whole scenario takes: its own, each stress variant's, the sweep's.
 pub fn total_runs(scenario: &Scenario) -> u64 {
-    let base = u64::from(scenario.runs) * (1 + scenario.stress.len() as u64);
+    let base = u64::from(scenario.runs).saturating_mul(1 + scenario.stress.len() as u64);
     let sweep = scenario.sweep.as_ref().map_or(0, |s| {
-        (s.x.values.len() * s.y.values.len()) as u64 * u64::from(s.runs.max(1))
+        ((s.x.values.len() * s.y.values.len()) as u64).saturating_mul(u64::from(s.runs.max(1)))
     });
-    base + sweep
+    base.saturating_add(sweep)
 }

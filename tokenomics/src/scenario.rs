@@ -86,6 +86,11 @@ pub struct Token {
     /// Share of the emission for the data pool, basis points.
     pub data_share_bps: u64,
     pub beacon_share_bps: u64,
+    /// The program's mint window (circuit breaker): claims mint at most
+    /// `mint_window_multiple × epoch 1's emission` per `mint_window_epochs`, the rest waits.
+    /// The oracle's defaults: one epoch, twice the emission.
+    pub mint_window_epochs: u64,
+    pub mint_window_multiple: f64,
 }
 
 impl Default for Token {
@@ -98,6 +103,8 @@ impl Default for Token {
             dc_per_token: config.dc_per_token,
             data_share_bps: config.data_share_bps,
             beacon_share_bps: config.beacon_share_bps,
+            mint_window_epochs: 1,
+            mint_window_multiple: 2.0,
         }
     }
 }
@@ -254,12 +261,13 @@ pub struct Tier {
     pub witnesses_per_day: f64,
     /// Hex density scale, 0–1 (HIP-17: crowded hexes earn less per report).
     pub scale: f64,
-    /// Share of the network's traffic this tier carries (normalised over tiers).
+    /// Relative traffic one hotspot of this tier carries (a weight: a tier carries its
+    /// hotspots' weights' share of the network's credits).
     pub traffic: f64,
 }
 
-/// Keys that cheat: a share of all keys, each claiming `witness_multiplier` times a suburban
-/// hotspot's witnesses, found and suspended by detection with probability `detection` per
+/// Keys that cheat: a share of all keys, each claiming `witness_multiplier` times an average
+/// honest hotspot's witnesses, found and suspended by detection with probability `detection` per
 /// key-epoch (the scorecard's measured rate), costing `onboarding_usd` a key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -440,12 +448,68 @@ impl Scenario {
         if self.token.data_share_bps > 10_000 || self.token.beacon_share_bps > 10_000 {
             return bad("token: shares are basis points, at most 10000");
         }
+        // What the program's initialize refuses.
+        let t = &self.token;
+        if t.dc_per_token == 0 || t.halving_epochs == 0 {
+            return bad("token: dc_per_token and halving_epochs must be at least 1");
+        }
+        if (t.initial_emission * hexproof_commitment::TOKEN_BASE_UNITS as f64).round() < 1.0 {
+            return bad("token.initial_emission must be at least one base unit (1e-6 token)");
+        }
+        let window_ok = (1..=366).contains(&t.mint_window_epochs)
+            && t.mint_window_multiple.is_finite()
+            && t.mint_window_multiple >= t.mint_window_epochs as f64;
+        if !window_ok {
+            return bad(
+                "token: mint_window_epochs 1 to 366, and mint_window_multiple at least that \
+                 (the window must let the emission through, as initialize requires)",
+            );
+        }
+        // Bounded work: every run's rows are kept (about 180 bytes an epoch).
+        if u64::from(self.runs).saturating_mul(self.epochs()) > 20_000_000 {
+            return bad("runs × years × 365 must be at most 20 million epochs");
+        }
+        if self.stress.len() > 16 || self.price.shocks.len() > 64 || h.departures.len() > 64 {
+            return bad("at most 16 stress tests, 64 price shocks and 64 departures");
+        }
+        if self.price.shocks.iter().any(|s| s.day == 0)
+            || h.departures.iter().any(|d| d.day == 0)
+            || self.demand.stops_on_day == Some(0)
+        {
+            return bad("days count from 1 (epoch 1 is day 1)");
+        }
         if !(self.token.initial_emission.is_finite()
             && self.token.initial_emission >= 0.0
             && self.token.initial_emission * (hexproof_commitment::TOKEN_BASE_UNITS as f64)
                 < 1.8e19)
         {
             return bad("token.initial_emission must fit the mint's u64 base units");
+        }
+        if let Some(sweep) = &self.sweep {
+            if crate::metrics::metric(&sweep.metric).is_none() {
+                return Err(ScenarioError::UnknownParameter(format!(
+                    "sweep metric {}",
+                    sweep.metric
+                )));
+            }
+            if !(1..=10_000).contains(&sweep.runs)
+                || !(1..=32).contains(&sweep.x.values.len())
+                || !(1..=32).contains(&sweep.y.values.len())
+            {
+                return bad("sweep: 1 to 32 values on each axis, 1 to 10000 runs a cell");
+            }
+            if u64::from(sweep.runs).saturating_mul(self.epochs()) > 20_000_000 {
+                return bad("sweep: runs × years × 365 must be at most 20 million epochs");
+            }
+            // Every cell is a valid scenario (checked now, not after the other runs).
+            let mut bare = self.clone();
+            bare.sweep = None;
+            for x in &sweep.x.values {
+                let cell = bare.with(&sweep.x.param, *x)?;
+                for y in &sweep.y.values {
+                    cell.with(&sweep.y.param, *y)?;
+                }
+            }
         }
         for s in &self.stress {
             match s.event {
@@ -457,6 +521,11 @@ impl Scenario {
                 }
                 StressEvent::AdversaryShare { share } if !(0.0..1.0).contains(&share) => {
                     return bad("adversary_share: 0 to below 1");
+                }
+                StressEvent::PriceShock { day: 0, .. }
+                | StressEvent::DemandStops { day: 0 }
+                | StressEvent::HotspotsLeave { day: 0, .. } => {
+                    return bad("a stress test's day counts from 1");
                 }
                 _ => {}
             }
@@ -499,7 +568,7 @@ impl Scenario {
             .iter()
             .map(|d| (d.day, d.fraction))
             .collect();
-        out.sort_by_key(|(d, _)| *d);
+        out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
         out
     }
 

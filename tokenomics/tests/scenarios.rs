@@ -197,3 +197,136 @@ fn the_reference_file_documents_the_defaults() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/tokenomics/reference.toml");
     assert_eq!(Scenario::load(&path).unwrap(), Scenario::default());
 }
+
+fn one_run(years: u32) -> Scenario {
+    Scenario {
+        years,
+        runs: 1,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn numbers_no_network_reaches_are_counted_without_overflow() {
+    // A billion hotspots hearing a million beacons a day, a billion tokens an epoch: the
+    // report counts would overflow the reward code's u128 products unscaled.
+    let mut s = one_run(1);
+    s.token.initial_emission = 1e9;
+    s.token.mint_window_multiple = 1e3;
+    s.hosts.initial_hotspots = 1e9;
+    s.hosts.tiers.truncate(1);
+    s.hosts.tiers[0].witnesses_per_day = 1e6;
+    s.hosts.tiers[0].scale = 1.0;
+    s.validate().unwrap();
+    let rows = simulate(&s, &Draws::new(&s, 1));
+    assert!(
+        rows.iter()
+            .all(|r| r.paid > 0.0 && r.paid <= r.emission + r.remint + 1e-6)
+    );
+    // Demand growing past anything countable is counted at the most, not dropped.
+    let mut s = one_run(40);
+    s.demand.growth_per_year = 20.0;
+    s.demand.noise = 0.0;
+    s.price.volatility_per_year = 0.0;
+    let rows = simulate(&s, &Draws::new(&s, 1));
+    assert!(rows.last().unwrap().dc_burned > 0.0);
+}
+
+#[test]
+fn what_the_program_or_the_machine_cannot_take_is_refused_up_front() {
+    let refused = |f: &dyn Fn(&mut Scenario)| {
+        let mut s = Scenario::default();
+        f(&mut s);
+        s.validate().is_err()
+    };
+    assert!(refused(&|s| s.token.dc_per_token = 0));
+    assert!(refused(&|s| s.token.halving_epochs = 0));
+    assert!(refused(&|s| s.token.initial_emission = 0.0));
+    assert!(refused(&|s| s.token.mint_window_multiple = 0.5));
+    assert!(refused(&|s| {
+        s.runs = 100_000;
+        s.years = 200;
+    }));
+    assert!(refused(&|s| s.price.shocks.push(
+        hexproof_tokenomics::scenario::Shock {
+            day: 0,
+            factor: 0.5,
+            over_days: 1
+        }
+    )));
+    let sweep = |metric: &str, runs: u32, values: Vec<f64>| hexproof_tokenomics::scenario::Sweep {
+        x: hexproof_tokenomics::scenario::Axis {
+            param: "token.data_share_bps".into(),
+            values: values.clone(),
+        },
+        y: hexproof_tokenomics::scenario::Axis {
+            param: "price.volatility_per_year".into(),
+            values: vec![0.5],
+        },
+        metric: metric.into(),
+        runs,
+    };
+    assert!(refused(&|s| s.sweep = Some(sweep("nope", 4, vec![1.0]))));
+    assert!(refused(
+        &|s| s.sweep = Some(sweep("hotspots", u32::MAX, vec![1.0]))
+    ));
+    assert!(refused(&|s| s.sweep = Some(sweep("hotspots", 4, vec![]))));
+    // A cell that is not a valid scenario is refused before anything runs.
+    assert!(refused(
+        &|s| s.sweep = Some(sweep("hotspots", 4, vec![20_000.0]))
+    ));
+    let s = Scenario {
+        sweep: Some(sweep("hotspots", 4, vec![1_000.0, 9_000.0])),
+        ..Default::default()
+    };
+    s.validate().unwrap();
+}
+
+#[test]
+fn events_land_on_the_day_they_name_in_any_order() {
+    let mut s = one_run(1);
+    s.price.volatility_per_year = 0.0;
+    s.price.shocks.push(hexproof_tokenomics::scenario::Shock {
+        day: 10,
+        factor: 0.5,
+        over_days: 1,
+    });
+    let d = Draws::new(&s, 1);
+    assert_eq!(d.price[8], s.price.initial_usd);
+    assert!((d.price[9] - s.price.initial_usd * 0.5).abs() < 1e-12);
+    // Two departures on one day: the same network whichever the file lists first.
+    let leave = |a: f64, b: f64| {
+        let mut t = one_run(1);
+        t.hosts.departures = vec![
+            hexproof_tokenomics::scenario::Departure {
+                day: 100,
+                fraction: a,
+            },
+            hexproof_tokenomics::scenario::Departure {
+                day: 100,
+                fraction: b,
+            },
+        ];
+        simulate(&t, &Draws::new(&t, 1))
+    };
+    assert_eq!(leave(0.3, 0.1), leave(0.1, 0.3));
+}
+
+#[test]
+fn claims_wait_for_the_programs_mint_window_and_are_never_lost() {
+    let mut s = one_run(3);
+    // Heavy traffic: the re-mint alone is more than the window lets through in an epoch.
+    s.demand.initial_dc_per_day = 3e11;
+    s.demand.ramp_days = 0;
+    s.token.mint_window_multiple = 1.0;
+    let rows = simulate(&s, &Draws::new(&s, 1));
+    let limit = s.token.initial_emission * s.token.mint_window_multiple;
+    let mut before = 0.0;
+    let mut waited = false;
+    for r in &rows {
+        assert!(r.minted - before <= limit + 1e-6, "epoch {}", r.epoch);
+        waited |= r.unclaimed > 0.0;
+        before = r.minted;
+    }
+    assert!(waited, "the window bound");
+}

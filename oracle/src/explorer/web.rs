@@ -46,6 +46,8 @@ use super::{
 const INDEX_HTML: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
 const WORLD: &str = include_str!("../../web/world-110m.json");
+const OWNER_HTML: &str = include_str!("../../web/owner.html");
+const OWNER_JS: &str = include_str!("../../web/owner.js");
 
 impl IntoResponse for QueryError {
     fn into_response(self) -> Response {
@@ -391,6 +393,14 @@ fn routes(explorer: Arc<Explorer>) -> Router {
         .route(
             "/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/owner",
+            get(|| async { asset("text/html; charset=utf-8", OWNER_HTML) }),
+        )
+        .route(
+            "/owner.js",
+            get(|| async { asset("text/javascript; charset=utf-8", OWNER_JS) }),
         )
         .route(
             "/world-110m.json",

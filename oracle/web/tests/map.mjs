@@ -2,14 +2,10 @@
 // waits for hexes, clicks the busiest hex, clicks its first hotspot, waits for the hotspot's
 // verdict rows, saves a screenshot. Prints a JSON summary; exits non-zero on any failure.
 //   node map.mjs URL SCREENSHOT.png
-import { chromium } from 'playwright-core';
+import { launch } from './browser.mjs';
 
 const [url, shot] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const errors = [];

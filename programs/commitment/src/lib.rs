@@ -266,6 +266,50 @@ impl EmissionSchedule {
     }
 }
 
+/// A windowed mint limit (a circuit breaker): what was minted decays linearly to nothing over
+/// `window_secs`; a mint that would lift the decayed total above `limit` is refused. The
+/// program keeps one in its configuration (claims mint what it has room for; an owner who
+/// waits is paid later) and the tokenomics simulator runs the same one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MintWindow {
+    pub window_secs: i64,
+    pub limit: u64,
+    /// The decayed total at `updated_ts`.
+    pub value: u64,
+    pub updated_ts: i64,
+}
+
+impl MintWindow {
+    /// The decayed total at `now`.
+    pub fn decayed(&self, now: i64) -> u64 {
+        let elapsed = now.saturating_sub(self.updated_ts).max(0);
+        let window = self.window_secs.max(1);
+        if elapsed >= window {
+            return 0;
+        }
+        let left = (window - elapsed) as u128;
+        (u128::from(self.value) * left / window as u128) as u64
+    }
+
+    /// What may be minted at `now` without exceeding the limit.
+    pub fn room(&self, now: i64) -> u64 {
+        self.limit.saturating_sub(self.decayed(now))
+    }
+
+    /// Records `amount` minted at `now`; `None` (nothing recorded) when it would exceed the
+    /// limit.
+    pub fn admit(&mut self, amount: u64, now: i64) -> Option<()> {
+        let total = self.decayed(now).checked_add(amount)?;
+        if total > self.limit {
+            return None;
+        }
+        self.value = total;
+        // Never backwards: a clock that steps back must not revive decayed mints' room.
+        self.updated_ts = self.updated_ts.max(now);
+        Some(())
+    }
+}
+
 /// The most the program lets have been minted: the newest signed lifetime total (with what
 /// claims already paid beyond it, `excess`), and never more than what the schedule lets the
 /// `epochs_ended` epochs emit plus the tokens burned for data credits (re-minted: net

@@ -37,32 +37,33 @@ pub struct MintWindow {
 }
 
 impl MintWindow {
+    /// The rule itself, shared with the tokenomics simulator.
+    fn rule(&self) -> hexproof_commitment::MintWindow {
+        hexproof_commitment::MintWindow {
+            window_secs: self.window_secs,
+            limit: self.limit,
+            value: self.value,
+            updated_ts: self.updated_ts,
+        }
+    }
+
     /// The decayed total at `now`.
     pub fn decayed(&self, now: i64) -> u64 {
-        let elapsed = now.saturating_sub(self.updated_ts).max(0);
-        let window = self.window_secs.max(1);
-        if elapsed >= window {
-            return 0;
-        }
-        let left = (window - elapsed) as u128;
-        (u128::from(self.value) * left / window as u128) as u64
+        self.rule().decayed(now)
     }
 
     /// What may be minted at `now` without exceeding the limit.
     pub fn room(&self, now: i64) -> u64 {
-        self.limit.saturating_sub(self.decayed(now))
+        self.rule().room(now)
     }
 
     /// Records `amount` minted at `now`; `None` (nothing recorded) when it would exceed the
     /// limit.
     pub fn admit(&mut self, amount: u64, now: i64) -> Option<()> {
-        let total = self.decayed(now).checked_add(amount)?;
-        if total > self.limit {
-            return None;
-        }
-        self.value = total;
-        // Never backwards: a clock that steps back must not revive decayed mints' room.
-        self.updated_ts = self.updated_ts.max(now);
+        let mut rule = self.rule();
+        rule.admit(amount, now)?;
+        self.value = rule.value;
+        self.updated_ts = rule.updated_ts;
         Some(())
     }
 }
