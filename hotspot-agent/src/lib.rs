@@ -14,6 +14,7 @@
 //! - [`swarm`]: every hotspot of a fixture network on one simulated medium, for demos and load.
 //! - [`devices`]: LoRaWAN end devices on that medium, whose uplinks hotspots report as packets.
 //! - [`config`]: TOML + environment configuration.
+//! - [`status`]: the owner's view of the hotspot, from the explorer's JSON API, in plain words.
 
 pub mod agent;
 pub mod config;
@@ -24,5 +25,6 @@ pub mod node;
 pub mod outbox;
 pub mod radio;
 pub mod stats;
+pub mod status;
 pub mod swarm;
 pub mod witness_farm;

@@ -86,6 +86,22 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         progress_secs: u64,
     },
+    /// What the network thinks of this hotspot, in plain words: earnings by epoch, whether it
+    /// is suspended and why, each verdict it got with what happened and what to do.
+    Status {
+        /// The hotspot's key file (or give --pubkey).
+        #[arg(long, env = "HOTSPOT_AGENT_KEY", required_unless_present = "pubkey")]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        pubkey: Option<PublicKey>,
+        /// The explorer's web address (an oracle's `[explorer] http_listen`).
+        #[arg(
+            long,
+            env = "HOTSPOT_AGENT_EXPLORER",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        explorer: String,
+    },
 }
 
 /// Cancels the token on Ctrl-C or SIGTERM.
@@ -152,7 +168,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // A swarm has hundreds of agents: only warnings by default, the progress line says the rest.
     let default_filter = match cli.command {
-        Command::Swarm { .. } => "warn",
+        Command::Swarm { .. } | Command::Status { .. } => "warn",
         _ => "info,rumqttc=warn",
     };
     tracing_subscriber::fmt()
@@ -173,6 +189,23 @@ fn main() -> anyhow::Result<()> {
         Command::Info { key } => {
             let key = Keypair::read_file(&key)?;
             println!("pubkey: {}", key.public());
+            Ok(())
+        }
+        Command::Status {
+            key,
+            pubkey,
+            explorer,
+        } => {
+            let pubkey = match (pubkey, key) {
+                (Some(p), _) => p,
+                (None, Some(path)) => Keypair::read_file(&path)
+                    .context("loading the hotspot key")?
+                    .public(),
+                (None, None) => anyhow::bail!("give --key or --pubkey"),
+            };
+            let status = runtime()?
+                .block_on(hotspot_agent::status::fetch(&explorer, &pubkey.to_string()))?;
+            print!("{}", hotspot_agent::status::render(&status));
             Ok(())
         }
         Command::Run {

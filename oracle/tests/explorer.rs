@@ -689,6 +689,39 @@ async fn the_owners_page_explains_every_verdict_and_finding_in_words() {
         .into_inner();
     assert_eq!(r["bars"].as_u64().unwrap() as usize, earned.epochs.len());
     assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
+
+    // `hotspot-agent status` asks the same explorer and prints the same words.
+    let status = hotspot_agent::status::fetch(&format!("http://127.0.0.1:{}", s.http), key)
+        .await
+        .unwrap();
+    let page = hotspot_agent::status::render(&status);
+    println!("{page}");
+    assert!(page.contains("Suspended in epoch 1"), "{page}");
+    for code in &expected {
+        let words = hexproof_poc::explain::code(code).unwrap();
+        assert!(
+            page.contains(&format!("{code} ×")) && page.contains(words.what),
+            "{code}:\n{page}"
+        );
+        assert!(page.contains(words.action), "{code}:\n{page}");
+    }
+    for code in [Finding::NoReciprocity, Finding::OneRadioManyKeys] {
+        assert!(
+            page.contains(hexproof_poc::explain::finding(code).what),
+            "{page}"
+        );
+    }
+    let earned_line = format!("{:.2} tokens in all", earned.lifetime as f64 / 1e6);
+    assert!(page.contains(&earned_line), "{page}");
+    // An unknown key is a clear refusal, not a panic or an empty page.
+    let stranger = hexproof_proto::Keypair::from_secret([44; 32])
+        .public()
+        .to_string();
+    let e = hotspot_agent::status::fetch(&format!("http://127.0.0.1:{}", s.http), &stranger)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("404") && e.contains("not registered"), "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,410 @@
+//! `hotspot-agent status`: what the network thinks of this hotspot, in plain words, for its
+//! owner. Reads the explorer's public JSON API (`/api/hotspots/{key}`, its rewards, reports and
+//! findings) over HTTP/1.1 ([`fetch`], the only I/O) and writes a page of text ([`render`],
+//! pure): earnings by epoch, whether it is suspended and why, and each verdict code it got with
+//! what happened and what to do (the words come with the explorer's answers: the same table the
+//! owner's page shows).
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use serde::Deserialize;
+
+/// What went wrong asking the explorer.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("explorer address {0:?}: only http://host:port is supported")]
+    BadUrl(String),
+    #[error("connecting to the explorer at {addr}: {source}")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("the explorer did not answer {path} within {0:?}", TIMEOUT)]
+    Timeout { path: String },
+    #[error("asking the explorer for {path}: {message}")]
+    Http { path: String, message: String },
+    #[error("the explorer refused {path} ({status}): {message}")]
+    Refused {
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error("the explorer's answer to {path} is not what this agent understands: {source}")]
+    Decode {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// The explorer refuses a client's third concurrent database read (503): ask again.
+const ATTEMPTS: u32 = 4;
+
+/// The hotspot as the explorer shows it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Hotspot {
+    pub pubkey: String,
+    #[serde(default)]
+    pub name: String,
+    pub owner: String,
+    /// At the explorer's public resolution.
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub lifetime_reward: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EpochEarning {
+    pub epoch: u64,
+    pub beacon_amount: u64,
+    pub witness_amount: u64,
+    pub data_amount: u64,
+    #[serde(default)]
+    pub dc: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Rewards {
+    pub lifetime: u64,
+    pub epochs: Vec<EpochEarning>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Report {
+    pub kind: String,
+    pub timestamp_ns: u64,
+    pub reason: String,
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub explanation: Option<String>,
+    #[serde(default)]
+    pub action: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Reports {
+    reports: Vec<Report>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Finding {
+    pub epoch: u64,
+    pub code: String,
+    pub evidence: String,
+    pub suspended: bool,
+    #[serde(default)]
+    pub explanation: String,
+    #[serde(default)]
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Findings {
+    findings: Vec<Finding>,
+}
+
+/// Everything `status` shows.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub hotspot: Hotspot,
+    pub rewards: Rewards,
+    /// Oldest first (the explorer's first page).
+    pub reports: Vec<Report>,
+    pub findings: Vec<Finding>,
+}
+
+/// Asks the explorer at `explorer` (`http://host:port`) about hotspot `key` (base58).
+pub async fn fetch(explorer: &str, key: &str) -> Result<Status, StatusError> {
+    let addr = explorer
+        .strip_prefix("http://")
+        .map(|a| a.trim_end_matches('/'))
+        .filter(|a| !a.is_empty() && !a.contains('/'))
+        .ok_or_else(|| StatusError::BadUrl(explorer.to_string()))?
+        .to_string();
+    let key = encode(key);
+    // One at a time: the explorer gives each client two database reads at once.
+    Ok(Status {
+        hotspot: get(&addr, &format!("/api/hotspots/{key}")).await?,
+        rewards: get(&addr, &format!("/api/hotspots/{key}/rewards")).await?,
+        reports: get::<Reports>(
+            &addr,
+            &format!("/api/hotspots/{key}/reports?page_size=1000"),
+        )
+        .await?
+        .reports,
+        findings: get::<Findings>(&addr, &format!("/api/findings?hotspot={key}"))
+            .await?
+            .findings,
+    })
+}
+
+/// Base58 needs no escaping, but a mistyped key must not become another path.
+fn encode(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_string()
+            } else {
+                format!("%{:02X}", u32::from(c) & 0xff)
+            }
+        })
+        .collect()
+}
+
+async fn get<T: for<'de> Deserialize<'de>>(addr: &str, path: &str) -> Result<T, StatusError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (status, body) = tokio::time::timeout(TIMEOUT, get_once(addr, path))
+            .await
+            .map_err(|_| StatusError::Timeout {
+                path: path.to_string(),
+            })??;
+        if status == 503 && attempt < ATTEMPTS {
+            tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
+            continue;
+        }
+        if status != 200 {
+            let message = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_string))
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+            return Err(StatusError::Refused {
+                path: path.to_string(),
+                status,
+                message,
+            });
+        }
+        return serde_json::from_slice(&body).map_err(|source| StatusError::Decode {
+            path: path.to_string(),
+            source,
+        });
+    }
+}
+
+async fn get_once(addr: &str, path: &str) -> Result<(u16, Bytes), StatusError> {
+    let http = |e: &dyn std::fmt::Display| StatusError::Http {
+        path: path.to_string(),
+        message: e.to_string(),
+    };
+    let tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|source| StatusError::Connect {
+            addr: addr.to_string(),
+            source,
+        })?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .map_err(|e| http(&e))?;
+    let driver = tokio::spawn(connection);
+    let request = hyper::Request::get(path)
+        .header(hyper::header::HOST, addr)
+        .header(hyper::header::ACCEPT, "application/json")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| http(&e))?;
+    let response = sender.send_request(request).await.map_err(|e| http(&e))?;
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| http(&e))?
+        .to_bytes();
+    drop(sender);
+    driver.abort();
+    Ok((status, body))
+}
+
+fn tokens(base_units: u64) -> String {
+    format!("{:.2}", base_units as f64 / 1e6)
+}
+
+/// The page `status` prints.
+pub fn render(s: &Status) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let h = &s.hotspot;
+    let _ = writeln!(out, "Hotspot {} ({})", h.pubkey, h.name);
+    let _ = writeln!(out, "Owner:  {}", h.owner);
+    let _ = writeln!(
+        out,
+        "Area:   {} (the explorer shows locations no finer than this)",
+        if h.location.is_empty() {
+            "no location asserted"
+        } else {
+            &h.location
+        }
+    );
+    let _ = writeln!(
+        out,
+        "\nEarnings: {} tokens in all.",
+        tokens(s.rewards.lifetime)
+    );
+    for e in s.rewards.epochs.iter().rev().take(10) {
+        let _ = writeln!(
+            out,
+            "  epoch {:>6}: {:>12} tokens (coverage {}, data {} for {} credits carried)",
+            e.epoch,
+            tokens(e.beacon_amount + e.witness_amount + e.data_amount),
+            tokens(e.beacon_amount + e.witness_amount),
+            tokens(e.data_amount),
+            e.dc
+        );
+    }
+    if s.rewards.epochs.is_empty() {
+        let _ = writeln!(out, "  none yet: rewards appear once an epoch closes.");
+    }
+    let suspended: std::collections::BTreeSet<u64> = s
+        .findings
+        .iter()
+        .filter(|f| f.suspended)
+        .map(|f| f.epoch)
+        .collect();
+    if suspended.is_empty() {
+        let _ = writeln!(out, "\nSuspended: no.");
+    } else {
+        let list: Vec<String> = suspended.iter().map(u64::to_string).collect();
+        let _ = writeln!(
+            out,
+            "\nSuspended in epoch {}: a suspended hotspot earns nothing that epoch. Why:",
+            list.join(", ")
+        );
+    }
+    for f in &s.findings {
+        let _ = writeln!(
+            out,
+            "  epoch {} · {}{}\n    {}\n    Evidence: {}\n    What to do: {}",
+            f.epoch,
+            f.code,
+            if f.suspended { " (suspended)" } else { "" },
+            f.explanation,
+            f.evidence,
+            f.action
+        );
+    }
+    // Verdict codes, most frequent first, each once with its words.
+    let mut codes: Vec<(String, usize, &Report)> = Vec::new();
+    for r in &s.reports {
+        match codes.iter_mut().find(|(c, _, _)| *c == r.reason) {
+            Some(entry) => entry.1 += 1,
+            None => codes.push((r.reason.clone(), 1, r)),
+        }
+    }
+    codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let _ = writeln!(out, "\nVerdicts of its {} reports:", s.reports.len());
+    for (code, n, r) in &codes {
+        let _ = writeln!(
+            out,
+            "  {code} ×{n}\n    {}\n    What to do: {}",
+            r.explanation
+                .as_deref()
+                .unwrap_or("(this agent's explorer gave no explanation for this code)"),
+            r.action.as_deref().unwrap_or("-")
+        );
+    }
+    if codes.is_empty() {
+        let _ = writeln!(out, "  none yet.");
+    }
+    if let Some(r) = s.reports.iter().rev().find(|r| r.reason != "valid") {
+        let at = std::time::UNIX_EPOCH + Duration::from_nanos(r.timestamp_ns);
+        let _ = writeln!(
+            out,
+            "\nLatest rejected report: {} at {}: {}{}",
+            r.kind,
+            humantime::format_rfc3339_seconds(at),
+            r.reason,
+            if r.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", r.detail)
+            }
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suspended_hotspot_is_told_why_and_what_to_do() {
+        let s = Status {
+            hotspot: Hotspot {
+                pubkey: "K".into(),
+                name: "eager-lilac-heron".into(),
+                owner: "O".into(),
+                location: "88283082b1fffff".into(),
+                lifetime_reward: 21_140_000,
+            },
+            rewards: Rewards {
+                lifetime: 21_140_000,
+                epochs: vec![EpochEarning {
+                    epoch: 1,
+                    beacon_amount: 1_000_000,
+                    witness_amount: 20_140_000,
+                    data_amount: 0,
+                    dc: 0,
+                }],
+            },
+            reports: vec![
+                Report {
+                    kind: "witness".into(),
+                    timestamp_ns: 5_000_000_000,
+                    reason: "witness_too_close".into(),
+                    detail: "263 m from the beaconer".into(),
+                    explanation: Some("Too close.".into()),
+                    action: Some("Nothing to do.".into()),
+                },
+                Report {
+                    kind: "witness".into(),
+                    timestamp_ns: 6_000_000_000,
+                    reason: "valid".into(),
+                    detail: String::new(),
+                    explanation: Some("Counted.".into()),
+                    action: Some("Nothing to do.".into()),
+                },
+            ],
+            findings: vec![Finding {
+                epoch: 1,
+                code: "one_radio_many_keys".into(),
+                evidence: "agree to 0.0 dB".into(),
+                suspended: true,
+                explanation: "One radio, several keys.".into(),
+                action: "Run one key per radio.".into(),
+            }],
+        };
+        let page = render(&s);
+        for words in [
+            "Earnings: 21.14 tokens in all.",
+            "Suspended in epoch 1",
+            "One radio, several keys.",
+            "What to do: Run one key per radio.",
+            "witness_too_close ×1\n    Too close.",
+            "valid ×1",
+            "Latest rejected report: witness at 1970-01-01T00:00:05Z: witness_too_close (263 m from the beaconer)",
+        ] {
+            assert!(page.contains(words), "{words:?} in\n{page}");
+        }
+    }
+
+    #[test]
+    fn only_plain_http_addresses_are_asked() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for bad in ["https://x:1", "x:1", "http://", "http://x:1/api"] {
+            assert!(matches!(
+                rt.block_on(fetch(bad, "K")),
+                Err(StatusError::BadUrl(_))
+            ));
+        }
+        assert_eq!(encode("ab/../c"), "ab%2F%2E%2E%2Fc");
+    }
+}
