@@ -31,6 +31,8 @@ pub enum StatusError {
         status: u16,
         message: String,
     },
+    #[error("the explorer's answer to {path} is larger than {MAX_BODY} bytes")]
+    TooLarge { path: String },
     #[error("the explorer's answer to {path} is not what this agent understands: {source}")]
     Decode {
         path: String,
@@ -39,6 +41,8 @@ pub enum StatusError {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest answer read (a page of 1,000 reports is about 400 KB).
+const MAX_BODY: usize = 8 << 20;
 /// The explorer refuses a client's third concurrent database read (503): ask again.
 const ATTEMPTS: u32 = 4;
 
@@ -86,6 +90,11 @@ pub struct Report {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+struct NewestEpoch {
+    start_ns: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 struct Reports {
     reports: Vec<Report>,
 }
@@ -127,12 +136,20 @@ pub async fn fetch(explorer: &str, key: &str) -> Result<Status, StatusError> {
         .to_string();
     let key = encode(key);
     // One at a time: the explorer gives each client two database reads at once.
+    let hotspot = get(&addr, &format!("/api/hotspots/{key}")).await?;
+    let rewards = get(&addr, &format!("/api/hotspots/{key}/rewards")).await?;
+    // Reports come oldest first: from the newest closed epoch's start (all before any).
+    let since = match get::<NewestEpoch>(&addr, "/api/epochs/0").await {
+        Ok(e) => e.start_ns,
+        Err(StatusError::Refused { status: 404, .. }) => 0,
+        Err(e) => return Err(e),
+    };
     Ok(Status {
-        hotspot: get(&addr, &format!("/api/hotspots/{key}")).await?,
-        rewards: get(&addr, &format!("/api/hotspots/{key}/rewards")).await?,
+        hotspot,
+        rewards,
         reports: get::<Reports>(
             &addr,
-            &format!("/api/hotspots/{key}/reports?page_size=1000"),
+            &format!("/api/hotspots/{key}/reports?page_size=1000&since_ns={since}"),
         )
         .await?
         .reports,
@@ -142,16 +159,25 @@ pub async fn fetch(explorer: &str, key: &str) -> Result<Status, StatusError> {
     })
 }
 
-/// Base58 needs no escaping, but a mistyped key must not become another path.
+/// Base58 needs no escaping, but a mistyped key must not become another path: every byte
+/// but ASCII letters and digits percent-encoded (UTF-8).
 fn encode(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_string()
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
             } else {
-                format!("%{:02X}", u32::from(c) & 0xff)
+                format!("%{b:02X}")
             }
         })
+        .collect()
+}
+
+/// What the explorer said, without control characters (a hostile answer must not drive the
+/// owner's terminal).
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
 
@@ -172,11 +198,13 @@ async fn get<T: for<'de> Deserialize<'de>>(addr: &str, path: &str) -> Result<T, 
             let message = serde_json::from_slice::<serde_json::Value>(&body)
                 .ok()
                 .and_then(|v| v["error"].as_str().map(str::to_string))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+                .unwrap_or_else(|| {
+                    String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned()
+                });
             return Err(StatusError::Refused {
                 path: path.to_string(),
                 status,
-                message,
+                message: clean(&message),
             });
         }
         return serde_json::from_slice(&body).map_err(|source| StatusError::Decode {
@@ -209,11 +237,18 @@ async fn get_once(addr: &str, path: &str) -> Result<(u16, Bytes), StatusError> {
         .map_err(|e| http(&e))?;
     let response = sender.send_request(request).await.map_err(|e| http(&e))?;
     let status = response.status().as_u16();
-    let body = response
-        .into_body()
+    let body = http_body_util::Limited::new(response.into_body(), MAX_BODY)
         .collect()
         .await
-        .map_err(|e| http(&e))?
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                StatusError::TooLarge {
+                    path: path.to_string(),
+                }
+            } else {
+                http(&e)
+            }
+        })?
         .to_bytes();
     drop(sender);
     driver.abort();
@@ -250,8 +285,12 @@ pub fn render(s: &Status) -> String {
             out,
             "  epoch {:>6}: {:>12} tokens (coverage {}, data {} for {} credits carried)",
             e.epoch,
-            tokens(e.beacon_amount + e.witness_amount + e.data_amount),
-            tokens(e.beacon_amount + e.witness_amount),
+            tokens(
+                e.beacon_amount
+                    .saturating_add(e.witness_amount)
+                    .saturating_add(e.data_amount)
+            ),
+            tokens(e.beacon_amount.saturating_add(e.witness_amount)),
             tokens(e.data_amount),
             e.dc
         );
@@ -296,7 +335,11 @@ pub fn render(s: &Status) -> String {
         }
     }
     codes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let _ = writeln!(out, "\nVerdicts of its {} reports:", s.reports.len());
+    let _ = writeln!(
+        out,
+        "\nVerdicts of its {} reports since the newest closed epoch began:",
+        s.reports.len()
+    );
     for (code, n, r) in &codes {
         let _ = writeln!(
             out,
@@ -310,7 +353,16 @@ pub fn render(s: &Status) -> String {
     if codes.is_empty() {
         let _ = writeln!(out, "  none yet.");
     }
-    if let Some(r) = s.reports.iter().rev().find(|r| r.reason != "valid") {
+    let pending = s.reports.iter().filter(|r| r.reason == "pending").count();
+    if pending > 0 {
+        let _ = writeln!(out, "\n{pending} reports are not judged yet.");
+    }
+    if let Some(r) = s
+        .reports
+        .iter()
+        .rev()
+        .find(|r| r.reason != "valid" && r.reason != "pending")
+    {
         let at = std::time::UNIX_EPOCH + Duration::from_nanos(r.timestamp_ns);
         let _ = writeln!(
             out,
@@ -325,7 +377,10 @@ pub fn render(s: &Status) -> String {
             }
         );
     }
-    out
+    // What the explorer said goes to the owner's terminal: no control characters but lines.
+    out.chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -394,6 +449,67 @@ mod tests {
     }
 
     #[test]
+    fn a_hostile_answer_neither_panics_nor_drives_the_terminal() {
+        let mut s = Status {
+            hotspot: Hotspot {
+                pubkey: "K".into(),
+                name: "x\u{1b}]52;c;evil\u{7}\u{1b}[2J".into(),
+                owner: "O".into(),
+                location: String::new(),
+                lifetime_reward: 0,
+            },
+            rewards: Rewards {
+                lifetime: u64::MAX,
+                epochs: vec![EpochEarning {
+                    epoch: 1,
+                    beacon_amount: u64::MAX,
+                    witness_amount: 1,
+                    data_amount: u64::MAX,
+                    dc: 0,
+                }],
+            },
+            reports: Vec::new(),
+            findings: Vec::new(),
+        };
+        let page = render(&s);
+        assert!(
+            !page.contains('\u{1b}') && !page.contains('\u{7}'),
+            "{page:?}"
+        );
+        // A report not judged yet is not a rejected one.
+        s.reports.push(Report {
+            kind: "witness".into(),
+            timestamp_ns: 1,
+            reason: "pending".into(),
+            detail: String::new(),
+            explanation: None,
+            action: None,
+        });
+        let page = render(&s);
+        assert!(page.contains("1 reports are not judged yet"), "{page}");
+        assert!(!page.contains("Latest rejected report"), "{page}");
+    }
+
+    #[tokio::test]
+    async fn an_endless_answer_is_cut_off() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n")
+                .await;
+            let zeros = vec![b'0'; 1 << 16];
+            while socket.write_all(&zeros).await.is_ok() {}
+        });
+        let e = fetch(&format!("http://{addr}"), "K").await.unwrap_err();
+        assert!(matches!(e, StatusError::TooLarge { .. }), "{e}");
+    }
+
+    #[test]
     fn only_plain_http_addresses_are_asked() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -406,5 +522,7 @@ mod tests {
             ));
         }
         assert_eq!(encode("ab/../c"), "ab%2F%2E%2E%2Fc");
+        assert_eq!(encode("é"), "%C3%A9");
+        assert_eq!(encode("\u{12f}"), "%C4%AF");
     }
 }

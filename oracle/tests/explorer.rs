@@ -1308,6 +1308,22 @@ async fn no_public_answer_locates_a_hotspot_finer_than_the_public_resolution() {
     let coarse = exact.parent(h3o::Resolution::Eight).unwrap().to_string();
     let epoch = s.closed.epoch;
 
+    // The hex's signal summary before a live reception (closed epochs' signal only).
+    let hex_signal = |h: &v1::Hex| {
+        (
+            h.rssi_min_ddbm,
+            h.rssi_median_ddbm,
+            h.rssi_max_ddbm,
+            h.snr_median_ddb,
+        )
+    };
+    let hex_request = || v1::GetHexRequest {
+        cell: coarse.clone(),
+        ..Default::default()
+    };
+    let before = c.get_hex(hex_request()).await.unwrap().into_inner();
+    assert!(before.rssi_max_ddbm < 0, "closed epochs' signal is served");
+
     // Live streams open before a new verdict arrives.
     let mut watcher = c
         .watch_verdicts(v1::WatchVerdictsRequest {
@@ -1326,7 +1342,10 @@ async fn no_public_answer_locates_a_hotspot_finer_than_the_public_resolution() {
     new.reason = None;
     new.timestamp_ns = s.closed.end_ns + SEC;
     new.received_ns = new.timestamp_ns;
-    new.rssi_ddbm = Some(-870);
+    // A signal unlike any other (a new maximum, were it counted) and a detail with the
+    // numbers a rule writes.
+    new.rssi_ddbm = Some(-200);
+    new.detail = Some("RSSI -20.0 dBm at 263 m from the beaconer".into());
     new.snr_ddb = Some(55);
     new.frequency_hz = Some(904_100_000);
     s.store.insert_reports(&[new]).await.unwrap();
@@ -1345,9 +1364,15 @@ async fn no_public_answer_locates_a_hotspot_finer_than_the_public_resolution() {
     let sse: serde_json::Value = serde_json::from_str(&sse).unwrap();
     assert_eq!(sse["hotspot"], key.as_str());
     assert!(
-        sse["rssi_ddbm"].is_null() && sse["snr_ddb"].is_null(),
+        sse["rssi_ddbm"].is_null() && sse["snr_ddb"].is_null() && sse["frequency_hz"].is_null(),
         "{sse}"
     );
+    assert_eq!(sse["detail"], "", "{sse}");
+    assert!(live.detail.is_empty(), "{live:?}");
+    // Nor does the hex summary move with it.
+    let after = c.get_hex(hex_request()).await.unwrap().into_inner();
+    assert_eq!(hex_signal(&after), hex_signal(&before));
+    assert_eq!(after.valid_witnesses, before.valid_witnesses + 1);
     assert_eq!(sse["cell"], coarse.as_str());
     answers.push(("/api/events".into(), sse.to_string()));
 
@@ -1404,6 +1429,8 @@ async fn no_public_answer_locates_a_hotspot_finer_than_the_public_resolution() {
         .find(|r| r.id == vec![77; 32])
         .unwrap();
     assert_eq!((fresh.rssi_ddbm, fresh.snr_ddb), (0, 0));
+    // No rule's detail (distances, signal) in any public answer.
+    assert!(reports.reports.iter().all(|r| r.detail.is_empty()));
     assert!(
         reports
             .reports
@@ -1539,4 +1566,32 @@ async fn no_public_answer_locates_a_hotspot_finer_than_the_public_resolution() {
         let (code, body) = common::http_status(s.http, &format!("/api/hexes?res={res}")).await;
         assert_eq!(code, 400, "res {res}: {body}");
     }
+    // A page token finer than the page's resolution is refused, not read as the start.
+    let (code, body) = common::http_status(
+        s.http,
+        &format!("/api/hexes?res=8&page_token={}", some.asserted_location),
+    )
+    .await;
+    assert_eq!(code, 400, "{body}");
+}
+
+/// A public resolution past 15 (a typo) is served as the coarsest, never as no limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_impossible_public_resolution_fails_closed() {
+    let s = serve_with(ExplorerConfig {
+        public_resolution: 16,
+        ..Default::default()
+    })
+    .await;
+    let mut c = client(s.grpc).await;
+    let some = &s.network.hotspots[3];
+    let h = c
+        .get_hotspot(v1::GetHotspotRequest {
+            pubkey: some.key.pubkey.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let cell: h3o::CellIndex = h.location.parse().unwrap();
+    assert_eq!(cell.resolution(), h3o::Resolution::Zero);
 }

@@ -137,7 +137,7 @@ async function showReports(key) {
     const [h, r] = await Promise.all([api(`/api/hotspots/${key}`), api(`/api/hotspots/${key}/reports?page_size=200`)]);
     const rows = r.reports.slice().reverse().map(v => `<tr class="verdict ${v.valid ? 'valid' : 'invalid'}">
       <td>${v.kind}</td><td>${new Date(v.timestamp_ns / 1e6).toISOString().slice(11, 19)}</td>
-      <td>${esc(v.reason)}${v.selected ? ' ★' : ''}</td><td title="${esc(v.detail)}">${esc(v.detail).slice(0, 60)}</td></tr>`).join('');
+      <td>${esc(v.reason)}${v.selected ? ' ★' : ''}</td><td title="${esc(v.explanation)}">${esc(v.explanation).slice(0, 60)}</td></tr>`).join('');
     box.innerHTML = `<h2>${esc(h.name)} — reports</h2><div><a class="owner-page" href="/owner?key=${encodeURIComponent(key)}">owner's page: earnings and verdicts explained</a></div><div>owner ${esc(h.owner.slice(0, 8))}… · area ${esc(h.location)} ·
       gain ${h.gain_ddbi / 10} dBi · lifetime reward ${fmt(h.lifetime_reward)}</div>
       <table><tr><th>kind</th><th>time</th><th>verdict</th><th>why</th></tr>${rows || '<tr><td colspan=4>no reports yet</td></tr>'}</table>`;

@@ -51,7 +51,9 @@ async function show() {
   const h = await api(`/api/hotspots/${k}`);
   const explain = await api('/api/explain');
   const rewards = await api(`/api/hotspots/${k}/rewards`);
-  const reports = await api(`/api/hotspots/${k}/reports?page_size=1000`);
+  // Reports come oldest first: ask from the newest closed epoch's start (all, before any).
+  const since = await api('/api/epochs/0').then(e => e.start_ns).catch(() => 0);
+  const reports = await api(`/api/hotspots/${k}/reports?page_size=1000&since_ns=${since}`);
   const findings = await api(`/api/findings?hotspot=${k}`);
   const words = new Map(explain.codes.map(c => [c.code, c]));
   const suspended = findings.findings.filter(f => f.suspended);
@@ -70,8 +72,7 @@ async function show() {
   }).join('');
   const recent = reports.reports.slice(-50).reverse().map(r => `<tr class="verdict ${r.valid ? 'valid' : 'invalid'}">
       <td>${esc(r.kind)}</td><td>${new Date(r.timestamp_ns / 1e6).toISOString().replace('T', ' ').slice(0, 19)}</td>
-      <td><code>${esc(r.reason)}</code></td><td class="explanation">${esc(r.explanation || '')}</td>
-      <td class="muted">${esc(r.detail || '')}</td></tr>`).join('');
+      <td><code>${esc(r.reason)}</code></td><td class="explanation">${esc(r.explanation || '')}</td></tr>`).join('');
   const found = findings.findings.map(f => `<div class="finding"><b>Epoch ${f.epoch}: <code>${esc(f.code)}</code>${f.suspended ? ' (suspended)' : ''}</b><br>
       ${esc(f.explanation)}<br><span class="muted">Evidence: ${esc(f.evidence)}</span><br><span class="action">${esc(f.action)}</span></div>`).join('');
   const glossary = explain.codes.map(c => `<li class="code"><code>${esc(c.code)}</code>: ${esc(c.what)} <span class="action">${esc(c.action)}</span></li>`).join('');
@@ -84,7 +85,7 @@ async function show() {
     <h2>Verdicts, and what they mean</h2>
     <table><tr><th>verdict</th><th>reports</th><th>what happened</th><th>what you can do</th></tr>${codeRows || '<tr><td colspan=4>No reports yet.</td></tr>'}</table>
     <h2>Latest reports</h2>
-    <table><tr><th>kind</th><th>time (UTC)</th><th>verdict</th><th>in words</th><th>detail</th></tr>${recent || '<tr><td colspan=5>No reports yet.</td></tr>'}</table>
+    <table><tr><th>kind</th><th>time (UTC)</th><th>verdict</th><th>in words</th></tr>${recent || '<tr><td colspan=4>No reports yet.</td></tr>'}</table>
     <details><summary>Every verdict and finding explained</summary><ul>${glossary}</ul></details>`;
 }
 

@@ -31,6 +31,14 @@ pub const VALID: Explanation = Explanation {
     action: "Nothing to do.",
 };
 
+/// A report the oracle has not judged yet (the explorer serves it as `pending`).
+pub const PENDING: Explanation = Explanation {
+    code: "pending",
+    what: "The oracle has not judged this report yet: its beacon, or the beacon it heard, is \
+           still being collected.",
+    action: "Nothing to do: wait a few minutes.",
+};
+
 /// The words for a rejection reason.
 pub fn reason(r: Reason) -> Explanation {
     let (what, action) = match r {
@@ -223,6 +231,9 @@ pub fn code(code: &str) -> Option<Explanation> {
     if code == VALID.code {
         return Some(VALID);
     }
+    if code == PENDING.code {
+        return Some(PENDING);
+    }
     Reason::ALL
         .iter()
         .find(|r| r.code() == code)
@@ -232,7 +243,8 @@ pub fn code(code: &str) -> Option<Explanation> {
 
 /// Every explanation, verdicts then findings (what the explorer serves).
 pub fn all() -> Vec<Explanation> {
-    std::iter::once(VALID)
+    [VALID, PENDING]
+        .into_iter()
         .chain(Reason::ALL.iter().map(|r| reason(*r)))
         .chain(Code::ALL.iter().map(|c| finding(*c)))
         .collect()
@@ -245,7 +257,7 @@ mod tests {
     #[test]
     fn every_reason_and_finding_is_explained_in_words_of_its_own() {
         let all = all();
-        assert_eq!(all.len(), 1 + Reason::ALL.len() + Code::ALL.len());
+        assert_eq!(all.len(), 2 + Reason::ALL.len() + Code::ALL.len());
         let mut whats = std::collections::BTreeSet::new();
         for e in &all {
             assert_eq!(code(e.code), Some(*e), "{}", e.code);

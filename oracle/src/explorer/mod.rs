@@ -106,9 +106,10 @@ impl ExplorerConfig {
         Duration::from_millis(self.request_timeout_ms.max(1))
     }
 
-    /// [`ExplorerConfig::public_resolution`] as an H3 resolution (15 if out of range).
+    /// [`ExplorerConfig::public_resolution`] as an H3 resolution; a value past 15 is served
+    /// as the coarsest (0): a typo never turns the protection off.
     pub fn public_resolution(&self) -> Resolution {
-        Resolution::try_from(self.public_resolution).unwrap_or(Resolution::Fifteen)
+        Resolution::try_from(self.public_resolution).unwrap_or(Resolution::Zero)
     }
 }
 
@@ -200,6 +201,8 @@ impl LiveVerdict {
         location: Option<CellIndex>,
         public: Resolution,
     ) -> LiveVerdict {
+        // The rule's detail states distances and signal: never public (`list_reports`).
+        view.detail = None;
         view.rssi_ddbm = None;
         view.snr_ddb = None;
         view.frequency_hz = None;

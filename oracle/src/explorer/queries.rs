@@ -19,7 +19,7 @@ use super::{
     cache::{BuiltEpoch, EpochCache},
     hotspots::{Hotspots, in_cell},
     index::{Index, Summary},
-    page_size, parse_cell, parse_key, parse_public_cell, public_cell,
+    page_size, parse_key, parse_public_cell, public_cell,
     views::{
         EpochRewardView, EpochView, HexView, HotspotView, NetworkView, ProofView, ReportView,
         RewardsView,
@@ -44,6 +44,9 @@ pub struct Explorer {
     pub(super) registry: Arc<dyn Registry>,
     pub(super) hotspots: RwLock<Arc<Hotspots>>,
     pub(super) index: RwLock<Index>,
+    /// The signal (RSSI, SNR) of valid witnesses in closed epochs only, rebuilt when an epoch
+    /// closes: hex summaries take theirs from here, so no live reception's signal is public.
+    pub(super) signal: RwLock<Index>,
     pub(super) rewards: RwLock<Rewards>,
     pub(super) live: broadcast::Sender<Arc<LiveVerdict>>,
     /// Ends live streams (watchers, server-sent events) so servers can stop.
@@ -105,6 +108,7 @@ impl Explorer {
         let explorer = Arc::new(Explorer {
             hotspots: RwLock::new(Arc::new(hotspots)),
             index: RwLock::new(index),
+            signal: RwLock::new(Index::default()),
             rewards: RwLock::new(Rewards::default()),
             live: broadcast::channel(4096).0,
             stop,
@@ -158,6 +162,10 @@ impl Explorer {
             .closed_epoch(latest)
             .await?
             .map_or(0, |e| e.end_ns);
+        let signal = self.store.signal_counts_before(closed_until_ns).await?;
+        let hotspots = self.hotspots();
+        *self.signal.write().unwrap_or_else(|e| e.into_inner()) =
+            Index::from_counts(&signal, |k| hotspots.get(k).is_some());
         *self.rewards.write().unwrap_or_else(|e| e.into_inner()) = Rewards {
             latest_epoch: latest,
             closed_until_ns,
@@ -268,6 +276,25 @@ impl Explorer {
             .unwrap_or(0)
     }
 
+    /// Verdict counts (live) over `keys`, with the signal of closed epochs only.
+    fn summary<'a>(&self, keys: impl Iterator<Item = &'a str> + Clone) -> Summary {
+        let mut s = self
+            .index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .summarize(keys.clone());
+        let signal = self
+            .signal
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .summarize(keys);
+        s.rssi_min_ddbm = signal.rssi_min_ddbm;
+        s.rssi_median_ddbm = signal.rssi_median_ddbm;
+        s.rssi_max_ddbm = signal.rssi_max_ddbm;
+        s.snr_median_ddb = signal.snr_median_ddb;
+        s
+    }
+
     fn hotspot_view(&self, h: &HotspotInfo) -> HotspotView {
         let key = h.pubkey.to_string();
         HotspotView {
@@ -336,11 +363,7 @@ impl Explorer {
         let inside = hotspots.in_cell(cell);
         let _place = self.heavy_if_many(inside.len())?;
         let keys = || inside.iter().map(|&i| hotspots.keys[i].as_str());
-        let s: Summary = self
-            .index
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .summarize(keys());
+        let s = self.summary(keys());
         let lifetime_reward = {
             let rewards = self.rewards.read().unwrap_or_else(|e| e.into_inner());
             keys()
@@ -401,19 +424,18 @@ impl Explorer {
         if res > self.config.public_resolution() {
             return Err(bad(format!(
                 "resolution {resolution} is finer than the public resolution {}",
-                self.config.public_resolution
+                u8::from(self.config.public_resolution())
             )));
         }
         let page = page_size(page)?;
         let after = (!token.is_empty())
-            .then(|| parse_cell(token).map_err(|_| bad("bad page_token")))
+            .then(|| parse_public_cell(token, res).map_err(|_| bad("bad page_token")))
             .transpose()?;
         let hotspots = self.hotspots();
         let cells = hotspots.cells(res);
         let start = after.map_or(0, |a| cells.partition_point(|c| *c <= a));
         let cells = &cells[start..cells.len().min(start + page)];
         let _place = self.heavy_if_many(cells.iter().map(|c| hotspots.in_cell(*c).len()).sum())?;
-        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
         let out: Vec<_> = cells
             .iter()
             .map(|&cell| {
@@ -429,7 +451,7 @@ impl Explorer {
                         dc: a.dc.saturating_add(c.dc),
                     },
                 );
-                (cell, index.summarize(keys()), inside.len(), reward, packets)
+                (cell, self.summary(keys()), inside.len(), reward, packets)
             })
             .collect();
         let next = if start + out.len() < hotspots.cells(res).len() {
@@ -492,6 +514,9 @@ impl Explorer {
             .unwrap_or_else(|e| e.into_inner())
             .closed_until_ns;
         for r in &mut reports {
+            // The rule's own words state distances and signal to the metre and the dB: the
+            // public gets the code's explanation instead, always.
+            r.detail = None;
             if r.timestamp_ns >= closed_until {
                 r.rssi_ddbm = None;
                 r.snr_ddb = None;

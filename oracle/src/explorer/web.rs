@@ -139,7 +139,7 @@ async fn stats(State(x): State<Arc<Explorer>>) -> Api {
         "valid_beacons": s.valid_beacons, "valid_witnesses": s.valid_witnesses,
         "invalid_reports": s.invalid_reports, "latest_epoch": s.latest_epoch,
         "lifetime_rewards": s.lifetime_rewards, "invalid_by_reason": s.invalid_by_reason,
-        "public_resolution": x.config.public_resolution,
+        "public_resolution": u8::from(x.config.public_resolution()),
     })))
 }
 

@@ -270,6 +270,19 @@ impl Store {
         rows.iter().map(verdict_count).collect()
     }
 
+    /// The valid witnesses' signal counts of [`Store::verdict_counts`], of reports stamped
+    /// before `before_ns` only (what the public explorer's hex summaries are built from: the
+    /// signal of reports in epochs that have closed).
+    pub async fn signal_counts_before(&self, before_ns: u64) -> Result<Vec<VerdictCount>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(verdict_counts_sql(
+            "AND kind = 2 AND status = 1 AND timestamp_ns < $1",
+        )))
+        .bind(i64_of(before_ns))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(verdict_count).collect()
+    }
+
     /// [`Store::verdict_counts`] of the given hotspots only (keys as stored: base58).
     pub async fn verdict_counts_of(&self, hotspots: &[String]) -> Result<Vec<VerdictCount>> {
         let mut out = Vec::new();
