@@ -48,6 +48,26 @@ pub fn onboard_hotspot(
     reonboard_hotspot(hotspot_key, owner, None, location, gain_ddbi, elevation_m)
 }
 
+/// [`onboard_hotspot`] paid for by `payer` (a maker onboarding hardware it made): the fee and
+/// the rent of the hotspot's accounts and of the owner's token account are the payer's, so
+/// the owner (who still signs) needs no SOL.
+pub fn onboard_hotspot_paid_by(
+    hotspot_key: &Pubkey,
+    owner: &Pubkey,
+    payer: &Pubkey,
+    location: u64,
+    gain_ddbi: i32,
+    elevation_m: i32,
+) -> Instruction {
+    onboarding(
+        hotspot_key,
+        owner,
+        payer,
+        None,
+        (location, gain_ddbi, elevation_m),
+    )
+}
+
 /// [`onboard_hotspot`] of a decommissioned key under a new owner: `previous_owner` (the owner
 /// its ledger names) signs too, handing over what it has not claimed.
 pub fn reonboard_hotspot(
@@ -58,11 +78,28 @@ pub fn reonboard_hotspot(
     gain_ddbi: i32,
     elevation_m: i32,
 ) -> Instruction {
+    onboarding(
+        hotspot_key,
+        owner,
+        owner,
+        previous_owner,
+        (location, gain_ddbi, elevation_m),
+    )
+}
+
+fn onboarding(
+    hotspot_key: &Pubkey,
+    owner: &Pubkey,
+    payer: &Pubkey,
+    previous_owner: Option<&Pubkey>,
+    (location, gain_ddbi, elevation_m): (u64, i32, i32),
+) -> Instruction {
     build(
         accounts::OnboardHotspot {
             config: pda::config(),
             hotspot_key: *hotspot_key,
             owner: *owner,
+            payer: *payer,
             previous_owner: previous_owner.copied(),
             hotspot: pda::hotspot(hotspot_key),
             ledger: pda::ledger(hotspot_key),

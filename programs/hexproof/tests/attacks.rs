@@ -465,6 +465,20 @@ fn every_transaction_the_client_builds_fits_a_packet() {
             ),
         ),
         (
+            "onboard_hotspot paid by a maker".into(),
+            size(
+                &[instructions::onboard_hotspot_paid_by(
+                    &h.pubkey(),
+                    &owner.pubkey(),
+                    &admin.pubkey(),
+                    res12(),
+                    30,
+                    5,
+                )],
+                &[&h, &owner, &admin],
+            ),
+        ),
+        (
             "assert_location".into(),
             size(
                 &[instructions::assert_location(

@@ -490,3 +490,86 @@ async fn item8_changes_lapse_transfers_need_acceptance_cells_are_real() {
         assert_eq!(code(r), named(E::BadLocation), "{cell:x}");
     }
 }
+
+/// An owner without SOL: a maker pays for onboarding (fee and rent, the owner's token
+/// account included), is the fee payer of its location assertion, and a relayer pays for the
+/// claim; the owner signs, never pays, and is paid its reward. The owner's signature is still
+/// needed: a maker cannot name an owner who did not sign.
+#[tokio::test]
+async fn an_owner_without_sol_is_onboarded_by_a_maker_and_paid() {
+    let mut net = start(2).await;
+    let (h, owner, maker) = (Keypair::new(), Keypair::new(), Keypair::new());
+    fund(&mut net.ctx, &maker.pubkey()).await;
+    let lamports = |ctx: &mut solana_program_test::ProgramTestContext, k: Pubkey| {
+        let banks = ctx.banks_client.clone();
+        async move { banks.get_balance(k).await.unwrap() }
+    };
+    let treasury_before = lamports(&mut net.ctx, hexproof_client::pda::treasury()).await;
+    let maker_before = lamports(&mut net.ctx, maker.pubkey()).await;
+
+    // Without the owner's signature: refused (the transaction cannot even be signed).
+    let ix = instructions::onboard_hotspot_paid_by(
+        &h.pubkey(),
+        &owner.pubkey(),
+        &maker.pubkey(),
+        res12(),
+        30,
+        5,
+    );
+    let mut unsigned = ix.clone();
+    for a in &mut unsigned.accounts {
+        if a.pubkey == owner.pubkey() {
+            a.is_signer = false;
+        }
+    }
+    let r = send_by(&mut net.ctx, &maker, &[unsigned], &[&h]).await;
+    assert!(r.is_err(), "an owner who did not sign");
+
+    send_by(&mut net.ctx, &maker, &[ix], &[&h, &owner])
+        .await
+        .unwrap();
+    assert_eq!(lamports(&mut net.ctx, owner.pubkey()).await, 0);
+    let fee = config(&mut net.ctx).await.onboarding_fee;
+    assert!(fee > 0);
+    assert_eq!(
+        lamports(&mut net.ctx, hexproof_client::pda::treasury()).await,
+        treasury_before + fee
+    );
+    assert!(lamports(&mut net.ctx, maker.pubkey()).await < maker_before - fee);
+    assert!(
+        net.ctx
+            .banks_client
+            .get_account(hexproof_client::pda::owner_tokens(&owner.pubkey()))
+            .await
+            .unwrap()
+            .is_some(),
+        "the owner's token account, at the maker's expense"
+    );
+
+    // The owner asserts a new location; the maker pays the fee.
+    let moved = u64::from(
+        h3o::LatLng::new(52.53, 13.41)
+            .unwrap()
+            .to_cell(h3o::Resolution::Twelve),
+    );
+    let assert_ix = instructions::assert_location(&owner.pubkey(), &h.pubkey(), moved, 30, 5);
+    send_by(&mut net.ctx, &maker, &[assert_ix], &[&owner])
+        .await
+        .unwrap();
+    assert_eq!(record(&mut net, &h).await.location, moved);
+
+    // It earns; a relayer claims into the owner's account.
+    let tree = MerkleTree::new(vec![leaf(&h.pubkey().to_bytes(), EMISSION)]);
+    submit(&mut net, 10, tree.root(), EMISSION, &[0, 1])
+        .await
+        .unwrap();
+    let claim = claim_ix(
+        &h.pubkey(),
+        &owner.pubkey(),
+        EMISSION,
+        tree.proof(0).unwrap(),
+    );
+    send(&mut net.ctx, &[claim], &[]).await.unwrap();
+    assert_eq!(balance(&mut net.ctx, &owner.pubkey()).await, EMISSION);
+    assert_eq!(lamports(&mut net.ctx, owner.pubkey()).await, 0);
+}

@@ -15,24 +15,27 @@ use crate::{
 };
 
 /// Registers a hotspot: signed by the hotspot's own key (it owns the radio) and by its owner
-/// (who pays and will receive the rewards). The owner pays the configuration's onboarding fee
-/// into the treasury, every time a key is onboarded (a key without a radio costs what an honest
-/// one does). The owner's token account of the reward mint is created here if it does not
-/// exist, at the owner's expense: claims pay into it and never create accounts (a relayer
-/// never pays rent).
+/// (who will receive the rewards), paid for by `payer`: the owner itself, or a maker that
+/// onboards the hardware it made so that its owner needs no SOL. The payer pays the
+/// configuration's onboarding fee into the treasury, every time a key is onboarded (a key
+/// without a radio costs what an honest one does), and the rent. The owner's token account of
+/// the reward mint is created here if it does not exist, at the payer's expense: claims pay
+/// into it and never create accounts (a relayer never pays rent).
 #[derive(Accounts)]
 pub struct OnboardHotspot<'info> {
     #[account(seeds = [CONFIG_SEED], bump = config.bump, has_one = mint, constraint = !config.paused @ HexproofError::Paused)]
     pub config: Account<'info, Config>,
     pub hotspot_key: Signer<'info>,
-    #[account(mut)]
     pub owner: Signer<'info>,
+    /// Pays the fee and the rent: the owner, or a maker paying for its owner.
+    #[account(mut)]
+    pub payer: Signer<'info>,
     /// The owner the key's ledger names, when re-onboarding under someone else: its rewards
     /// (and any backlog it has not claimed yet) pass to the new owner only with its signature.
     pub previous_owner: Option<Signer<'info>>,
     #[account(
         init,
-        payer = owner,
+        payer = payer,
         space = 8 + Hotspot::INIT_SPACE,
         seeds = [HOTSPOT_SEED, hotspot_key.key().as_ref()],
         bump,
@@ -41,7 +44,7 @@ pub struct OnboardHotspot<'info> {
     /// Created with the first onboarding, kept through decommissioning and re-onboarding.
     #[account(
         init_if_needed,
-        payer = owner,
+        payer = payer,
         space = 8 + Ledger::INIT_SPACE,
         seeds = [LEDGER_SEED, hotspot_key.key().as_ref()],
         bump,
@@ -51,7 +54,7 @@ pub struct OnboardHotspot<'info> {
     pub mint: InterfaceAccount<'info, Mint>,
     #[account(
         init_if_needed,
-        payer = owner,
+        payer = payer,
         associated_token::mint = mint,
         associated_token::authority = owner,
         associated_token::token_program = token_program,
@@ -121,7 +124,7 @@ pub fn handler(
             CpiContext::new(
                 ctx.accounts.system_program.key(),
                 Transfer {
-                    from: ctx.accounts.owner.to_account_info(),
+                    from: ctx.accounts.payer.to_account_info(),
                     to: ctx.accounts.treasury.to_account_info(),
                 },
             ),
