@@ -156,6 +156,11 @@ fn a_scenario_file_writes_a_self_contained_report_with_every_plot() {
         assert!(html.contains(&format!("id=\"stress-{name}\"")), "{name}");
     }
     assert!(html.contains("id=\"sweep\""));
+    // What cheating returns, against what its keys cost.
+    assert!(
+        html.contains("to onboard (at 40.00 $ a key)"),
+        "the adversary's return"
+    );
     // Self-contained: nothing fetched from anywhere.
     assert!(!html.contains("src=") && !html.contains("href="));
     assert_eq!(

@@ -157,11 +157,7 @@ impl Explorer {
             .map(|(k, v)| (k.to_string(), v))
             .collect();
         let total = lifetime.values().fold(0u64, |a, v| a.saturating_add(*v));
-        let closed_until_ns = self
-            .store
-            .closed_epoch(latest)
-            .await?
-            .map_or(0, |e| e.end_ns);
+        let closed_until_ns = self.store.closed_epoch_end(latest).await?.unwrap_or(0);
         let signal = self.store.signal_counts_before(closed_until_ns).await?;
         let hotspots = self.hotspots();
         *self.signal.write().unwrap_or_else(|e| e.into_inner()) =

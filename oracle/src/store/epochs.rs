@@ -116,6 +116,17 @@ impl Store {
     }
 
     /// Reads a closed epoch.
+    /// When closed epoch `epoch` ended (ns), without reading its rows.
+    pub async fn closed_epoch_end(&self, epoch: u64) -> Result<Option<u64>> {
+        let end: Option<i64> = sqlx::query("SELECT end_ns FROM epochs WHERE epoch = $1")
+            .bind(i64_of(epoch))
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("end_ns"))
+            .transpose()?;
+        Ok(end.map(u64_of))
+    }
+
     pub async fn closed_epoch(&self, epoch: u64) -> Result<Option<ClosedEpoch>> {
         let Some(row) = sqlx::query(
             "SELECT epoch, start_ns, end_ns, emission, paid, data_pool, data_paid, remint, dust, \

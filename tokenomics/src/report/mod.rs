@@ -179,6 +179,28 @@ pub fn findings(base: &Outcome, variants: &[Outcome]) -> Vec<String> {
             pct(base.median_of_mean("adversary_take").unwrap_or(f64::NAN)),
         ),
     ];
+    // What cheating returns: the adversary's dollars paid against its keys' onboarding.
+    let (mut paid, mut cost): (Vec<f64>, Vec<f64>) = base
+        .runs
+        .iter()
+        .map(|r| crate::model::adversary_return(s, r))
+        .unzip();
+    let (paid, cost) = (
+        crate::metrics::quantile(&mut paid, 0.5),
+        crate::metrics::quantile(&mut cost, 0.5),
+    );
+    out.push(format!(
+        "The adversary's keys cost {} $ to onboard (at {} $ a key) and were paid {} $ over the \
+         {y} years (medians): {}.",
+        short(cost),
+        short(s.adversary.onboarding_usd),
+        short(paid),
+        if paid > cost {
+            "cheating pays at these settings"
+        } else {
+            "cheating does not pay back"
+        },
+    ));
     let over_cap = base
         .runs
         .iter()
