@@ -58,13 +58,14 @@ pub async fn onboard_network(
 
 /// Initializes the program (the network's first oracle, the program's upgrade authority in the
 /// embedded runtime, is admin; its first `oracles` oracles sign, `threshold` of them per
-/// epoch) unless it is, and onboards the network's hotspots that are not registered yet.
+/// epoch) unless it is, and onboards the network's hotspots that are not registered yet, but
+/// `except` (which its maker onboards: [`crate::newcomer`]).
 pub async fn prepare(
     chain: &Chain,
     network: &Network,
     config: &Config,
-    oracles: usize,
-    threshold: u8,
+    (oracles, threshold): (usize, u8),
+    except: Option<&hexproof_proto::PublicKey>,
 ) -> anyhow::Result<()> {
     let oracle = network.oracles[0].keypair()?;
     let payer = solana_keypair(&oracle);
@@ -94,7 +95,9 @@ pub async fn prepare(
     } else {
         0
     };
-    let added = onboard_network(chain, network, fund).await?;
+    let mut network = network.clone();
+    network.hotspots.retain(|h| Some(&h.key.pubkey) != except);
+    let added = onboard_network(chain, &network, fund).await?;
     tracing::info!(added, "hotspots onboarded on chain");
     Ok(())
 }

@@ -10,7 +10,9 @@
 //!
 //! [`scorecard`] runs an anti-gaming scenario twice (with and without its adversaries) and
 //! scores what the oracle paid and found. [`payer`] buys the orgs' data credits with tokens
-//! their owners earned (an honest org's top-ups, a wash trader's everything).
+//! their owners earned (an honest org's top-ups, a wash trader's everything). [`newcomer`] is
+//! one owner's journey: a hotspot onboarded and claimed through the agent and a maker, its
+//! owner holding no SOL.
 //!
 //! Nothing here is part of the production oracle: the `oracle` binary links none of it.
 
@@ -18,6 +20,7 @@ pub mod broker;
 pub mod chain;
 pub mod gate;
 pub mod lns;
+pub mod newcomer;
 pub mod payer;
 pub mod report;
 pub mod run;

@@ -99,6 +99,10 @@ struct DemoArgs {
     grpc_listen: std::net::SocketAddr,
     #[arg(long, default_value = "127.0.0.1:8080")]
     http_listen: std::net::SocketAddr,
+    /// The maker's API: one newcomer hotspot is onboarded and claimed through it with the
+    /// agent's commands, its owner holding no SOL (`hotspot-agent onboard --maker http://…`).
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    maker_listen: std::net::SocketAddr,
     /// Tables to stderr, and a JSON summary on stdout at the end.
     #[arg(long)]
     json: bool,
@@ -176,6 +180,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         metrics: true,
         medium: hexproof_demo::MediumModel::default(),
         devices: args.devices,
+        maker_listen: Some(args.maker_listen),
     };
     let chain = Arc::new(
         match &args.rpc_url {
@@ -349,8 +354,21 @@ fn done_line(summary: &DemoSummary) -> String {
 data rewards: {data_paid} paid to the hotspots that carried the copies"
         )
     };
+    let newcomer = summary.newcomer.as_ref().map_or(String::new(), |n| {
+        format!(
+            "\nnewcomer {} (owner {}) through its maker: onboard {}; claim {}; the owner holds \
+             {:.6} tokens and {} lamports; the maker spent {:.4} SOL",
+            n.hotspot,
+            n.owner,
+            n.onboarding,
+            n.claim,
+            n.owner_tokens as f64 / 1e6,
+            n.owner_lamports,
+            n.maker_spent as f64 / 1e9
+        )
+    });
     format!(
-        "done: {} epochs, {} reports acknowledged to hotspots, {} stored, {lost}, {:.0} s{packets}{data}",
+        "done: {} epochs, {} reports acknowledged to hotspots, {} stored, {lost}, {:.0} s{packets}{data}{newcomer}",
         summary.epochs.len(),
         summary.reports_acknowledged,
         summary.reports_stored,

@@ -59,6 +59,9 @@ pub struct DemoOptions {
     /// LoRaWAN devices placed around the hotspots, in the demo route's DevAddr range, and a
     /// tenth as many more in no route's (0: no devices, no router).
     pub devices: u32,
+    /// Where the maker listens: one newcomer hotspot is onboarded and claimed through it and
+    /// the agent, its owner holding no SOL ([`crate::newcomer`]); no maker when absent.
+    pub maker_listen: Option<std::net::SocketAddr>,
 }
 
 /// The packet path over the run.
@@ -102,6 +105,8 @@ pub struct DemoSummary {
     pub epoch_secs: u64,
     pub epochs: Vec<EpochReport>,
     pub packets: PacketSummary,
+    /// The newcomer's journey through the maker (when one ran).
+    pub newcomer: Option<crate::newcomer::NewcomerSummary>,
     pub seconds: f64,
 }
 
@@ -351,10 +356,33 @@ pub async fn run(
         configs[0].router.enabled = true;
         configs[0].router.lns_private = true; // the embedded network server is on loopback
     }
+    // The explorer on a port known here (the newcomer's claim asks it).
+    if let Some(any) = configs[0].explorer.http_listen.filter(|a| a.port() == 0) {
+        configs[0].explorer.http_listen = Some(std::net::TcpListener::bind(any)?.local_addr()?);
+    }
+    let oracle_http = configs[0].explorer.http_listen;
     let rewards = configs[0].rewards.clone();
     let threshold = configs[0].quorum.threshold;
 
-    crate::chain::prepare(&chain, &network, &configs[0], members, threshold).await?;
+    let newcomer = opts
+        .maker_listen
+        .and_then(|_| crate::newcomer::pick(&network))
+        .cloned();
+    crate::chain::prepare(
+        &chain,
+        &network,
+        &configs[0],
+        (members, threshold),
+        newcomer.as_ref().map(|h| &h.key.pubkey),
+    )
+    .await?;
+    let maker_stop = shutdown.child_token();
+    let maker = match (&newcomer, opts.maker_listen) {
+        (Some(h), Some(listen)) => {
+            Some(crate::newcomer::onboard(&chain, &network, h, listen, maker_stop.clone()).await?)
+        }
+        _ => None,
+    };
     if let Some((port, _)) = &lns {
         // The demo's org and route on chain, where the router reads them (the first oracle's
         // key is the program's admin and, here, the org's owner too).
@@ -387,6 +415,8 @@ pub async fn run(
             .collect();
         owners.sort();
         owners.dedup();
+        // The newcomer's owner has no SOL to pay a purchase's fee.
+        owners.retain(|o| newcomer.as_ref().is_none_or(|h| h.owner != *o));
         payers.push(crate::payer::Payer {
             oui: DEMO_OUI,
             buyers: owners
@@ -488,6 +518,14 @@ pub async fn run(
         Ok(())
     }
     .await;
+    // The newcomer's owner claims through the maker while the explorer still serves.
+    let newcomer_summary = match (&newcomer, &maker) {
+        (Some(h), Some((m, onboarding))) if result.is_ok() => {
+            Some(crate::newcomer::finish(&chain, m, h, onboarding.clone(), oracle_http).await?)
+        }
+        _ => None,
+    };
+    maker_stop.cancel();
     stop.cancel();
     let _ = swarm_task.await;
     // Let the oracle store and judge everything the broker acknowledged before stopping it:
@@ -553,6 +591,7 @@ pub async fn run(
             wash_devices,
             orgs,
         },
+        newcomer: newcomer_summary,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -277,6 +277,7 @@ async fn run_once(
         },
         // Scenarios score proof of coverage; packets are not part of them yet.
         devices: 0,
+        maker_listen: None,
     };
     if progress {
         eprintln!("scorecard: {} ({} hotspots)", name, network.hotspots.len());

@@ -74,6 +74,7 @@ async fn demo_through(
         metrics: true,
         medium: demo::MediumModel::default(),
         devices: 10,
+        maker_listen: Some("127.0.0.1:0".parse().unwrap()),
     };
     let summary = demo::run(
         opts,
@@ -218,6 +219,27 @@ async fn honest_network_rewards_roots_and_balances_agree() {
     assert_eq!(burned, org.tokens_burned);
     assert_eq!(on_chain.burned, org.tokens_burned);
     assert_eq!(on_chain.minted, newest.lifetime_total);
+
+    // The newcomer was onboarded by the agent through its maker, earned, and its owner holds
+    // what it earned and no SOL at all.
+    let n = summary
+        .newcomer
+        .as_ref()
+        .expect("a newcomer onboarded through its maker");
+    assert!(n.onboarding.starts_with("done: transaction"), "{n:?}");
+    assert!(
+        n.claim.starts_with("done: transaction") || n.claim.starts_with("nothing to do"),
+        "{n:?}"
+    );
+    let earned = newest
+        .rows
+        .iter()
+        .find(|r| r.hotspot == n.hotspot)
+        .map_or(0, |r| r.lifetime);
+    assert!(earned > 0, "{n:?}");
+    assert_eq!((n.owner_tokens, n.owner_lamports), (earned, 0), "{n:?}");
+    let fee = on_chain.onboarding_fee;
+    assert!(n.maker_spent >= fee, "{n:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

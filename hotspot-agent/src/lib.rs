@@ -15,14 +15,19 @@
 //! - [`devices`]: LoRaWAN end devices on that medium, whose uplinks hotspots report as packets.
 //! - [`config`]: TOML + environment configuration.
 //! - [`status`]: the owner's view of the hotspot, from the explorer's JSON API, in plain words.
+//! - [`owner`]: the owner's commands (onboard, assert, transfer, accept, claim), paid for by the
+//!   hotspot's maker, each message checked before a key signs it.
+//! - [`http`]: the HTTP/1.1 client those commands and `status` share.
 
 pub mod agent;
 pub mod config;
 pub mod devices;
 pub mod entropy;
+pub mod http;
 pub mod mqtt;
 pub mod node;
 pub mod outbox;
+pub mod owner;
 pub mod radio;
 pub mod stats;
 pub mod status;

@@ -3,6 +3,9 @@
 //! - `keygen` / `info`: the hotspot's key (Solana CLI keypair format, mode 0600).
 //! - `run --config PATH`: the daemon. Radio packets in through the Semtech UDP packet
 //!   forwarder, signed beacon and witness reports out over MQTT (see the library's docs).
+//! - `onboard` / `assert` / `transfer` / `accept` / `claim`: the owner's requests, paid for by
+//!   the hotspot's maker (the owner's wallet needs no SOL).
+//! - `status`: what the network thinks of the hotspot, in words.
 //! - `swarm --network FILE --broker URL`: every hotspot of a fixture network on a simulated
 //!   medium, in one process.
 
@@ -86,6 +89,66 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         progress_secs: u64,
     },
+    /// Register this hotspot under its owner's wallet, at a site: the hotspot key and the
+    /// owner sign, the maker pays (the owner needs no SOL).
+    Onboard {
+        /// The hotspot's key file.
+        #[arg(long, env = "HOTSPOT_AGENT_KEY")]
+        key: PathBuf,
+        #[command(flatten)]
+        wallet: WalletArgs,
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        maker: MakerArgs,
+    },
+    /// Move the hotspot or change its antenna (the owner signs, the maker pays).
+    Assert {
+        /// The hotspot's public key.
+        #[arg(long)]
+        pubkey: PublicKey,
+        #[command(flatten)]
+        wallet: WalletArgs,
+        #[command(flatten)]
+        site: SiteArgs,
+        #[command(flatten)]
+        maker: MakerArgs,
+    },
+    /// Offer the hotspot to a new owner, who takes it with `accept` within a week.
+    Transfer {
+        #[arg(long)]
+        pubkey: PublicKey,
+        /// The new owner's wallet address.
+        #[arg(long)]
+        to: PublicKey,
+        #[command(flatten)]
+        wallet: WalletArgs,
+        #[command(flatten)]
+        maker: MakerArgs,
+    },
+    /// Take a hotspot offered to this wallet (`--owner-keypair` is the new owner's).
+    Accept {
+        #[arg(long)]
+        pubkey: PublicKey,
+        #[command(flatten)]
+        wallet: WalletArgs,
+        #[command(flatten)]
+        maker: MakerArgs,
+    },
+    /// Mint what the hotspot earned to its owner's wallet, with the newest proof the explorer
+    /// holds (nobody signs; the maker pays the fee).
+    Claim {
+        #[arg(long)]
+        pubkey: PublicKey,
+        #[arg(
+            long,
+            env = "HOTSPOT_AGENT_EXPLORER",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        explorer: String,
+        #[command(flatten)]
+        maker: MakerArgs,
+    },
     /// What the network thinks of this hotspot, in plain words: earnings by epoch, whether it
     /// is suspended and why, each verdict it got with what happened and what to do.
     Status {
@@ -102,6 +165,75 @@ enum Command {
         )]
         explorer: String,
     },
+}
+
+/// Where the hotspot's maker answers (`oracle maker`'s `listen`), and the owner's wallet.
+#[derive(clap::Args, Debug)]
+struct MakerArgs {
+    /// The maker's web address.
+    #[arg(
+        long,
+        env = "HOTSPOT_AGENT_MAKER",
+        default_value = "http://127.0.0.1:8090"
+    )]
+    maker: String,
+}
+
+/// The owner's wallet: a Solana CLI key file (`solana-keygen new`); it needs no SOL.
+#[derive(clap::Args, Debug)]
+struct WalletArgs {
+    /// Default: the Solana CLI's `~/.config/solana/id.json`.
+    #[arg(long, env = "HOTSPOT_AGENT_OWNER_KEYPAIR")]
+    owner_keypair: Option<PathBuf>,
+}
+
+impl WalletArgs {
+    fn load(&self) -> anyhow::Result<Keypair> {
+        let path = match &self.owner_keypair {
+            Some(p) => p.clone(),
+            None => PathBuf::from(std::env::var_os("HOME").context("no HOME for the wallet")?)
+                .join(".config/solana/id.json"),
+        };
+        Keypair::read_file(&path)
+            .with_context(|| format!("loading the owner's wallet {}", path.display()))
+    }
+}
+
+/// A site: where the hotspot stands and its antenna.
+#[derive(clap::Args, Debug)]
+struct SiteArgs {
+    /// `LAT,LNG` in degrees, or an H3 cell in hex. Only the oracles and the chain see it exact;
+    /// the public explorer shows a coarse cell.
+    #[arg(long, allow_hyphen_values = true)]
+    location: String,
+    /// Antenna gain, dBi.
+    #[arg(long, default_value_t = 3.0)]
+    gain_dbi: f64,
+    /// Antenna height above ground, metres.
+    #[arg(long, default_value_t = 2)]
+    elevation_m: i32,
+}
+
+impl SiteArgs {
+    fn site(&self) -> anyhow::Result<hexproof_proto::maker::Site> {
+        Ok(hotspot_agent::owner::site(
+            &self.location,
+            self.gain_dbi,
+            self.elevation_m,
+        )?)
+    }
+}
+
+/// Runs one owner's request through the maker and prints how it ended.
+fn owner_request(
+    maker: &str,
+    action: hexproof_proto::maker::Action,
+    keys: &[&Keypair],
+) -> anyhow::Result<()> {
+    let maker = hotspot_agent::http::Service::new("the maker", maker)?;
+    let outcome = runtime()?.block_on(hotspot_agent::owner::act(&maker, &action, keys))?;
+    println!("{} {}: {outcome}", action.instruction(), action.hotspot());
+    Ok(())
 }
 
 /// Cancels the token on Ctrl-C or SIGTERM.
@@ -168,7 +300,13 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // A swarm has hundreds of agents: only warnings by default, the progress line says the rest.
     let default_filter = match cli.command {
-        Command::Swarm { .. } | Command::Status { .. } => "warn",
+        Command::Swarm { .. }
+        | Command::Status { .. }
+        | Command::Onboard { .. }
+        | Command::Assert { .. }
+        | Command::Transfer { .. }
+        | Command::Accept { .. }
+        | Command::Claim { .. } => "warn",
         _ => "info,rumqttc=warn",
     };
     tracing_subscriber::fmt()
@@ -189,6 +327,77 @@ fn main() -> anyhow::Result<()> {
         Command::Info { key } => {
             let key = Keypair::read_file(&key)?;
             println!("pubkey: {}", key.public());
+            Ok(())
+        }
+        Command::Onboard {
+            key,
+            wallet,
+            site,
+            maker,
+        } => {
+            let hotspot = Keypair::read_file(&key).context("loading the hotspot key")?;
+            let owner = wallet.load()?;
+            let action = hexproof_proto::maker::Action::Onboard {
+                hotspot: hotspot.public(),
+                owner: owner.public(),
+                site: site.site()?,
+            };
+            owner_request(&maker.maker, action, &[&hotspot, &owner])
+        }
+        Command::Assert {
+            pubkey,
+            wallet,
+            site,
+            maker,
+        } => {
+            let owner = wallet.load()?;
+            let action = hexproof_proto::maker::Action::Assert {
+                hotspot: pubkey,
+                owner: owner.public(),
+                site: site.site()?,
+            };
+            owner_request(&maker.maker, action, &[&owner])
+        }
+        Command::Transfer {
+            pubkey,
+            to,
+            wallet,
+            maker,
+        } => {
+            let owner = wallet.load()?;
+            let action = hexproof_proto::maker::Action::Transfer {
+                hotspot: pubkey,
+                owner: owner.public(),
+                new_owner: to,
+            };
+            owner_request(&maker.maker, action, &[&owner])
+        }
+        Command::Accept {
+            pubkey,
+            wallet,
+            maker,
+        } => {
+            let new_owner = wallet.load()?;
+            let action = hexproof_proto::maker::Action::Accept {
+                hotspot: pubkey,
+                new_owner: new_owner.public(),
+            };
+            owner_request(&maker.maker, action, &[&new_owner])
+        }
+        Command::Claim {
+            pubkey,
+            explorer,
+            maker,
+        } => {
+            let maker = hotspot_agent::http::Service::new("the maker", &maker.maker)?;
+            let explorer = hotspot_agent::http::Service::new("the explorer", &explorer)?;
+            let (proof, outcome) =
+                runtime()?.block_on(hotspot_agent::owner::claim(&maker, &explorer, &pubkey))?;
+            println!(
+                "claim {pubkey}: lifetime {:.6} tokens as of epoch {}: {outcome}",
+                proof.lifetime as f64 / 1e6,
+                proof.epoch
+            );
             Ok(())
         }
         Command::Status {

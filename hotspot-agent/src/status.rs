@@ -7,44 +7,10 @@
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
 use serde::Deserialize;
 
-/// What went wrong asking the explorer.
-#[derive(Debug, thiserror::Error)]
-pub enum StatusError {
-    #[error("explorer address {0:?}: only http://host:port is supported")]
-    BadUrl(String),
-    #[error("connecting to the explorer at {addr}: {source}")]
-    Connect {
-        addr: String,
-        source: std::io::Error,
-    },
-    #[error("the explorer did not answer {path} within {0:?}", TIMEOUT)]
-    Timeout { path: String },
-    #[error("asking the explorer for {path}: {message}")]
-    Http { path: String, message: String },
-    #[error("the explorer refused {path} ({status}): {message}")]
-    Refused {
-        path: String,
-        status: u16,
-        message: String,
-    },
-    #[error("the explorer's answer to {path} is larger than {MAX_BODY} bytes")]
-    TooLarge { path: String },
-    #[error("the explorer's answer to {path} is not what this agent understands: {source}")]
-    Decode {
-        path: String,
-        source: serde_json::Error,
-    },
-}
-
-const TIMEOUT: Duration = Duration::from_secs(10);
-/// The largest answer read (a page of 1,000 reports is about 400 KB).
-const MAX_BODY: usize = 8 << 20;
-/// The explorer refuses a client's third concurrent database read (503): ask again.
-const ATTEMPTS: u32 = 4;
+pub use crate::http::HttpError as StatusError;
+use crate::http::Service;
 
 /// The hotspot as the explorer shows it.
 #[derive(Debug, Clone, Deserialize)]
@@ -128,18 +94,15 @@ pub struct Status {
 
 /// Asks the explorer at `explorer` (`http://host:port`) about hotspot `key` (base58).
 pub async fn fetch(explorer: &str, key: &str) -> Result<Status, StatusError> {
-    let addr = explorer
-        .strip_prefix("http://")
-        .map(|a| a.trim_end_matches('/'))
-        .filter(|a| !a.is_empty() && !a.contains('/'))
-        .ok_or_else(|| StatusError::BadUrl(explorer.to_string()))?
-        .to_string();
+    let explorer = Service::new("the explorer", explorer)?;
     let key = encode(key);
     // One at a time: the explorer gives each client two database reads at once.
-    let hotspot = get(&addr, &format!("/api/hotspots/{key}")).await?;
-    let rewards = get(&addr, &format!("/api/hotspots/{key}/rewards")).await?;
+    let hotspot = explorer.get(&format!("/api/hotspots/{key}")).await?;
+    let rewards = explorer
+        .get(&format!("/api/hotspots/{key}/rewards"))
+        .await?;
     // Reports come oldest first: from the newest closed epoch's start (all before any).
-    let since = match get::<NewestEpoch>(&addr, "/api/epochs/0").await {
+    let since = match explorer.get::<NewestEpoch>("/api/epochs/0").await {
         Ok(e) => e.start_ns,
         Err(StatusError::Refused { status: 404, .. }) => 0,
         Err(e) => return Err(e),
@@ -147,13 +110,14 @@ pub async fn fetch(explorer: &str, key: &str) -> Result<Status, StatusError> {
     Ok(Status {
         hotspot,
         rewards,
-        reports: get::<Reports>(
-            &addr,
-            &format!("/api/hotspots/{key}/reports?page_size=1000&since_ns={since}"),
-        )
-        .await?
-        .reports,
-        findings: get::<Findings>(&addr, &format!("/api/findings?hotspot={key}"))
+        reports: explorer
+            .get::<Reports>(&format!(
+                "/api/hotspots/{key}/reports?page_size=1000&since_ns={since}"
+            ))
+            .await?
+            .reports,
+        findings: explorer
+            .get::<Findings>(&format!("/api/findings?hotspot={key}"))
             .await?
             .findings,
     })
@@ -161,7 +125,7 @@ pub async fn fetch(explorer: &str, key: &str) -> Result<Status, StatusError> {
 
 /// Base58 needs no escaping, but a mistyped key must not become another path: every byte
 /// but ASCII letters and digits percent-encoded (UTF-8).
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() {
@@ -171,88 +135,6 @@ fn encode(s: &str) -> String {
             }
         })
         .collect()
-}
-
-/// What the explorer said, without control characters (a hostile answer must not drive the
-/// owner's terminal).
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-async fn get<T: for<'de> Deserialize<'de>>(addr: &str, path: &str) -> Result<T, StatusError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let (status, body) = tokio::time::timeout(TIMEOUT, get_once(addr, path))
-            .await
-            .map_err(|_| StatusError::Timeout {
-                path: path.to_string(),
-            })??;
-        if status == 503 && attempt < ATTEMPTS {
-            tokio::time::sleep(Duration::from_millis(300 * u64::from(attempt))).await;
-            continue;
-        }
-        if status != 200 {
-            let message = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v["error"].as_str().map(str::to_string))
-                .unwrap_or_else(|| {
-                    String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned()
-                });
-            return Err(StatusError::Refused {
-                path: path.to_string(),
-                status,
-                message: clean(&message),
-            });
-        }
-        return serde_json::from_slice(&body).map_err(|source| StatusError::Decode {
-            path: path.to_string(),
-            source,
-        });
-    }
-}
-
-async fn get_once(addr: &str, path: &str) -> Result<(u16, Bytes), StatusError> {
-    let http = |e: &dyn std::fmt::Display| StatusError::Http {
-        path: path.to_string(),
-        message: e.to_string(),
-    };
-    let tcp = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|source| StatusError::Connect {
-            addr: addr.to_string(),
-            source,
-        })?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
-            .await
-            .map_err(|e| http(&e))?;
-    let driver = tokio::spawn(connection);
-    let request = hyper::Request::get(path)
-        .header(hyper::header::HOST, addr)
-        .header(hyper::header::ACCEPT, "application/json")
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| http(&e))?;
-    let response = sender.send_request(request).await.map_err(|e| http(&e))?;
-    let status = response.status().as_u16();
-    let body = http_body_util::Limited::new(response.into_body(), MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                StatusError::TooLarge {
-                    path: path.to_string(),
-                }
-            } else {
-                http(&e)
-            }
-        })?
-        .to_bytes();
-    drop(sender);
-    driver.abort();
-    Ok((status, body))
 }
 
 fn tokens(base_units: u64) -> String {
@@ -518,7 +400,7 @@ mod tests {
         for bad in ["https://x:1", "x:1", "http://", "http://x:1/api"] {
             assert!(matches!(
                 rt.block_on(fetch(bad, "K")),
-                Err(StatusError::BadUrl(_))
+                Err(StatusError::BadUrl { .. })
             ));
         }
         assert_eq!(encode("ab/../c"), "ab%2F%2E%2E%2Fc");

@@ -12,7 +12,9 @@
 //! it read-only: gRPC, a web map and JSON. In an oracle set, [`quorum`] replaces the lone
 //! close: the members agree on each epoch's inputs over gRPC and land it with M signatures.
 //! The [`router`] buys hotspots' copies of devices' packets for the routes that own them,
-//! signs a receipt for each and forwards them to the routes' network servers. [`audit`]
+//! signs a receipt for each and forwards them to the routes' network servers. The [`maker`]
+//! (`oracle maker`, a separate service a hardware maker runs) pays for its hotspots' owners'
+//! transactions so that they need no SOL. [`audit`]
 //! exports and re-judges recorded reports;
 //! [`service`] wires the tasks of `oracle run` together; [`crash`] holds the named crash
 //! points fault-injection tests arm.
@@ -27,6 +29,7 @@ pub mod epochs;
 pub mod explorer;
 pub mod ingest;
 pub mod judging;
+pub mod maker;
 pub mod quorum;
 pub mod registry;
 pub mod router;

@@ -7,6 +7,7 @@
 //! - `status --database URL`: counts of verdicts by kind and reason.
 //! - `epoch close|show`, `rewards replay|proof`: close and inspect epochs, re-check a root.
 //! - `keygen --out PATH`: the oracle's signing key.
+//! - `maker --config PATH`: the maker service (a hardware maker pays its owners' fees).
 //! - `chain …`: the Solana program's instructions (init, onboard, assert, transfer,
 //!   decommission, submit, claim, show) against an RPC URL.
 //!

@@ -1511,6 +1511,7 @@ async fn no_public_answer_locates_a_hotspot_finer_than_the_public_resolution() {
         format!("/api/hotspots/{key}/reports?page_size=1000"),
         format!("/api/hotspots/{key}/rewards"),
         format!("/api/hotspots/{key}/packets"),
+        format!("/api/hotspots/{key}/proof"),
         "/api/routes".into(),
         "/api/orgs".into(),
         format!("/api/epochs/{epoch}"),

@@ -15,6 +15,8 @@
 //! - [`beacon`]: the beacon packet, derived from oracle entropy so the oracle can re-derive it.
 //! - [`region`]: LoRaWAN region plans (channels, data rates, EIRP limits).
 //! - [`registry`]: the hotspot registry file an operator may give the oracle (public facts only).
+//! - [`maker`]: the maker's API (a maker pays for an owner's transactions) and the check an
+//!   agent makes of every message before it signs one.
 //! - [`rf`]: radio physics both sides agree on (free-space path loss in integers, noise floor,
 //!   demodulation limits, the simulator's log-distance model).
 //!
@@ -29,6 +31,7 @@ pub mod config;
 pub mod entropy;
 pub mod keys;
 pub mod login;
+pub mod maker;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
 pub mod receipts;

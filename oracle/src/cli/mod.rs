@@ -86,6 +86,13 @@ pub enum Command {
         #[command(subcommand)]
         command: chain::ChainCommand,
     },
+    /// The maker service (run by a hardware maker, not an oracle): pays for the transactions
+    /// of the hotspots it made, so that their owners need no SOL.
+    Maker {
+        /// TOML file of `oracle::maker::MakerConfig` (environment: `MAKER_…`).
+        #[arg(long, env = "MAKER_CONFIG")]
+        config: Option<PathBuf>,
+    },
     /// Verdict counts by kind, status and reason.
     Status {
         #[arg(long)]
@@ -175,6 +182,12 @@ pub async fn execute(command: Command) -> anyhow::Result<()> {
             oracles,
             json,
         } => audit::verify(&registry, &reports, config.as_deref(), &oracles, json).await,
+        Command::Maker { config } => {
+            let config = oracle::maker::MakerConfig::load(config.as_deref())?;
+            let shutdown = CancellationToken::new();
+            service::stop_on_signals(shutdown.clone());
+            oracle::maker::run(config, shutdown).await
+        }
         Command::Export { database, out } => audit::export(&database, &out).await,
         Command::Status { database, json } => audit::status(&database, json).await,
         Command::Epoch(c) => epochs::epoch(c).await,

@@ -255,6 +255,28 @@ async fn rewards(State(x): State<Arc<Explorer>>, Path(key): Path<String>) -> Api
     })))
 }
 
+#[derive(Debug, Deserialize, Default)]
+struct ProofQuery {
+    /// 0 (or absent): the newest closed epoch.
+    #[serde(default)]
+    epoch: u64,
+}
+
+/// What a claim needs (the gRPC `GetRewardProof` in JSON): the lifetime amount and the
+/// sibling hashes, hex, against the epoch's root.
+async fn proof(
+    State(x): State<Arc<Explorer>>,
+    Path(key): Path<String>,
+    Query(q): Query<ProofQuery>,
+) -> Api {
+    let p = x.get_reward_proof(&key, q.epoch).await?;
+    Ok(Json(json!({
+        "hotspot": p.hotspot, "epoch": p.epoch, "lifetime": p.lifetime_amount,
+        "root": hex::encode(p.merkle_root), "leaf_index": p.leaf_index,
+        "proof": p.siblings.iter().map(hex::encode).collect::<Vec<_>>(),
+    })))
+}
+
 async fn hotspot_packets(State(x): State<Arc<Explorer>>, Path(key): Path<String>) -> Api {
     let p = x.hotspot_packets(&key).await?;
     Ok(Json(json!({
@@ -414,6 +436,7 @@ fn routes(explorer: Arc<Explorer>) -> Router {
         .route("/api/hotspots/{key}/reports", get(reports))
         .route("/api/hotspots/{key}/rewards", get(rewards))
         .route("/api/hotspots/{key}/packets", get(hotspot_packets))
+        .route("/api/hotspots/{key}/proof", get(proof))
         .route("/api/routes", get(route_packets))
         .route("/api/orgs", get(orgs))
         .route("/api/epochs/{n}", get(epoch))

@@ -60,6 +60,9 @@ pub enum SendFault {
     Dropped,
     /// Applied by the cluster; the confirmation never comes back.
     ReplyLost,
+    /// Refused for its blockhash, as a cluster refuses one older than ~150 slots ("Blockhash
+    /// not found"): only signing again, over a new blockhash, gets it in.
+    BlockhashExpired,
 }
 
 /// The most a serialized transaction may take on a cluster (one UDP packet: 1,280-byte IPv6
@@ -89,7 +92,44 @@ pub fn check_size(tx: &Transaction) -> Result<(), ChainError> {
     Ok(())
 }
 
+/// Whether an error says the cluster has this transaction already.
+fn already_processed(shown: &str) -> bool {
+    shown.contains("AlreadyProcessed")
+}
+
 impl ChainError {
+    /// Whether the cluster refused the transaction for its blockhash ("Blockhash not
+    /// found"): only signing it again over a new one gets the instructions in.
+    pub fn blockhash_expired(&self) -> bool {
+        let shown = format!("{self:?}");
+        [
+            "BlockhashNotFound",
+            "Blockhash not found",
+            "BlockhashExpired",
+        ]
+        .iter()
+        .any(|s| shown.contains(s))
+    }
+
+    /// Whether the cluster may not have seen the transaction, or its answer was lost: the
+    /// same signed transaction may be sent again (the cluster applies it at most once).
+    pub fn unreachable(&self) -> bool {
+        if self.program_error().is_some() || self.blockhash_expired() {
+            return false;
+        }
+        let shown = format!("{self:?}");
+        [
+            "Dropped",
+            "ReplyLost",
+            "reqwest",
+            "Io(",
+            "timed out",
+            "onnection",
+        ]
+        .iter()
+        .any(|s| shown.contains(s))
+    }
+
     /// The program's error code (Anchor: 6000 + variant index; 2000-series constraint
     /// codes; 3000-series account codes) when the transaction failed with a custom error.
     pub fn program_error(&self) -> Option<u32> {
@@ -277,6 +317,77 @@ impl Chain {
         false
     }
 
+    /// An unsigned transaction of `ixs` (after the priority fee, when set) paid by `payer`
+    /// over a recent blockhash, for signers elsewhere: signed, it goes to [`Chain::submit`].
+    pub async fn unsigned(
+        &self,
+        ixs: &[Instruction],
+        payer: &Pubkey,
+    ) -> Result<Transaction, ChainError> {
+        let mut all = Vec::with_capacity(ixs.len() + 1);
+        if self.priority_fee > 0 {
+            all.push(crate::instructions::priority_fee(self.priority_fee));
+        }
+        all.extend(ixs.iter().cloned());
+        let mut tx = Transaction::new_with_payer(&all, Some(payer));
+        tx.message.recent_blockhash = match &self.backend {
+            Backend::Rpc(rpc) => rpc.get_latest_blockhash().await?,
+            #[cfg(feature = "embedded")]
+            Backend::Embedded { ctx, .. } => {
+                ctx.lock().await.banks_client.get_latest_blockhash().await?
+            }
+        };
+        check_size(&tx)?;
+        Ok(tx)
+    }
+
+    /// Sends a transaction signed elsewhere (every signature in place), after checking the
+    /// packet limit; waits for confirmation. A transaction the cluster already applied
+    /// (sent again after a lost reply) counts as sent.
+    pub async fn submit(&self, tx: &Transaction) -> Result<Signature, ChainError> {
+        check_size(tx)?;
+        let signature = tx.signatures.first().copied().unwrap_or_default();
+        match &self.backend {
+            Backend::Rpc(rpc) => match rpc.send_and_confirm_transaction(tx).await {
+                Ok(s) => Ok(s),
+                Err(e) if already_processed(&format!("{e:?}")) => Ok(signature),
+                Err(e) => Err(e.into()),
+            },
+            #[cfg(feature = "embedded")]
+            Backend::Embedded { ctx, seen, faults } => {
+                let fault = faults.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                match fault {
+                    Some(f @ (SendFault::Dropped | SendFault::BlockhashExpired)) => {
+                        return Err(ChainError::Injected(f));
+                    }
+                    _ => {}
+                }
+                {
+                    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+                    let keys = &tx.message.account_keys;
+                    for ix in &tx.message.instructions {
+                        if keys.get(usize::from(ix.program_id_index)) == Some(&ID) {
+                            seen.extend(
+                                ix.accounts.iter().filter_map(|&i| keys.get(usize::from(i))),
+                            );
+                        }
+                    }
+                }
+                let ctx = ctx.lock().await;
+                follow_wall_clock(&ctx).await?;
+                match ctx.banks_client.process_transaction(tx.clone()).await {
+                    Ok(()) => {}
+                    Err(e) if already_processed(&format!("{e:?}")) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                if let Some(fault) = fault {
+                    return Err(ChainError::Injected(fault));
+                }
+                Ok(signature)
+            }
+        }
+    }
+
     /// Signs with `payer` (fee payer) and `signers`, checks the packet limit, sends, waits for
     /// confirmation.
     pub async fn send(
@@ -307,8 +418,8 @@ impl Chain {
             #[cfg(feature = "embedded")]
             Backend::Embedded { ctx, seen, faults } => {
                 let fault = faults.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-                if fault == Some(SendFault::Dropped) {
-                    return Err(ChainError::Injected(SendFault::Dropped));
+                if let Some(f @ (SendFault::Dropped | SendFault::BlockhashExpired)) = fault {
+                    return Err(ChainError::Injected(f));
                 }
                 {
                     let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());

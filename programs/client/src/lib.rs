@@ -12,8 +12,9 @@ pub mod instructions;
 pub mod onboard;
 pub mod pda;
 pub mod read;
+pub mod rent;
 
-pub use anchor_lang::prelude::Pubkey;
+pub use anchor_lang::{prelude::Pubkey, solana_program::instruction::Instruction};
 #[cfg(feature = "embedded")]
 pub use chain::SendFault;
 pub use chain::{Chain, ChainError};
@@ -27,3 +28,4 @@ pub use hexproof_program::{
 };
 pub use solana_keypair::Keypair;
 pub use solana_signer::Signer;
+pub use solana_transaction::Transaction;

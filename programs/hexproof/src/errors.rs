@@ -69,3 +69,51 @@ pub enum HexproofError {
     #[msg("the org's charges in the newest root are already settled")]
     NothingToSettle,
 }
+
+impl HexproofError {
+    /// Every error in code order (its code is 6000 + its place): what a client shows a
+    /// refusal's words from.
+    pub const ALL: [HexproofError; 29] = [
+        HexproofError::Paused,
+        HexproofError::BadOracleSet,
+        HexproofError::BadLocation,
+        HexproofError::StaleEpoch,
+        HexproofError::OverEmissionCap,
+        HexproofError::LifetimeDecreased,
+        HexproofError::NotEnoughOracleSignatures,
+        HexproofError::BadProof,
+        HexproofError::NothingToClaim,
+        HexproofError::ProofTooLong,
+        HexproofError::Overflow,
+        HexproofError::EpochNotOver,
+        HexproofError::OverMintCap,
+        HexproofError::MintWindowExceeded,
+        HexproofError::NotUpgradeAuthority,
+        HexproofError::ChangeNotDue,
+        HexproofError::BadAdmin,
+        HexproofError::GainOutOfRange,
+        HexproofError::ElevationOutOfRange,
+        HexproofError::BadConfig,
+        HexproofError::ChangeExpired,
+        HexproofError::BadTransfer,
+        HexproofError::PreviousOwnerMustSign,
+        HexproofError::BadRoute,
+        HexproofError::RangeOutsideOrg,
+        HexproofError::BadOrgKey,
+        HexproofError::RouteOfAnotherOrg,
+        HexproofError::NoCredits,
+        HexproofError::NothingToSettle,
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HexproofError;
+
+    #[test]
+    fn all_lists_every_error_in_code_order() {
+        for (i, e) in HexproofError::ALL.iter().enumerate() {
+            assert_eq!(*e as usize, i, "{e}");
+        }
+    }
+}
