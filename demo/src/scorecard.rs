@@ -649,7 +649,8 @@ pub fn print(s: &Scorecard) {
         s.neighbours
     );
     println!(
-        "   onboarding fee {:.4} SOL per key; honest hotspots spent {:.4} SOL (fees and rent)",
+        "   onboarding fee {:.4} SOL per key (a maker pays it for the hardware it sells and prices \
+         it in: a Sybil key costs it too); honest hotspots spent {:.4} SOL (fees and rent)",
         s.onboarding_fee_lamports as f64 / 1e9,
         s.honest_spent_lamports as f64 / 1e9
     );

@@ -85,6 +85,11 @@ pub fn site(location: &str, gain_dbi: f64, elevation_m: i32) -> Result<Site, Own
             .trim()
             .parse()
             .map_err(|_| bad(format!("longitude {lng:?}")))?;
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lng) {
+            return Err(bad(format!(
+                "{location:?} is not on Earth (LAT,LNG in degrees)"
+            )));
+        }
         LatLng::new(lat, lng)
             .map_err(|e| bad(format!("{location:?}: {e}")))?
             .to_cell(Resolution::Twelve)

@@ -467,7 +467,7 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
         encode_hex(&Transaction::new_with_payer(ixs, Some(payer)).message_data())
     };
     let site = Site {
-        location: 0x8c1f_1a6d_4c6b_bff,
+        location: 0x08c1_f1a6_d4c6_bbff,
         gain_ddbi: 30,
         elevation_m: 5,
     };
@@ -493,10 +493,11 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
     )
     .unwrap();
 
-    let cases: Vec<(&str, String, fn(&MessageError) -> bool)> = vec![
+    type Expected = fn(&MessageError) -> bool;
+    let cases: Vec<(&str, String, Expected)> = vec![
         (
             "the owner as fee payer",
-            message(&[honest.clone()], &k(&owner)),
+            message(std::slice::from_ref(&honest), &k(&owner)),
             |e| matches!(e, MessageError::OwnerPays(_)),
         ),
         (
@@ -602,7 +603,7 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
     };
     let bare = instructions::accept_hotspot(&k(&owner), &k(&hotspot));
     let e = check_message(
-        &message(&[bare.clone()], &maker_key),
+        &message(std::slice::from_ref(&bare), &maker_key),
         &accept,
         &[owner.public()],
     )

@@ -359,7 +359,7 @@ impl Reader<'_> {
 
 /// Hex to bytes.
 pub fn decode_hex(s: &str) -> Result<Vec<u8>, MessageError> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return Err(MessageError::NotHex);
     }
     (0..s.len())
@@ -525,7 +525,7 @@ mod tests {
             hotspot: PublicKey::from([1; 32]),
             owner: PublicKey::from([2; 32]),
             site: Site {
-                location: 0x8c2a_1072_b59f_fff,
+                location: 0x08c2_a107_2b59_ffff,
                 gain_ddbi: 30,
                 elevation_m: 5,
             },

@@ -356,11 +356,8 @@ impl Chain {
             #[cfg(feature = "embedded")]
             Backend::Embedded { ctx, seen, faults } => {
                 let fault = faults.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-                match fault {
-                    Some(f @ (SendFault::Dropped | SendFault::BlockhashExpired)) => {
-                        return Err(ChainError::Injected(f));
-                    }
-                    _ => {}
+                if let Some(f @ (SendFault::Dropped | SendFault::BlockhashExpired)) = fault {
+                    return Err(ChainError::Injected(f));
                 }
                 {
                     let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
