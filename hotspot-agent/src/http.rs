@@ -20,7 +20,7 @@ pub enum HttpError {
         addr: String,
         source: std::io::Error,
     },
-    #[error("{service} did not answer {path} within {0:?}", TIMEOUT)]
+    #[error("{service} did not answer {path} in time")]
     Timeout { service: &'static str, path: String },
     #[error("asking {service} for {path}: {message}")]
     Http {
@@ -48,6 +48,10 @@ pub enum HttpError {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a POST waits: a maker sending a transaction waits for its confirmation (up to a
+/// blockhash's life, 60–90 s) and gives up at 100 s; the agent waits longer, so that it never
+/// signs again while the first is still on its way.
+const POST_TIMEOUT: Duration = Duration::from_secs(120);
 /// The largest answer read (a page of 1,000 reports is about 400 KB).
 const MAX_BODY: usize = 8 << 20;
 /// The explorer refuses a client's third concurrent database read (503): ask again.
@@ -60,10 +64,14 @@ pub struct Service {
     addr: String,
 }
 
-/// What a service said, without control characters.
+/// What a service said, without control characters or bidirectional overrides (which would
+/// reorder what the owner reads).
 pub fn clean(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            let bidi = matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi { ' ' } else { c }
+        })
         .collect()
 }
 
@@ -118,7 +126,12 @@ impl Service {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> Result<T, HttpError> {
-        let (status, body) = tokio::time::timeout(TIMEOUT, self.once(method, path, body))
+        let wait = if method == hyper::Method::POST {
+            POST_TIMEOUT
+        } else {
+            TIMEOUT
+        };
+        let (status, body) = tokio::time::timeout(wait, self.once(method, path, body))
             .await
             .map_err(|_| HttpError::Timeout {
                 service: self.name,

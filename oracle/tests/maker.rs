@@ -340,6 +340,32 @@ async fn a_new_key_with_no_sol_is_onboarded_paid_moved_and_sold_through_the_make
     );
     assert_eq!(lamports(&chain, &owner.public()).await, 0);
     assert_eq!(lamports(&chain, &buyer.public()).await, 0);
+
+    // Decommissioned (the record's rent goes back to its owner) and onboarded again: the maker
+    // pays for a key's first onboarding only, or one buyer could cycle its budget away.
+    let funder = solana_keypair(&oracle_key);
+    let retire =
+        instructions::decommission_hotspot(&pubkey(&buyer.public()), &pubkey(&hotspot.public()));
+    chain
+        .send(&[retire], &funder, &[&solana_keypair(&buyer)])
+        .await
+        .unwrap();
+    let spent = m.maker.status().await.unwrap().spent_today;
+    let (code, words) = refused(
+        owner::act(
+            &m.api,
+            &Action::Onboard {
+                hotspot: hotspot.public(),
+                owner: buyer.public(),
+                site,
+            },
+            &[&hotspot, &buyer],
+        )
+        .await,
+    );
+    assert_eq!(code, RefusalCode::Refused);
+    assert!(words.contains("first onboarding only"), "{words}");
+    assert_eq!(m.maker.status().await.unwrap().spent_today, spent);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,7 +434,8 @@ async fn a_spent_budget_or_an_empty_wallet_is_an_alarm_and_words_not_silence() {
             .is_none()
     );
 
-    // Per-key rate: the key's requests of the day run out, whoever asks.
+    // Per-key rate: a key's signed transactions of the day run out; a stranger's requests about
+    // the key (claims for a key with nothing to claim) use none of them.
     let limited = start_maker(
         &chain,
         5_000_000_000,
@@ -419,6 +446,19 @@ async fn a_spent_budget_or_an_empty_wallet_is_an_alarm_and_words_not_silence() {
         },
     )
     .await;
+    for _ in 0..3 {
+        let stranger = owner::act(
+            &limited.api,
+            &Action::Claim {
+                hotspot: hotspot.public(),
+                lifetime: 1,
+                proof: vec![],
+            },
+            &[],
+        )
+        .await;
+        assert!(stranger.is_err(), "{stranger:?}");
+    }
     let sent = owner::act(&limited.api, &onboard, &[&hotspot, &owner])
         .await
         .unwrap();
@@ -471,20 +511,15 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
         gain_ddbi: 30,
         elevation_m: 5,
     };
+    let here = site.location;
     let onboard = Action::Onboard {
         hotspot: hotspot.public(),
         owner: owner.public(),
         site,
     };
     let signers = [hotspot.public(), owner.public()];
-    let honest = instructions::onboard_hotspot_paid_by(
-        &k(&hotspot),
-        &k(&owner),
-        &maker_key,
-        site.location,
-        30,
-        5,
-    );
+    let honest =
+        instructions::onboard_hotspot_paid_by(&k(&hotspot), &k(&owner), &maker_key, here, 30, 5);
     let fee = instructions::priority_fee(1_000);
     check_message(
         &message(&[fee.clone(), honest.clone()], &maker_key),
@@ -507,7 +542,7 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
                     &k(&hotspot),
                     &k(&owner),
                     &k(&owner),
-                    site.location,
+                    here,
                     30,
                     5,
                 )],
@@ -522,7 +557,7 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
                     &k(&hotspot),
                     &k(&owner),
                     &maker_key,
-                    site.location ^ 0x10,
+                    here ^ 0x10,
                     30,
                     5,
                 )],
@@ -563,7 +598,7 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
                     &k(&hotspot),
                     &k(&owner),
                     Some(&k(&other)),
-                    site.location,
+                    here,
                     30,
                     5,
                 )],
@@ -588,7 +623,7 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
         owner: owner.public(),
         site,
     };
-    let other_hotspot = instructions::assert_location(&k(&owner), &k(&other), site.location, 30, 5);
+    let other_hotspot = instructions::assert_location(&k(&owner), &k(&other), here, 30, 5);
     let e = check_message(
         &message(&[other_hotspot], &maker_key),
         &assert,
@@ -618,7 +653,7 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
     .unwrap();
     let by_owner = instructions::create_owner_tokens(&k(&owner), &k(&owner));
     let e = check_message(
-        &message(&[by_owner, bare], &maker_key),
+        &message(&[by_owner, bare.clone()], &maker_key),
         &accept,
         &[owner.public()],
     )
@@ -630,4 +665,39 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
         ),
         "{e}"
     );
+    // A token account the maker pays for, but someone else's: the buyer would pay its own.
+    let others = instructions::create_owner_tokens(&maker_key, &k(&other));
+    let e = check_message(
+        &message(&[others, bare.clone()], &maker_key),
+        &accept,
+        &[owner.public()],
+    )
+    .unwrap_err();
+    assert!(matches!(e, MessageError::RentNotPaidByMaker), "{e}");
+
+    // Priority fees of Solana's shape only, once each: no bytes of the maker's choosing for the
+    // keys to sign, and nothing larger than a transaction.
+    let mut padded = instructions::priority_fee(1_000);
+    padded.data.extend_from_slice(&[0x41; 200]);
+    let twice = vec![fee.clone(), fee.clone(), honest.clone()];
+    let shapes: Vec<(&str, String)> = vec![
+        (
+            "a padded priority fee",
+            message(&[padded, honest.clone()], &maker_key),
+        ),
+        ("two priority fees", message(&twice, &maker_key)),
+    ];
+    for (what, m) in &shapes {
+        let e = check_message(m, &onboard, &signers).unwrap_err();
+        assert!(matches!(e, MessageError::BadComputeBudget), "{what}: {e}");
+    }
+    let mut huge = honest.clone();
+    huge.accounts.extend((0..40).map(|_| {
+        anchor_lang::solana_program::instruction::AccountMeta::new_readonly(
+            Pubkey::new_unique(),
+            false,
+        )
+    }));
+    let e = check_message(&message(&[huge], &maker_key), &onboard, &signers).unwrap_err();
+    assert!(matches!(e, MessageError::TooLarge(_)), "{e}");
 }

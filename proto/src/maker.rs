@@ -23,6 +23,10 @@ pub const PROGRAM_ID: &str = "G8PxyAiUJVwPBpvsqXwffosq7XJv7UU4PTmg5NMoPN9v";
 pub const COMPUTE_BUDGET_ID: &str = "ComputeBudget111111111111111111111111111111";
 /// SPL's associated token account program.
 pub const ASSOCIATED_TOKEN_ID: &str = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL";
+/// SPL Token (the reward mint's program).
+pub const TOKEN_PROGRAM_ID: &str = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
+/// The most a transaction may take on a cluster (one packet).
+pub const PACKET_DATA_SIZE: usize = 1_232;
 
 /// What the owner asks the maker to pay for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,15 +144,18 @@ mod cell_hex {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         let s = String::deserialize(d)?;
-        u64::from_str_radix(&s, 16)
-            .map_err(|_| serde::de::Error::custom(format!("not an H3 cell in hex: {s:?}")))
+        let bad = || serde::de::Error::custom(format!("not an H3 cell in hex: {s:?}"));
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        u64::from_str_radix(&s, 16).map_err(|_| bad())
     }
 }
 
 /// A 32-byte hash from hex.
 pub fn decode_hash(s: &str) -> Result<[u8; 32], MessageError> {
     let bad = || MessageError::BadHash(s.chars().take(80).collect());
-    if s.len() != 64 || !s.is_ascii() {
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad());
     }
     let mut out = [0u8; 32];
@@ -253,6 +260,10 @@ pub enum MessageError {
     RentNotPaidByMaker,
     #[error("{0} is not among the message's signers")]
     NotASigner(String),
+    #[error("the message, signed, would take {0} bytes: more than a transaction may")]
+    TooLarge(usize),
+    #[error("the message's priority fee instructions are not the two Solana defines, once each")]
+    BadComputeBudget,
 }
 
 /// A legacy Solana message, read.
@@ -348,6 +359,10 @@ impl Reader<'_> {
         let mut value = 0usize;
         for i in 0..3 {
             let b = self.byte()?;
+            // A zero continuation byte is a longer encoding of a shorter value: not Solana's.
+            if i > 0 && b == 0 {
+                return Err(MessageError::Truncated);
+            }
             value |= usize::from(b & 0x7F) << (7 * i);
             if b & 0x80 == 0 {
                 return Ok(value);
@@ -359,7 +374,7 @@ impl Reader<'_> {
 
 /// Hex to bytes.
 pub fn decode_hex(s: &str) -> Result<Vec<u8>, MessageError> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(MessageError::NotHex);
     }
     (0..s.len())
@@ -419,6 +434,12 @@ pub fn check_message(
 ) -> Result<Vec<u8>, MessageError> {
     let bytes = decode_hex(message)?;
     let m = parse_message(&bytes)?;
+    // Signed, it must fit a packet: a message that could not be sent is not signed (and no
+    // signing bytes of another protocol, which would claim scores of signers, pass).
+    let size = 1 + 64 * usize::from(m.required_signatures) + bytes.len();
+    if size > PACKET_DATA_SIZE {
+        return Err(MessageError::TooLarge(size));
+    }
     let payer = *m.keys.first().ok_or(MessageError::Truncated)?;
     if let Some(s) = signers.iter().find(|s| s.to_bytes() == payer) {
         return Err(MessageError::OwnerPays(s.to_string()));
@@ -435,22 +456,38 @@ pub fn check_message(
     let name = action.instruction();
     let data = action.instruction_data()?;
     let mut found = 0;
+    let mut budget_tags = Vec::new();
     let mut ata_created = false;
     for ix in &m.instructions {
         if ix.program == compute {
-            // SetComputeUnitLimit (2) or SetComputeUnitPrice (3): the payer's cost only.
-            if !matches!(ix.data.first(), Some(2 | 3)) {
-                return Err(MessageError::ForeignProgram(COMPUTE_BUDGET_ID.into()));
+            // SetComputeUnitLimit (2, u32) or SetComputeUnitPrice (3, u64), each at most once:
+            // the payer's cost only, and no room for bytes of the maker's choosing.
+            let ok = match ix.data.first() {
+                Some(2) => ix.data.len() == 5,
+                Some(3) => ix.data.len() == 9,
+                _ => false,
+            };
+            if !ok || !ix.accounts.is_empty() || budget_tags.contains(&ix.data[0]) {
+                return Err(MessageError::BadComputeBudget);
             }
+            budget_tags.push(ix.data[0]);
         } else if ix.program == ata {
-            // CreateIdempotent (1), its funding account first.
-            if ix.data != [1] {
+            // Only taking a hotspot creates a token account: the new owner's, CreateIdempotent
+            // (1), funded by the fee payer, once, before the program's instruction.
+            let Action::Accept { new_owner, .. } = action else {
+                return Err(MessageError::ForeignProgram(ASSOCIATED_TOKEN_ID.into()));
+            };
+            if ix.data != [1] || ata_created || found > 0 {
                 return Err(MessageError::ForeignProgram(ASSOCIATED_TOKEN_ID.into()));
             }
-            if ix.accounts.first() != Some(&payer) {
+            let expected = token_account_of(new_owner, &program);
+            if ix.accounts.first() != Some(&payer)
+                || ix.accounts.get(1).copied() != expected
+                || ix.accounts.get(2) != Some(&new_owner.to_bytes())
+            {
                 return Err(MessageError::RentNotPaidByMaker);
             }
-            ata_created |= found == 0;
+            ata_created = true;
         } else if ix.program == program {
             if ix.data != data {
                 return Err(MessageError::NotTheAction(name));
@@ -474,6 +511,16 @@ pub fn check_message(
         return Err(MessageError::RentNotPaidByMaker);
     }
     Ok(bytes)
+}
+
+/// The reward-mint token account of `wallet` (the associated token account of the program's
+/// mint PDA under SPL Token).
+fn token_account_of(wallet: &PublicKey, program: &[u8; 32]) -> Option<[u8; 32]> {
+    let mint = find_program_address(&[b"mint"], program)?;
+    find_program_address(
+        &[wallet.as_bytes(), &key_bytes(TOKEN_PROGRAM_ID), &mint],
+        &key_bytes(ASSOCIATED_TOKEN_ID),
+    )
 }
 
 /// The accounts the program's instruction reads the hotspot and its signers from (the order

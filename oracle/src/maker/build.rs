@@ -55,10 +55,16 @@ pub async fn plan(
             }
             check_site(&config, site)?;
             let owner = key(owner);
-            cost += config.onboarding_fee + rent::hotspot();
-            if read::ledger(chain, &hotspot_key).await?.is_none() {
-                cost += rent::ledger();
+            // A key's first onboarding only: decommissioning returns the record's rent to the
+            // owner, so paying again would let one buyer cycle the maker's budget away.
+            if read::ledger(chain, &hotspot_key).await?.is_some() {
+                return Err(MakerError::Refused(
+                    "this key was onboarded before: its maker pays for the first onboarding \
+                     only; its owner onboards it again (`oracle chain onboard`)"
+                        .into(),
+                ));
             }
+            cost += config.onboarding_fee + rent::hotspot() + rent::ledger();
             if !exists(chain, &pda::owner_tokens(&owner)).await? {
                 cost += rent::token_account();
             }
@@ -93,7 +99,8 @@ pub async fn plan(
             owner, new_owner, ..
         } => {
             let h = owned_by(record, owner)?;
-            if h.pending_owner == key(new_owner) {
+            // An offer lapses a week after it was made; one still open is done already.
+            if h.pending_owner == key(new_owner) && h.pending_owner_until > super::now_secs() {
                 return Err(MakerError::Done(format!(
                     "the hotspot is offered to {new_owner} already: it takes it with `accept`"
                 )));

@@ -160,7 +160,10 @@ pub enum MakerError {
 
 impl From<ChainError> for MakerError {
     fn from(e: ChainError) -> Self {
-        MakerError::Unavailable(e.to_string())
+        match e {
+            ChainError::TooLarge(_) => MakerError::BadRequest(e.to_string()),
+            e => MakerError::Unavailable(e.to_string()),
+        }
     }
 }
 
@@ -229,8 +232,28 @@ struct Pending {
     expires: Instant,
 }
 
-/// Prepared messages held at most (each key is rate-limited, so this bounds memory only).
+/// Prepared messages held at most, and per hotspot (a stranger preparing claims for many
+/// hotspots fills neither for everyone).
 const MAX_PENDING: usize = 10_000;
+const PENDING_PER_KEY: usize = 4;
+
+/// A hotspot whose transaction is being sent, released when dropped.
+struct InFlight<'a> {
+    set: &'a Mutex<std::collections::HashSet<PublicKey>>,
+    key: PublicKey,
+}
+
+impl<'a> InFlight<'a> {
+    fn take(set: &'a Mutex<std::collections::HashSet<PublicKey>>, key: PublicKey) -> Option<Self> {
+        lock(set).insert(key).then_some(InFlight { set, key })
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        lock(self.set).remove(&self.key);
+    }
+}
 /// Sends of one signed transaction whose fate was unknown (the cluster applies it once).
 const SEND_ATTEMPTS: u32 = 3;
 
@@ -248,6 +271,8 @@ pub struct Maker {
     policy: Mutex<Policy>,
     pending: Mutex<HashMap<[u8; 32], Pending>>,
     alarms: Mutex<Vec<Alarm>>,
+    /// Hotspots whose transaction is being sent.
+    in_flight: Mutex<std::collections::HashSet<PublicKey>>,
     /// The hexproof-proto key of the payer.
     payer_key: PublicKey,
 }
@@ -277,6 +302,7 @@ impl Maker {
             config,
             pending: Mutex::default(),
             alarms: Mutex::default(),
+            in_flight: Mutex::default(),
             payer_key,
         }
     }
@@ -381,7 +407,11 @@ impl Maker {
         let mut pending = lock(&self.pending);
         let at = Instant::now();
         pending.retain(|_, p| p.expires > at);
-        if pending.len() >= MAX_PENDING {
+        let of_key = pending
+            .values()
+            .filter(|p| p.action.hotspot() == action.hotspot())
+            .count();
+        if pending.len() >= MAX_PENDING || of_key >= PENDING_PER_KEY {
             return Err(MakerError::Unavailable(
                 "too many messages wait for signatures: try again in a minute".into(),
             ));
@@ -413,12 +443,13 @@ impl Maker {
         let bytes =
             decode_hex(&submit.message).map_err(|e| MakerError::BadRequest(e.to_string()))?;
         let id: [u8; 32] = Sha256::digest(&bytes).into();
-        // Taken out: a message is sent once (a second submit must prepare again).
-        let pending = lock(&self.pending)
-            .remove(&id)
+        // Signatures are checked before the message is taken out (a bad submit of someone
+        // else's message destroys nothing); then it is sent once.
+        let (mut tx, action) = lock(&self.pending)
+            .get(&id)
             .filter(|p| p.expires > Instant::now())
+            .map(|p| (p.tx.clone(), p.action.clone()))
             .ok_or(MakerError::Expired)?;
-        let mut tx = pending.tx;
         let required = usize::from(tx.message.header.num_required_signatures);
         for s in &submit.signatures {
             let key = Pubkey::new_from_array(s.pubkey.to_bytes());
@@ -446,20 +477,29 @@ impl Maker {
             }
             tx.signatures[at] = raw.into();
         }
-        for want in pending.action.signers() {
+        for want in action.signers() {
             if !submit.signatures.iter().any(|s| s.pubkey == want) {
                 return Err(MakerError::BadSignature(format!("{want} has not signed")));
             }
         }
+        let pending = lock(&self.pending).remove(&id).ok_or(MakerError::Expired)?;
         let blockhash = tx.message.recent_blockhash;
         tx.try_partial_sign(&[&self.payer], blockhash)
             .map_err(|e| MakerError::BadSignature(e.to_string()))?;
+        // One transaction of a hotspot at a time: a second would be paid for and fail.
+        let _sending = InFlight::take(&self.in_flight, *action.hotspot()).ok_or_else(|| {
+            MakerError::Unavailable(
+                "a transaction of this hotspot is being sent: try again in a minute".into(),
+            )
+        })?;
         let now = now_secs();
-        lock(&self.policy)
-            .spend(pending.cost, now)
-            .inspect_err(|d| {
+        {
+            let mut policy = lock(&self.policy);
+            policy.count_key(action.hotspot(), now)?;
+            policy.spend(pending.cost, now).inspect_err(|d| {
                 self.alarm(AlarmReason::BudgetSpent, d.to_string());
             })?;
+        }
         let mut attempt = 0;
         let signature = loop {
             attempt += 1;
@@ -469,13 +509,15 @@ impl Maker {
                     tracing::warn!(%e, attempt, "sending again");
                     tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
                 }
-                Err(e) => {
-                    // Not applied (a refusal, an expired blockhash) or unknown after every
-                    // attempt: nothing was spent that the budget should keep.
+                Err(e) if e.blockhash_expired() => {
+                    // Never applied: nothing spent.
                     lock(&self.policy).refund(pending.cost, now);
-                    return Err(if e.blockhash_expired() {
-                        MakerError::Expired
-                    } else if e.unreachable() {
+                    return Err(MakerError::Expired);
+                }
+                Err(e) => {
+                    // Refused (possibly on chain, its fee paid) or unknown after every attempt
+                    // (possibly applied): the books keep the charge, erring on the safe side.
+                    return Err(if e.unreachable() {
                         MakerError::Unavailable(e.to_string())
                     } else {
                         MakerError::Refused(refusal_words(&e))
@@ -491,7 +533,14 @@ impl Maker {
             "maker paid"
         );
         metrics::counter!("hexproof_maker_spent_lamports_total").increment(pending.cost);
-        let maker_balance = self.check_balance().await?;
+        // Sent: a failed balance read must not turn it into a refusal.
+        let maker_balance = match self.check_balance().await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(%e, "reading the maker's balance after a send");
+                0
+            }
+        };
         Ok(Submitted {
             signature: signature.to_string(),
             maker_balance,

@@ -86,12 +86,15 @@ impl Policy {
         self.made.contains(key)
     }
 
-    /// Admits a request about `key` from `address` at `now` (seconds), counting it; a
-    /// request refused for its address does not count against the key.
+    /// Admits a request about `key` from `address` at `now` (seconds): the maker made the
+    /// key, the address has requests left this minute (counted here), and the key has signed
+    /// transactions left today (counted only by [`Policy::count_key`], when one is sent: a
+    /// stranger's requests about a key cannot use up its owner's).
     pub fn admit(&mut self, key: &PublicKey, address: IpAddr, now: i64) -> Result<(), Denied> {
         if !self.made(key) {
             return Err(Denied::NotEntitled(*key));
         }
+        let address = bucket(address);
         if self.by_address.len() >= MAX_ADDRESSES && !self.by_address.contains_key(&address) {
             self.by_address
                 .retain(|_, times| times.back().is_some_and(|t| now - t < MINUTE));
@@ -101,12 +104,22 @@ impl Policy {
         if count_within(times, now, MINUTE) >= per_address as usize {
             return Err(Denied::AddressRate(per_address));
         }
+        times.push_back(now);
         let per_key = self.limits.per_key_per_day;
         let key_times = self.by_key.entry(*key).or_default();
         if count_within(key_times, now, DAY) >= per_key as usize {
             return Err(Denied::KeyRate(*key, per_key));
         }
-        times.push_back(now);
+        Ok(())
+    }
+
+    /// Counts a transaction sent for `key` (its signatures checked) against its day.
+    pub fn count_key(&mut self, key: &PublicKey, now: i64) -> Result<(), Denied> {
+        let per_key = self.limits.per_key_per_day;
+        let key_times = self.by_key.entry(*key).or_default();
+        if count_within(key_times, now, DAY) >= per_key as usize {
+            return Err(Denied::KeyRate(*key, per_key));
+        }
         key_times.push_back(now);
         Ok(())
     }
@@ -144,6 +157,16 @@ impl Policy {
 
     pub fn spent_today(&self, now: i64) -> u64 {
         self.spent.get(&now.div_euclid(DAY)).copied().unwrap_or(0)
+    }
+}
+
+/// The rate bucket of an address: IPv6 by its /64 (one host holds a whole /64).
+fn bucket(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(
+            u128::from(v6) & !((1u128 << 64) - 1),
+        )),
+        v4 => v4,
     }
 }
 
@@ -186,13 +209,16 @@ mod tests {
     #[test]
     fn a_key_is_limited_per_day_and_an_address_per_minute() {
         let mut p = policy();
+        // Requests alone (a stranger asking about the key) use none of the key's day.
         for t in 0..3 {
             p.admit(&key(1), HOME, t).unwrap();
         }
+        for t in 0..3 {
+            p.count_key(&key(1), t).unwrap();
+        }
+        assert_eq!(p.count_key(&key(1), 9), Err(Denied::KeyRate(key(1), 3)));
+        // The address had three requests this minute; the fourth is refused for the key.
         assert_eq!(p.admit(&key(1), HOME, 10), Err(Denied::KeyRate(key(1), 3)));
-        // Another key from the same address: one more fits the minute, then the address is
-        // limited, whatever the key.
-        p.admit(&key(2), HOME, 11).unwrap();
         assert_eq!(p.admit(&key(2), HOME, 12), Err(Denied::AddressRate(4)));
         let elsewhere: IpAddr = "10.0.0.2".parse().unwrap();
         p.admit(&key(2), elsewhere, 12).unwrap();
@@ -200,6 +226,14 @@ mod tests {
         p.admit(&key(2), HOME, 72).unwrap();
         assert!(p.admit(&key(1), HOME, 73).is_err());
         p.admit(&key(1), HOME, DAY + 1).unwrap();
+        // One host's IPv6 addresses share a bucket.
+        let a: IpAddr = "2001:db8::1".parse().unwrap();
+        let b: IpAddr = "2001:db8::2".parse().unwrap();
+        for t in 0..4 {
+            p.admit(&key(2), if t % 2 == 0 { a } else { b }, 200 + t)
+                .unwrap();
+        }
+        assert_eq!(p.admit(&key(2), b, 205), Err(Denied::AddressRate(4)));
     }
 
     #[test]

@@ -72,7 +72,9 @@ pub fn router(maker: Arc<Maker>) -> Router {
         .layer(tower::limit::ConcurrencyLimitLayer::new(CONCURRENCY))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(60),
+            // Longer than a send waits for confirmation (a blockhash lives 60–90 s), shorter
+            // than the agent waits for the answer.
+            Duration::from_secs(100),
         ))
 }
 

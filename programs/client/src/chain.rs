@@ -44,6 +44,9 @@ pub enum ChainError {
     Decode(Pubkey, &'static str),
     #[error("transaction of {0} bytes exceeds Solana's {PACKET_DATA_SIZE}-byte packet")]
     TooLarge(usize),
+    /// Applied and failed on chain (found when it was sent again: the cluster had it).
+    #[error("the transaction failed on chain: {0}")]
+    Failed(String),
     /// A fault injected into an embedded runtime ([`Chain::inject_faults`]).
     #[cfg(feature = "embedded")]
     #[error("simulated network fault: {0:?}")]
@@ -111,23 +114,25 @@ impl ChainError {
         .any(|s| shown.contains(s))
     }
 
-    /// Whether the cluster may not have seen the transaction, or its answer was lost: the
-    /// same signed transaction may be sent again (the cluster applies it at most once).
-    pub fn unreachable(&self) -> bool {
-        if self.program_error().is_some() || self.blockhash_expired() {
+    /// Whether the cluster refused or failed the transaction itself (a program error, an
+    /// account or fee problem): sending it again would not help.
+    pub fn refused(&self) -> bool {
+        if self.blockhash_expired() {
             return false;
         }
         let shown = format!("{self:?}");
-        [
-            "Dropped",
-            "ReplyLost",
-            "reqwest",
-            "Io(",
-            "timed out",
-            "onnection",
-        ]
-        .iter()
-        .any(|s| shown.contains(s))
+        self.program_error().is_some()
+            || matches!(self, ChainError::Failed(_) | ChainError::TooLarge(_))
+            || ["TransactionError", "InstructionError", "InsufficientFunds"]
+                .iter()
+                .any(|s| shown.contains(s))
+    }
+
+    /// Whether the cluster may not have seen the transaction, or its answer was lost ("unable
+    /// to confirm", a dropped connection, a node behind): neither refused nor expired, so the
+    /// same signed transaction may be sent again (the cluster applies it at most once).
+    pub fn unreachable(&self) -> bool {
+        !self.refused() && !self.blockhash_expired()
     }
 
     /// The program's error code (Anchor: 6000 + variant index; 2000-series constraint
@@ -350,7 +355,13 @@ impl Chain {
         match &self.backend {
             Backend::Rpc(rpc) => match rpc.send_and_confirm_transaction(tx).await {
                 Ok(s) => Ok(s),
-                Err(e) if already_processed(&format!("{e:?}")) => Ok(signature),
+                Err(e) if already_processed(&format!("{e:?}")) => {
+                    // The cluster has it: how did it end?
+                    match rpc.get_signature_status(&signature).await? {
+                        Some(Err(failed)) => Err(ChainError::Failed(format!("{failed:?}"))),
+                        _ => Ok(signature),
+                    }
+                }
                 Err(e) => Err(e.into()),
             },
             #[cfg(feature = "embedded")]
@@ -374,7 +385,13 @@ impl Chain {
                 follow_wall_clock(&ctx).await?;
                 match ctx.banks_client.process_transaction(tx.clone()).await {
                     Ok(()) => {}
-                    Err(e) if already_processed(&format!("{e:?}")) => {}
+                    Err(e) if already_processed(&format!("{e:?}")) => {
+                        // The bank has it: how did it end?
+                        let status = ctx.banks_client.get_transaction_status(signature).await?;
+                        if let Some(failed) = status.and_then(|s| s.err) {
+                            return Err(ChainError::Failed(format!("{failed:?}")));
+                        }
+                    }
                     Err(e) => return Err(e.into()),
                 }
                 if let Some(fault) = fault {
