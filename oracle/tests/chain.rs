@@ -39,19 +39,9 @@ struct OnChain {
 
 async fn on_chain() -> OnChain {
     let network = hexproof_fixtures::network("net-25").unwrap();
-    let oracle_key = network.oracles[0].keypair().unwrap();
-    let payer = solana_keypair(&oracle_key);
     // The oracle's key deployed the program (its upgrade authority) and initializes it.
-    let chain = Chain::embedded(&payer.pubkey()).await;
-    chain.fund(&payer.pubkey(), 10_000_000_000).await.unwrap();
-    let args = chain::init_args(
-        &[oracle_key.public()],
-        1,
-        &rewards(),
-        &ClockConfig::default(),
-        &limits(),
-    );
-    chain::initialize(&chain, &payer, args).await.unwrap();
+    let (chain, oracle_key) = common::golden::deployed().await;
+    let payer = solana_keypair(&oracle_key);
     let added = onboard_network(&chain, &network, 1_000_000_000)
         .await
         .unwrap();

@@ -23,7 +23,6 @@ use hotspot_agent::{
 use oracle::{
     audit,
     chain::{self, pubkey, solana_keypair},
-    config::ClockConfig,
     epochs,
     explorer::{Explorer, ExplorerConfig, web},
     maker::{AlarmReason, Limits, Maker, MakerConfig},
@@ -32,22 +31,10 @@ use oracle::{
 };
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-/// The program initialized by the net-25 oracle's key, as in `chain.rs`.
+/// The program initialized by the net-25 oracle's key (`common::golden::deployed`).
 async fn deployed() -> (Arc<Chain>, hexproof_proto::Keypair) {
-    let network = hexproof_fixtures::network("net-25").unwrap();
-    let oracle_key = network.oracles[0].keypair().unwrap();
-    let payer = solana_keypair(&oracle_key);
-    let chain = Chain::embedded(&payer.pubkey()).await;
-    chain.fund(&payer.pubkey(), 10_000_000_000).await.unwrap();
-    let args = chain::init_args(
-        &[oracle_key.public()],
-        1,
-        &rewards(),
-        &ClockConfig::default(),
-        &limits(),
-    );
-    chain::initialize(&chain, &payer, args).await.unwrap();
-    (Arc::new(chain), oracle_key)
+    let (chain, key) = common::golden::deployed().await;
+    (Arc::new(chain), key)
 }
 
 /// A maker serving on a free port: its wallet funded with `funds` lamports, having made `made`.

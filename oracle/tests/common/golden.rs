@@ -56,3 +56,26 @@ pub fn write_oracle_config(
     std::fs::write(&path, toml::to_string(&config).unwrap()).unwrap();
     path
 }
+
+/// The program in an embedded Solana runtime, deployed and initialized (a set of one, the
+/// golden reward settings) by the net-25 network's first oracle key, which is funded to pay
+/// for the chain duty. Returns the chain and that key.
+pub async fn deployed() -> (hexproof_client::Chain, hexproof_proto::Keypair) {
+    use hexproof_client::Signer;
+    let network = hexproof_fixtures::network("net-25").unwrap();
+    let oracle_key = network.oracles[0].keypair().unwrap();
+    let payer = oracle::chain::solana_keypair(&oracle_key);
+    let chain = hexproof_client::Chain::embedded(&payer.pubkey()).await;
+    chain.fund(&payer.pubkey(), 10_000_000_000).await.unwrap();
+    let args = oracle::chain::init_args(
+        &[oracle_key.public()],
+        1,
+        &rewards(),
+        &oracle::config::ClockConfig::default(),
+        &limits(),
+    );
+    oracle::chain::initialize(&chain, &payer, args)
+        .await
+        .unwrap();
+    (chain, oracle_key)
+}

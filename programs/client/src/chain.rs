@@ -235,6 +235,32 @@ fn program_data(authority: &Pubkey) -> Vec<u8> {
     data
 }
 
+/// The fault the next send meets: an error now when it never reaches the cluster, or one to
+/// report after the transaction is applied.
+#[cfg(feature = "embedded")]
+fn next_fault(
+    faults: &std::sync::Mutex<std::collections::VecDeque<SendFault>>,
+) -> Result<Option<SendFault>, ChainError> {
+    let fault = faults.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+    match fault {
+        Some(f @ (SendFault::Dropped | SendFault::BlockhashExpired)) => {
+            Err(ChainError::Injected(f))
+        }
+        other => Ok(other),
+    }
+}
+
+/// Records the program's accounts a transaction names (what `program_accounts` scans).
+#[cfg(feature = "embedded")]
+fn remember<'a>(
+    seen: &std::sync::Mutex<BTreeSet<Pubkey>>,
+    accounts: impl Iterator<Item = &'a Pubkey>,
+) {
+    seen.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .extend(accounts.copied());
+}
+
 /// Moves the bank's clock to the wall clock (a live cluster's time advances; the test bank's
 /// does not on its own), never backwards.
 #[cfg(feature = "embedded")]
@@ -366,21 +392,18 @@ impl Chain {
             },
             #[cfg(feature = "embedded")]
             Backend::Embedded { ctx, seen, faults } => {
-                let fault = faults.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-                if let Some(f @ (SendFault::Dropped | SendFault::BlockhashExpired)) = fault {
-                    return Err(ChainError::Injected(f));
-                }
-                {
-                    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-                    let keys = &tx.message.account_keys;
-                    for ix in &tx.message.instructions {
-                        if keys.get(usize::from(ix.program_id_index)) == Some(&ID) {
-                            seen.extend(
-                                ix.accounts.iter().filter_map(|&i| keys.get(usize::from(i))),
-                            );
-                        }
-                    }
-                }
+                let fault = next_fault(faults)?;
+                let keys = &tx.message.account_keys;
+                remember(
+                    seen,
+                    tx.message
+                        .instructions
+                        .iter()
+                        .filter(|ix| keys.get(usize::from(ix.program_id_index)) == Some(&ID))
+                        .flat_map(|ix| {
+                            ix.accounts.iter().filter_map(|&i| keys.get(usize::from(i)))
+                        }),
+                );
                 let ctx = ctx.lock().await;
                 follow_wall_clock(&ctx).await?;
                 match ctx.banks_client.process_transaction(tx.clone()).await {
@@ -431,16 +454,13 @@ impl Chain {
             }
             #[cfg(feature = "embedded")]
             Backend::Embedded { ctx, seen, faults } => {
-                let fault = faults.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-                if let Some(f @ (SendFault::Dropped | SendFault::BlockhashExpired)) = fault {
-                    return Err(ChainError::Injected(f));
-                }
-                {
-                    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
-                    for ix in ixs.iter().filter(|ix| ix.program_id == ID) {
-                        seen.extend(ix.accounts.iter().map(|a| a.pubkey));
-                    }
-                }
+                let fault = next_fault(faults)?;
+                remember(
+                    seen,
+                    ixs.iter()
+                        .filter(|ix| ix.program_id == ID)
+                        .flat_map(|ix| ix.accounts.iter().map(|a| &a.pubkey)),
+                );
                 let ctx = ctx.lock().await;
                 follow_wall_clock(&ctx).await?;
                 let blockhash = ctx.banks_client.get_latest_blockhash().await?;
