@@ -6,6 +6,7 @@ use anyhow::Context;
 use h3o::CellIndex;
 use hexproof_client::{
     Chain, Keypair,
+    instructions::Location,
     onboard::{Onboarding, onboard_all},
     read,
 };
@@ -22,7 +23,7 @@ pub async fn onboard_network(
     network: &Network,
     fund_lamports: u64,
 ) -> anyhow::Result<usize> {
-    let keys: Vec<(Keypair, Keypair, u64, i32, i32)> = network
+    let keys: Vec<(Keypair, Keypair, Location, i32, i32)> = network
         .hotspots
         .iter()
         .map(|h| {
@@ -32,10 +33,13 @@ pub async fn onboard_network(
                 .find(|o| o.pubkey == h.owner)
                 .with_context(|| format!("owner of {} is not in the network file", h.name))?;
             let location: CellIndex = h.asserted_location.parse()?;
+            let key = h.key.keypair()?;
+            let location = Location::of(&key, location)
+                .with_context(|| format!("{}: not a resolution-12 cell", h.name))?;
             Ok((
-                solana_keypair(&h.key.keypair()?),
+                solana_keypair(&key),
                 solana_keypair(&owner.keypair()?),
-                u64::from(location),
+                location,
                 h.gain_ddbi,
                 h.elevation_m,
             ))

@@ -104,8 +104,16 @@ pub async fn onboard(
         .find(|o| o.pubkey == newcomer.owner)
         .context("the newcomer's owner is not in the network file")?
         .keypair()?;
+    // The maker and the chain get the resolution-8 cell and a commitment; the swarm's agent
+    // reveals the exact cell to the oracles.
+    let placed = hexproof_proto::location::placement(
+        &hotspot,
+        newcomer.asserted_location.parse::<h3o::CellIndex>()?,
+    )
+    .context("the newcomer's location is not a resolution-12 cell")?;
     let site = Site {
-        location: u64::from(newcomer.asserted_location.parse::<h3o::CellIndex>()?),
+        location: u64::from(placed.public_cell),
+        commitment: placed.commitment,
         gain_ddbi: newcomer.gain_ddbi,
         elevation_m: newcomer.elevation_m,
     };

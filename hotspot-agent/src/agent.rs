@@ -12,7 +12,7 @@ use hexproof_proto::{
     Keypair, Signed, beacon,
     region::RegionPlan,
     topics, uplink,
-    v1::{BeaconReport, PacketReport, WitnessReport},
+    v1::{self, BeaconReport, PacketReport, WitnessReport},
 };
 use prost::Message;
 use rand::{Rng, RngCore, SeedableRng, rngs::StdRng};
@@ -36,6 +36,10 @@ pub struct Hotspot {
     pub key: Keypair,
     pub region: &'static RegionPlan,
     pub gain_ddbi: i32,
+    /// The exact asserted cell and its salt, revealed to the oracles in every beacon and
+    /// witness report (the chain holds only a commitment): `None` when the owner has not set
+    /// `location`, and then the oracles cannot judge this hotspot's reports.
+    pub location: Option<v1::LocationReveal>,
 }
 
 /// How a hotspot departs from the protocol: nothing for a real one. Simulations set it for the
@@ -64,9 +68,10 @@ pub struct Agent {
 }
 
 /// Builds the signed witness report for a received packet, if the packet is a beacon.
-pub fn witness_report(key: &Keypair, rx: &RxPacket) -> Option<WitnessReport> {
+pub fn witness_report(hotspot: &Hotspot, rx: &RxPacket) -> Option<WitnessReport> {
     beacon::is_beacon(&rx.payload).then(|| {
         WitnessReport {
+            location: hotspot.location.clone(),
             payload: rx.payload.clone(),
             timestamp_ns: rx.timestamp_ns,
             frequency_hz: rx.frequency_hz,
@@ -75,7 +80,7 @@ pub fn witness_report(key: &Keypair, rx: &RxPacket) -> Option<WitnessReport> {
             snr_ddb: rx.snr_ddb,
             ..Default::default()
         }
-        .signed(key)
+        .signed(&hotspot.key)
     })
 }
 
@@ -182,7 +187,7 @@ impl Agent {
         if self.last_beacon_packet.as_deref() == Some(rx.payload.as_slice()) {
             return; // our own beacon
         }
-        let Some(report) = witness_report(&self.hotspot.key, rx) else {
+        let Some(report) = witness_report(&self.hotspot, rx) else {
             if let Some(packet) = packet_report(&self.hotspot.key, rx) {
                 self.store(
                     topics::packets(&self.hotspot.key.public()),
@@ -230,6 +235,7 @@ impl Agent {
                     data_rate: tx.data_rate as i32,
                     tx_power_ddbm: receipt.power_ddbm - self.conduct.understate_power_ddb,
                     timestamp_ns: receipt.at_ns,
+                    location: self.hotspot.location.clone(),
                     ..Default::default()
                 }
                 .signed(&self.hotspot.key);

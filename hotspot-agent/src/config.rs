@@ -22,6 +22,11 @@ pub struct Config {
     /// Antenna gain in dBi x 10, as registered on chain (limits transmit power to the region's
     /// EIRP).
     pub gain_ddbi: i32,
+    /// The exact H3 resolution-12 cell the owner asserted (hex), as `hotspot-agent onboard` or
+    /// `assert` printed it. The chain holds its resolution-8 parent and a commitment; the agent
+    /// reveals the cell to the oracles in its signed reports. Without it no beacon or witness
+    /// of this hotspot is judged valid.
+    pub location: Option<String>,
     /// Oracle public keys whose entropy the agent accepts (base58).
     pub oracles: Vec<PublicKey>,
     pub mqtt: MqttConfig,
@@ -66,6 +71,7 @@ impl Default for Config {
             key: "/var/lib/hotspot-agent/hotspot.json".into(),
             region: "EU868".into(),
             gain_ddbi: 12,
+            location: None,
             oracles: Vec::new(),
             mqtt: MqttConfig::default(),
             beacon: BeaconConfig::default(),

@@ -104,9 +104,10 @@ enum Command {
     },
     /// Move the hotspot or change its antenna (the owner signs, the maker pays).
     Assert {
-        /// The hotspot's public key.
-        #[arg(long)]
-        pubkey: PublicKey,
+        /// The hotspot's key file (it does not sign: only it derives the salt of the
+        /// commitment the chain keeps in place of the exact cell).
+        #[arg(long, env = "HOTSPOT_AGENT_KEY")]
+        key: PathBuf,
         #[command(flatten)]
         wallet: WalletArgs,
         #[command(flatten)]
@@ -202,8 +203,9 @@ impl WalletArgs {
 /// A site: where the hotspot stands and its antenna.
 #[derive(clap::Args, Debug)]
 struct SiteArgs {
-    /// `LAT,LNG` in degrees, or an H3 cell in hex. Only the oracles and the chain see it exact;
-    /// the public explorer shows a coarse cell.
+    /// `LAT,LNG` in degrees, or an H3 cell in hex. The chain and every public surface hold
+    /// its resolution-8 cell; the exact cell goes in the agent's `location` setting and reaches
+    /// the oracles only, inside the hotspot's signed reports.
     #[arg(long, allow_hyphen_values = true)]
     location: String,
     /// Antenna gain, dBi.
@@ -215,12 +217,17 @@ struct SiteArgs {
 }
 
 impl SiteArgs {
-    fn site(&self) -> anyhow::Result<hexproof_proto::maker::Site> {
-        Ok(hotspot_agent::owner::site(
-            &self.location,
-            self.gain_dbi,
-            self.elevation_m,
-        )?)
+    /// The site as the maker and the chain see it; prints the agent setting to add.
+    fn site(&self, hotspot: &Keypair) -> anyhow::Result<hexproof_proto::maker::Site> {
+        let (site, cell) =
+            hotspot_agent::owner::site(hotspot, &self.location, self.gain_dbi, self.elevation_m)?;
+        println!(
+            "the chain will hold {:x} (resolution 8) and a commitment; put `location = \"{cell}\"` \
+             in the agent's configuration (or HOTSPOT_AGENT_LOCATION={cell}): its reports reveal \
+             the exact cell to the oracles, and beacons are not judged without it",
+            site.location
+        );
+        Ok(site)
     }
 }
 
@@ -259,6 +266,28 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let key = Keypair::read_file(&config.key).context("loading the hotspot key")?;
     let region = RegionPlan::by_name(&config.region)
         .with_context(|| format!("unknown region {:?}", config.region))?;
+    let location = match &config.location {
+        Some(cell) => {
+            let cell: h3o::CellIndex = cell
+                .trim()
+                .parse()
+                .with_context(|| format!("location {cell:?} is not an H3 cell"))?;
+            anyhow::ensure!(
+                cell.resolution() == hexproof_proto::location::EXACT_RESOLUTION,
+                "location {cell} is resolution {}, not 12: use the cell `onboard`/`assert` printed",
+                cell.resolution()
+            );
+            Some(cell)
+        }
+        None => {
+            tracing::warn!(
+                "no location configured: the oracles cannot open this hotspot's on-chain \
+                 commitment, so none of its beacons or witnesses will be valid (set `location` \
+                 to the cell `hotspot-agent onboard`/`assert` printed)"
+            );
+            None
+        }
+    };
     if config.oracles.is_empty() {
         tracing::warn!("no oracle keys configured: this hotspot will witness but never beacon");
     }
@@ -276,6 +305,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     node::spawn(
         NodeConfig {
             hotspot: Hotspot {
+                location: location.map(|cell| hexproof_proto::location::reveal(&key, cell)),
                 key,
                 region,
                 gain_ddbi: config.gain_ddbi,
@@ -340,21 +370,22 @@ fn main() -> anyhow::Result<()> {
             let action = hexproof_proto::maker::Action::Onboard {
                 hotspot: hotspot.public(),
                 owner: owner.public(),
-                site: site.site()?,
+                site: site.site(&hotspot)?,
             };
             owner_request(&maker.maker, action, &[&hotspot, &owner])
         }
         Command::Assert {
-            pubkey,
+            key,
             wallet,
             site,
             maker,
         } => {
+            let hotspot = Keypair::read_file(&key).context("loading the hotspot key")?;
             let owner = wallet.load()?;
             let action = hexproof_proto::maker::Action::Assert {
-                hotspot: pubkey,
+                hotspot: hotspot.public(),
                 owner: owner.public(),
-                site: site.site()?,
+                site: site.site(&hotspot)?,
             };
             owner_request(&maker.maker, action, &[&owner])
         }

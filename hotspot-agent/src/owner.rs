@@ -72,8 +72,15 @@ const ATTEMPTS: u32 = 4;
 
 /// A site from the owner's words: `LAT,LNG` in degrees or an H3 cell in hex (any resolution
 /// down to 12: the cell is taken at resolution 12, its centre child for coarser cells),
-/// antenna gain in dBi (one decimal) and elevation above ground in metres.
-pub fn site(location: &str, gain_dbi: f64, elevation_m: i32) -> Result<Site, OwnerError> {
+/// antenna gain in dBi (one decimal) and elevation above ground in metres. The site names the
+/// resolution-8 cell and `hotspot`'s commitment to the exact cell, which is returned beside
+/// it: the agent's `location` setting, which its reports reveal to the oracles only.
+pub fn site(
+    hotspot: &Keypair,
+    location: &str,
+    gain_dbi: f64,
+    elevation_m: i32,
+) -> Result<(Site, h3o::CellIndex), OwnerError> {
     use h3o::{CellIndex, LatLng, Resolution};
     let bad = |m: String| OwnerError::BadSite(m);
     let cell = if let Some((lat, lng)) = location.split_once(',') {
@@ -107,11 +114,17 @@ pub fn site(location: &str, gain_dbi: f64, elevation_m: i32) -> Result<Site, Own
     if !gain_dbi.is_finite() || gain_dbi.abs() > 100.0 {
         return Err(bad(format!("antenna gain {gain_dbi} dBi")));
     }
-    Ok(Site {
-        location: u64::from(cell),
-        gain_ddbi: (gain_dbi * 10.0).round() as i32,
-        elevation_m,
-    })
+    let placed = hexproof_proto::location::placement(hotspot, cell)
+        .ok_or_else(|| bad(format!("{location:?} has no resolution-12 cell")))?;
+    Ok((
+        Site {
+            location: u64::from(placed.public_cell),
+            commitment: placed.commitment,
+            gain_ddbi: (gain_dbi * 10.0).round() as i32,
+            elevation_m,
+        },
+        cell,
+    ))
 }
 
 /// The maker's refusal in a `Refused` answer.
@@ -240,20 +253,28 @@ mod tests {
 
     #[test]
     fn a_site_is_read_from_coordinates_or_a_cell() {
-        let a = site("52.52, 13.405", 3.0, 12).unwrap();
+        let key = Keypair::generate();
+        let site = |l: &str, g: f64, e: i32| site(&key, l, g, e);
+        let (a, cell) = site("52.52, 13.405", 3.0, 12).unwrap();
         assert_eq!((a.gain_ddbi, a.elevation_m), (30, 12));
-        let cell = h3o::CellIndex::try_from(a.location).unwrap();
         assert_eq!(cell.resolution(), h3o::Resolution::Twelve);
-        // The same cell in hex, and its res-8 parent (taken at its centre child).
-        assert_eq!(site(&format!("{:x}", a.location), 3.0, 12).unwrap(), a);
-        let parent = cell.parent(h3o::Resolution::Eight).unwrap();
-        let coarse = site(&format!("{parent:x}"), 3.0, 12).unwrap();
+        // What goes to the maker and the chain: the resolution-8 cell and a commitment.
+        let public = h3o::CellIndex::try_from(a.location).unwrap();
+        assert_eq!(cell.parent(h3o::Resolution::Eight), Some(public));
+        let reveal = hexproof_proto::location::reveal(&key, cell);
+        let placed = hexproof_proto::location::Placement {
+            public_cell: public,
+            commitment: a.commitment,
+        };
         assert_eq!(
-            h3o::CellIndex::try_from(coarse.location)
-                .unwrap()
-                .parent(h3o::Resolution::Eight),
-            Some(parent)
+            hexproof_proto::location::check(&key.public(), Some(&reveal), &placed),
+            Ok(cell)
         );
+        // The same cell in hex, and its res-8 parent (taken at its centre child).
+        assert_eq!(site(&format!("{cell:x}"), 3.0, 12).unwrap(), (a, cell));
+        let coarse = site(&format!("{public:x}"), 3.0, 12).unwrap();
+        assert_eq!(coarse.0.location, a.location);
+        assert_eq!(coarse.1.parent(h3o::Resolution::Eight), Some(public));
         for bad in ["", "91,0", "x,1", "zz", "8c2a1072b59ffff1"] {
             assert!(site(bad, 3.0, 0).is_err(), "{bad}");
         }

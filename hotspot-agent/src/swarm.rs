@@ -163,8 +163,10 @@ impl Swarm {
             let mqtt = config.mqtt.clone();
             if h.behaviour == Behaviour::MqttWitnessFarm {
                 let stats = Arc::new(Stats::default());
+                let location = h.asserted_location.parse().ok();
                 tasks.spawn(crate::witness_farm::run(
                     key,
+                    location,
                     mqtt,
                     stats.clone(),
                     shutdown.clone(),
@@ -211,6 +213,12 @@ impl Swarm {
             };
             let node = NodeConfig {
                 hotspot: Hotspot {
+                    location: Some(hexproof_proto::location::reveal(
+                        &key,
+                        h.asserted_location.parse().with_context(|| {
+                            format!("hotspot {}: bad cell {}", h.name, h.asserted_location)
+                        })?,
+                    )),
                     key,
                     region,
                     gain_ddbi: h.gain_ddbi,

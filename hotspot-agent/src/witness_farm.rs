@@ -18,7 +18,15 @@ use tokio_util::sync::CancellationToken;
 use crate::{mqtt::MqttConfig, stats::Stats};
 
 /// Runs the farm's one key until `shutdown`; counts the witnesses it publishes in `stats`.
-pub async fn run(key: Keypair, mqtt: MqttConfig, stats: Arc<Stats>, shutdown: CancellationToken) {
+pub async fn run(
+    key: Keypair,
+    location: Option<h3o::CellIndex>,
+    mqtt: MqttConfig,
+    stats: Arc<Stats>,
+    shutdown: CancellationToken,
+) {
+    // It reveals its registered cell like any hotspot: its reports are judged on it.
+    let location = location.map(|cell| hexproof_proto::location::reveal(&key, cell));
     let options = match mqtt.options(&hexproof_proto::login::hotspot_client_id(&key.public())) {
         Ok(o) => o,
         Err(e) => return tracing::error!(%e, "witness farm: MQTT settings"),
@@ -48,6 +56,7 @@ pub async fn run(key: Keypair, mqtt: MqttConfig, stats: Arc<Stats>, shutdown: Ca
                     data_rate: b.data_rate,
                     rssi_ddbm: -1_000,
                     snr_ddb: 50,
+                    location: location.clone(),
                     ..Default::default()
                 }
                 .signed(&key);

@@ -14,9 +14,12 @@ use hexproof_proto::{
     maker::{Prepared, Refusal, RefusalCode, encode_hex},
 };
 
+/// What a fake maker was asked: each request's path and body.
+type Asked = Arc<Mutex<Vec<(String, String)>>>;
+
 /// A maker that answers every `/v1/prepare` with `answer` (status and JSON) and records the
-/// paths it was asked; returns its address and the record.
-fn fake_maker(status: u16, answer: String) -> (String, Arc<Mutex<Vec<String>>>) {
+/// paths and bodies it was asked; returns its address and the record.
+fn fake_maker(status: u16, answer: String) -> (String, Asked) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let asked = Arc::new(Mutex::new(Vec::new()));
@@ -42,7 +45,10 @@ fn fake_maker(status: u16, answer: String) -> (String, Arc<Mutex<Vec<String>>>) 
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
-            record.lock().unwrap().push(path);
+            record
+                .lock()
+                .unwrap()
+                .push((path, String::from_utf8_lossy(&body).into_owned()));
             let reply = format!(
                 "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
                 answer.len()
@@ -102,7 +108,29 @@ fn a_message_making_the_owner_pay_is_refused_before_any_key_signs() {
         "{stderr}"
     );
     // Nothing signed went back.
-    assert_eq!(*asked.lock().unwrap(), vec!["/v1/prepare".to_string()]);
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(
+        asked.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
+        vec!["/v1/prepare"]
+    );
+    // The maker learnt the resolution-8 cell and a commitment, never the exact cell.
+    let exact = h3o::LatLng::new(52.52, 13.405)
+        .unwrap()
+        .to_cell(h3o::Resolution::Twelve);
+    let public = exact.parent(h3o::Resolution::Eight).unwrap();
+    let body = &asked[0].1;
+    assert!(
+        body.contains(&format!("\"location\":\"{public}\"")),
+        "{body}"
+    );
+    assert!(body.contains("\"commitment\":\""), "{body}");
+    assert!(!body.contains(&exact.to_string()), "{body}");
+    // And the agent told its owner which setting reveals it to the oracles.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("location = \"{exact}\"")),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -116,6 +116,7 @@ fn site(
             elevation_m,
             asserted_at_ns: 0,
             region: plan,
+            placement: None,
         },
         place: Placement {
             elevation_m,

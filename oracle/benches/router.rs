@@ -202,6 +202,7 @@ fn registry_of(keys: &[Keypair]) -> Arc<StaticRegistry> {
         elevation_m: 0,
         asserted_at_ns: 0,
         region: region::RegionPlan::by_name("EU868").expect("EU868"),
+        placement: None,
     })))
 }
 

@@ -10,7 +10,7 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use hexproof_client::Chain;
 use hexproof_poc::{
-    Kind, Status,
+    HotspotInfo, Kind, Status,
     detect::{self, Finding},
     rewards::{
         DataActivity, RewardConfig, activity,
@@ -64,7 +64,7 @@ pub async fn compute(
     let (start, end) = config.bounds(epoch);
     let tallies = store.epoch_tallies(start, end).await?;
     let receptions = store.epoch_receptions(start, end).await?;
-    let hotspots = registry.all();
+    let hotspots = located(registry.all(), &store.revealed_cells(start, end).await?);
     let mut valid_beacons: BTreeMap<hexproof_proto::PublicKey, u64> = BTreeMap::new();
     for t in &tallies {
         if (t.kind, t.status) == (Kind::Beacon, Status::Valid) {
@@ -79,6 +79,24 @@ pub async fn compute(
         epoch: build(epoch, config, &activity, &data, previous, oracle),
         findings: detection.findings,
     })
+}
+
+/// The registry's hotspots with the exact cells the epoch's reports revealed for those the chain
+/// places by commitment only (a revealed cell outside the chain's current public cell, from
+/// before a new assertion, is left out). A hotspot that revealed nothing in the epoch stays
+/// unlocated: detection and the hex grid leave it out.
+pub fn located(
+    mut hotspots: Vec<HotspotInfo>,
+    cells: &BTreeMap<hexproof_proto::PublicKey, h3o::CellIndex>,
+) -> Vec<HotspotInfo> {
+    for h in &mut hotspots {
+        if let (None, Some(placed)) = (h.location, h.placement) {
+            h.location = cells.get(&h.pubkey).copied().filter(|c| {
+                c.parent(hexproof_proto::location::PUBLIC_RESOLUTION) == Some(placed.public_cell)
+            });
+        }
+    }
+    hotspots
 }
 
 /// Whether an epoch may close at `now_ns`: its end plus the close delay has passed and no report

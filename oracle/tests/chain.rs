@@ -116,12 +116,19 @@ async fn chain_registry_epoch_submission_and_claims() {
         registry,
         ..
     } = &setup;
-    // The registry read back from the chain is the fixture's (regions from locations).
+    // The registry read back from the chain is the fixture's (regions from locations), but
+    // for the exact cells: the chain holds their resolution-8 parents and commitments, which
+    // the recorded reports open (the golden root below is the one judged on exact cells).
     let fixture = StaticRegistry::from_file(&network.registry(T0)).unwrap();
     for (on_chain, file) in registry.all().iter().zip(fixture.all()) {
         assert_eq!(on_chain.pubkey, file.pubkey);
         assert_eq!(on_chain.owner, file.owner);
-        assert_eq!(on_chain.location, file.location);
+        assert_eq!(on_chain.location, None);
+        let placed = on_chain.placement.unwrap();
+        assert_eq!(
+            Some(placed.public_cell),
+            file.location.unwrap().parent(h3o::Resolution::Eight)
+        );
         assert_eq!(
             (on_chain.gain_ddbi, on_chain.elevation_m),
             (file.gain_ddbi, file.elevation_m)
@@ -623,4 +630,112 @@ async fn charges_settle_once_on_a_flaky_chain_and_carriers_are_paid_at_the_peg()
         read::config(&chain).await.unwrap().unwrap().minted,
         e1.paid + e2.paid
     );
+}
+
+/// Location privacy end to end: no hotspot record on chain holds a cell finer than resolution
+/// 8; reports that do not reveal the exact cell behind a record's commitment earn nothing and
+/// say why (`beacon_location_unrevealed`); and a member judging the epoch from scratch (a
+/// fresh database, the registry read anew: what a restarted or replaying member has) closes
+/// the same root as the golden one, judged on exact cells.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_holds_commitments_and_reports_reveal_the_cells() {
+    use hexproof_proto::{
+        Signed,
+        v1::{BeaconReport, WitnessReport},
+    };
+    use prost::Message;
+    let setup = on_chain().await;
+    let OnChain { network, chain, .. } = &setup;
+    for h in read::hotspots(chain).await.unwrap() {
+        let cell = h3o::CellIndex::try_from(h.location).unwrap();
+        assert_eq!(cell.resolution(), h3o::Resolution::Eight);
+        assert_ne!(h.location_commitment, [0; 32]);
+    }
+
+    // Another member, restarted: a fresh database and registry.
+    let oracle_key = &setup.oracle_key;
+    let judge_anew = |lines: Vec<audit::Line>| async move {
+        let registry =
+            Arc::new(ChainRegistry::new(None, hexproof_proto::clock::Clock::system()).unwrap());
+        registry.refresh(chain).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("m.db").display()))
+            .await
+            .unwrap();
+        let as_registry: Arc<dyn Registry> = registry.clone();
+        audit::judge_into(&store, &lines, as_registry, limits(), &[])
+            .await
+            .unwrap();
+        let closed = epochs::close_ready(
+            &store,
+            registry.as_ref(),
+            &rewards(),
+            oracle_key,
+            T0 + 3_600 * SEC,
+        )
+        .await
+        .unwrap();
+        let summary = store.verdict_summary().await.unwrap();
+        (closed, summary, dir)
+    };
+    let lines = audit::read_lines(&fixtures_dir().join("reports/net-25.jsonl")).unwrap();
+    let (closed, _, _dir) = judge_anew(lines.clone()).await;
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures_dir().join("golden/net-25-epoch-1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        hex::encode(closed[0].root),
+        golden["merkle_root"].as_str().unwrap()
+    );
+
+    // The same reports without their reveals (agents whose owners never set `location`).
+    let key_of = |signer: &[u8]| {
+        network
+            .hotspots
+            .iter()
+            .find(|h| h.key.pubkey.as_bytes().as_slice() == signer)
+            .map(|h| h.key.keypair().unwrap())
+    };
+    let hidden: Vec<audit::Line> = lines
+        .iter()
+        .map(|l| {
+            let bytes = hex::decode(&l.payload).unwrap();
+            let payload = if let Ok(mut b) = BeaconReport::decode(bytes.as_slice())
+                && l.topic.contains("/beacons/")
+                && let Some(key) = key_of(&b.hotspot)
+            {
+                b.location = None;
+                b.signed(&key).encode_to_vec()
+            } else if let Ok(mut w) = WitnessReport::decode(bytes.as_slice())
+                && l.topic.contains("/witnesses/")
+                && let Some(key) = key_of(&w.witness)
+            {
+                w.location = None;
+                w.signed(&key).encode_to_vec()
+            } else {
+                bytes
+            };
+            audit::Line {
+                payload: hex::encode(payload),
+                ..l.clone()
+            }
+        })
+        .collect();
+    let (closed, summary, _dir) = judge_anew(hidden).await;
+    assert!(
+        !closed.is_empty() && closed.iter().all(|e| e.paid == 0),
+        "nothing is paid without reveals"
+    );
+    let beacons: u64 = summary
+        .iter()
+        .filter(|(kind, ..)| *kind == hexproof_poc::Kind::Beacon)
+        .map(|(.., n)| n)
+        .sum();
+    let unrevealed: u64 = summary
+        .iter()
+        .filter(|(_, _, reason, _)| reason.as_deref() == Some("beacon_location_unrevealed"))
+        .map(|(.., n)| n)
+        .sum();
+    assert_eq!((beacons, unrevealed), (25, 25), "{summary:?}");
 }

@@ -109,11 +109,8 @@ async fn a_new_key_with_no_sol_is_onboarded_paid_moved_and_sold_through_the_make
     .await;
     let hotspot = ours.key.keypair().unwrap();
     let owner = Keypair::generate();
-    let site = Site {
-        location: u64::from(ours.asserted_location.parse::<h3o::CellIndex>().unwrap()),
-        gain_ddbi: ours.gain_ddbi,
-        elevation_m: ours.elevation_m,
-    };
+    let exact: h3o::CellIndex = ours.asserted_location.parse().unwrap();
+    let site = site_at(&hotspot, exact, ours.gain_ddbi, ours.elevation_m);
     let onboard = Action::Onboard {
         hotspot: hotspot.public(),
         owner: owner.public(),
@@ -152,7 +149,15 @@ async fn a_new_key_with_no_sol_is_onboarded_paid_moved_and_sold_through_the_make
         .unwrap()
         .unwrap();
     assert_eq!(record.owner, pubkey(&owner.public()));
-    assert_eq!(record.location, site.location);
+    // The chain holds the resolution-8 cell and the commitment, never the exact cell.
+    assert_eq!(
+        (record.location, record.location_commitment),
+        (site.location, site.commitment)
+    );
+    assert_eq!(
+        Some(h3o::CellIndex::try_from(record.location).unwrap()),
+        exact.parent(h3o::Resolution::Eight)
+    );
     assert_eq!(lamports(&chain, &owner.public()).await, 0);
     // Asked again (a lost reply, an impatient owner): done already, nothing spent.
     let spent = m.maker.status().await.unwrap().spent_today;
@@ -253,18 +258,12 @@ async fn a_new_key_with_no_sol_is_onboarded_paid_moved_and_sold_through_the_make
 
     // It moves, while the cluster refuses the first signing for its blockhash: the agent
     // prepares and signs again, and the move is made once.
-    let moved = Site {
-        location: u64::from(
-            h3o::CellIndex::try_from(site.location)
-                .unwrap()
-                .grid_disk::<Vec<_>>(3)
-                .into_iter()
-                .last()
-                .unwrap(),
-        ),
-        gain_ddbi: 50,
-        elevation_m: 12,
-    };
+    let moved = site_at(
+        &hotspot,
+        exact.grid_disk::<Vec<_>>(3).into_iter().last().unwrap(),
+        50,
+        12,
+    );
     chain.inject_faults(&[SendFault::BlockhashExpired]);
     let assert = Action::Assert {
         hotspot: hotspot.public(),
@@ -278,8 +277,13 @@ async fn a_new_key_with_no_sol_is_onboarded_paid_moved_and_sold_through_the_make
         .unwrap()
         .unwrap();
     assert_eq!(
-        (record.location, record.gain_ddbi, record.elevation_m),
-        (moved.location, 50, 12)
+        (
+            record.location,
+            record.location_commitment,
+            record.gain_ddbi,
+            record.elevation_m
+        ),
+        (moved.location, moved.commitment, 50, 12)
     );
 
     // It is sold to a buyer who holds no SOL either; the offer's confirmation is lost on the
@@ -363,15 +367,14 @@ async fn a_spent_budget_or_an_empty_wallet_is_an_alarm_and_words_not_silence() {
     let onboard = Action::Onboard {
         hotspot: hotspot.public(),
         owner: owner.public(),
-        site: Site {
-            location: u64::from(
-                h3o::LatLng::new(52.52, 13.405)
-                    .unwrap()
-                    .to_cell(h3o::Resolution::Twelve),
-            ),
-            gain_ddbi: 30,
-            elevation_m: 5,
-        },
+        site: site_at(
+            &hotspot,
+            h3o::LatLng::new(52.52, 13.405)
+                .unwrap()
+                .to_cell(h3o::Resolution::Twelve),
+            30,
+            5,
+        ),
     };
     // A budget smaller than one onboarding (its 0.25 SOL fee).
     let poor = start_maker(
@@ -493,12 +496,16 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
     let message = |ixs: &[hexproof_client::Instruction], payer: &Pubkey| {
         encode_hex(&Transaction::new_with_payer(ixs, Some(payer)).message_data())
     };
-    let site = Site {
-        location: 0x08c1_f1a6_d4c6_bbff,
-        gain_ddbi: 30,
-        elevation_m: 5,
+    let site = site_at(
+        &hotspot,
+        h3o::CellIndex::try_from(0x08c1_f1a6_d4c6_bbff).unwrap(),
+        30,
+        5,
+    );
+    let here = instructions::Location {
+        cell: site.location,
+        commitment: site.commitment,
     };
-    let here = site.location;
     let onboard = Action::Onboard {
         hotspot: hotspot.public(),
         owner: owner.public(),
@@ -544,7 +551,32 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
                     &k(&hotspot),
                     &k(&owner),
                     &maker_key,
-                    here ^ 0x10,
+                    instructions::Location {
+                        cell: u64::from(
+                            h3o::CellIndex::try_from(here.cell)
+                                .unwrap()
+                                .grid_disk::<Vec<_>>(1)[1],
+                        ),
+                        ..here
+                    },
+                    30,
+                    5,
+                )],
+                &maker_key,
+            ),
+            |e| matches!(e, MessageError::NotTheAction(_)),
+        ),
+        (
+            "another commitment (an exact cell the owner did not choose)",
+            message(
+                &[instructions::onboard_hotspot_paid_by(
+                    &k(&hotspot),
+                    &k(&owner),
+                    &maker_key,
+                    instructions::Location {
+                        commitment: [9; 32],
+                        ..here
+                    },
                     30,
                     5,
                 )],
@@ -687,4 +719,16 @@ fn a_maker_cannot_make_an_owner_sign_anything_but_what_was_asked() {
     }));
     let e = check_message(&message(&[huge], &maker_key), &onboard, &signers).unwrap_err();
     assert!(matches!(e, MessageError::TooLarge(_)), "{e}");
+}
+
+/// A site as the agent's `onboard`/`assert` make it: the resolution-8 cell and `hotspot`'s
+/// commitment to the exact `cell`.
+fn site_at(hotspot: &Keypair, cell: h3o::CellIndex, gain_ddbi: i32, elevation_m: i32) -> Site {
+    let placed = hexproof_proto::location::placement(hotspot, cell).unwrap();
+    Site {
+        location: u64::from(placed.public_cell),
+        commitment: placed.commitment,
+        gain_ddbi,
+        elevation_m,
+    }
 }

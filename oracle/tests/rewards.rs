@@ -324,5 +324,6 @@ fn info(i: u8, location: CellIndex) -> HotspotInfo {
         elevation_m: 5,
         asserted_at_ns: 0,
         region: &hexproof_proto::region::EU868,
+        placement: None,
     }
 }

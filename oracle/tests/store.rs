@@ -69,6 +69,7 @@ async fn exercise(store: Store) {
                     detail: "far".into(),
                     beacon_id: Some([2; 32]),
                     selected: false,
+                    cell: None,
                 },
                 5_000,
             ),

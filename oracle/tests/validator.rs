@@ -40,6 +40,7 @@ fn hotspots() -> (Keypair, Vec<Keypair>, StaticRegistry) {
         elevation_m: 5,
         asserted_at_ns: 0,
         region: &region::EU868,
+        placement: None,
     };
     let mut all = vec![info(&beaconer, 52.52, 13.405)];
     for (i, w) in witnesses.iter().enumerate() {

@@ -64,6 +64,12 @@ pub fn reason(r: Reason) -> Explanation {
              the physics of radio.",
             "Assert the hotspot's location (hotspot-agent assert).",
         ),
+        Reason::BeaconLocationUnrevealed | Reason::WitnessLocationUnrevealed => (
+            "The chain keeps only a commitment to the hotspot's exact cell, and the report did \
+             not reveal the cell that opens it, so the oracles could not place the hotspot.",
+            "Set `location` in the agent's configuration to the exact cell that `hotspot-agent \
+             onboard` or `assert` printed (after a new assertion, the new one), and restart it.",
+        ),
         Reason::BeaconEntropyUnknown => (
             "The beacon was built from entropy the oracle never published, so it could have \
              been prepared in advance.",

@@ -16,9 +16,10 @@
 //! doubters): so fake witnesses that outnumber a beacon's real ones cannot take its reward
 //! away; they only escape suspension for those reports, which earn them nothing.
 
+use h3o::CellIndex;
 use hexproof_proto::{
     PublicKey,
-    v1::{BeaconReport, WitnessReport},
+    v1::{BeaconReport, LocationReveal, WitnessReport},
 };
 
 use crate::{
@@ -157,7 +158,21 @@ pub fn judge_group(
             verdicts[i].selected = chosen;
         }
     }
+    // Where each signer is, as its report revealed it (hotspots placed by commitment only).
+    verdicts[0].cell = revealed(ctx.beaconer, report.location.as_ref());
+    for (v, w) in verdicts[1..].iter_mut().zip(witnesses) {
+        v.cell = w
+            .report
+            .as_ref()
+            .and_then(|r| revealed(w.witness.as_ref(), r.location.as_ref()));
+    }
     verdicts
+}
+
+/// The exact cell `reveal` opens for a hotspot the registry places by commitment only.
+fn revealed(hotspot: Option<&HotspotInfo>, reveal: Option<&LocationReveal>) -> Option<CellIndex> {
+    let hotspot = hotspot.filter(|h| h.placement.is_some())?;
+    hotspot.located(reveal).ok()?.location
 }
 
 #[cfg(test)]
@@ -323,6 +338,116 @@ mod tests {
         let mut b = BEACON.clone();
         change(&mut b);
         b.signed(&beaconer_key())
+    }
+
+    /// Location privacy: the chain holds a commitment, each report reveals its signer's cell.
+    /// Reports that reveal nothing, another cell, or another hotspot's reveal are refused with
+    /// the owner-facing reason; reports that open the commitment are judged exactly as on an
+    /// operator's registry of exact cells, and each verdict carries the revealed cell.
+    #[test]
+    fn hotspots_placed_by_commitment_are_judged_on_the_cells_their_reports_reveal() {
+        use hexproof_proto::location;
+        let committed = |exact: &HotspotInfo, key: &hexproof_proto::Keypair| HotspotInfo {
+            location: None,
+            placement: location::placement(key, exact.location.unwrap()),
+            ..exact.clone()
+        };
+        let beaconer_exact = beaconer_info();
+        let beaconer = committed(&beaconer_exact, &beaconer_key());
+        let keys: Vec<_> = (0..3u8)
+            .map(|i| hexproof_proto::Keypair::from_secret([10 + i; 32]))
+            .collect();
+        let reveal_beacon = |r: Option<location::RevealError>| {
+            let cell = beaconer_exact.location.unwrap();
+            resigned(|b| {
+                b.location = match r {
+                    None => Some(location::reveal(&beaconer_key(), cell)),
+                    Some(location::RevealError::Missing) => None,
+                    // Another cell of the same public cell, with its own salt.
+                    Some(_) => {
+                        let other = cell.grid_disk::<Vec<_>>(1)[1];
+                        Some(hexproof_proto::v1::LocationReveal {
+                            cell: u64::from(other),
+                            salt: location::reveal(&beaconer_key(), cell).salt,
+                        })
+                    }
+                }
+            })
+        };
+        let judge = |beacon: &BeaconReport, witnesses: &[WitnessInput], info: &HotspotInfo| {
+            let entropy = entropy_record();
+            let ctx = BeaconContext {
+                beaconer: Some(info),
+                entropy: Some(&entropy),
+                nearest_valid_beacon_ns: None,
+                duplicate_packet: false,
+                received_ns: T0 + 1_000_000_000,
+                early_witnesses: 0,
+            };
+            judge_group(
+                &stored(0, Kind::Beacon, T0 + 1_000_000_000),
+                beacon,
+                &ctx,
+                witnesses,
+                &Limits::default(),
+            )
+        };
+        // Witnesses that reveal (`reveal`), or not, under commitments.
+        let witnesses = |beacon: &BeaconReport, reveal: [bool; 3]| -> Vec<WitnessInput> {
+            let mut all = honest_witnesses(beacon, 3);
+            for ((w, key), reveal) in all.iter_mut().zip(&keys).zip(reveal) {
+                let exact = w.witness.clone().unwrap();
+                let cell = exact.location.unwrap();
+                let mut report = w.report.clone().unwrap();
+                report.location = reveal.then(|| location::reveal(key, cell));
+                w.report = Some(report.signed(key));
+                w.witness = Some(committed(&exact, key));
+            }
+            all
+        };
+
+        let good = reveal_beacon(None);
+        let exact = judge(&good, &honest_witnesses(&good, 3), &beaconer_exact);
+        let opened = judge(&good, &witnesses(&good, [true; 3]), &beaconer);
+        let status = |v: &[Verdict]| -> Vec<_> { v.iter().map(|v| (v.status, v.reason)).collect() };
+        assert_eq!(status(&opened), status(&exact));
+        assert!(
+            opened.iter().all(|v| v.status == Status::Valid),
+            "{opened:?}"
+        );
+        assert_eq!(opened[0].cell, beaconer_exact.location);
+        assert!(opened[1..].iter().all(|v| v.cell.is_some()));
+        assert!(
+            exact.iter().all(|v| v.cell.is_none()),
+            "exact registries need no cell"
+        );
+
+        for hidden in [
+            reveal_beacon(Some(location::RevealError::Missing)),
+            reveal_beacon(Some(location::RevealError::Mismatch)),
+        ] {
+            let v = judge(&hidden, &witnesses(&hidden, [true; 3]), &beaconer);
+            assert_eq!(v[0].reason, Some(Reason::BeaconLocationUnrevealed), "{v:?}");
+            assert_eq!(v[0].cell, None);
+            assert!(
+                v[1..]
+                    .iter()
+                    .all(|w| w.reason == Some(Reason::WitnessNoValidBeacon)),
+                "{v:?}"
+            );
+        }
+        // One witness reveals nothing, one shows the beaconer's reveal as its own.
+        let mut mixed = witnesses(&good, [true, false, true]);
+        let mut stolen = mixed[2].report.clone().unwrap();
+        stolen.location = good.location.clone();
+        mixed[2].report = Some(stolen.signed(&keys[2]));
+        let v = judge(&good, &mixed, &beaconer);
+        assert_eq!(v[0].status, Status::Valid);
+        assert_eq!(v[1].status, Status::Valid);
+        for w in &v[2..] {
+            assert_eq!(w.reason, Some(Reason::WitnessLocationUnrevealed), "{v:?}");
+            assert_eq!(w.cell, None);
+        }
     }
 
     /// Attack 8 of the anti-gaming issue: a beaconer that understates its transmit power, or

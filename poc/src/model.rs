@@ -2,7 +2,12 @@
 //! published, reports as stored, and verdicts.
 
 use h3o::{CellIndex, LatLng};
-use hexproof_proto::{PublicKey, region::RegionPlan};
+use hexproof_proto::{
+    PublicKey,
+    location::{self, Placement, RevealError},
+    region::RegionPlan,
+    v1::LocationReveal,
+};
 
 use crate::Reason;
 
@@ -19,6 +24,41 @@ pub struct HotspotInfo {
     /// When the location was asserted, ns since the Unix epoch.
     pub asserted_at_ns: u64,
     pub region: &'static RegionPlan,
+    /// What the chain holds in place of the exact cell (the chain registry): `location` is
+    /// then `None` until one of the hotspot's reports reveals the cell ([`HotspotInfo::located`]).
+    /// `None` for an operator's registry file, which names exact cells.
+    pub placement: Option<Placement>,
+}
+
+impl HotspotInfo {
+    /// This hotspot as a report of its own locates it: unchanged when the registry names its
+    /// exact cell; at the revealed cell when the reveal opens the chain's commitment.
+    pub fn located(&self, reveal: Option<&LocationReveal>) -> Result<HotspotInfo, RevealError> {
+        match (&self.location, &self.placement) {
+            (Some(_), _) | (None, None) => Ok(self.clone()),
+            (None, Some(placed)) => {
+                let cell = location::check(&self.pubkey, reveal, placed)?;
+                Ok(HotspotInfo {
+                    location: Some(cell),
+                    ..self.clone()
+                })
+            }
+        }
+    }
+
+    /// Where the public may place the hotspot: the exact cell's or the chain's resolution-8
+    /// cell, never finer.
+    pub fn public_location(&self) -> Option<CellIndex> {
+        match (self.location, &self.placement) {
+            (_, Some(placed)) => Some(placed.public_cell),
+            (Some(cell), None) => Some(if cell.resolution() > location::PUBLIC_RESOLUTION {
+                cell.parent(location::PUBLIC_RESOLUTION).unwrap_or(cell)
+            } else {
+                cell
+            }),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Entropy an oracle published.
@@ -120,6 +160,10 @@ pub struct Verdict {
     pub beacon_id: Option<[u8; 32]>,
     /// Valid witnesses: whether selected to earn.
     pub selected: bool,
+    /// The signer's exact cell as this report revealed it, for a hotspot the registry places
+    /// by commitment only ([`HotspotInfo::placement`]): what the epoch's detection and rewards
+    /// place it by. `None` otherwise.
+    pub cell: Option<CellIndex>,
 }
 
 impl Verdict {
@@ -131,6 +175,7 @@ impl Verdict {
             detail: String::new(),
             beacon_id,
             selected: false,
+            cell: None,
         }
     }
 
@@ -142,6 +187,7 @@ impl Verdict {
             detail: e.detail,
             beacon_id,
             selected: false,
+            cell: None,
         }
     }
 }

@@ -18,6 +18,9 @@ pub enum Reason {
     // Beacons.
     BeaconUnknownHotspot,
     BeaconNoLocation,
+    /// The chain holds a commitment to the hotspot's exact cell, and the report does not
+    /// reveal a cell and salt that open it.
+    BeaconLocationUnrevealed,
     /// The entropy id is not one this oracle published, or the bytes differ.
     BeaconEntropyUnknown,
     /// Sent outside the entropy's validity window.
@@ -44,6 +47,8 @@ pub enum Reason {
     // Witnesses.
     WitnessUnknownHotspot,
     WitnessNoLocation,
+    /// As [`Reason::BeaconLocationUnrevealed`], for the witness.
+    WitnessLocationUnrevealed,
     /// A hotspot witnessing its own beacon.
     WitnessSelf,
     /// No valid beacon with this packet exists.
@@ -83,6 +88,7 @@ impl Reason {
         Reason::TopicMismatch,
         Reason::BeaconUnknownHotspot,
         Reason::BeaconNoLocation,
+        Reason::BeaconLocationUnrevealed,
         Reason::BeaconEntropyUnknown,
         Reason::BeaconEntropyExpired,
         Reason::BeaconPayloadMismatch,
@@ -97,6 +103,7 @@ impl Reason {
         Reason::BeaconAntennaOutOfRange,
         Reason::WitnessUnknownHotspot,
         Reason::WitnessNoLocation,
+        Reason::WitnessLocationUnrevealed,
         Reason::WitnessSelf,
         Reason::WitnessNoValidBeacon,
         Reason::WitnessLate,
@@ -123,6 +130,7 @@ impl Reason {
             Reason::TopicMismatch => "topic_mismatch",
             Reason::BeaconUnknownHotspot => "beacon_unknown_hotspot",
             Reason::BeaconNoLocation => "beacon_no_location",
+            Reason::BeaconLocationUnrevealed => "beacon_location_unrevealed",
             Reason::BeaconEntropyUnknown => "beacon_entropy_unknown",
             Reason::BeaconEntropyExpired => "beacon_entropy_expired",
             Reason::BeaconPayloadMismatch => "beacon_payload_mismatch",
@@ -137,6 +145,7 @@ impl Reason {
             Reason::BeaconAntennaOutOfRange => "beacon_antenna_out_of_range",
             Reason::WitnessUnknownHotspot => "witness_unknown_hotspot",
             Reason::WitnessNoLocation => "witness_no_location",
+            Reason::WitnessLocationUnrevealed => "witness_location_unrevealed",
             Reason::WitnessSelf => "witness_self",
             Reason::WitnessNoValidBeacon => "witness_no_valid_beacon",
             Reason::WitnessLate => "witness_late",

@@ -31,6 +31,7 @@ fn info(key: &Keypair, lat: f64, lon: f64) -> HotspotInfo {
         elevation_m: 5,
         asserted_at_ns: 0,
         region: &region::EU868,
+        placement: None,
     }
 }
 

@@ -14,6 +14,8 @@
 //! - [`entropy`]: whose an entropy id is (the signer's position in the set, in the low byte).
 //! - [`beacon`]: the beacon packet, derived from oracle entropy so the oracle can re-derive it.
 //! - [`region`]: LoRaWAN region plans (channels, data rates, EIRP limits).
+//! - [`location`]: the salted commitment the chain holds in place of a hotspot's exact cell, and
+//!   the reveal its reports carry to the oracles.
 //! - [`registry`]: the hotspot registry file an operator may give the oracle (public facts only).
 //! - [`maker`]: the maker's API (a maker pays for an owner's transactions) and the check an
 //!   agent makes of every message before it signs one.
@@ -30,6 +32,7 @@ pub mod clock;
 pub mod config;
 pub mod entropy;
 pub mod keys;
+pub mod location;
 pub mod login;
 pub mod maker;
 #[cfg(feature = "mqtt")]

@@ -105,6 +105,7 @@ impl Action {
         match self {
             Action::Onboard { site, .. } | Action::Assert { site, .. } => {
                 data.extend_from_slice(&site.location.to_le_bytes());
+                data.extend_from_slice(&site.commitment);
                 data.extend_from_slice(&site.gain_ddbi.to_le_bytes());
                 data.extend_from_slice(&site.elevation_m.to_le_bytes());
             }
@@ -124,13 +125,17 @@ impl Action {
     }
 }
 
-/// Where a hotspot stands and its antenna.
+/// Where a hotspot stands, as the chain keeps it (the maker never learns the exact cell), and
+/// its antenna.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
-    /// H3 resolution-12 cell, hex (as h3 tools print it: a JSON number would lose bits).
+    /// H3 resolution-8 cell, hex (as h3 tools print it: a JSON number would lose bits).
     #[serde(with = "cell_hex")]
     pub location: u64,
+    /// The commitment to the exact resolution-12 cell ([`crate::location`]), hex.
+    #[serde(with = "hash_hex")]
+    pub commitment: [u8; 32],
     pub gain_ddbi: i32,
     pub elevation_m: i32,
 }
@@ -149,6 +154,23 @@ mod cell_hex {
             return Err(bad());
         }
         u64::from_str_radix(&s, 16).map_err(|_| bad())
+    }
+}
+
+mod hash_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(hash: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        let mut out = String::with_capacity(64);
+        for b in hash {
+            out.push_str(&format!("{b:02x}"));
+        }
+        s.serialize_str(&out)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let s = String::deserialize(d)?;
+        super::decode_hash(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -572,14 +594,19 @@ mod tests {
             hotspot: PublicKey::from([1; 32]),
             owner: PublicKey::from([2; 32]),
             site: Site {
-                location: 0x08c2_a107_2b59_ffff,
+                location: 0x0882_a107_2bff_ffff,
+                commitment: [0xab; 32],
                 gain_ddbi: 30,
                 elevation_m: 5,
             },
         };
         let json = serde_json::to_string(&a).unwrap();
         assert!(json.contains("\"action\":\"onboard\""), "{json}");
-        assert!(json.contains("\"location\":\"8c2a1072b59ffff\""), "{json}");
+        assert!(json.contains("\"location\":\"882a1072bffffff\""), "{json}");
+        assert!(
+            json.contains(&format!("\"commitment\":\"{}\"", "ab".repeat(32))),
+            "{json}"
+        );
         assert_eq!(serde_json::from_str::<Action>(&json).unwrap(), a);
         assert!(serde_json::from_str::<Action>(r#"{"action":"burn"}"#).is_err());
     }

@@ -219,10 +219,11 @@ proptest! {
         hotspot in bytes(40), entropy_id in any::<u64>(), entropy_data in bytes(40),
         local_entropy in bytes(40), payload in bytes(260), frequency_hz in any::<u64>(),
         data_rate in 0i32..19, tx_power_ddbm in any::<i32>(), timestamp_ns in any::<u64>(),
-        signature in bytes(70),
+        signature in bytes(70), cell in any::<u64>(), salt in bytes(40),
     ) {
+        let location = Some(hexproof_proto::v1::LocationReveal { cell, salt });
         let m = BeaconReport { hotspot, entropy_id, entropy_data, local_entropy, payload,
-            frequency_hz, data_rate, tx_power_ddbm, timestamp_ns, signature };
+            frequency_hz, data_rate, tx_power_ddbm, timestamp_ns, location, signature };
         prop_assert_eq!(BeaconReport::decode(m.encode_to_vec().as_slice()).unwrap(), m);
     }
 
@@ -230,10 +231,14 @@ proptest! {
     fn witness_round_trips(
         witness in bytes(40), payload in bytes(260), timestamp_ns in any::<u64>(),
         frequency_hz in any::<u64>(), data_rate in 0i32..19, rssi_ddbm in any::<i32>(),
-        snr_ddb in any::<i32>(), signature in bytes(70),
+        snr_ddb in any::<i32>(), signature in bytes(70), cell in any::<u64>(),
     ) {
+        let location = (cell % 2 == 0).then(|| hexproof_proto::v1::LocationReveal {
+            cell,
+            salt: vec![7; 32],
+        });
         let m = WitnessReport { witness, payload, timestamp_ns, frequency_hz, data_rate,
-            rssi_ddbm, snr_ddb, signature };
+            rssi_ddbm, snr_ddb, location, signature };
         prop_assert_eq!(WitnessReport::decode(m.encode_to_vec().as_slice()).unwrap(), m);
     }
 

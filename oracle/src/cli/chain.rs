@@ -99,8 +99,10 @@ pub enum ChainCommand {
     Assert {
         #[arg(long)]
         owner: PathBuf,
+        /// The hotspot's key file: it does not sign, but only it derives the salt of the
+        /// commitment the chain keeps in place of the exact cell.
         #[arg(long)]
-        hotspot: PublicKey,
+        hotspot_key: PathBuf,
         #[command(flatten)]
         site: Site,
     },
@@ -221,7 +223,8 @@ pub enum ChainCommand {
 /// Where a hotspot stands and its antenna (onboard, assert).
 #[derive(clap::Args, Debug)]
 pub struct Site {
-    /// H3 resolution-12 cell (hex).
+    /// H3 resolution-12 cell (hex). The chain keeps its resolution-8 parent and a commitment;
+    /// the hotspot's reports reveal it to the oracles.
     #[arg(long)]
     location: CellIndex,
     /// Antenna gain, dBi x 10.
@@ -230,6 +233,16 @@ pub struct Site {
     /// Antenna height above ground, metres.
     #[arg(long, default_value_t = 0)]
     elevation_m: i32,
+}
+
+impl Site {
+    /// The location as the chain keeps it, for the hotspot whose key file is `hotspot_key`.
+    fn placed(&self, hotspot_key: &std::path::Path) -> anyhow::Result<instructions::Location> {
+        let h = Keypair::read_file(hotspot_key)
+            .with_context(|| format!("reading the keypair {}", hotspot_key.display()))?;
+        instructions::Location::of(&h, self.location)
+            .with_context(|| format!("{} is not a resolution-12 cell", self.location))
+    }
 }
 
 fn key(path: &std::path::Path) -> anyhow::Result<hexproof_client::Keypair> {
@@ -387,7 +400,7 @@ pub async fn run(rpc_url: &str, priority_fee: u64, command: ChainCommand) -> any
             let ix = instructions::onboard_hotspot(
                 &h.pubkey(),
                 &o.pubkey(),
-                u64::from(site.location),
+                site.placed(&hotspot_key)?,
                 site.gain_ddbi,
                 site.elevation_m,
             );
@@ -395,14 +408,14 @@ pub async fn run(rpc_url: &str, priority_fee: u64, command: ChainCommand) -> any
         }
         ChainCommand::Assert {
             owner,
-            hotspot,
+            hotspot_key,
             site,
         } => {
             let o = key(&owner)?;
             let ix = instructions::assert_location(
                 &o.pubkey(),
-                &pubkey(&hotspot),
-                u64::from(site.location),
+                &key(&hotspot_key)?.pubkey(),
+                site.placed(&hotspot_key)?,
                 site.gain_ddbi,
                 site.elevation_m,
             );
@@ -577,6 +590,7 @@ pub async fn run(rpc_url: &str, priority_fee: u64, command: ChainCommand) -> any
                 if let Some(r) = read::hotspot(&chain, &key).await? {
                     json["registered"] = true.into();
                     json["location"] = format!("{:x}", r.location).into();
+                    json["location_commitment"] = hex::encode(r.location_commitment).into();
                     json["gain_ddbi"] = r.gain_ddbi.into();
                     json["elevation_m"] = r.elevation_m.into();
                     json["asserted_at_slot"] = r.asserted_at_slot.into();

@@ -22,7 +22,7 @@ impl Explorer {
             let first = tokio::select! {
                 () = shutdown.cancelled() => break,
                 _ = tick.tick() => {
-                    let list = self.registry.all();
+                    let list = Hotspots::public(self.registry.all());
                     if list != self.hotspots().list {
                         self.registry_changed(Hotspots::from_list(list)).await;
                     }

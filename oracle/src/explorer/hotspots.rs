@@ -27,7 +27,21 @@ pub(super) struct Hotspots {
 }
 
 impl Hotspots {
+    /// The registry's hotspots as the explorer may know them: each at its resolution-8 cell
+    /// at the finest (the chain holds no finer; an operator's registry file may), never the
+    /// commitment's reveal. Applying it twice changes nothing.
+    pub(super) fn public(list: Vec<HotspotInfo>) -> Vec<HotspotInfo> {
+        list.into_iter()
+            .map(|h| HotspotInfo {
+                location: h.public_location(),
+                placement: None,
+                ..h
+            })
+            .collect()
+    }
+
     pub(super) fn from_list(list: Vec<HotspotInfo>) -> Hotspots {
+        let list = Self::public(list);
         let keys: Vec<String> = list.iter().map(|h| h.pubkey.to_string()).collect();
         let by_key = keys
             .iter()
@@ -73,5 +87,53 @@ impl Hotspots {
         self.cells
             .get(usize::from(u8::from(res)))
             .map_or(&[], Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hexproof_proto::{Keypair, location, region};
+
+    use super::*;
+
+    /// The explorer knows each hotspot at its resolution-8 cell at the finest: an exact cell
+    /// (an operator's registry file) is coarsened, a chain record's commitment is never
+    /// opened, and a reveal the judge stored is not part of what it is given.
+    #[test]
+    fn the_explorer_knows_no_cell_finer_than_resolution_8() {
+        let key = Keypair::generate();
+        let exact = h3o::LatLng::new(52.52, 13.405)
+            .unwrap()
+            .to_cell(Resolution::Twelve);
+        let file = HotspotInfo {
+            pubkey: key.public(),
+            owner: key.public(),
+            location: Some(exact),
+            gain_ddbi: 30,
+            elevation_m: 5,
+            asserted_at_ns: 0,
+            region: &region::EU868,
+            placement: None,
+        };
+        let chain = HotspotInfo {
+            location: None,
+            placement: location::placement(&key, exact),
+            ..file.clone()
+        };
+        // A record located by a reveal (what judging makes of it) is still served coarse.
+        let revealed = HotspotInfo {
+            location: Some(exact),
+            ..chain.clone()
+        };
+        let public = exact.parent(Resolution::Eight);
+        for h in [file, chain, revealed] {
+            let shown = Hotspots::public(vec![h]);
+            assert_eq!(shown[0].location, public);
+            assert_eq!(shown[0].placement, None);
+            assert_eq!(Hotspots::public(shown.clone()), shown, "idempotent");
+            let all = Hotspots::from_list(shown);
+            assert!(all.cells(Resolution::Nine).is_empty());
+            assert_eq!(all.cells(Resolution::Eight), &[public.unwrap()]);
+        }
     }
 }

@@ -73,8 +73,8 @@ pub struct ExplorerConfig {
     pub epoch_cache: usize,
     /// How old the report count of `GetNetworkStats` may be.
     pub stats_ttl_ms: u64,
-    /// The finest H3 resolution a location is served at (0–15; default 8, cells of about
-    /// 0.7 km²): hotspots' locations, hex pages, map cells and live events are given as the
+    /// The finest H3 resolution a location is served at (0–8, default 8, cells of about
+    /// 0.7 km²; a finer value is served as 8, the finest the chain holds): hotspots' locations, hex pages, map cells and live events are given as the
     /// cell at this resolution that holds the asserted one, and a query for a finer cell is
     /// refused (it would tell whether a hotspot stands in it). The oracles judge on the exact
     /// cell; this only limits what the public explorer serves.
@@ -106,10 +106,13 @@ impl ExplorerConfig {
         Duration::from_millis(self.request_timeout_ms.max(1))
     }
 
-    /// [`ExplorerConfig::public_resolution`] as an H3 resolution; a value past 15 is served
-    /// as the coarsest (0): a typo never turns the protection off.
+    /// [`ExplorerConfig::public_resolution`] as an H3 resolution, at most 8 (the finest the
+    /// chain holds); a value past 15 is served as the coarsest (0): a typo never turns the
+    /// protection off.
     pub fn public_resolution(&self) -> Resolution {
-        Resolution::try_from(self.public_resolution).unwrap_or(Resolution::Zero)
+        Resolution::try_from(self.public_resolution)
+            .unwrap_or(Resolution::Zero)
+            .min(hexproof_proto::location::PUBLIC_RESOLUTION)
     }
 }
 

@@ -252,6 +252,7 @@ mod tests {
                 elevation_m: 0,
                 asserted_at_ns: 0,
                 region: RegionPlan::by_name("EU868").unwrap(),
+                placement: None,
             };
             self.0.write().unwrap().insert(key, info);
         }

@@ -72,16 +72,24 @@ pub async fn plan(
                 &hotspot_key,
                 &owner,
                 maker,
-                site.location,
+                location(site),
                 site.gain_ddbi,
                 site.elevation_m,
             ));
         }
         Action::Assert { owner, site, .. } => {
             let h = owned_by(record, owner)?;
-            if (h.location, h.gain_ddbi, h.elevation_m)
-                == (site.location, site.gain_ddbi, site.elevation_m)
-            {
+            if (
+                h.location,
+                h.location_commitment,
+                h.gain_ddbi,
+                h.elevation_m,
+            ) == (
+                site.location,
+                site.commitment,
+                site.gain_ddbi,
+                site.elevation_m,
+            ) {
                 return Err(MakerError::Done(
                     "the hotspot is asserted there with this antenna already".into(),
                 ));
@@ -90,7 +98,7 @@ pub async fn plan(
             ixs.push(instructions::assert_location(
                 &key(owner),
                 &hotspot_key,
-                site.location,
+                location(site),
                 site.gain_ddbi,
                 site.elevation_m,
             ));
@@ -209,16 +217,29 @@ fn owned_by(
     Ok(h)
 }
 
+fn location(site: &Site) -> instructions::Location {
+    instructions::Location {
+        cell: site.location,
+        commitment: site.commitment,
+    }
+}
+
 /// What the program checks of a site, before the maker pays for a refusal.
 fn check_site(config: &Config, site: &Site) -> Result<(), MakerError> {
     let cell = h3o::CellIndex::try_from(site.location)
         .ok()
-        .filter(|c| c.resolution() == h3o::Resolution::Twelve);
+        .filter(|c| c.resolution() == hexproof_proto::location::PUBLIC_RESOLUTION);
     if cell.is_none() {
         return Err(MakerError::BadRequest(format!(
-            "{:x} is not an H3 resolution-12 cell",
+            "{:x} is not an H3 resolution-8 cell (the chain keeps no finer cell: the exact one \
+             goes in as a commitment)",
             site.location
         )));
+    }
+    if site.commitment == [0; 32] {
+        return Err(MakerError::BadRequest(
+            "no commitment to the exact cell".into(),
+        ));
     }
     let a = &config.antenna;
     if !a.gain_ok(site.gain_ddbi) {

@@ -11,7 +11,7 @@ use anyhow::Context;
 use h3o::CellIndex;
 use hexproof_client::{Chain, read};
 use hexproof_poc::HotspotInfo;
-use hexproof_proto::{PublicKey, clock::Clock, region::RegionPlan};
+use hexproof_proto::{PublicKey, clock::Clock, location::Placement, region::RegionPlan};
 use tokio_util::sync::CancellationToken;
 
 use super::Registry;
@@ -63,8 +63,13 @@ impl ChainRegistry {
         let records = read::hotspots(chain).await?;
         let mut fresh = HashMap::with_capacity(records.len());
         for h in records {
-            let Ok(location) = CellIndex::try_from(h.location) else {
-                tracing::warn!(hotspot = %h.hotspot, location = h.location, "registered location is not a cell; skipped");
+            // The chain holds the resolution-8 cell and a commitment to the exact one, which
+            // the hotspot's own reports reveal (judging opens it: `HotspotInfo::located`).
+            let Some(public_cell) = CellIndex::try_from(h.location)
+                .ok()
+                .filter(|c| c.resolution() == hexproof_proto::location::PUBLIC_RESOLUTION)
+            else {
+                tracing::warn!(hotspot = %h.hotspot, location = h.location, "registered location is not a resolution-8 cell; skipped");
                 continue;
             };
             let key = PublicKey::from(h.hotspot.to_bytes());
@@ -73,13 +78,17 @@ impl ChainRegistry {
                 HotspotInfo {
                     pubkey: key,
                     owner: PublicKey::from(h.owner.to_bytes()),
-                    location: Some(location),
+                    location: None,
                     gain_ddbi: h.gain_ddbi,
                     elevation_m: h.elevation_m,
                     asserted_at_ns: network_ns_of(h.asserted_at_ts, &self.clock),
                     region: self.region.unwrap_or_else(|| {
-                        let at = h3o::LatLng::from(location);
+                        let at = h3o::LatLng::from(public_cell);
                         RegionPlan::for_location(at.lat(), at.lng())
+                    }),
+                    placement: Some(Placement {
+                        public_cell,
+                        commitment: h.location_commitment,
                     }),
                 },
             );

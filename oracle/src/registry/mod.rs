@@ -49,6 +49,7 @@ pub fn hotspot_info(e: &RegistryEntry) -> anyhow::Result<HotspotInfo> {
         elevation_m: e.elevation_m,
         asserted_at_ns: e.asserted_at_ns,
         region,
+        placement: None,
     })
 }
 

@@ -25,6 +25,35 @@ fn heard(status: i64, reason: Option<&str>) -> Heard {
 }
 
 impl Store {
+    /// The exact cell each hotspot's reports stamped in `[start_ns, end_ns)` revealed (the
+    /// newest, by timestamp then id), for hotspots the chain places by commitment only. A
+    /// function of the epoch's reports alone, so a replaying member finds the same.
+    pub async fn revealed_cells(
+        &self,
+        start_ns: u64,
+        end_ns: u64,
+    ) -> Result<std::collections::BTreeMap<PublicKey, h3o::CellIndex>> {
+        let rows = sqlx::query(
+            "SELECT hotspot, cell FROM reports WHERE cell IS NOT NULL \
+             AND timestamp_ns >= $1 AND timestamp_ns < $2 ORDER BY timestamp_ns, id",
+        )
+        .bind(i64_of(start_ns))
+        .bind(i64_of(end_ns))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut cells = std::collections::BTreeMap::new();
+        for r in &rows {
+            let (Ok(key), Ok(cell)) = (
+                r.try_get::<String, _>("hotspot")?.parse::<PublicKey>(),
+                h3o::CellIndex::try_from(u64_of(r.try_get("cell")?)),
+            ) else {
+                continue;
+            };
+            cells.insert(key, cell);
+        }
+        Ok(cells)
+    }
+
     /// Every judged witness report stamped in `[start_ns, end_ns)` that matched a valid beacon,
     /// with the beacon's stated power. A beacon payload that no longer decodes, or a key that
     /// does not parse, leaves its reception out (it could not have been valid).

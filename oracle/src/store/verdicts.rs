@@ -195,25 +195,25 @@ impl Store {
     /// `UPDATE … FROM` applies them: a handful of round trips per batch instead of one per
     /// verdict.
     pub async fn save_verdicts(&self, verdicts: &[(Verdict, u64)]) -> Result<()> {
-        /// Rows per statement: 7 parameters each, well inside SQLite's and PostgreSQL's limits.
+        /// Rows per statement: 8 parameters each, well inside SQLite's and PostgreSQL's limits.
         const ROWS: usize = 512;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "CREATE TEMP TABLE IF NOT EXISTS verdict_batch (id BYTEA PRIMARY KEY, \
              status BIGINT NOT NULL, reason TEXT, detail TEXT, beacon_id BYTEA, \
-             selected BIGINT NOT NULL, judged_ns BIGINT NOT NULL)",
+             selected BIGINT NOT NULL, judged_ns BIGINT NOT NULL, cell BIGINT)",
         )
         .execute(&mut *tx)
         .await?;
         // Empty here: it is emptied before every commit, and a failed transaction rolls back.
         for chunk in verdicts.chunks(ROWS) {
             let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", placeholders(i * 7 + 1, 7)))
+                .map(|i| format!("({})", placeholders(i * 8 + 1, 8)))
                 .collect();
             // Only numbered placeholders are formatted in; every value is bound.
             let sql = format!(
                 "INSERT INTO verdict_batch (id, status, reason, detail, beacon_id, selected, \
-                 judged_ns) VALUES {} ON CONFLICT (id) DO NOTHING",
+                 judged_ns, cell) VALUES {} ON CONFLICT (id) DO NOTHING",
                 values.join(", ")
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -225,14 +225,15 @@ impl Store {
                     .bind(v.detail.clone())
                     .bind(v.beacon_id.map(|b| b.to_vec()))
                     .bind(i64::from(v.selected))
-                    .bind(i64_of(*judged_ns));
+                    .bind(i64_of(*judged_ns))
+                    .bind(v.cell.map(|c| u64::from(c) as i64));
             }
             query.execute(&mut *tx).await?;
         }
         let updated = sqlx::query(
             "UPDATE reports SET status = v.status, reason = v.reason, detail = v.detail, \
-             beacon_id = v.beacon_id, selected = v.selected, judged_ns = v.judged_ns \
-             FROM verdict_batch v WHERE reports.id = v.id AND reports.status = 0 \
+             beacon_id = v.beacon_id, selected = v.selected, judged_ns = v.judged_ns, \
+             cell = v.cell FROM verdict_batch v WHERE reports.id = v.id AND reports.status = 0 \
              RETURNING reports.id, reports.status",
         )
         .fetch_all(&mut *tx)

@@ -243,6 +243,7 @@ impl World {
                 elevation_m: s.elevation_m,
                 asserted_at_ns: 0,
                 region: &region::EU868,
+                placement: None,
             })
             .collect()
     }

@@ -227,6 +227,7 @@ mod tests {
             elevation_m: 5,
             asserted_at_ns: 0,
             region: &hexproof_proto::region::EU868,
+            placement: None,
         };
         let hotspots: Vec<HotspotInfo> = (1..=30).map(info).collect();
         let config = RewardConfig::default();

@@ -37,6 +37,10 @@ pub fn check(b: &BeaconReport, ctx: &BeaconContext<'_>, limits: &Limits) -> Resu
             format!("{hotspot} is not registered"),
         ));
     };
+    // The chain registry holds a commitment: the report itself reveals the exact cell.
+    let beaconer = &beaconer
+        .located(b.location.as_ref())
+        .map_err(|e| Invalid::new(BeaconLocationUnrevealed, e.to_string()))?;
     if beaconer.location.is_none() {
         return Err(Invalid::new(
             BeaconNoLocation,

@@ -38,6 +38,9 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
             format!("{key} is not registered"),
         ));
     };
+    let witness = &witness
+        .located(w.location.as_ref())
+        .map_err(|e| Invalid::new(WitnessLocationUnrevealed, e.to_string()))?;
     let Some(location) = witness.location else {
         return Err(Invalid::new(
             WitnessNoLocation,
@@ -67,6 +70,13 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
             "no valid beacon was sent with this packet",
         ));
     };
+    // A valid beacon revealed its hotspot's cell (the beacon rules checked it).
+    let beaconer = &beaconer.located(b.location.as_ref()).map_err(|_| {
+        Invalid::new(
+            WitnessNoValidBeacon,
+            "the beacon does not reveal its hotspot's location",
+        )
+    })?;
     if beaconer.pubkey == key {
         return Err(Invalid::new(
             WitnessSelf,

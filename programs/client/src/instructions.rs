@@ -36,12 +36,37 @@ pub fn initialize(admin: &Pubkey, args: InitializeArgs) -> Instruction {
     )
 }
 
+/// Where a hotspot is, as the chain holds it: a resolution-8 cell and a commitment to the exact
+/// cell (`hexproof_proto::location::placement` makes both from the hotspot key and the cell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Location {
+    pub cell: u64,
+    pub commitment: [u8; 32],
+}
+
+impl From<hexproof_proto::location::Placement> for Location {
+    fn from(p: hexproof_proto::location::Placement) -> Self {
+        Location {
+            cell: u64::from(p.public_cell),
+            commitment: p.commitment,
+        }
+    }
+}
+
+impl Location {
+    /// Where `hotspot`'s key places the exact resolution-12 `cell` on chain; `None` for a cell
+    /// of another resolution.
+    pub fn of(hotspot: &hexproof_proto::Keypair, cell: h3o::CellIndex) -> Option<Self> {
+        hexproof_proto::location::placement(hotspot, cell).map(Self::from)
+    }
+}
+
 /// Registers a hotspot (and the owner's token account, when missing); the hotspot key and the
 /// owner both sign, the owner pays.
 pub fn onboard_hotspot(
     hotspot_key: &Pubkey,
     owner: &Pubkey,
-    location: u64,
+    location: Location,
     gain_ddbi: i32,
     elevation_m: i32,
 ) -> Instruction {
@@ -55,7 +80,7 @@ pub fn onboard_hotspot_paid_by(
     hotspot_key: &Pubkey,
     owner: &Pubkey,
     payer: &Pubkey,
-    location: u64,
+    location: Location,
     gain_ddbi: i32,
     elevation_m: i32,
 ) -> Instruction {
@@ -74,7 +99,7 @@ pub fn reonboard_hotspot(
     hotspot_key: &Pubkey,
     owner: &Pubkey,
     previous_owner: Option<&Pubkey>,
-    location: u64,
+    location: Location,
     gain_ddbi: i32,
     elevation_m: i32,
 ) -> Instruction {
@@ -92,7 +117,7 @@ fn onboarding(
     owner: &Pubkey,
     payer: &Pubkey,
     previous_owner: Option<&Pubkey>,
-    (location, gain_ddbi, elevation_m): (u64, i32, i32),
+    (location, gain_ddbi, elevation_m): (Location, i32, i32),
 ) -> Instruction {
     build(
         accounts::OnboardHotspot {
@@ -111,7 +136,8 @@ fn onboarding(
             system_program: anchor_lang::system_program::ID,
         },
         instruction::OnboardHotspot {
-            location,
+            location: location.cell,
+            location_commitment: location.commitment,
             gain_ddbi,
             elevation_m,
         },
@@ -122,7 +148,7 @@ fn onboarding(
 pub fn assert_location(
     owner: &Pubkey,
     hotspot_key: &Pubkey,
-    location: u64,
+    location: Location,
     gain_ddbi: i32,
     elevation_m: i32,
 ) -> Instruction {
@@ -133,7 +159,8 @@ pub fn assert_location(
             hotspot: pda::hotspot(hotspot_key),
         },
         instruction::AssertLocation {
-            location,
+            location: location.cell,
+            location_commitment: location.commitment,
             gain_ddbi,
             elevation_m,
         },

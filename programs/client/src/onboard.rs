@@ -14,8 +14,8 @@ use crate::{Chain, ChainError, instructions, read};
 pub struct Onboarding<'a> {
     pub hotspot: &'a Keypair,
     pub owner: &'a Keypair,
-    /// H3 resolution-12 cell.
-    pub location: u64,
+    /// Resolution-8 cell and the commitment to the exact one.
+    pub location: instructions::Location,
     pub gain_ddbi: i32,
     pub elevation_m: i32,
 }

@@ -8,7 +8,7 @@ pub enum HexproofError {
     Paused,
     #[msg("an oracle set holds 1 to 7 distinct keys and a threshold from 1 to their number")]
     BadOracleSet,
-    #[msg("not an H3 resolution-12 cell")]
+    #[msg("a location is an H3 resolution-8 cell and a commitment to the exact cell")]
     BadLocation,
     #[msg("epochs must strictly increase")]
     StaleEpoch,

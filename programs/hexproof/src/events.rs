@@ -26,7 +26,9 @@ pub struct ChangeProposed {
 pub struct HotspotChanged {
     pub hotspot: Pubkey,
     pub owner: Pubkey,
+    /// Resolution-8 cell; the exact cell only as a commitment.
     pub location: u64,
+    pub location_commitment: [u8; 32],
     pub gain_ddbi: i32,
     pub elevation_m: i32,
     pub asserted_at_slot: u64,

@@ -42,19 +42,33 @@ pub mod hexproof {
     pub fn onboard_hotspot(
         ctx: Context<OnboardHotspot>,
         location: u64,
+        location_commitment: [u8; 32],
         gain_ddbi: i32,
         elevation_m: i32,
     ) -> Result<()> {
-        instructions::onboard_hotspot::handler(ctx, location, gain_ddbi, elevation_m)
+        instructions::onboard_hotspot::handler(
+            ctx,
+            location,
+            location_commitment,
+            gain_ddbi,
+            elevation_m,
+        )
     }
 
     pub fn assert_location(
         ctx: Context<AssertLocation>,
         location: u64,
+        location_commitment: [u8; 32],
         gain_ddbi: i32,
         elevation_m: i32,
     ) -> Result<()> {
-        instructions::assert_location::handler(ctx, location, gain_ddbi, elevation_m)
+        instructions::assert_location::handler(
+            ctx,
+            location,
+            location_commitment,
+            gain_ddbi,
+            elevation_m,
+        )
     }
 
     pub fn transfer_hotspot(ctx: Context<TransferHotspot>, new_owner: Pubkey) -> Result<()> {

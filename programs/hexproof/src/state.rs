@@ -207,8 +207,12 @@ pub struct Hotspot {
     /// The hotspot's own ed25519 key (what signs its reports).
     pub hotspot: Pubkey,
     pub owner: Pubkey,
-    /// Asserted H3 resolution-12 cell.
+    /// The asserted location's H3 resolution-8 cell (about 0.7 km², what every public surface
+    /// shows). The exact resolution-12 cell is never on chain: the hotspot's reports reveal it to
+    /// the oracles, who check it against `location_commitment`.
     pub location: u64,
+    /// sha256(domain || hotspot key || exact cell || salt), `hexproof_proto::location`.
+    pub location_commitment: [u8; 32],
     /// Antenna gain, dBi x 10; elevation, metres.
     pub gain_ddbi: i32,
     pub elevation_m: i32,
@@ -245,13 +249,14 @@ impl Hotspot {
     /// Moves the hotspot (or changes its antenna) as of `slot` and cluster time `ts`.
     pub fn assert_location(
         &mut self,
-        location: u64,
+        (location, location_commitment): (u64, [u8; 32]),
         gain_ddbi: i32,
         elevation_m: i32,
         slot: u64,
         ts: i64,
     ) {
         self.location = location;
+        self.location_commitment = location_commitment;
         self.gain_ddbi = gain_ddbi;
         self.elevation_m = elevation_m;
         self.asserted_at_slot = slot;
@@ -264,6 +269,7 @@ impl Hotspot {
             hotspot: self.hotspot,
             owner: self.owner,
             location: self.location,
+            location_commitment: self.location_commitment,
             gain_ddbi: self.gain_ddbi,
             elevation_m: self.elevation_m,
             asserted_at_slot: self.asserted_at_slot,

@@ -193,15 +193,15 @@ async fn antenna_declarations_stay_within_bounds() {
         (30, -1, E::ElevationOutOfRange),
     ] {
         let ix =
-            instructions::onboard_hotspot(&h.pubkey(), &owner.pubkey(), res12(), gain, elevation);
+            instructions::onboard_hotspot(&h.pubkey(), &owner.pubkey(), site(), gain, elevation);
         let r = send(&mut net.ctx, &[ix], &[&h, &owner]).await;
         assert_eq!(code(r), named(error), "gain {gain}, elevation {elevation}");
     }
     onboard(&mut net, &h, &owner).await.unwrap();
-    let ix = instructions::assert_location(&owner.pubkey(), &h.pubkey(), res12(), 500, 5);
+    let ix = instructions::assert_location(&owner.pubkey(), &h.pubkey(), site(), 500, 5);
     let r = send(&mut net.ctx, &[ix], &[&owner]).await;
     assert_eq!(code(r), named(E::GainOutOfRange));
-    let ix = instructions::assert_location(&owner.pubkey(), &h.pubkey(), res12(), 150, 1_000);
+    let ix = instructions::assert_location(&owner.pubkey(), &h.pubkey(), site(), 150, 1_000);
     send(&mut net.ctx, &[ix], &[&owner]).await.unwrap();
 }
 
@@ -457,7 +457,7 @@ fn every_transaction_the_client_builds_fits_a_packet() {
                 &[instructions::onboard_hotspot(
                     &h.pubkey(),
                     &owner.pubkey(),
-                    res12(),
+                    site(),
                     30,
                     5,
                 )],
@@ -471,7 +471,7 @@ fn every_transaction_the_client_builds_fits_a_packet() {
                     &h.pubkey(),
                     &owner.pubkey(),
                     &admin.pubkey(),
-                    res12(),
+                    site(),
                     30,
                     5,
                 )],
@@ -484,7 +484,7 @@ fn every_transaction_the_client_builds_fits_a_packet() {
                 &[instructions::assert_location(
                     &owner.pubkey(),
                     &h.pubkey(),
-                    res12(),
+                    site(),
                     30,
                     5,
                 )],
@@ -516,7 +516,7 @@ fn every_transaction_the_client_builds_fits_a_packet() {
                     &h.pubkey(),
                     &owner.pubkey(),
                     Some(&admin.pubkey()),
-                    res12(),
+                    site(),
                     30,
                     5,
                 )],

@@ -390,7 +390,7 @@ async fn apply(w: &mut World, op: &Op, honest: bool) -> Option<u32> {
                     &h.pubkey(),
                     &taker.pubkey(),
                     Some(&owner.pubkey()),
-                    res12(),
+                    site(),
                     30,
                     5,
                 );

@@ -289,11 +289,11 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
     };
 
     // Only the owner asserts a new location; the slot is recorded.
-    let moved = u64::from(
+    let moved = placed(u64::from(
         h3o::LatLng::new(52.6, 13.5)
             .unwrap()
             .to_cell(h3o::Resolution::Twelve),
-    );
+    ));
     let assert_ix = |owner: Pubkey, location| {
         instructions::assert_location(&owner, &h.pubkey(), location, 58, 12)
     };
@@ -309,9 +309,13 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
         ),
         Some(2001)
     );
-    // Not a resolution-12 cell: BadLocation (6002).
+    // Not a resolution-8 cell: BadLocation (6002).
+    let shifted = instructions::Location {
+        cell: moved.cell >> 1,
+        ..moved
+    };
     assert_eq!(
-        code(send(&mut net.ctx, &[assert_ix(o.pubkey(), moved >> 1)], &[&o]).await),
+        code(send(&mut net.ctx, &[assert_ix(o.pubkey(), shifted)], &[&o]).await),
         Some(6002)
     );
     net.ctx.warp_to_slot(500).unwrap();
@@ -329,8 +333,13 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
             .data,
     );
     assert_eq!(
-        (state.location, state.gain_ddbi, state.elevation_m),
-        (moved, 58, 12)
+        (
+            state.location,
+            state.location_commitment,
+            state.gain_ddbi,
+            state.elevation_m
+        ),
+        (moved.cell, moved.commitment, 58, 12)
     );
     assert!(state.asserted_at_slot >= 500);
     assert_eq!(state.asserted_at_ts, NOW + 60);
@@ -557,7 +566,7 @@ async fn one_hotspots_accounts_never_serve_another() {
     assert_eq!(code(send(&mut net.ctx, &[ix], &[]).await), BAD_PROOF);
 
     // A's owner moving B: ConstraintHasOne (2001).
-    let ix = instructions::assert_location(&a.1.pubkey(), &b.0.pubkey(), res12(), 30, 5);
+    let ix = instructions::assert_location(&a.1.pubkey(), &b.0.pubkey(), site(), 30, 5);
     let owner_a = a.1.insecure_clone();
     assert_eq!(
         code(send(&mut net.ctx, &[ix], &[&owner_a]).await),
@@ -622,7 +631,7 @@ async fn decommissioned_hotspots_are_not_revived_or_paid_twice() {
     let revive = vec![
         instructions::decommission_hotspot(&o.pubkey(), &h.pubkey()),
         anchor_lang::solana_program::system_instruction::transfer(&o.pubkey(), &record, rent),
-        instructions::assert_location(&o.pubkey(), &h.pubkey(), res12(), 30, 5),
+        instructions::assert_location(&o.pubkey(), &h.pubkey(), site(), 30, 5),
     ];
     assert_eq!(
         code(send(&mut net.ctx, &revive, &[&owner]).await),

@@ -307,7 +307,7 @@ async fn item5_decommissioning_leaves_the_backlog_with_its_owner() {
         &h.pubkey(),
         &taker.pubkey(),
         Some(&earner.pubkey()),
-        res12(),
+        site(),
         30,
         5,
     );
@@ -477,18 +477,39 @@ async fn item8_changes_lapse_transfers_need_acceptance_cells_are_real() {
     assert_eq!(code(r), named(E::ChangeExpired));
     assert_eq!(record(&mut net, &h).await.owner, buyer.pubkey());
 
-    // An index with mode 1 and resolution 12 whose digits are not a cell's.
-    let real = res12();
+    // An index with mode 1 and resolution 8 whose digits are not a cell's; the exact
+    // resolution-12 cell itself (the chain never holds it); no commitment.
+    let real = site();
     let bogus = [
-        real | (0x7 << 9),      // digit 12 unused (7)
-        real | (127 << 45),     // base cell 127
-        (real & !0x1FF) | 0x3F, // digits 13–15 used
+        real.cell | (0x7 << 21),         // digit 8 unused (7)
+        real.cell | (127 << 45),         // base cell 127
+        (real.cell & !0x1F_FFFF) | 0x3F, // digits 9–15 used
+        res12(),                         // the exact cell
     ];
     for cell in bogus {
-        let ix = instructions::assert_location(&buyer.pubkey(), &h.pubkey(), cell, 30, 5);
+        let at = instructions::Location { cell, ..real };
+        let ix = instructions::assert_location(&buyer.pubkey(), &h.pubkey(), at, 30, 5);
         let r = send(&mut net.ctx, &[ix], &[&buyer]).await;
         assert_eq!(code(r), named(E::BadLocation), "{cell:x}");
     }
+    let bare = instructions::Location {
+        commitment: [0; 32],
+        ..real
+    };
+    let ix = instructions::assert_location(&buyer.pubkey(), &h.pubkey(), bare, 30, 5);
+    let r = send(&mut net.ctx, &[ix], &[&buyer]).await;
+    assert_eq!(code(r), named(E::BadLocation), "no commitment");
+    let fresh = Keypair::new();
+    let ix = instructions::onboard_hotspot(&fresh.pubkey(), &buyer.pubkey(), bare, 30, 5);
+    let r = send(&mut net.ctx, &[ix], &[&buyer, &fresh]).await;
+    assert_eq!(code(r), named(E::BadLocation), "no commitment");
+    let exact = instructions::Location {
+        cell: res12(),
+        ..real
+    };
+    let ix = instructions::onboard_hotspot(&fresh.pubkey(), &buyer.pubkey(), exact, 30, 5);
+    let r = send(&mut net.ctx, &[ix], &[&buyer, &fresh]).await;
+    assert_eq!(code(r), named(E::BadLocation), "the exact cell");
 }
 
 /// An owner without SOL: a maker pays for onboarding (fee and rent, the owner's token
@@ -512,7 +533,7 @@ async fn an_owner_without_sol_is_onboarded_by_a_maker_and_paid() {
         &h.pubkey(),
         &owner.pubkey(),
         &maker.pubkey(),
-        res12(),
+        site(),
         30,
         5,
     );
@@ -547,16 +568,16 @@ async fn an_owner_without_sol_is_onboarded_by_a_maker_and_paid() {
     );
 
     // The owner asserts a new location; the maker pays the fee.
-    let moved = u64::from(
+    let moved = placed(u64::from(
         h3o::LatLng::new(52.53, 13.41)
             .unwrap()
             .to_cell(h3o::Resolution::Twelve),
-    );
+    ));
     let assert_ix = instructions::assert_location(&owner.pubkey(), &h.pubkey(), moved, 30, 5);
     send_by(&mut net.ctx, &maker, &[assert_ix], &[&owner])
         .await
         .unwrap();
-    assert_eq!(record(&mut net, &h).await.location, moved);
+    assert_eq!(record(&mut net, &h).await.location, moved.cell);
 
     // It earns; a relayer claims into the owner's account.
     let tree = MerkleTree::new(vec![leaf(&h.pubkey().to_bytes(), EMISSION)]);

@@ -20,14 +20,20 @@ pub struct AssertLocation<'info> {
 pub fn handler(
     ctx: Context<AssertLocation>,
     location: u64,
+    location_commitment: [u8; 32],
     gain_ddbi: i32,
     elevation_m: i32,
 ) -> Result<()> {
-    check_site(&ctx.accounts.config, location, gain_ddbi, elevation_m)?;
+    check_site(
+        &ctx.accounts.config,
+        (location, location_commitment),
+        gain_ddbi,
+        elevation_m,
+    )?;
     let clock = Clock::get()?;
     let hotspot = &mut ctx.accounts.hotspot;
     hotspot.assert_location(
-        location,
+        (location, location_commitment),
         gain_ddbi,
         elevation_m,
         clock.slot,

@@ -71,17 +71,24 @@ pub struct OnboardHotspot<'info> {
 /// The twelve H3 base cells that are pentagons (they have no digit-1 "K" axis).
 const PENTAGON_BASE_CELLS: [u64; 12] = [4, 14, 24, 38, 49, 58, 63, 72, 83, 97, 107, 117];
 
-/// An H3 index of a real resolution-12 cell: reserved bits clear, mode 1 (cell), resolution
-/// 12, a base cell of the 122, twelve digits 0–6 and three unused digits 7, and no deleted
+/// The resolution of the cell the chain holds (`hexproof_proto::location::PUBLIC_RESOLUTION`).
+pub const PUBLIC_RESOLUTION: u32 = 8;
+
+/// An H3 index of a real cell of resolution `RES`: reserved bits clear, mode 1 (cell),
+/// resolution `RES`, a base cell of the 122, twelve digits 0–6 and three unused digits 7, and no deleted
 /// K-axis subsequence under a pentagon base cell (what `h3o::CellIndex::try_from` accepts for
 /// resolution 12; the unit test compares them).
-pub fn is_res12_cell(index: u64) -> bool {
-    const RES: u32 = 12;
+pub fn is_cell_at<const RES: u32>(index: u64) -> bool {
     let mode = (index >> 59) & 0xF;
     let reserved = (index >> 56) & 0x7;
     let resolution = (index >> 52) & 0xF;
     let base_cell = (index >> 45) & 0x7F;
-    if index >> 63 != 0 || mode != 1 || reserved != 0 || resolution != 12 || base_cell >= 122 {
+    if index >> 63 != 0
+        || mode != 1
+        || reserved != 0
+        || resolution != u64::from(RES)
+        || base_cell >= 122
+    {
         return false;
     }
     let digit = |r: u32| (index >> ((15 - r) * 3)) & 0x7;
@@ -97,9 +104,18 @@ pub fn is_res12_cell(index: u64) -> bool {
     true
 }
 
-/// Checks a location and antenna against the configuration.
-pub fn check_site(config: &Config, location: u64, gain_ddbi: i32, elevation_m: i32) -> Result<()> {
-    require!(is_res12_cell(location), HexproofError::BadLocation);
+/// Checks a location and antenna against the configuration: the location is a resolution-8
+/// cell and a commitment to the exact cell (never the exact cell itself).
+pub fn check_site(
+    config: &Config,
+    (location, commitment): (u64, [u8; 32]),
+    gain_ddbi: i32,
+    elevation_m: i32,
+) -> Result<()> {
+    require!(
+        is_cell_at::<PUBLIC_RESOLUTION>(location) && commitment != [0; 32],
+        HexproofError::BadLocation
+    );
     require!(
         config.antenna.gain_ok(gain_ddbi),
         HexproofError::GainOutOfRange
@@ -114,10 +130,16 @@ pub fn check_site(config: &Config, location: u64, gain_ddbi: i32, elevation_m: i
 pub fn handler(
     ctx: Context<OnboardHotspot>,
     location: u64,
+    location_commitment: [u8; 32],
     gain_ddbi: i32,
     elevation_m: i32,
 ) -> Result<()> {
-    check_site(&ctx.accounts.config, location, gain_ddbi, elevation_m)?;
+    check_site(
+        &ctx.accounts.config,
+        (location, location_commitment),
+        gain_ddbi,
+        elevation_m,
+    )?;
     let fee = ctx.accounts.config.onboarding_fee;
     if fee > 0 {
         transfer(
@@ -136,7 +158,7 @@ pub fn handler(
     hotspot.hotspot = ctx.accounts.hotspot_key.key();
     hotspot.owner = ctx.accounts.owner.key();
     hotspot.assert_location(
-        location,
+        (location, location_commitment),
         gain_ddbi,
         elevation_m,
         clock.slot,
@@ -167,14 +189,20 @@ pub fn handler(
 
 #[cfg(test)]
 mod tests {
-    use super::is_res12_cell;
+    use super::is_cell_at;
 
-    /// Agrees with h3o on real cells, on every corruption of one, and on random bits.
+    /// Agrees with h3o at resolutions 8 (what the chain holds) and 12 on real cells, on every
+    /// corruption of one, and on random bits.
     #[test]
-    fn res12_cells_are_what_h3o_accepts() {
+    fn cells_are_what_h3o_accepts() {
+        check::<8>();
+        check::<12>();
+    }
+
+    fn check<const RES: u32>() {
         use h3o::{CellIndex, LatLng, Resolution};
-        let accepts =
-            |i: u64| CellIndex::try_from(i).is_ok_and(|c| c.resolution() == Resolution::Twelve);
+        let res = Resolution::try_from(RES as u8).unwrap();
+        let accepts = |i: u64| CellIndex::try_from(i).is_ok_and(|c| c.resolution() == res);
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = move || {
             state ^= state << 13;
@@ -186,31 +214,31 @@ mod tests {
         for i in 0..2_000 {
             let lat = (next() % 18_000) as f64 / 100.0 - 90.0;
             let lng = (next() % 36_000) as f64 / 100.0 - 180.0;
-            cells.push(u64::from(
-                LatLng::new(lat, lng).unwrap().to_cell(Resolution::Twelve),
-            ));
+            cells.push(u64::from(LatLng::new(lat, lng).unwrap().to_cell(res)));
             // Every pentagon's neighbourhood too.
             if i < 12 {
                 let p = CellIndex::base_cells()
                     .filter(|c| c.is_pentagon())
                     .nth(i)
                     .unwrap();
-                cells.extend(p.children(Resolution::Twelve).take(50).map(u64::from));
+                cells.extend(p.children(res).take(50).map(u64::from));
             }
         }
         for &c in &cells {
-            assert!(is_res12_cell(c), "{c:x}");
+            assert!(is_cell_at::<RES>(c), "{c:x}");
             for bit in 0..64 {
                 let x = c ^ (1 << bit);
-                assert_eq!(is_res12_cell(x), accepts(x), "{x:x}");
+                assert_eq!(is_cell_at::<RES>(x), accepts(x), "{x:x}");
             }
         }
+        let unused = (1u64 << (3 * (15 - RES))) - 1;
         for _ in 0..200_000 {
-            // Mode 1, resolution 12, digits 13–15 unused: base cells and digits at random.
-            let x = (next() & ((1 << 52) - 1) & !0x1FF) | (1 << 59) | (12 << 52) | 0x1FF;
-            assert_eq!(is_res12_cell(x), accepts(x), "{x:x}");
+            // Mode 1, resolution RES, unused digits 7: base cells and digits at random.
+            let x =
+                (next() & ((1 << 52) - 1) & !unused) | (1 << 59) | (u64::from(RES) << 52) | unused;
+            assert_eq!(is_cell_at::<RES>(x), accepts(x), "{x:x}");
         }
-        assert!(!is_res12_cell(0));
-        assert!(!is_res12_cell(u64::MAX));
+        assert!(!is_cell_at::<RES>(0));
+        assert!(!is_cell_at::<RES>(u64::MAX));
     }
 }

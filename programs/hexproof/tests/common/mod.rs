@@ -191,6 +191,25 @@ pub fn res12() -> u64 {
     )
 }
 
+/// Where the chain holds a hotspot at the resolution-12 `cell`: its resolution-8 parent and a
+/// commitment to the exact cell (the program holds it; only oracles open it).
+pub fn placed(cell: u64) -> instructions::Location {
+    let exact = h3o::CellIndex::try_from(cell).unwrap();
+    instructions::Location {
+        cell: u64::from(exact.parent(h3o::Resolution::Eight).unwrap()),
+        commitment: hexproof_proto::location::commitment(
+            &PublicKey::from([1; 32]),
+            exact,
+            &[2; 32],
+        ),
+    }
+}
+
+/// [`res12`] as the chain holds it.
+pub fn site() -> instructions::Location {
+    placed(res12())
+}
+
 pub async fn onboard(
     net: &mut Net,
     hotspot: &Keypair,
@@ -218,7 +237,7 @@ pub fn one_leaf(hotspot: &Pubkey, amount: u64) -> ([u8; 32], Vec<[u8; 32]>) {
 }
 
 pub fn onboard_ix(hotspot: &Pubkey, owner: &Pubkey) -> Instruction {
-    instructions::onboard_hotspot(hotspot, owner, res12(), 30, 5)
+    instructions::onboard_hotspot(hotspot, owner, site(), 30, 5)
 }
 
 /// The one Ed25519 precompile instruction carrying the given oracles' signatures over
