@@ -277,13 +277,21 @@ async fn run(config: Config) -> anyhow::Result<()> {
                 "location {cell} is resolution {}, not 12: use the cell `onboard`/`assert` printed",
                 cell.resolution()
             );
+            if !config.mqtt.url.starts_with("mqtts://") {
+                tracing::warn!(
+                    broker = %config.mqtt.url,
+                    "the broker connection has no TLS: this hotspot's exact cell, revealed in \
+                     its reports, can be read on the way (use mqtts://)"
+                );
+            }
             Some(cell)
         }
         None => {
             tracing::warn!(
-                "no location configured: the oracles cannot open this hotspot's on-chain \
-                 commitment, so none of its beacons or witnesses will be valid (set `location` \
-                 to the cell `hotspot-agent onboard`/`assert` printed)"
+                "no location configured: oracles that read the registry from the chain (which \
+                 holds only a commitment) cannot place this hotspot, so none of its beacons or \
+                 witnesses will be valid there (set `location` to the cell `hotspot-agent \
+                 onboard`/`assert` printed)"
             );
             None
         }

@@ -81,19 +81,18 @@ pub async fn compute(
     })
 }
 
-/// The registry's hotspots with the exact cells the epoch's reports revealed for those the chain
-/// places by commitment only (a revealed cell outside the chain's current public cell, from
-/// before a new assertion, is left out). A hotspot that revealed nothing in the epoch stays
-/// unlocated: detection and the hex grid leave it out.
+/// The registry's hotspots with the exact cells the epoch's valid reports were judged on, for
+/// those the chain places by commitment only (the newest by the reports' own time, then id: a
+/// hotspot that moved in the epoch is placed where it ended). Every hotspot that earns in the
+/// epoch has a valid report, so a cell; one without stays unlocated and detection and the hex
+/// grid leave it out. A function of the epoch's agreed reports alone.
 pub fn located(
     mut hotspots: Vec<HotspotInfo>,
     cells: &BTreeMap<hexproof_proto::PublicKey, h3o::CellIndex>,
 ) -> Vec<HotspotInfo> {
     for h in &mut hotspots {
-        if let (None, Some(placed)) = (h.location, h.placement) {
-            h.location = cells.get(&h.pubkey).copied().filter(|c| {
-                c.parent(hexproof_proto::location::PUBLIC_RESOLUTION) == Some(placed.public_cell)
-            });
+        if h.location.is_none() && h.placement.is_some() {
+            h.location = cells.get(&h.pubkey).copied();
         }
     }
     hotspots

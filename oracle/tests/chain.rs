@@ -124,7 +124,8 @@ async fn chain_registry_epoch_submission_and_claims() {
         assert_eq!(on_chain.pubkey, file.pubkey);
         assert_eq!(on_chain.owner, file.owner);
         assert_eq!(on_chain.location, None);
-        let placed = on_chain.placement.unwrap();
+        let placed = on_chain.placement.unwrap().current;
+        assert_eq!(on_chain.placement.unwrap().previous, None);
         assert_eq!(
             Some(placed.public_cell),
             file.location.unwrap().parent(h3o::Resolution::Eight)

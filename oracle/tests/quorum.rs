@@ -370,7 +370,7 @@ async fn three_oracles_agree_on_every_epoch_and_one_that_was_away_catches_up() {
     // (A member that never closed an epoch starts from the chain's newest instead of
     // catching up; wait until it has one, however slow the machine.)
     let store = set.nodes[away].store.clone();
-    let closed_one = wait_until(Duration::from_secs(60), || {
+    let closed_one = wait_until(Duration::from_secs(150), || {
         let store = store.clone();
         async move { store.last_closed_epoch().await.unwrap() >= Some(first) }
     })

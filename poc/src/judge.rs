@@ -23,7 +23,7 @@ use hexproof_proto::{
 };
 
 use crate::{
-    HotspotInfo, Invalid, Limits, Reason, Report, Verdict,
+    HotspotInfo, Invalid, Limits, Reason, Report, Status, Verdict,
     rewards::activity::FRAUD_REASONS,
     rules::{
         self,
@@ -158,21 +158,31 @@ pub fn judge_group(
             verdicts[i].selected = chosen;
         }
     }
-    // Where each signer is, as its report revealed it (hotspots placed by commitment only).
-    verdicts[0].cell = revealed(ctx.beaconer, report.location.as_ref());
+    // Where each signer was, as its valid report revealed it (hotspots placed by commitment
+    // only): what the epoch places it by.
+    verdicts[0].cell = revealed(ctx.beaconer, report.location.as_ref(), report.timestamp_ns);
     for (v, w) in verdicts[1..].iter_mut().zip(witnesses) {
         v.cell = w
             .report
             .as_ref()
-            .and_then(|r| revealed(w.witness.as_ref(), r.location.as_ref()));
+            .and_then(|r| revealed(w.witness.as_ref(), r.location.as_ref(), r.timestamp_ns));
+    }
+    for v in &mut verdicts {
+        if v.status != Status::Valid {
+            v.cell = None;
+        }
     }
     verdicts
 }
 
 /// The exact cell `reveal` opens for a hotspot the registry places by commitment only.
-fn revealed(hotspot: Option<&HotspotInfo>, reveal: Option<&LocationReveal>) -> Option<CellIndex> {
+fn revealed(
+    hotspot: Option<&HotspotInfo>,
+    reveal: Option<&LocationReveal>,
+    stamped_ns: u64,
+) -> Option<CellIndex> {
     let hotspot = hotspot.filter(|h| h.placement.is_some())?;
-    hotspot.located(reveal).ok()?.location
+    hotspot.located(reveal, stamped_ns).ok()?.location
 }
 
 #[cfg(test)]
@@ -349,7 +359,7 @@ mod tests {
         use hexproof_proto::location;
         let committed = |exact: &HotspotInfo, key: &hexproof_proto::Keypair| HotspotInfo {
             location: None,
-            placement: location::placement(key, exact.location.unwrap()),
+            placement: location::placement(key, exact.location.unwrap()).map(crate::Placed::at),
             ..exact.clone()
         };
         let beaconer_exact = beaconer_info();

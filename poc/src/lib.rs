@@ -36,7 +36,7 @@ pub mod selection;
 pub(crate) mod testkit;
 
 pub use limits::Limits;
-pub use model::{EntropyRecord, HotspotInfo, Kind, Report, Status, Verdict, distance_m};
+pub use model::{EntropyRecord, HotspotInfo, Kind, Placed, Report, Status, Verdict, distance_m};
 pub use reason::{Invalid, Reason};
 
 pub(crate) const NS_PER_SEC: u64 = 1_000_000_000;

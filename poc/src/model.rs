@@ -27,17 +27,46 @@ pub struct HotspotInfo {
     /// What the chain holds in place of the exact cell (the chain registry): `location` is
     /// then `None` until one of the hotspot's reports reveals the cell ([`HotspotInfo::located`]).
     /// `None` for an operator's registry file, which names exact cells.
-    pub placement: Option<Placement>,
+    pub placement: Option<Placed>,
+}
+
+/// A hotspot's placements on chain: the current one, and the one before the newest assertion
+/// (reports stamped before `asserted_at_ns` reveal that one, so moving does not void what the
+/// hotspot did before it moved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placed {
+    pub current: Placement,
+    pub previous: Option<Placement>,
+}
+
+impl Placed {
+    /// Placed at `current` only (a first assertion).
+    pub fn at(current: Placement) -> Placed {
+        Placed {
+            current,
+            previous: None,
+        }
+    }
 }
 
 impl HotspotInfo {
-    /// This hotspot as a report of its own locates it: unchanged when the registry names its
-    /// exact cell; at the revealed cell when the reveal opens the chain's commitment.
-    pub fn located(&self, reveal: Option<&LocationReveal>) -> Result<HotspotInfo, RevealError> {
+    /// This hotspot as a report of its own, stamped `stamped_ns`, locates it: unchanged when the
+    /// registry names its exact cell; at the revealed cell when the reveal opens the chain's
+    /// commitment (the previous one for a report stamped before the newest assertion).
+    pub fn located(
+        &self,
+        reveal: Option<&LocationReveal>,
+        stamped_ns: u64,
+    ) -> Result<HotspotInfo, RevealError> {
         match (&self.location, &self.placement) {
             (Some(_), _) | (None, None) => Ok(self.clone()),
             (None, Some(placed)) => {
-                let cell = location::check(&self.pubkey, reveal, placed)?;
+                let before = placed.previous.filter(|_| stamped_ns < self.asserted_at_ns);
+                let cell = location::check(
+                    &self.pubkey,
+                    reveal,
+                    before.as_ref().unwrap_or(&placed.current),
+                )?;
                 Ok(HotspotInfo {
                     location: Some(cell),
                     ..self.clone()
@@ -50,7 +79,7 @@ impl HotspotInfo {
     /// cell, never finer.
     pub fn public_location(&self) -> Option<CellIndex> {
         match (self.location, &self.placement) {
-            (_, Some(placed)) => Some(placed.public_cell),
+            (_, Some(placed)) => Some(placed.current.public_cell),
             (Some(cell), None) => Some(if cell.resolution() > location::PUBLIC_RESOLUTION {
                 cell.parent(location::PUBLIC_RESOLUTION).unwrap_or(cell)
             } else {
@@ -207,5 +236,63 @@ mod tests {
         }
         assert_eq!(Kind::from_number(7), None);
         assert_eq!(Status::from_number(-1), None);
+    }
+}
+
+#[cfg(test)]
+mod placement_tests {
+    use hexproof_proto::{Keypair, location, region};
+
+    use super::*;
+
+    /// A hotspot that moved: reports stamped before the assertion open the previous placement,
+    /// later ones the current one only; nothing opens a placement it was not made for.
+    #[test]
+    fn reports_before_a_move_reveal_the_old_cell_and_after_it_the_new() {
+        let key = Keypair::generate();
+        let cell = |lat: f64| {
+            LatLng::new(lat, 13.405)
+                .unwrap()
+                .to_cell(h3o::Resolution::Twelve)
+        };
+        let (old, new) = (cell(52.52), cell(52.60));
+        let moved_at = 1_000;
+        let h = HotspotInfo {
+            pubkey: key.public(),
+            owner: key.public(),
+            location: None,
+            gain_ddbi: 30,
+            elevation_m: 5,
+            asserted_at_ns: moved_at,
+            region: &region::EU868,
+            placement: Some(Placed {
+                current: location::placement(&key, new).unwrap(),
+                previous: location::placement(&key, old),
+            }),
+        };
+        let at = |c: CellIndex, stamped: u64| {
+            h.located(Some(&location::reveal(&key, c)), stamped)
+                .map(|h| h.location)
+        };
+        assert_eq!(at(old, moved_at - 1), Ok(Some(old)));
+        assert_eq!(at(new, moved_at), Ok(Some(new)));
+        assert!(at(old, moved_at).is_err(), "the old cell after the move");
+        assert!(
+            at(new, moved_at - 1).is_err(),
+            "the new cell before the move"
+        );
+        // A first assertion (no previous): every report opens the current one.
+        let first = HotspotInfo {
+            placement: h.placement.map(|p| Placed::at(p.current)),
+            ..h.clone()
+        };
+        assert_eq!(
+            first
+                .located(Some(&location::reveal(&key, new)), 0)
+                .unwrap()
+                .location,
+            Some(new)
+        );
+        assert_eq!(h.public_location(), new.parent(location::PUBLIC_RESOLUTION));
     }
 }

@@ -16,7 +16,7 @@
 //! - [`region`]: LoRaWAN region plans (channels, data rates, EIRP limits).
 //! - [`location`]: the salted commitment the chain holds in place of a hotspot's exact cell, and
 //!   the reveal its reports carry to the oracles.
-//! - [`registry`]: the hotspot registry file an operator may give the oracle (public facts only).
+//! - [`registry`]: the hotspot registry file an operator may give the oracle (exact cells: for the oracles only).
 //! - [`maker`]: the maker's API (a maker pays for an owner's transactions) and the check an
 //!   agent makes of every message before it signs one.
 //! - [`rf`]: radio physics both sides agree on (free-space path loss in integers, noise floor,

@@ -1,6 +1,7 @@
 //! The hotspot registry file an operator can give the oracle instead of reading the on-chain
-//! registry: public facts only — each hotspot's key, owner, asserted H3 cell, antenna and
-//! region plan. No secret key ever goes in it (the fixture generator writes one beside each
+//! registry: each hotspot's key, owner, exact asserted H3 cell, antenna and region plan. The
+//! exact cells are private (the chain holds only resolution-8 cells and commitments: give the
+//! file to the oracles only). No secret key ever goes in it (the fixture generator writes one beside each
 //! test network, whose own file carries test secrets).
 //!
 //! JSON: `{"hotspots": [{"pubkey": "…", "owner": "…", "location": "8c1f…", "gain_ddbi": 30,

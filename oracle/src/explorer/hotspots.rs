@@ -117,7 +117,7 @@ mod tests {
         };
         let chain = HotspotInfo {
             location: None,
-            placement: location::placement(&key, exact),
+            placement: location::placement(&key, exact).map(hexproof_poc::Placed::at),
             ..file.clone()
         };
         // A record located by a reveal (what judging makes of it) is still served coarse.

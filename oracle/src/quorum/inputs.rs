@@ -566,10 +566,14 @@ pub async fn replay(
         dir.path().join("replay.db").display()
     ))
     .await?;
+    // One registry for the whole replay: a chain registry refreshed meanwhile could judge one
+    // hotspot's reports against two commitments, or place it apart from its verdicts.
+    let registry: Arc<dyn Registry> =
+        Arc::new(crate::registry::StaticRegistry::new(rules.registry.all()));
     audit::judge_into(
         &scratch,
         &lines(proposal),
-        rules.registry.clone(),
+        registry.clone(),
         rules.limits.clone(),
         rules.set,
     )
@@ -589,7 +593,7 @@ pub async fn replay(
         .context("storing the proposed receipts")?;
     Ok(crate::epochs::compute(
         &scratch,
-        rules.registry.as_ref(),
+        registry.as_ref(),
         rules.rewards,
         proposal.epoch,
         previous,

@@ -10,7 +10,7 @@ use std::{
 use anyhow::Context;
 use h3o::CellIndex;
 use hexproof_client::{Chain, read};
-use hexproof_poc::HotspotInfo;
+use hexproof_poc::{HotspotInfo, Placed};
 use hexproof_proto::{PublicKey, clock::Clock, location::Placement, region::RegionPlan};
 use tokio_util::sync::CancellationToken;
 
@@ -86,9 +86,19 @@ impl ChainRegistry {
                         let at = h3o::LatLng::from(public_cell);
                         RegionPlan::for_location(at.lat(), at.lng())
                     }),
-                    placement: Some(Placement {
-                        public_cell,
-                        commitment: h.location_commitment,
+                    placement: Some(Placed {
+                        current: Placement {
+                            public_cell,
+                            commitment: h.location_commitment,
+                        },
+                        // Zeros before a second assertion.
+                        previous: CellIndex::try_from(h.previous_location)
+                            .ok()
+                            .filter(|_| h.previous_location_commitment != [0; 32])
+                            .map(|cell| Placement {
+                                public_cell: cell,
+                                commitment: h.previous_location_commitment,
+                            }),
                     }),
                 },
             );

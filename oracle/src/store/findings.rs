@@ -25,7 +25,7 @@ fn heard(status: i64, reason: Option<&str>) -> Heard {
 }
 
 impl Store {
-    /// The exact cell each hotspot's reports stamped in `[start_ns, end_ns)` revealed (the
+    /// The exact cell each hotspot's valid reports stamped in `[start_ns, end_ns)` revealed (the
     /// newest, by timestamp then id), for hotspots the chain places by commitment only. A
     /// function of the epoch's reports alone, so a replaying member finds the same.
     pub async fn revealed_cells(

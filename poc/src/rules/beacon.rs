@@ -39,7 +39,7 @@ pub fn check(b: &BeaconReport, ctx: &BeaconContext<'_>, limits: &Limits) -> Resu
     };
     // The chain registry holds a commitment: the report itself reveals the exact cell.
     let beaconer = &beaconer
-        .located(b.location.as_ref())
+        .located(b.location.as_ref(), b.timestamp_ns)
         .map_err(|e| Invalid::new(BeaconLocationUnrevealed, e.to_string()))?;
     if beaconer.location.is_none() {
         return Err(Invalid::new(

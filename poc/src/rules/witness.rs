@@ -39,7 +39,7 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
         ));
     };
     let witness = &witness
-        .located(w.location.as_ref())
+        .located(w.location.as_ref(), w.timestamp_ns)
         .map_err(|e| Invalid::new(WitnessLocationUnrevealed, e.to_string()))?;
     let Some(location) = witness.location else {
         return Err(Invalid::new(
@@ -71,12 +71,14 @@ pub fn check(w: &WitnessReport, ctx: &WitnessContext<'_>, limits: &Limits) -> Re
         ));
     };
     // A valid beacon revealed its hotspot's cell (the beacon rules checked it).
-    let beaconer = &beaconer.located(b.location.as_ref()).map_err(|_| {
-        Invalid::new(
-            WitnessNoValidBeacon,
-            "the beacon does not reveal its hotspot's location",
-        )
-    })?;
+    let beaconer = &beaconer
+        .located(b.location.as_ref(), b.timestamp_ns)
+        .map_err(|_| {
+            Invalid::new(
+                WitnessNoValidBeacon,
+                "the beacon does not reveal its hotspot's location",
+            )
+        })?;
     if beaconer.pubkey == key {
         return Err(Invalid::new(
             WitnessSelf,

@@ -213,6 +213,10 @@ pub struct Hotspot {
     pub location: u64,
     /// sha256(domain || hotspot key || exact cell || salt), `hexproof_proto::location`.
     pub location_commitment: [u8; 32],
+    /// The location before the newest assertion (zeros at the first): reports stamped before
+    /// `asserted_at_ts` reveal this one, so moving does not void what was heard before.
+    pub previous_location: u64,
+    pub previous_location_commitment: [u8; 32],
     /// Antenna gain, dBi x 10; elevation, metres.
     pub gain_ddbi: i32,
     pub elevation_m: i32,
@@ -255,6 +259,8 @@ impl Hotspot {
         slot: u64,
         ts: i64,
     ) {
+        self.previous_location = self.location;
+        self.previous_location_commitment = self.location_commitment;
         self.location = location;
         self.location_commitment = location_commitment;
         self.gain_ddbi = gain_ddbi;

@@ -341,6 +341,11 @@ async fn owners_move_and_transfer_admins_rotate_oracles() {
         ),
         (moved.cell, moved.commitment, 58, 12)
     );
+    // The placement before the move is kept: reports stamped before it still open it.
+    assert_eq!(
+        (state.previous_location, state.previous_location_commitment),
+        (site().cell, site().commitment)
+    );
     assert!(state.asserted_at_slot >= 500);
     assert_eq!(state.asserted_at_ts, NOW + 60);
 

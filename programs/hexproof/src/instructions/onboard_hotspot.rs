@@ -75,9 +75,10 @@ const PENTAGON_BASE_CELLS: [u64; 12] = [4, 14, 24, 38, 49, 58, 63, 72, 83, 97, 1
 pub const PUBLIC_RESOLUTION: u32 = 8;
 
 /// An H3 index of a real cell of resolution `RES`: reserved bits clear, mode 1 (cell),
-/// resolution `RES`, a base cell of the 122, twelve digits 0–6 and three unused digits 7, and no deleted
-/// K-axis subsequence under a pentagon base cell (what `h3o::CellIndex::try_from` accepts for
-/// resolution 12; the unit test compares them).
+/// resolution `RES`, a base cell of the 122, `RES` digits 0–6 and the other `15 − RES` digits 7
+/// (unused), and no deleted K-axis subsequence under a pentagon base cell (what
+/// `h3o::CellIndex::try_from` accepts at that resolution; the unit test compares them at 8 and
+/// 12).
 pub fn is_cell_at<const RES: u32>(index: u64) -> bool {
     let mode = (index >> 59) & 0xF;
     let reserved = (index >> 56) & 0x7;
