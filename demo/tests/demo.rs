@@ -334,19 +334,21 @@ async fn a_passive_subscriber_does_not_stall_the_demo() {
 
 /// The one-command path: the embedded rumqttd behind its gate, every client (agents, the
 /// oracle's ingest and entropy) logged in with its key. Everything acknowledged is stored and
-/// both epochs land.
+/// every epoch lands.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_broker_behind_its_gate_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    // Three oracles behind the gate, two of them signing each epoch.
-    let (summary, _chain) = demo_through(None, "net-25", 2, 1_200, 120, 3, dir.path()).await;
+    // Three oracles behind the gate, two of them signing each epoch. Three epochs: credits
+    // are bought once epoch 1's rewards are claimed, which on a loaded machine can come after
+    // epoch 2 has gone by (seen once in CI: nothing charged in two epochs).
+    let (summary, _chain) = demo_through(None, "net-25", 3, 1_200, 120, 3, dir.path()).await;
     assert!(summary.reports_acknowledged > 500, "{summary:?}");
     assert!(
         summary.acknowledged_not_stored.is_empty(),
         "acknowledged but not stored: {:?}",
         summary.acknowledged_not_stored
     );
-    assert_eq!(summary.epochs.len(), 2);
+    assert_eq!(summary.epochs.len(), 3);
     assert!(summary.epochs.iter().all(|e| e.on_chain && e.paid > 0));
     for e in &summary.epochs {
         assert!(e.proposer.is_some(), "epoch {}: who proposed", e.epoch);
