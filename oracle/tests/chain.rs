@@ -659,23 +659,8 @@ async fn the_chain_holds_commitments_and_reports_reveal_the_cells() {
         let registry =
             Arc::new(ChainRegistry::new(None, hexproof_proto::clock::Clock::system()).unwrap());
         registry.refresh(chain).await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("m.db").display()))
-            .await
-            .unwrap();
-        let as_registry: Arc<dyn Registry> = registry.clone();
-        audit::judge_into(&store, &lines, as_registry, limits(), &[])
-            .await
-            .unwrap();
-        let closed = epochs::close_ready(
-            &store,
-            registry.as_ref(),
-            &rewards(),
-            oracle_key,
-            T0 + 3_600 * SEC,
-        )
-        .await
-        .unwrap();
+        let (closed, store, dir) =
+            common::golden::judge_and_close(&lines, registry, oracle_key).await;
         let summary = store.verdict_summary().await.unwrap();
         (closed, summary, dir)
     };

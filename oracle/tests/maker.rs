@@ -8,7 +8,7 @@ mod common;
 
 use std::{net::SocketAddr, sync::Arc};
 
-use common::golden::{SEC, T0, limits, rewards};
+use common::golden::{SEC, T0};
 use hexproof_client::{Chain, Pubkey, SendFault, Signer, Transaction, instructions, pda, read};
 use hexproof_demo::chain::onboard_network;
 use hexproof_fixtures::fixtures_dir;
@@ -23,11 +23,9 @@ use hotspot_agent::{
 use oracle::{
     audit,
     chain::{self, pubkey, solana_keypair},
-    epochs,
     explorer::{Explorer, ExplorerConfig, web},
     maker::{AlarmReason, Limits, Maker, MakerConfig},
     registry::{Registry, chain::ChainRegistry},
-    store::Store,
 };
 use tokio_util::sync::{CancellationToken, DropGuard};
 
@@ -182,25 +180,11 @@ async fn a_new_key_with_no_sol_is_onboarded_paid_moved_and_sold_through_the_make
     let registry =
         Arc::new(ChainRegistry::new(None, hexproof_proto::clock::Clock::system()).unwrap());
     assert_eq!(registry.refresh(&chain).await.unwrap(), 25);
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("m.db").display()))
-        .await
-        .unwrap();
     let lines = audit::read_lines(&fixtures_dir().join("reports/net-25.jsonl")).unwrap();
     let as_registry: Arc<dyn Registry> = registry.clone();
-    audit::judge_into(&store, &lines, as_registry.clone(), limits(), &[])
-        .await
-        .unwrap();
-    let closed = epochs::close_ready(
-        &store,
-        registry.as_ref(),
-        &rewards(),
-        &oracle_key,
-        T0 + 3_600 * SEC,
-    )
-    .await
-    .unwrap()
-    .remove(0);
+    let (mut closed, store, _dir) =
+        common::golden::judge_and_close(&lines, as_registry.clone(), &oracle_key).await;
+    let closed = closed.remove(0);
     let golden: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(fixtures_dir().join("golden/net-25-epoch-1.json")).unwrap(),
     )

@@ -325,10 +325,18 @@ mod tests {
     }
 
     fn judge_attack(beacon: &BeaconReport, witnesses: &[WitnessInput]) -> Vec<Verdict> {
-        let info = beaconer_info();
+        judge_by(&beaconer_info(), beacon, witnesses)
+    }
+
+    /// Judges `beacon` from the beaconer `info` with `witnesses`, received a second after it.
+    fn judge_by(
+        info: &HotspotInfo,
+        beacon: &BeaconReport,
+        witnesses: &[WitnessInput],
+    ) -> Vec<Verdict> {
         let entropy = entropy_record();
         let ctx = BeaconContext {
-            beaconer: Some(&info),
+            beaconer: Some(info),
             entropy: Some(&entropy),
             nearest_valid_beacon_ns: None,
             duplicate_packet: false,
@@ -385,22 +393,7 @@ mod tests {
             })
         };
         let judge = |beacon: &BeaconReport, witnesses: &[WitnessInput], info: &HotspotInfo| {
-            let entropy = entropy_record();
-            let ctx = BeaconContext {
-                beaconer: Some(info),
-                entropy: Some(&entropy),
-                nearest_valid_beacon_ns: None,
-                duplicate_packet: false,
-                received_ns: T0 + 1_000_000_000,
-                early_witnesses: 0,
-            };
-            judge_group(
-                &stored(0, Kind::Beacon, T0 + 1_000_000_000),
-                beacon,
-                &ctx,
-                witnesses,
-                &Limits::default(),
-            )
+            judge_by(info, beacon, witnesses)
         };
         // Witnesses that reveal (`reveal`), or not, under commitments.
         let witnesses = |beacon: &BeaconReport, reveal: [bool; 3]| -> Vec<WitnessInput> {

@@ -79,3 +79,30 @@ pub async fn deployed() -> (hexproof_client::Chain, hexproof_proto::Keypair) {
         .unwrap();
     (chain, oracle_key)
 }
+
+/// A member's view from scratch: `lines` judged with `registry` into a fresh SQLite database
+/// (kept in the returned directory), and every epoch ready at the end of epoch 1 closed with
+/// `key`.
+pub async fn judge_and_close(
+    lines: &[oracle::audit::Line],
+    registry: std::sync::Arc<dyn oracle::registry::Registry>,
+    key: &hexproof_proto::Keypair,
+) -> (
+    Vec<hexproof_poc::rewards::epoch::ClosedEpoch>,
+    oracle::store::Store,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        oracle::store::Store::connect(&format!("sqlite://{}", dir.path().join("m.db").display()))
+            .await
+            .unwrap();
+    oracle::audit::judge_into(&store, lines, registry.clone(), limits(), &[])
+        .await
+        .unwrap();
+    let closed =
+        oracle::epochs::close_ready(&store, registry.as_ref(), &rewards(), key, T0 + 3_600 * SEC)
+            .await
+            .unwrap();
+    (closed, store, dir)
+}
